@@ -1,0 +1,101 @@
+//! Namespaces: names, Pod Security Admission labels, the profile's labels and
+//! annotations, and the metadata every object inside a namespace carries.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::diag::Diagnostic;
+use crate::manifest::{MANAGED_BY, Manifest, meta};
+use crate::model::{Model, label};
+use crate::names;
+use crate::profile::{NamespaceSpec, PodSecurityLevel};
+use crate::source::FieldPath;
+
+/// Namespaces Kubernetes itself owns; a tenant profile must not take them over.
+const RESERVED: &[&str] = &["default", "kube-node-lease", "kube-public", "kube-system"];
+
+pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, ns) in m.profile.namespaces.iter().enumerate() {
+        let base = FieldPath::root().key("namespaces").index(i);
+        label(out, &base.key("name"), &ns.name);
+        if RESERVED.contains(&ns.name.as_str()) {
+            out.push(
+                Diagnostic::error(base.key("name"), format!("`{}` is a namespace Kubernetes manages itself", ns.name))
+                    .hint("tenant namespaces need their own names"),
+            );
+        }
+        if let Some(first) = seen.insert(&ns.name, i) {
+            out.push(
+                Diagnostic::error(base.key("name"), format!("namespace `{}` is listed twice (also at namespaces[{first}])", ns.name))
+                    .hint("merge the two entries"),
+            );
+        }
+        for (k, v) in &ns.labels {
+            if let Err(e) = names::qualified_name(k) {
+                out.push(Diagnostic::error(base.key("labels").key(k), format!("`{k}` is not a valid label key: {e}")).at_key());
+            }
+            if let Err(e) = names::label_value(v) {
+                out.push(Diagnostic::error(base.key("labels").key(k), format!("`{v}` is not a valid label value: {e}")));
+            }
+            if k.starts_with("pod-security.kubernetes.io/") || k == MANAGED_BY.0 {
+                out.push(
+                    Diagnostic::error(base.key("labels").key(k), format!("label `{k}` is set by kharden"))
+                        .hint("use `podSecurity` for the Pod Security level")
+                        .at_key(),
+                );
+            }
+        }
+        for k in ns.annotations.keys() {
+            if let Err(e) = names::qualified_name(k) {
+                out.push(Diagnostic::error(base.key("annotations").key(k), format!("`{k}` is not a valid annotation key: {e}")).at_key());
+            }
+        }
+    }
+}
+
+/// The Pod Security level a namespace enforces.
+pub fn level(m: &Model, ns: &NamespaceSpec) -> PodSecurityLevel {
+    ns.pod_security.unwrap_or(m.profile.defaults.pod_security)
+}
+
+pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
+    let version = format!("v{}", m.profile.cluster.kubernetes_version);
+    m.profile
+        .namespaces
+        .iter()
+        .map(|ns| {
+            let mut md = meta(&ns.name, None);
+            let labels = md.labels.get_or_insert_with(BTreeMap::new);
+            labels.extend(ns.labels.clone());
+            // Enforce the chosen level; audit and warn always at restricted, so a
+            // loosened namespace still shows what would break under the strict level.
+            // Versions are pinned to the cluster's, so an upgrade never changes the
+            // rules under running workloads.
+            let pss = "pod-security.kubernetes.io";
+            for (mode, lvl) in [("enforce", level(m, ns)), ("audit", PodSecurityLevel::Restricted), ("warn", PodSecurityLevel::Restricted)] {
+                labels.insert(format!("{pss}/{mode}"), lvl.as_str().to_owned());
+                labels.insert(format!("{pss}/{mode}-version"), version.clone());
+            }
+            if !ns.annotations.is_empty() {
+                md.annotations = Some(ns.annotations.clone());
+            }
+            Manifest::k8s(&Namespace { metadata: md, ..Namespace::default() })
+        })
+        .collect()
+}
+
+/// Metadata for an object inside `ns`: our label, plus the namespace annotations
+/// that `policy.propagateNamespaceAnnotations` copies onto every object there
+/// (the admission mutator does the same for objects kharden did not create).
+pub fn inner_meta(m: &Model, ns: &NamespaceSpec, name: &str) -> ObjectMeta {
+    let mut md = meta(name, Some(&ns.name));
+    let keys: BTreeSet<&String> = m.profile.policy.iter().flat_map(|p| &p.propagate_namespace_annotations).collect();
+    let copied: BTreeMap<String, String> = ns.annotations.iter().filter(|(k, _)| keys.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if !copied.is_empty() {
+        md.annotations = Some(copied);
+    }
+    md
+}

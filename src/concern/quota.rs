@@ -1,0 +1,194 @@
+//! ResourceQuota and LimitRange: `defaults.quota` merged key by key with each
+//! namespace's `quota` (load balancers and node ports at 0 unless set), and a
+//! LimitRange from `containerLimits` wherever the quota constrains CPU or memory.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{LimitRange, LimitRangeItem, LimitRangeSpec, ResourceQuota, ResourceQuotaSpec};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+
+use crate::concern::namespace::inner_meta;
+use crate::diag::{Diagnostic, nearest};
+use crate::manifest::Manifest;
+use crate::model::Model;
+use crate::profile::{ContainerLimits, NamespaceSpec, QuantityValue};
+use crate::quantity;
+use crate::source::FieldPath;
+
+/// Name of the quota and limit range in every namespace.
+const NAME: &str = "kharden-default";
+
+/// Quota keys that are not counts of objects (`count/…`) or storage-class scoped.
+const KNOWN_KEYS: &[&str] = &[
+    "configmaps", "cpu", "ephemeral-storage", "limits.cpu", "limits.ephemeral-storage", "limits.memory", "memory",
+    "persistentvolumeclaims", "pods", "replicationcontrollers", "requests.cpu", "requests.ephemeral-storage",
+    "requests.memory", "requests.storage", "resourcequotas", "secrets", "services", "services.loadbalancers",
+    "services.nodeports",
+];
+
+/// Resources a LimitRange of type Container may name.
+const LIMIT_RESOURCES: &[&str] = &["cpu", "memory", "ephemeral-storage"];
+
+fn known_key(k: &str) -> bool {
+    KNOWN_KEYS.contains(&k)
+        || k.strip_prefix("count/").is_some_and(|r| !r.is_empty())
+        || k.strip_prefix("requests.").is_some_and(|r| r.contains('/')) // extended resources, e.g. requests.nvidia.com/gpu
+        || k.split_once(".storageclass.storage.k8s.io/").is_some_and(|(_, r)| r == "requests.storage" || r == "persistentvolumeclaims")
+}
+
+/// The effective quota of a namespace.
+pub fn effective_quota(m: &Model, ns: &NamespaceSpec) -> BTreeMap<String, QuantityValue> {
+    let mut q = BTreeMap::from([
+        // The seed's minimum: no load balancers or node ports unless a profile opens them.
+        ("services.loadbalancers".to_owned(), QuantityValue::Int(0)),
+        ("services.nodeports".to_owned(), QuantityValue::Int(0)),
+    ]);
+    q.extend(m.profile.defaults.quota.clone());
+    q.extend(ns.quota.clone());
+    q
+}
+
+fn limits<'a>(m: &'a Model, ns: &'a NamespaceSpec) -> Option<&'a ContainerLimits> {
+    ns.container_limits.as_ref().or(m.profile.defaults.container_limits.as_ref())
+}
+
+fn constrains_compute(q: &BTreeMap<String, QuantityValue>) -> bool {
+    q.keys().any(|k| matches!(k.as_str(), "cpu" | "memory" | "requests.cpu" | "requests.memory" | "limits.cpu" | "limits.memory"))
+}
+
+pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+    let p = &m.profile;
+    let d = FieldPath::root().key("defaults");
+    quota_map(out, &d.key("quota"), &p.defaults.quota);
+    if let Some(cl) = &p.defaults.container_limits {
+        container_limits(out, &d.key("containerLimits"), cl);
+    }
+    for (i, ns) in p.namespaces.iter().enumerate() {
+        let base = FieldPath::root().key("namespaces").index(i);
+        quota_map(out, &base.key("quota"), &ns.quota);
+        if let Some(cl) = &ns.container_limits {
+            container_limits(out, &base.key("containerLimits"), cl);
+        }
+        let q = effective_quota(m, ns);
+        if constrains_compute(&q) {
+            let needs = |res: &str| q.contains_key(&format!("limits.{res}")) || q.contains_key(&format!("requests.{res}")) || q.contains_key(res);
+            match limits(m, ns) {
+                None => out.push(
+                    Diagnostic::error(
+                        base.key("name"),
+                        format!("namespace `{}` has a CPU or memory quota but no container limits", ns.name),
+                    )
+                    .hint("set `defaults.containerLimits` (or the namespace's `containerLimits`): with a quota, pods without requests and limits are rejected"),
+                ),
+                Some(cl) => {
+                    for res in ["cpu", "memory"] {
+                        if needs(res) && !cl.default.contains_key(res) {
+                            out.push(
+                                Diagnostic::error(
+                                    base.key("name"),
+                                    format!("namespace `{}` has a {res} quota but its container limits set no default {res} limit", ns.name),
+                                )
+                                .hint(format!("add `{res}` under `containerLimits.default`")),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn quota_map(out: &mut Vec<Diagnostic>, path: &FieldPath, q: &BTreeMap<String, QuantityValue>) {
+    for (k, v) in q {
+        let kp = path.key(k);
+        if !known_key(k) {
+            let hint = match nearest(k, KNOWN_KEYS.iter().copied()) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => "use a ResourceQuota resource name, e.g. `pods`, `requests.cpu` or `count/deployments.apps`".to_owned(),
+            };
+            out.push(Diagnostic::error(kp.clone(), format!("`{k}` is not a quota resource")).hint(hint).at_key());
+        }
+        quantity_value(out, &kp, v);
+    }
+}
+
+fn quantity_value(out: &mut Vec<Diagnostic>, path: &FieldPath, v: &QuantityValue) -> Option<f64> {
+    match quantity::parse(&v.text()) {
+        Ok(x) if x < 0.0 => {
+            out.push(Diagnostic::error(path.clone(), format!("`{path}` is negative")));
+            None
+        }
+        Ok(x) => Some(x),
+        Err(e) => {
+            out.push(
+                Diagnostic::error(path.clone(), format!("`{}` is not a Kubernetes quantity: {e}", v.text()))
+                    .hint("write e.g. `500m` or `2` for CPU, `512Mi` or `2Gi` for memory, `50` for counts"),
+            );
+            None
+        }
+    }
+}
+
+fn container_limits(out: &mut Vec<Diagnostic>, path: &FieldPath, cl: &ContainerLimits) {
+    let mut values: BTreeMap<(&str, &str), f64> = BTreeMap::new();
+    for (field, map) in [("min", &cl.min), ("defaultRequest", &cl.default_request), ("default", &cl.default), ("max", &cl.max)] {
+        for (res, v) in map {
+            let rp = path.key(field).key(res);
+            if !LIMIT_RESOURCES.contains(&res.as_str()) {
+                out.push(Diagnostic::error(rp.clone(), format!("`{res}` is not a container resource")).hint("use cpu, memory or ephemeral-storage").at_key());
+            }
+            if let Some(x) = quantity_value(out, &rp, v) {
+                values.insert((field, res.as_str()), x);
+            }
+        }
+    }
+    // The API server rejects a LimitRange whose defaults fall outside min..max;
+    // say which pair is out of order here instead.
+    let order = ["min", "defaultRequest", "default", "max"];
+    for res in LIMIT_RESOURCES {
+        for (i, lo) in order.iter().enumerate() {
+            for hi in &order[i + 1..] {
+                if let (Some(a), Some(b)) = (values.get(&(*lo, *res)), values.get(&(*hi, *res)))
+                    && a > b
+                {
+                    out.push(Diagnostic::error(
+                        path.key(hi).key(res),
+                        format!("`{hi}.{res}` is smaller than `{lo}.{res}`"),
+                    ).hint(format!("container limits must satisfy min <= defaultRequest <= default <= max for {res}")));
+                }
+            }
+        }
+    }
+}
+
+fn quantities(map: &BTreeMap<String, QuantityValue>) -> Option<BTreeMap<String, Quantity>> {
+    if map.is_empty() { None } else { Some(map.iter().map(|(k, v)| (k.clone(), Quantity(v.text()))).collect()) }
+}
+
+pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
+    let mut out = Vec::new();
+    for ns in &m.profile.namespaces {
+        let q = effective_quota(m, ns);
+        out.push(Manifest::k8s(&ResourceQuota {
+            metadata: inner_meta(m, ns, NAME),
+            spec: Some(ResourceQuotaSpec { hard: quantities(&q), ..ResourceQuotaSpec::default() }),
+            status: None,
+        })?);
+        if let Some(cl) = limits(m, ns) {
+            out.push(Manifest::k8s(&LimitRange {
+                metadata: inner_meta(m, ns, NAME),
+                spec: Some(LimitRangeSpec {
+                    limits: vec![LimitRangeItem {
+                        type_: "Container".to_owned(),
+                        default: quantities(&cl.default),
+                        default_request: quantities(&cl.default_request),
+                        max: quantities(&cl.max),
+                        min: quantities(&cl.min),
+                        max_limit_request_ratio: None,
+                    }],
+                }),
+            })?);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,156 @@
+//! Diagnostics: one problem with its field path, file:line:column, message and
+//! hint, and the single renderer that draws them (rustc style, with a caret
+//! under the source). Every invalid profile is reported through here.
+
+use std::fmt::Write as _;
+
+use crate::source::{FieldPath, Located, Sources};
+
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub path: FieldPath,
+    pub message: String,
+    pub hint: Option<String>,
+    /// Point at the key rather than the value (unknown fields, missing siblings).
+    pub at_key: bool,
+    /// An explicit place; otherwise the path is looked up in the sources.
+    pub at: Option<Located>,
+}
+
+impl Diagnostic {
+    /// A problem with the value at `path`. The message reads after the path:
+    /// "`path` <message>" is not forced; messages are whole sentences.
+    pub fn error(path: FieldPath, message: String) -> Self {
+        Diagnostic { path, message, hint: None, at_key: false, at: None }
+    }
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+    pub fn at_key(mut self) -> Self {
+        self.at_key = true;
+        self
+    }
+}
+
+/// All problems found in one profile, with the sources to draw them from.
+#[derive(Debug, Default)]
+pub struct Diagnostics {
+    pub items: Vec<Diagnostic>,
+    pub sources: Option<Sources>,
+}
+
+impl Diagnostics {
+    pub fn push(&mut self, d: Diagnostic) {
+        self.items.push(d);
+    }
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+    pub fn with_sources(mut self, sources: Sources) -> Self {
+        self.sources = Some(sources);
+        self
+    }
+    pub fn extend(&mut self, other: Vec<Diagnostic>) {
+        self.items.extend(other);
+    }
+
+    /// Resolve places and sort by file and position, so reports read top to bottom.
+    fn resolved(&self) -> Vec<(Option<Located>, &Diagnostic)> {
+        let mut out: Vec<(Option<Located>, &Diagnostic)> = self
+            .items
+            .iter()
+            .map(|d| {
+                let at = d.at.clone().or_else(|| self.sources.as_ref().and_then(|s| s.locate(&d.path, d.at_key)));
+                (at, d)
+            })
+            .collect();
+        out.sort_by(|(a, da), (b, db)| {
+            let ka = a.as_ref().map(|l| (l.file, l.pos));
+            let kb = b.as_ref().map(|l| (l.file, l.pos));
+            ka.cmp(&kb).then_with(|| da.message.cmp(&db.message))
+        });
+        out.dedup_by(|(a, da), (b, db)| da.message == db.message && a.as_ref().map(|l| (l.file, l.pos)) == b.as_ref().map(|l| (l.file, l.pos)));
+        out
+    }
+
+    /// The full report: every problem, then one summary line.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let items = self.resolved();
+        for (at, d) in &items {
+            let _ = writeln!(out, "error: {}", d.message);
+            if let (Some(at), Some(sources)) = (at, &self.sources) {
+                let file = &sources.files[at.file];
+                let _ = writeln!(out, "  --> {}:{}:{}", file.name, at.pos.line, at.pos.col);
+                if let Some(line) = file.text.lines().nth(at.pos.line.saturating_sub(1)) {
+                    let num = at.pos.line.to_string();
+                    let pad = " ".repeat(num.len());
+                    let line = line.trim_end_matches('\r');
+                    let shown: String = line.chars().take(200).collect();
+                    let width = shown.chars().count();
+                    let col = at.pos.col.saturating_sub(1).min(width);
+                    let len = at.pos.len.clamp(1, (width - col).max(1));
+                    let lead: String = shown.chars().take(col).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+                    let _ = writeln!(out, "{pad} |");
+                    let _ = writeln!(out, "{num} | {shown}");
+                    let _ = writeln!(out, "{pad} | {lead}{}", "^".repeat(len));
+                }
+            }
+            if !d.path.0.is_empty() {
+                let _ = writeln!(out, "   = field: {}", d.path);
+            }
+            if let Some(h) = &d.hint {
+                let _ = writeln!(out, "   = hint: {h}");
+            }
+        }
+        let n = items.len();
+        let _ = writeln!(
+            out,
+            "error: the profile has {n} problem{}; nothing was written",
+            if n == 1 { "" } else { "s" }
+        );
+        out
+    }
+}
+
+/// The closest candidate to `word` by edit distance, if it is close enough to be
+/// a plausible typo.
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lw = word.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&lw, &c.to_ascii_lowercase()), c))
+        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1))
+        .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_finds_typos_only() {
+        assert_eq!(nearest("namespcaes", ["namespaces", "name"]), Some("namespaces"));
+        assert_eq!(nearest("quota", ["quota", "quotas"]), Some("quota"));
+        assert_eq!(nearest("zzzzzz", ["namespaces", "roles"]), None);
+    }
+}

@@ -1,0 +1,108 @@
+//! kharden: from one cluster profile to every Kubernetes hardening artifact.
+//!
+//! The pipeline, one call per stage: `source` reads and layers the files,
+//! `model` checks and parses them (all problems at once), `concern` renders
+//! objects, `output` writes, streams or checks them. The lib never sees clap.
+
+pub mod clock;
+pub mod concern;
+pub mod diag;
+pub mod manifest;
+pub mod model;
+pub mod names;
+pub mod net;
+pub mod output;
+pub mod profile;
+pub mod quantity;
+pub mod schema_check;
+pub mod source;
+
+use std::path::Path;
+
+pub use diag::Diagnostics;
+pub use model::Model;
+
+/// What went wrong, by exit code: invalid input is 2, anything else too, but an
+/// invalid profile carries its full report.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}", .0.render())]
+    Invalid(Diagnostics),
+    #[error("error: {0}")]
+    Other(String),
+}
+
+/// A rendered profile.
+#[derive(Debug)]
+pub struct Rendered {
+    pub set: manifest::ManifestSet,
+    /// One line per profile section that is validated but not rendered yet.
+    pub notes: Vec<String>,
+}
+
+/// Load and validate a profile; `display` is the path as the user wrote it.
+pub fn load(path: &Path, display: &str, today: clock::Date) -> Result<Model, Error> {
+    model::load(path, display, today).map_err(Error::Invalid)
+}
+
+/// Load and validate a profile given as text (tests, fuzzing, editors).
+pub fn load_text(text: &str, display: &str, today: clock::Date) -> Result<Model, Error> {
+    model::load_text(text, display, today).map_err(Error::Invalid)
+}
+
+/// Render a validated model.
+pub fn render(model: &Model) -> Result<Rendered, Error> {
+    let set = concern::render_all(model).map_err(Error::Other)?;
+    Ok(Rendered { set, notes: concern::pending_sections(model) })
+}
+
+/// The name shown for a profile path in headers: as given when relative, the file
+/// name alone when absolute, so no output ever holds a machine's directory layout.
+pub fn display_path(path: &Path) -> String {
+    if path.is_absolute() {
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    } else {
+        path.to_string_lossy().replace('\\', "/")
+    }
+}
+
+/// Helpers for unit tests: a profile from inline YAML, rendered, with objects
+/// read back as generic values so tests assert on meaning, not text.
+#[cfg(test)]
+pub(crate) mod testing {
+    use serde_json::Value;
+
+    use crate::clock::Date;
+
+    pub const HEAD: &str = "apiVersion: kharden.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: t}\ncluster: {name: t, platform: kubeadm, kubernetesVersion: \"1.33\"}\n";
+
+    pub fn today() -> Date {
+        Date { year: 2026, month: 11, day: 26 }
+    }
+
+    /// Render `HEAD + body` and return every object as (path, value).
+    pub fn render(body: &str) -> Vec<(String, Value)> {
+        let model = match crate::load_text(&format!("{HEAD}{body}"), "t.yaml", today()) {
+            Ok(m) => m,
+            Err(e) => panic!("profile invalid:\n{e}"),
+        };
+        let r = crate::render(&model).unwrap();
+        r.set.iter().map(|m| (m.path.clone(), serde_saphyr::from_str(&m.body).unwrap())).collect()
+    }
+
+    /// The rendered object at `path`.
+    pub fn object(objs: &[(String, Value)], path: &str) -> Value {
+        match objs.iter().find(|(p, _)| p == path) {
+            Some((_, v)) => v.clone(),
+            None => panic!("no {path} in {:?}", objs.iter().map(|(p, _)| p).collect::<Vec<_>>()),
+        }
+    }
+
+    /// The report for an invalid `HEAD + body`.
+    pub fn errors(body: &str) -> String {
+        match crate::load_text(&format!("{HEAD}{body}"), "t.yaml", today()) {
+            Ok(_) => panic!("profile unexpectedly valid"),
+            Err(e) => e.to_string(),
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! A rendered object with its output path, the set that refuses duplicates, and
+//! the one YAML emitter every object goes through.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+
+/// The label every object carries.
+pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kharden");
+
+/// Metadata with our label; namespace-scoped when `namespace` is set.
+pub fn meta(name: &str, namespace: Option<&str>) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_owned()),
+        namespace: namespace.map(str::to_owned),
+        labels: Some(BTreeMap::from([(MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned())])),
+        ..ObjectMeta::default()
+    }
+}
+
+/// One object, serialized, with where it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    /// Path inside the output directory: `<namespace or _cluster>/<kind>-<name>.yaml`.
+    pub path: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+    /// The YAML document, without header.
+    pub body: String,
+}
+
+impl Manifest {
+    /// Serialize a built-in Kubernetes object.
+    pub fn k8s<T>(obj: &T) -> Result<Manifest, String>
+    where
+        T: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta> + Serialize,
+    {
+        let m = obj.metadata();
+        let name = m.name.clone().ok_or_else(|| format!("internal error: a {} has no name; this is a bug in kharden", T::KIND))?;
+        Manifest::new(T::KIND, m.namespace.as_deref(), &name, obj)
+    }
+
+    /// Serialize any object (custom resources, config files) under a kind and name.
+    pub fn new(kind: &str, namespace: Option<&str>, name: &str, obj: &impl Serialize) -> Result<Manifest, String> {
+        let body = to_yaml(obj)?;
+        let dir = namespace.unwrap_or("_cluster");
+        Ok(Manifest {
+            path: format!("{dir}/{}-{name}.yaml", kind.to_ascii_lowercase()),
+            kind: kind.to_owned(),
+            namespace: namespace.map(str::to_owned),
+            name: name.to_owned(),
+            body,
+        })
+    }
+}
+
+/// Serialize with the fixed emitter settings: no folding of long strings (a
+/// folded `>-` scalar reads back the same, but diffs badly), block scalars for
+/// multi-line text, YAML 1.1-ambiguous strings quoted. In debug builds (and so in
+/// every test) the text is read back and compared with the value, so a scalar a
+/// YAML reader would misread can never slip out.
+pub fn to_yaml(obj: &impl Serialize) -> Result<String, String> {
+    let opts = serde_saphyr::ser_options! { folded_wrap_chars: 100_000 };
+    let text = serde_saphyr::to_string_with_options(obj, opts)
+        .map_err(|e| format!("internal error: cannot serialize an object ({e}); this is a bug in kharden"))?;
+    if cfg!(debug_assertions) {
+        let want = serde_json::to_value(obj).map_err(|e| format!("internal error: {e}"))?;
+        let back: serde_json::Value = serde_saphyr::from_str(&text).map_err(|e| format!("internal error: emitted YAML does not parse: {e}"))?;
+        if back != want {
+            return Err(format!("internal error: emitted YAML reads back differently:\n{text}; this is a bug in kharden"));
+        }
+    }
+    Ok(text)
+}
+
+/// Every rendered object, keyed by path; a second object at a path is an error.
+#[derive(Debug, Default)]
+pub struct ManifestSet {
+    items: BTreeMap<String, Manifest>,
+}
+
+impl ManifestSet {
+    pub fn insert(&mut self, m: Manifest) -> Result<(), String> {
+        if let Some(old) = self.items.get(&m.path) {
+            return Err(format!(
+                "two objects would be written to `{}` ({} `{}`); give them distinct names",
+                m.path, old.kind, old.name
+            ));
+        }
+        self.items.insert(m.path.clone(), m);
+        Ok(())
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Manifest> {
+        self.items.values()
+    }
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Strings YAML 1.1 readers (kubectl, PyYAML) would turn into something else
+    /// must come out quoted; the round trip inside `to_yaml` checks that, and the
+    /// text here pins the style.
+    #[test]
+    fn ambiguous_scalars_are_quoted() {
+        let mut data = BTreeMap::new();
+        for s in ["on", "off", "yes", "no", "y", "n", "Y", "0777", "1e3", "~", "null", "1_000", "2001-12-14", "1:20", "<<", "true", "0x1F", ".inf"] {
+            data.insert(format!("k-{s}"), s.to_owned());
+        }
+        let text = to_yaml(&data).unwrap();
+        for s in ["on", "yes", "y", "0777", "1e3", "~", "1_000", "2001-12-14"] {
+            assert!(text.contains(&format!("\"{s}\"")), "`{s}` unquoted in:\n{text}");
+        }
+        let back: BTreeMap<String, String> = serde_saphyr::from_str(&text).unwrap();
+        assert_eq!(back, data);
+    }
+
+    #[test]
+    fn set_refuses_duplicates() {
+        let mut set = ManifestSet::default();
+        let m = Manifest::new("Role", Some("a"), "x", &BTreeMap::from([("a", "b")])).unwrap();
+        set.insert(m.clone()).unwrap();
+        assert!(set.insert(m).unwrap_err().contains("a/role-x.yaml"));
+    }
+}
