@@ -17,7 +17,9 @@ impl Date {
     pub fn parse(s: &str) -> Result<Date, String> {
         let bad = || format!("`{s}` is not a date in the form YYYY-MM-DD");
         let parts: Vec<&str> = s.split('-').collect();
-        let [y, m, d] = parts.as_slice() else { return Err(bad()) };
+        let [y, m, d] = parts.as_slice() else {
+            return Err(bad());
+        };
         if y.len() != 4 || m.len() != 2 || d.len() != 2 {
             return Err(bad());
         }
@@ -97,7 +99,12 @@ mod tests {
         let d = Date::parse("2030-06-30").unwrap();
         assert_eq!(Date::from_unix_days(d.unix_days()), d);
         assert_eq!(Date::from_unix_days(0).to_string(), "1970-01-01");
-        assert_eq!(Date::parse("2026-11-26").unwrap().days_until(Date::parse("2026-12-01").unwrap()), 5);
+        assert_eq!(
+            Date::parse("2026-11-26")
+                .unwrap()
+                .days_until(Date::parse("2026-12-01").unwrap()),
+            5
+        );
     }
 
     #[test]

@@ -21,7 +21,13 @@ impl Diagnostic {
     /// A problem with the value at `path`. The message reads after the path:
     /// "`path` <message>" is not forced; messages are whole sentences.
     pub fn error(path: FieldPath, message: String) -> Self {
-        Diagnostic { path, message, hint: None, at_key: false, at: None }
+        Diagnostic {
+            path,
+            message,
+            hint: None,
+            at_key: false,
+            at: None,
+        }
     }
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
@@ -64,7 +70,11 @@ impl Diagnostics {
             .items
             .iter()
             .map(|d| {
-                let at = d.at.clone().or_else(|| self.sources.as_ref().and_then(|s| s.locate(&d.path, d.at_key)));
+                let at = d.at.clone().or_else(|| {
+                    self.sources
+                        .as_ref()
+                        .and_then(|s| s.locate(&d.path, d.at_key))
+                });
                 (at, d)
             })
             .collect();
@@ -73,7 +83,10 @@ impl Diagnostics {
             let kb = b.as_ref().map(|l| (l.file, l.pos));
             ka.cmp(&kb).then_with(|| da.message.cmp(&db.message))
         });
-        out.dedup_by(|(a, da), (b, db)| da.message == db.message && a.as_ref().map(|l| (l.file, l.pos)) == b.as_ref().map(|l| (l.file, l.pos)));
+        out.dedup_by(|(a, da), (b, db)| {
+            da.message == db.message
+                && a.as_ref().map(|l| (l.file, l.pos)) == b.as_ref().map(|l| (l.file, l.pos))
+        });
         out
     }
 
@@ -83,28 +96,34 @@ impl Diagnostics {
         let items = self.resolved();
         for (at, d) in &items {
             let _ = writeln!(out, "error: {}", d.message);
+            // rustc layout: the gutter is as wide as the line number.
+            let mut pad = " ".to_owned();
             if let (Some(at), Some(sources)) = (at, &self.sources) {
                 let file = &sources.files[at.file];
-                let _ = writeln!(out, "  --> {}:{}:{}", file.name, at.pos.line, at.pos.col);
+                let num = at.pos.line.to_string();
+                pad = " ".repeat(num.len());
+                let _ = writeln!(out, "{pad}--> {}:{}:{}", file.name, at.pos.line, at.pos.col);
                 if let Some(line) = file.text.lines().nth(at.pos.line.saturating_sub(1)) {
-                    let num = at.pos.line.to_string();
-                    let pad = " ".repeat(num.len());
                     let line = line.trim_end_matches('\r');
                     let shown: String = line.chars().take(200).collect();
                     let width = shown.chars().count();
                     let col = at.pos.col.saturating_sub(1).min(width);
                     let len = at.pos.len.clamp(1, (width - col).max(1));
-                    let lead: String = shown.chars().take(col).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+                    let lead: String = shown
+                        .chars()
+                        .take(col)
+                        .map(|c| if c == '\t' { '\t' } else { ' ' })
+                        .collect();
                     let _ = writeln!(out, "{pad} |");
                     let _ = writeln!(out, "{num} | {shown}");
                     let _ = writeln!(out, "{pad} | {lead}{}", "^".repeat(len));
                 }
             }
             if !d.path.0.is_empty() {
-                let _ = writeln!(out, "   = field: {}", d.path);
+                let _ = writeln!(out, "{pad} = field: {}", d.path);
             }
             if let Some(h) = &d.hint {
-                let _ = writeln!(out, "   = hint: {h}");
+                let _ = writeln!(out, "{pad} = hint: {h}");
             }
         }
         let n = items.len();
@@ -129,18 +148,30 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
+/// Optimal string alignment distance: edits plus adjacent transpositions, the
+/// commonest typo.
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -149,8 +180,12 @@ mod tests {
 
     #[test]
     fn nearest_finds_typos_only() {
-        assert_eq!(nearest("namespcaes", ["namespaces", "name"]), Some("namespaces"));
+        assert_eq!(
+            nearest("namespcaes", ["namespaces", "name"]),
+            Some("namespaces")
+        );
         assert_eq!(nearest("quota", ["quota", "quotas"]), Some("quota"));
         assert_eq!(nearest("zzzzzz", ["namespaces", "roles"]), None);
+        assert_eq!(nearest("veiw", ["view", "edit"]), Some("view"));
     }
 }

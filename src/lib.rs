@@ -53,14 +53,19 @@ pub fn load_text(text: &str, display: &str, today: clock::Date) -> Result<Model,
 /// Render a validated model.
 pub fn render(model: &Model) -> Result<Rendered, Error> {
     let set = concern::render_all(model).map_err(Error::Other)?;
-    Ok(Rendered { set, notes: concern::pending_sections(model) })
+    Ok(Rendered {
+        set,
+        notes: concern::pending_sections(model),
+    })
 }
 
 /// The name shown for a profile path in headers: as given when relative, the file
 /// name alone when absolute, so no output ever holds a machine's directory layout.
 pub fn display_path(path: &Path) -> String {
     if path.is_absolute() {
-        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     } else {
         path.to_string_lossy().replace('\\', "/")
     }
@@ -77,7 +82,11 @@ pub(crate) mod testing {
     pub const HEAD: &str = "apiVersion: kharden.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: t}\ncluster: {name: t, platform: kubeadm, kubernetesVersion: \"1.33\"}\n";
 
     pub fn today() -> Date {
-        Date { year: 2026, month: 11, day: 26 }
+        Date {
+            year: 2026,
+            month: 11,
+            day: 26,
+        }
     }
 
     /// Render `HEAD + body` and return every object as (path, value).
@@ -87,14 +96,20 @@ pub(crate) mod testing {
             Err(e) => panic!("profile invalid:\n{e}"),
         };
         let r = crate::render(&model).unwrap();
-        r.set.iter().map(|m| (m.path.clone(), serde_saphyr::from_str(&m.body).unwrap())).collect()
+        r.set
+            .iter()
+            .map(|m| (m.path.clone(), serde_saphyr::from_str(&m.body).unwrap()))
+            .collect()
     }
 
     /// The rendered object at `path`.
     pub fn object(objs: &[(String, Value)], path: &str) -> Value {
         match objs.iter().find(|(p, _)| p == path) {
             Some((_, v)) => v.clone(),
-            None => panic!("no {path} in {:?}", objs.iter().map(|(p, _)| p).collect::<Vec<_>>()),
+            None => panic!(
+                "no {path} in {:?}",
+                objs.iter().map(|(p, _)| p).collect::<Vec<_>>()
+            ),
         }
     }
 

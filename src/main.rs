@@ -38,7 +38,9 @@ fn print(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         // A closed pipe (`| head`) is the reader's choice, not an error.
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Other(format!("cannot write to stdout: {e}"))),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::Other(format!("cannot write to stdout: {e}")))
+        }
         _ => Ok(()),
     }
 }
@@ -46,16 +48,25 @@ fn print(text: &str) -> Result<(), Error> {
 fn run(cmd: cli::Command) -> Result<u8, Error> {
     match cmd {
         cli::Command::Schema => {
-            let text = serde_json::to_string_pretty(&kharden::model::profile_schema()).map_err(|e| Error::Other(e.to_string()))?;
+            let text = serde_json::to_string_pretty(&kharden::model::profile_schema())
+                .map_err(|e| Error::Other(e.to_string()))?;
             print(&format!("{text}\n"))?;
             Ok(0)
         }
         cli::Command::Validate { profile } => {
             let model = load(&profile)?;
-            eprintln!("ok: `{}` is valid ({} namespaces)", model.display, model.profile.namespaces.len());
+            eprintln!(
+                "ok: `{}` is valid ({} namespaces)",
+                model.display,
+                model.profile.namespaces.len()
+            );
             Ok(0)
         }
-        cli::Command::Render { profile, output: dir, check } => {
+        cli::Command::Render {
+            profile,
+            output: dir,
+            check,
+        } => {
             let model = load(&profile)?;
             let rendered = kharden::render(&model)?;
             for n in &rendered.notes {
@@ -63,17 +74,24 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
             }
             if dir.as_deref() == Some(Path::new("-")) {
                 if check {
-                    return Err(Error::Other("`--check` needs an output directory, not `-`".to_owned()));
+                    return Err(Error::Other(
+                        "`--check` needs an output directory, not `-`".to_owned(),
+                    ));
                 }
                 print(&output::stream(&rendered.set, &model.display))?;
                 return Ok(0);
             }
-            let dir = dir.unwrap_or_else(|| PathBuf::from("out").join(&model.profile.metadata.name));
+            let dir =
+                dir.unwrap_or_else(|| PathBuf::from("out").join(&model.profile.metadata.name));
             let files = output::files(&rendered.set, &model.display).map_err(Error::Other)?;
             if check {
                 let drift = output::check(&dir, &files).map_err(Error::Other)?;
                 if drift.is_clean() {
-                    eprintln!("ok: `{}` is up to date ({} files)", dir.display(), files.len());
+                    eprintln!(
+                        "ok: `{}` is up to date ({} files)",
+                        dir.display(),
+                        files.len()
+                    );
                     return Ok(0);
                 }
                 let mut report = String::new();

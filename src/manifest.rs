@@ -14,7 +14,10 @@ pub fn meta(name: &str, namespace: Option<&str>) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.to_owned()),
         namespace: namespace.map(str::to_owned),
-        labels: Some(BTreeMap::from([(MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned())])),
+        labels: Some(BTreeMap::from([(
+            MANAGED_BY.0.to_owned(),
+            MANAGED_BY.1.to_owned(),
+        )])),
         ..ObjectMeta::default()
     }
 }
@@ -38,12 +41,22 @@ impl Manifest {
         T: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta> + Serialize,
     {
         let m = obj.metadata();
-        let name = m.name.clone().ok_or_else(|| format!("internal error: a {} has no name; this is a bug in kharden", T::KIND))?;
+        let name = m.name.clone().ok_or_else(|| {
+            format!(
+                "internal error: a {} has no name; this is a bug in kharden",
+                T::KIND
+            )
+        })?;
         Manifest::new(T::KIND, m.namespace.as_deref(), &name, obj)
     }
 
     /// Serialize any object (custom resources, config files) under a kind and name.
-    pub fn new(kind: &str, namespace: Option<&str>, name: &str, obj: &impl Serialize) -> Result<Manifest, String> {
+    pub fn new(
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        obj: &impl Serialize,
+    ) -> Result<Manifest, String> {
         let body = to_yaml(obj)?;
         let dir = namespace.unwrap_or("_cluster");
         Ok(Manifest {
@@ -63,13 +76,17 @@ impl Manifest {
 /// YAML reader would misread can never slip out.
 pub fn to_yaml(obj: &impl Serialize) -> Result<String, String> {
     let opts = serde_saphyr::ser_options! { folded_wrap_chars: 100_000 };
-    let text = serde_saphyr::to_string_with_options(obj, opts)
-        .map_err(|e| format!("internal error: cannot serialize an object ({e}); this is a bug in kharden"))?;
+    let text = serde_saphyr::to_string_with_options(obj, opts).map_err(|e| {
+        format!("internal error: cannot serialize an object ({e}); this is a bug in kharden")
+    })?;
     if cfg!(debug_assertions) {
         let want = serde_json::to_value(obj).map_err(|e| format!("internal error: {e}"))?;
-        let back: serde_json::Value = serde_saphyr::from_str(&text).map_err(|e| format!("internal error: emitted YAML does not parse: {e}"))?;
+        let back: serde_json::Value = serde_saphyr::from_str(&text)
+            .map_err(|e| format!("internal error: emitted YAML does not parse: {e}"))?;
         if back != want {
-            return Err(format!("internal error: emitted YAML reads back differently:\n{text}; this is a bug in kharden"));
+            return Err(format!(
+                "internal error: emitted YAML reads back differently:\n{text}; this is a bug in kharden"
+            ));
         }
     }
     Ok(text)
@@ -113,12 +130,34 @@ mod tests {
     #[test]
     fn ambiguous_scalars_are_quoted() {
         let mut data = BTreeMap::new();
-        for s in ["on", "off", "yes", "no", "y", "n", "Y", "0777", "1e3", "~", "null", "1_000", "2001-12-14", "1:20", "<<", "true", "0x1F", ".inf"] {
+        for s in [
+            "on",
+            "off",
+            "yes",
+            "no",
+            "y",
+            "n",
+            "Y",
+            "0777",
+            "1e3",
+            "~",
+            "null",
+            "1_000",
+            "2001-12-14",
+            "1:20",
+            "<<",
+            "true",
+            "0x1F",
+            ".inf",
+        ] {
             data.insert(format!("k-{s}"), s.to_owned());
         }
         let text = to_yaml(&data).unwrap();
         for s in ["on", "yes", "y", "0777", "1e3", "~", "1_000", "2001-12-14"] {
-            assert!(text.contains(&format!("\"{s}\"")), "`{s}` unquoted in:\n{text}");
+            assert!(
+                text.contains(&format!("\"{s}\"")),
+                "`{s}` unquoted in:\n{text}"
+            );
         }
         let back: BTreeMap<String, String> = serde_saphyr::from_str(&text).unwrap();
         assert_eq!(back, data);

@@ -34,8 +34,12 @@ impl Model {
     /// every claim but `email`; `-` turns prefixing off. The structured config has
     /// no implicit prefix.
     pub fn user_prefix(&self) -> String {
-        let Some(identity) = &self.profile.identity else { return String::new() };
-        let Some(oidc) = &identity.oidc else { return String::new() };
+        let Some(identity) = &self.profile.identity else {
+            return String::new();
+        };
+        let Some(oidc) = &identity.oidc else {
+            return String::new();
+        };
         match (oidc.username_prefix.as_deref(), identity.mode) {
             (Some("-"), _) => String::new(),
             (Some(p), _) => p.to_owned(),
@@ -88,7 +92,12 @@ pub fn load_text(text: &str, display: &str, today: Date) -> Result<Model, Diagno
     check(value, sources, display, today)
 }
 
-fn check(mut value: Value, sources: Sources, display: &str, today: Date) -> Result<Model, Diagnostics> {
+fn check(
+    mut value: Value,
+    sources: Sources,
+    display: &str,
+    today: Date,
+) -> Result<Model, Diagnostics> {
     let mut diags = Diagnostics::default();
     let (found, fatal) = crate::schema_check::check(&profile_schema(), &mut value);
     diags.extend(found);
@@ -104,11 +113,20 @@ fn check(mut value: Value, sources: Sources, display: &str, today: Date) -> Resu
             return Err(diags.with_sources(sources));
         }
     };
-    let model = Model { profile, sources, display: display.to_owned(), today };
+    let model = Model {
+        profile,
+        sources,
+        display: display.to_owned(),
+        today,
+    };
     let mut found = Vec::new();
     validate(&model, &mut found);
     diags.extend(found);
-    if diags.is_empty() { Ok(model) } else { Err(diags.with_sources(model.sources)) }
+    if diags.is_empty() {
+        Ok(model)
+    } else {
+        Err(diags.with_sources(model.sources))
+    }
 }
 
 /// Every semantic check, cluster-wide sections first, then each concern.
@@ -124,7 +142,10 @@ fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
                 root.key("cluster").key("kubernetesVersion"),
                 format!("Kubernetes version `{v}` is not supported"),
             )
-            .hint(format!("use one of {} (quoted, minor version only)", SUPPORTED_VERSIONS.join(", "))),
+            .hint(format!(
+                "use one of {} (quoted, minor version only)",
+                SUPPORTED_VERSIONS.join(", ")
+            )),
         );
     }
     if let Some(d) = &p.cluster.ingress_domain
@@ -176,8 +197,11 @@ fn validate_api_server(m: &Model, out: &mut Vec<Diagnostic>) {
         && addr.parse::<std::net::IpAddr>().is_err()
     {
         out.push(
-            Diagnostic::error(base.key("advertiseAddress"), format!("`{addr}` is not an IP address"))
-                .hint("write the node's private address, e.g. 10.0.0.10"),
+            Diagnostic::error(
+                base.key("advertiseAddress"),
+                format!("`{addr}` is not an IP address"),
+            )
+            .hint("write the node's private address, e.g. 10.0.0.10"),
         );
     }
     for (i, n) in a.authorized_networks.iter().enumerate() {
@@ -187,16 +211,25 @@ fn validate_api_server(m: &Model, out: &mut Vec<Diagnostic>) {
     let ap = base.key("audit");
     if audit.enabled && !audit.log_path.starts_with('/') {
         out.push(
-            Diagnostic::error(ap.key("logPath"), format!("audit log path `{}` is not absolute", audit.log_path))
-                .hint("write a path on the control-plane node, e.g. /var/log/kubernetes/audit/audit.log"),
+            Diagnostic::error(
+                ap.key("logPath"),
+                format!("audit log path `{}` is not absolute", audit.log_path),
+            )
+            .hint(
+                "write a path on the control-plane node, e.g. /var/log/kubernetes/audit/audit.log",
+            ),
         );
     }
 }
 
 fn validate_identity(m: &Model, out: &mut Vec<Diagnostic>) {
-    let Some(identity) = &m.profile.identity else { return };
+    let Some(identity) = &m.profile.identity else {
+        return;
+    };
     let base = FieldPath::root().key("identity");
-    if identity.mode == IdentityMode::Config && minor_of(&m.profile.cluster.kubernetes_version).is_some_and(|v| v < 30) {
+    if identity.mode == IdentityMode::Config
+        && minor_of(&m.profile.cluster.kubernetes_version).is_some_and(|v| v < 30)
+    {
         out.push(Diagnostic::error(
             base.key("mode"),
             "`identity.mode: config` needs Kubernetes 1.30 or later".to_owned(),
@@ -206,17 +239,28 @@ fn validate_identity(m: &Model, out: &mut Vec<Diagnostic>) {
     let op = base.key("oidc");
     if !oidc.issuer_url.starts_with("https://") {
         out.push(
-            Diagnostic::error(op.key("issuerURL"), format!("issuer URL `{}` must use https", oidc.issuer_url))
-                .hint("the API server accepts only https:// issuers"),
+            Diagnostic::error(
+                op.key("issuerURL"),
+                format!("issuer URL `{}` must use https", oidc.issuer_url),
+            )
+            .hint("the API server accepts only https:// issuers"),
         );
     }
     if oidc.client_id.trim().is_empty() {
-        out.push(Diagnostic::error(op.key("clientID"), "the OIDC client id is empty".to_owned()));
+        out.push(Diagnostic::error(
+            op.key("clientID"),
+            "the OIDC client id is empty".to_owned(),
+        ));
     }
-    const ALGS: &[&str] = &["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"];
+    const ALGS: &[&str] = &[
+        "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512",
+    ];
     for (i, a) in oidc.signing_algs.iter().enumerate() {
         if !ALGS.contains(&a.as_str()) {
-            let mut d = Diagnostic::error(op.key("signingAlgs").index(i), format!("`{a}` is not a signing algorithm the API server accepts"));
+            let mut d = Diagnostic::error(
+                op.key("signingAlgs").index(i),
+                format!("`{a}` is not a signing algorithm the API server accepts"),
+            );
             d = d.hint(match nearest(a, ALGS.iter().copied()) {
                 Some(n) => format!("did you mean `{n}`?"),
                 None => format!("use one of {}", ALGS.join(", ")),
@@ -230,7 +274,11 @@ fn validate_network(m: &Model, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;
     let defaults = FieldPath::root().key("defaults").key("network");
     if let Some(r) = &p.defaults.network.allow_from_ingress_controller {
-        label(out, &defaults.key("allowFromIngressController").key("namespace"), &r.namespace);
+        label(
+            out,
+            &defaults.key("allowFromIngressController").key("namespace"),
+            &r.namespace,
+        );
     }
     for (i, ns) in p.namespaces.iter().enumerate() {
         let Some(net) = &ns.network else { continue };
@@ -240,7 +288,12 @@ fn validate_network(m: &Model, out: &mut Vec<Diagnostic>) {
             .iter()
             .enumerate()
             .map(|(j, f)| (base.key("ingress").index(j), &f.from, "from", &f.ports))
-            .chain(net.egress.iter().enumerate().map(|(j, f)| (base.key("egress").index(j), &f.to, "to", &f.ports)));
+            .chain(
+                net.egress
+                    .iter()
+                    .enumerate()
+                    .map(|(j, f)| (base.key("egress").index(j), &f.to, "to", &f.ports)),
+            );
         for (fp, peer, end, ports) in peers {
             let pp = fp.key(end);
             if peer.namespace.is_none() && peer.pod_labels.is_empty() && peer.cidr.is_none() {
@@ -251,8 +304,11 @@ fn validate_network(m: &Model, out: &mut Vec<Diagnostic>) {
             }
             if peer.cidr.is_some() && (peer.namespace.is_some() || !peer.pod_labels.is_empty()) {
                 out.push(
-                    Diagnostic::error(pp.clone(), format!("`{pp}` mixes a `cidr` with namespace or pod selectors"))
-                        .hint("split it into two flows: one by CIDR, one by selector"),
+                    Diagnostic::error(
+                        pp.clone(),
+                        format!("`{pp}` mixes a `cidr` with namespace or pod selectors"),
+                    )
+                    .hint("split it into two flows: one by CIDR, one by selector"),
                 );
             }
             if let Some(n) = &peer.namespace {
@@ -265,11 +321,17 @@ fn validate_network(m: &Model, out: &mut Vec<Diagnostic>) {
                     if let (Some(block), Some(inner)) = (block, cidr(out, &ep, e))
                         && !(block.contains(&inner) && inner != block)
                     {
-                        out.push(Diagnostic::error(ep, format!("`{e}` does not lie strictly inside `{c}`")));
+                        out.push(Diagnostic::error(
+                            ep,
+                            format!("`{e}` does not lie strictly inside `{c}`"),
+                        ));
                     }
                 }
             } else if !peer.except.is_empty() {
-                out.push(Diagnostic::error(pp.key("except"), "`except` needs a `cidr` beside it".to_owned()));
+                out.push(Diagnostic::error(
+                    pp.key("except"),
+                    "`except` needs a `cidr` beside it".to_owned(),
+                ));
             }
             for (k, port) in ports.iter().enumerate() {
                 if let Err(e) = parse_port(port) {
@@ -309,7 +371,11 @@ pub fn parse_port(s: &str) -> Result<(), String> {
         return num(port).map(|_| ());
     }
     // A named port: IANA_SVC_NAME, at most 15 characters.
-    if port.len() > 15 || !port.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+    if port.len() > 15
+        || !port
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
         return Err("a named port is at most 15 lower-case letters, digits and `-`".to_owned());
     }
     Ok(())
@@ -320,7 +386,10 @@ fn validate_logging(m: &Model, out: &mut Vec<Diagnostic>) {
     let base = FieldPath::root().key("logging");
     label(out, &base.key("namespace"), &l.namespace);
     if l.sources.is_empty() {
-        out.push(Diagnostic::error(base.key("sources"), "`logging.sources` is empty".to_owned()).hint("list at least one of controlPlane, pods, nodes, audit"));
+        out.push(
+            Diagnostic::error(base.key("sources"), "`logging.sources` is empty".to_owned())
+                .hint("list at least one of controlPlane, pods, nodes, audit"),
+        );
     }
     let es = base.key("elasticsearch");
     if l.elasticsearch.host.trim().is_empty() || l.elasticsearch.host.contains(['/', ' ', ':']) {
@@ -330,13 +399,26 @@ fn validate_logging(m: &Model, out: &mut Vec<Diagnostic>) {
         );
     }
     if let Err(e) = names::dns_subdomain(&l.elasticsearch.credentials_secret) {
-        out.push(Diagnostic::error(es.key("credentialsSecret"), format!("`{}` is not a Secret name: {e}", l.elasticsearch.credentials_secret)));
+        out.push(Diagnostic::error(
+            es.key("credentialsSecret"),
+            format!(
+                "`{}` is not a Secret name: {e}",
+                l.elasticsearch.credentials_secret
+            ),
+        ));
     }
     let ip = &l.elasticsearch.index_prefix;
-    if ip.is_empty() || ip.chars().any(|c| c.is_ascii_uppercase() || "\\/*?\"<>| ,#:".contains(c)) {
+    if ip.is_empty()
+        || ip
+            .chars()
+            .any(|c| c.is_ascii_uppercase() || "\\/*?\"<>| ,#:".contains(c))
+    {
         out.push(
-            Diagnostic::error(es.key("indexPrefix"), format!("`{ip}` is not a valid Elasticsearch index prefix"))
-                .hint("use lower-case letters, digits, `-` and `_`"),
+            Diagnostic::error(
+                es.key("indexPrefix"),
+                format!("`{ip}` is not a valid Elasticsearch index prefix"),
+            )
+            .hint("use lower-case letters, digits, `-` and `_`"),
         );
     }
 }
@@ -348,12 +430,17 @@ pub fn parse_duration(s: &str) -> Result<(), String> {
         return Err("it is empty".to_owned());
     }
     while !rest.is_empty() {
-        let n = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let n = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if n == 0 {
             return Err(format!("`{s}` is not a duration"));
         }
         rest = &rest[n..];
-        let u = ["ms", "h", "m", "s"].into_iter().find(|u| rest.starts_with(u)).ok_or_else(|| format!("`{s}` needs a unit (ms, s, m, h)"))?;
+        let u = ["ms", "h", "m", "s"]
+            .into_iter()
+            .find(|u| rest.starts_with(u))
+            .ok_or_else(|| format!("`{s}` needs a unit (ms, s, m, h)"))?;
         rest = &rest[u.len()..];
     }
     Ok(())
@@ -370,23 +457,38 @@ fn validate_mesh(m: &Model, out: &mut Vec<Diagnostic>) {
             if let Some(t) = &d.timeout
                 && let Err(e) = parse_duration(t)
             {
-                out.push(Diagnostic::error(base.key("defaults").key("timeout"), format!("{e}")).hint("write e.g. `15s`"));
+                out.push(
+                    Diagnostic::error(base.key("defaults").key("timeout"), e)
+                        .hint("write e.g. `15s`"),
+                );
             }
             if let Some(r) = &d.retries
                 && let Some(t) = &r.per_try_timeout
                 && let Err(e) = parse_duration(t)
             {
-                out.push(Diagnostic::error(base.key("defaults").key("retries").key("perTryTimeout"), format!("{e}")).hint("write e.g. `5s`"));
+                out.push(
+                    Diagnostic::error(base.key("defaults").key("retries").key("perTryTimeout"), e)
+                        .hint("write e.g. `5s`"),
+                );
             }
         }
     }
     for (i, ns) in p.namespaces.iter().enumerate() {
         let Some(nm) = &ns.mesh else { continue };
         let base = FieldPath::root().key("namespaces").index(i).key("mesh");
-        if p.mesh.as_ref().is_none_or(|m| m.provider == crate::profile::MeshProvider::None) {
+        if p.mesh
+            .as_ref()
+            .is_none_or(|m| m.provider == crate::profile::MeshProvider::None)
+        {
             out.push(
-                Diagnostic::error(base.clone(), format!("namespace `{}` has mesh settings, but no mesh is enabled", ns.name))
-                    .hint("set `mesh.provider` to istio or linkerd, or remove the namespace's `mesh`"),
+                Diagnostic::error(
+                    base.clone(),
+                    format!(
+                        "namespace `{}` has mesh settings, but no mesh is enabled",
+                        ns.name
+                    ),
+                )
+                .hint("set `mesh.provider` to istio or linkerd, or remove the namespace's `mesh`"),
             );
         }
         for (j, h) in nm.allowed_external_hosts.iter().enumerate() {
@@ -395,14 +497,23 @@ fn validate_mesh(m: &Model, out: &mut Vec<Diagnostic>) {
         for (j, a) in nm.authorization.iter().enumerate() {
             let ap = base.key("authorization").index(j);
             if a.from.namespace.is_none() && a.from.principals.is_empty() {
-                out.push(Diagnostic::error(ap.key("from"), "an authorization rule names no source".to_owned()).hint("give `namespace` or `principals`"));
+                out.push(
+                    Diagnostic::error(
+                        ap.key("from"),
+                        "an authorization rule names no source".to_owned(),
+                    )
+                    .hint("give `namespace` or `principals`"),
+                );
             }
             if let Some(n) = &a.from.namespace {
                 label(out, &ap.key("from").key("namespace"), n);
             }
             for (k, port) in a.ports.iter().enumerate() {
                 if port.parse::<u16>().map_or(true, |n| n == 0) {
-                    out.push(Diagnostic::error(ap.key("ports").index(k), format!("`{port}` is not a port number")));
+                    out.push(Diagnostic::error(
+                        ap.key("ports").index(k),
+                        format!("`{port}` is not a port number"),
+                    ));
                 }
             }
         }
@@ -413,15 +524,23 @@ fn host(out: &mut Vec<Diagnostic>, path: &FieldPath, h: &str) {
     let bare = h.strip_prefix("*.").unwrap_or(h);
     if names::dns_subdomain(bare).is_err() || !bare.contains('.') {
         out.push(
-            Diagnostic::error(path.clone(), format!("`{h}` is not a fully qualified host name"))
-                .hint("write a host such as api.github.com (a leading `*.` is allowed)"),
+            Diagnostic::error(
+                path.clone(),
+                format!("`{h}` is not a fully qualified host name"),
+            )
+            .hint("write a host such as api.github.com (a leading `*.` is allowed)"),
         );
     }
 }
 
 /// The policy rules an exception may waive.
-pub const POLICY_RULES: &[&str] =
-    &["allowedRegistries", "requiredAnnotations", "uniqueIngressHosts", "ingressHostsInDomain", "internalLoadBalancers"];
+pub const POLICY_RULES: &[&str] = &[
+    "allowedRegistries",
+    "requiredAnnotations",
+    "uniqueIngressHosts",
+    "ingressHostsInDomain",
+    "internalLoadBalancers",
+];
 
 fn validate_policy(m: &Model, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;
@@ -439,17 +558,29 @@ fn validate_policy(m: &Model, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
-        for (field, list) in [("requiredAnnotations", &pol.required_annotations), ("propagateNamespaceAnnotations", &pol.propagate_namespace_annotations)] {
+        for (field, list) in [
+            ("requiredAnnotations", &pol.required_annotations),
+            (
+                "propagateNamespaceAnnotations",
+                &pol.propagate_namespace_annotations,
+            ),
+        ] {
             for (i, k) in list.iter().enumerate() {
                 if let Err(e) = names::qualified_name(k) {
-                    out.push(Diagnostic::error(base.key(field).index(i), format!("`{k}` is not a valid annotation key: {e}")));
+                    out.push(Diagnostic::error(
+                        base.key(field).index(i),
+                        format!("`{k}` is not a valid annotation key: {e}"),
+                    ));
                 }
             }
         }
         if pol.ingress_hosts_in_domain && p.cluster.ingress_domain.is_none() {
             out.push(
-                Diagnostic::error(base.key("ingressHostsInDomain"), "`ingressHostsInDomain` needs `cluster.ingressDomain`".to_owned())
-                    .hint("set `cluster.ingressDomain`, e.g. apps.prod-east.example.ca"),
+                Diagnostic::error(
+                    base.key("ingressHostsInDomain"),
+                    "`ingressHostsInDomain` needs `cluster.ingressDomain`".to_owned(),
+                )
+                .hint("set `cluster.ingressDomain`, e.g. apps.prod-east.example.ca"),
             );
         }
     }
@@ -460,13 +591,25 @@ fn validate_policy(m: &Model, out: &mut Vec<Diagnostic>) {
                 Some(n) => format!("did you mean `{n}`?"),
                 None => format!("rules: {}", POLICY_RULES.join(", ")),
             };
-            out.push(Diagnostic::error(base.key("rule"), format!("`{}` is not a policy rule", ex.rule)).hint(hint));
+            out.push(
+                Diagnostic::error(
+                    base.key("rule"),
+                    format!("`{}` is not a policy rule", ex.rule),
+                )
+                .hint(hint),
+            );
         }
         if p.policy.is_none() {
-            out.push(Diagnostic::error(base.clone(), "an exception needs a `policy` section to except from".to_owned()));
+            out.push(Diagnostic::error(
+                base.clone(),
+                "an exception needs a `policy` section to except from".to_owned(),
+            ));
         }
         if ex.namespaces.is_empty() {
-            out.push(Diagnostic::error(base.key("namespaces"), "an exception must name the namespaces it covers".to_owned()));
+            out.push(Diagnostic::error(
+                base.key("namespaces"),
+                "an exception must name the namespaces it covers".to_owned(),
+            ));
         }
         for (j, n) in ex.namespaces.iter().enumerate() {
             if !ns_names.contains(n.as_str()) {
@@ -474,20 +617,44 @@ fn validate_policy(m: &Model, out: &mut Vec<Diagnostic>) {
                     Some(x) => format!("did you mean `{x}`?"),
                     None => "exceptions apply to namespaces listed under `namespaces`".to_owned(),
                 };
-                out.push(Diagnostic::error(base.key("namespaces").index(j), format!("namespace `{n}` is not in the profile")).hint(hint));
+                out.push(
+                    Diagnostic::error(
+                        base.key("namespaces").index(j),
+                        format!("namespace `{n}` is not in the profile"),
+                    )
+                    .hint(hint),
+                );
             }
         }
         if !ex.owner.contains('@') {
-            out.push(Diagnostic::error(base.key("owner"), format!("owner `{}` is not an email address", ex.owner)).hint("name who answers for the waiver, e.g. team-b@example.ca"));
+            out.push(
+                Diagnostic::error(
+                    base.key("owner"),
+                    format!("owner `{}` is not an email address", ex.owner),
+                )
+                .hint("name who answers for the waiver, e.g. team-b@example.ca"),
+            );
         }
         if ex.ticket.trim().is_empty() {
-            out.push(Diagnostic::error(base.key("ticket"), "the exception has no ticket".to_owned()));
+            out.push(Diagnostic::error(
+                base.key("ticket"),
+                "the exception has no ticket".to_owned(),
+            ));
         }
         match Date::parse(&ex.expires) {
-            Err(e) => out.push(Diagnostic::error(base.key("expires"), e).hint("write the last day the waiver holds, e.g. 2030-06-30")),
+            Err(e) => out.push(
+                Diagnostic::error(base.key("expires"), e)
+                    .hint("write the last day the waiver holds, e.g. 2030-06-30"),
+            ),
             Ok(d) if d < m.today => out.push(
-                Diagnostic::error(base.key("expires"), format!("exception {} for `{}` expired on {d} (today is {})", ex.ticket, ex.rule, m.today))
-                    .hint("renew the waiver with a new date, or remove it"),
+                Diagnostic::error(
+                    base.key("expires"),
+                    format!(
+                        "exception {} for `{}` expired on {d} (today is {})",
+                        ex.ticket, ex.rule, m.today
+                    ),
+                )
+                .hint("renew the waiver with a new date, or remove it"),
             ),
             Ok(_) => {}
         }

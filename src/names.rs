@@ -7,7 +7,10 @@ pub fn dns_label(s: &str) -> Result<(), String> {
         return Err("it is empty".to_owned());
     }
     if s.len() > 63 {
-        return Err(format!("it is {} characters long; at most 63 are allowed", s.len()));
+        return Err(format!(
+            "it is {} characters long; at most 63 are allowed",
+            s.len()
+        ));
     }
     label_chars(s)
 }
@@ -18,7 +21,10 @@ pub fn dns_subdomain(s: &str) -> Result<(), String> {
         return Err("it is empty".to_owned());
     }
     if s.len() > 253 {
-        return Err(format!("it is {} characters long; at most 253 are allowed", s.len()));
+        return Err(format!(
+            "it is {} characters long; at most 253 are allowed",
+            s.len()
+        ));
     }
     for part in s.split('.') {
         if part.is_empty() {
@@ -30,15 +36,21 @@ pub fn dns_subdomain(s: &str) -> Result<(), String> {
 }
 
 fn label_chars(s: &str) -> Result<(), String> {
-    if let Some(c) = s.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '.')) {
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '.'))
+    {
         return Err(if c.is_ascii_uppercase() {
-            "it contains upper-case letters; only lower-case letters, digits and `-` are allowed".to_owned()
+            "it contains upper-case letters; only lower-case letters, digits and `-` are allowed"
+                .to_owned()
         } else {
             format!("it contains `{c}`; only lower-case letters, digits and `-` are allowed")
         });
     }
     if s.contains('.') {
-        return Err("it contains `.`; only lower-case letters, digits and `-` are allowed".to_owned());
+        return Err(
+            "it contains `.`; only lower-case letters, digits and `-` are allowed".to_owned(),
+        );
     }
     if s.starts_with('-') || s.ends_with('-') {
         return Err("it must start and end with a letter or digit".to_owned());
@@ -59,10 +71,15 @@ pub fn qualified_name(s: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 63 {
         return Err("the name part must be 1 to 63 characters".to_owned());
     }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
         return Err("the name part may only hold letters, digits, `-`, `_` and `.`".to_owned());
     }
-    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) || !name.ends_with(|c: char| c.is_ascii_alphanumeric()) {
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        || !name.ends_with(|c: char| c.is_ascii_alphanumeric())
+    {
         return Err("the name part must start and end with a letter or digit".to_owned());
     }
     Ok(())
@@ -77,10 +94,15 @@ pub fn label_value(s: &str) -> Result<(), String> {
     if s.len() > 63 {
         return Err("it is longer than 63 characters".to_owned());
     }
-    if !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
         return Err("it may only hold letters, digits, `-`, `_` and `.`".to_owned());
     }
-    if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) || !s.ends_with(|c: char| c.is_ascii_alphanumeric()) {
+    if !s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        || !s.ends_with(|c: char| c.is_ascii_alphanumeric())
+    {
         return Err("it must start and end with a letter or digit".to_owned());
     }
     Ok(())
@@ -91,7 +113,13 @@ pub fn label_value(s: &str) -> Result<(), String> {
 pub fn slug(s: &str, max: usize) -> String {
     let mut out: String = s
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     while out.contains("--") {
         out = out.replace("--", "-");
@@ -104,7 +132,12 @@ pub fn slug(s: &str, max: usize) -> String {
         out = out.trim_end_matches('-').to_owned();
     }
     if !lossless || out.is_empty() {
-        out = format!("{}{}{:08x}", out, if out.is_empty() { "" } else { "-" }, fnv1a(s) as u32);
+        out = format!(
+            "{}{}{:08x}",
+            out,
+            if out.is_empty() { "" } else { "-" },
+            fnv1a(s) as u32
+        );
     }
     out
 }

@@ -31,13 +31,19 @@ struct Kustomization<'a> {
 /// Every file of the rendering, headers included.
 pub fn files(set: &ManifestSet, profile: &str) -> Result<Files, String> {
     let head = header(profile);
-    let mut out: Files = set.iter().map(|m| (m.path.clone(), format!("{head}{}", m.body))).collect();
+    let mut out: Files = set
+        .iter()
+        .map(|m| (m.path.clone(), format!("{head}{}", m.body)))
+        .collect();
     let k = Kustomization {
         api_version: "kustomize.config.k8s.io/v1beta1",
         kind: "Kustomization",
         resources: set.iter().map(|m| m.path.as_str()).collect(),
     };
-    out.insert("kustomization.yaml".to_owned(), format!("{head}{}", to_yaml(&k)?));
+    out.insert(
+        "kustomization.yaml".to_owned(),
+        format!("{head}{}", to_yaml(&k)?),
+    );
     Ok(out)
 }
 
@@ -75,7 +81,8 @@ pub fn check(dir: &Path, files: &Files) -> Result<Drift, String> {
         match on_disk.get(rel) {
             None => drift.missing.push(rel.clone()),
             Some(path) => {
-                let have = fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+                let have =
+                    fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
                 if have != want.as_bytes() {
                     let have = String::from_utf8_lossy(&have);
                     let diff = similar::TextDiff::from_lines(have.as_ref(), want.as_str())
@@ -88,7 +95,11 @@ pub fn check(dir: &Path, files: &Files) -> Result<Drift, String> {
             }
         }
     }
-    drift.extra = on_disk.keys().filter(|k| !files.contains_key(*k)).cloned().collect();
+    drift.extra = on_disk
+        .keys()
+        .filter(|k| !files.contains_key(*k))
+        .cloned()
+        .collect();
     Ok(drift)
 }
 
@@ -101,12 +112,19 @@ fn list(dir: &Path) -> Result<BTreeMap<String, PathBuf>, String> {
     }
     let mut todo = vec![(dir.to_path_buf(), String::new())];
     while let Some((d, prefix)) = todo.pop() {
-        let entries = fs::read_dir(&d).map_err(|e| format!("cannot list `{}`: {e}", d.display()))?;
+        let entries =
+            fs::read_dir(&d).map_err(|e| format!("cannot list `{}`: {e}", d.display()))?;
         for e in entries {
             let e = e.map_err(|e| format!("cannot list `{}`: {e}", d.display()))?;
             let name = e.file_name().to_string_lossy().into_owned();
-            let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
-            let ft = e.file_type().map_err(|e| format!("cannot stat `{}`: {e}", e))?;
+            let rel = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            let ft = e
+                .file_type()
+                .map_err(|e| format!("cannot stat `{}`: {e}", e))?;
             if ft.is_dir() {
                 todo.push((e.path(), rel));
             } else {
@@ -119,17 +137,24 @@ fn list(dir: &Path) -> Result<BTreeMap<String, PathBuf>, String> {
 
 /// Refuse output directories that must never be replaced wholesale.
 fn refuse_dangerous(dir: &Path) -> Result<(), String> {
-    let abs = std::path::absolute(dir).map_err(|e| format!("cannot resolve `{}`: {e}", dir.display()))?;
+    let abs =
+        std::path::absolute(dir).map_err(|e| format!("cannot resolve `{}`: {e}", dir.display()))?;
     let canon = fs::canonicalize(&abs).unwrap_or(abs.clone());
     let home = std::env::var_os("HOME").map(PathBuf::from);
     if canon.parent().is_none() || home.as_deref() == Some(canon.as_path()) {
-        return Err(format!("refusing to write to `{}`: choose a dedicated output directory", dir.display()));
+        return Err(format!(
+            "refusing to write to `{}`: choose a dedicated output directory",
+            dir.display()
+        ));
     }
     if dir.exists() && !dir.is_dir() {
         return Err(format!("`{}` exists and is not a directory", dir.display()));
     }
     if canon.parent().is_some_and(|p| p.parent().is_none()) {
-        return Err(format!("refusing to write to `{}`, a top-level system directory", dir.display()));
+        return Err(format!(
+            "refusing to write to `{}`, a top-level system directory",
+            dir.display()
+        ));
     }
     Ok(())
 }
@@ -159,31 +184,43 @@ pub fn write(dir: &Path, files: &Files) -> Result<(), String> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    fs::create_dir_all(&parent).map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
-    let base = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".to_owned());
+    fs::create_dir_all(&parent)
+        .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
+    let base = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".to_owned());
     let tmp = parent.join(format!(".{base}.kharden-new-{}", std::process::id()));
     let old = parent.join(format!(".{base}.kharden-old-{}", std::process::id()));
     let result = (|| {
         if tmp.exists() {
-            fs::remove_dir_all(&tmp).map_err(|e| format!("cannot clear `{}`: {e}", tmp.display()))?;
+            fs::remove_dir_all(&tmp)
+                .map_err(|e| format!("cannot clear `{}`: {e}", tmp.display()))?;
         }
         for (rel, text) in files {
             let path = tmp.join(rel);
             if let Some(p) = path.parent() {
-                fs::create_dir_all(p).map_err(|e| format!("cannot create `{}`: {e}", p.display()))?;
+                fs::create_dir_all(p)
+                    .map_err(|e| format!("cannot create `{}`: {e}", p.display()))?;
             }
-            fs::write(&path, text).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+            fs::write(&path, text)
+                .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
         }
         if dir.exists() {
-            fs::rename(dir, &old).map_err(|e| format!("cannot move `{}` aside: {e}", dir.display()))?;
+            fs::rename(dir, &old)
+                .map_err(|e| format!("cannot move `{}` aside: {e}", dir.display()))?;
         }
         if let Err(e) = fs::rename(&tmp, dir) {
             // Put the old tree back so the user is left with what they had.
             let _ = fs::rename(&old, dir);
-            return Err(format!("cannot move the new tree into `{}`: {e}", dir.display()));
+            return Err(format!(
+                "cannot move the new tree into `{}`: {e}",
+                dir.display()
+            ));
         }
         if old.exists() {
-            fs::remove_dir_all(&old).map_err(|e| format!("cannot remove the old tree `{}`: {e}", old.display()))?;
+            fs::remove_dir_all(&old)
+                .map_err(|e| format!("cannot remove the old tree `{}`: {e}", old.display()))?;
         }
         Ok(())
     })();
@@ -194,7 +231,9 @@ pub fn write(dir: &Path, files: &Files) -> Result<(), String> {
 }
 
 fn is_ours(path: &Path) -> bool {
-    let Ok(meta) = fs::symlink_metadata(path) else { return false };
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return false;
+    };
     if !meta.is_file() {
         return false;
     }

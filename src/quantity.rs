@@ -12,12 +12,16 @@ pub fn parse(s: &str) -> Result<f64, String> {
         b'-' => (-1.0, &s[1..]),
         _ => (1.0, s),
     };
-    let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+    let num_end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
     let (num, suffix) = rest.split_at(num_end);
     if num.is_empty() || num == "." || num.matches('.').count() > 1 {
         return Err(format!("`{s}` does not start with a number"));
     }
-    let n: f64 = num.parse().map_err(|_| format!("`{num}` is not a number"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{num}` is not a number"))?;
     let mult = match suffix {
         "" => 1.0,
         "n" => 1e-9,
@@ -36,7 +40,9 @@ pub fn parse(s: &str) -> Result<f64, String> {
         "Pi" => 1024f64.powi(5),
         "Ei" => 1024f64.powi(6),
         e if e.starts_with(['e', 'E']) => {
-            let exp: i32 = e[1..].parse().map_err(|_| format!("`{e}` is not a valid exponent"))?;
+            let exp: i32 = e[1..]
+                .parse()
+                .map_err(|_| format!("`{e}` is not a valid exponent"))?;
             10f64.powi(exp)
         }
         other => {

@@ -11,7 +11,11 @@ use crate::source::{FieldPath, describe};
 /// Check `value` against `schema` (a schemars root with `$defs`). Unknown fields
 /// are removed from `value`; the return says whether anything else was wrong.
 pub fn check(schema: &Value, value: &mut Value) -> (Vec<Diagnostic>, bool) {
-    let mut c = Checker { root: schema, diags: Vec::new(), fatal: false };
+    let mut c = Checker {
+        root: schema,
+        diags: Vec::new(),
+        fatal: false,
+    };
     c.walk(schema, value, &FieldPath::root());
     (c.diags, c.fatal)
 }
@@ -26,8 +30,12 @@ impl<'s> Checker<'s> {
     fn resolve(&self, mut s: &'s Value) -> &'s Value {
         // Follow `$ref` chains into `$defs`.
         for _ in 0..32 {
-            let Some(r) = s.get("$ref").and_then(Value::as_str) else { return s };
-            let Some(name) = r.strip_prefix("#/$defs/") else { return s };
+            let Some(r) = s.get("$ref").and_then(Value::as_str) else {
+                return s;
+            };
+            let Some(name) = r.strip_prefix("#/$defs/") else {
+                return s;
+            };
             match self.root.get("$defs").and_then(|d| d.get(name)) {
                 Some(t) => s = t,
                 None => return s,
@@ -38,7 +46,11 @@ impl<'s> Checker<'s> {
 
     /// Whether `value` satisfies `schema`, without reporting.
     fn fits(&self, schema: &'s Value, value: &Value) -> bool {
-        let mut probe = Checker { root: self.root, diags: Vec::new(), fatal: false };
+        let mut probe = Checker {
+            root: self.root,
+            diags: Vec::new(),
+            fatal: false,
+        };
         let mut v = value.clone();
         probe.walk(schema, &mut v, &FieldPath::root());
         probe.diags.is_empty()
@@ -51,7 +63,11 @@ impl<'s> Checker<'s> {
 
     fn walk(&mut self, schema: &'s Value, value: &mut Value, path: &FieldPath) {
         let schema = self.resolve(schema);
-        if let Some(alts) = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(Value::as_array) {
+        if let Some(alts) = schema
+            .get("anyOf")
+            .or_else(|| schema.get("oneOf"))
+            .and_then(Value::as_array)
+        {
             self.alternatives(alts, value, path);
             return;
         }
@@ -94,7 +110,10 @@ impl<'s> Checker<'s> {
                         (None, Some(b)) => format!("of at most {b}"),
                         (None, None) => String::new(),
                     };
-                    self.report(Diagnostic::error(path.clone(), format!("`{path}` must be a whole number {range}, not {n}")));
+                    self.report(Diagnostic::error(
+                        path.clone(),
+                        format!("`{path}` must be a whole number {range}, not {n}"),
+                    ));
                 }
             }
             _ => {}
@@ -106,10 +125,17 @@ impl<'s> Checker<'s> {
         if let Some(required) = schema.get("required").and_then(Value::as_array) {
             for r in required.iter().filter_map(Value::as_str) {
                 if !map.contains_key(r) {
-                    let where_ = if path.0.is_empty() { "the profile".to_owned() } else { format!("`{path}`") };
+                    let where_ = if path.0.is_empty() {
+                        "the profile".to_owned()
+                    } else {
+                        format!("`{path}`")
+                    };
                     self.report(
-                        Diagnostic::error(path.clone(), format!("{where_} is missing the required field `{r}`"))
-                            .hint(format!("add `{r}:`")),
+                        Diagnostic::error(
+                            path.clone(),
+                            format!("{where_} is missing the required field `{r}`"),
+                        )
+                        .hint(format!("add `{r}:`")),
                     );
                 }
             }
@@ -129,14 +155,24 @@ impl<'s> Checker<'s> {
             }
         }
         for k in unknown {
-            let names: Vec<&str> = props.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
+            let names: Vec<&str> = props
+                .map(|p| p.keys().map(String::as_str).collect())
+                .unwrap_or_default();
             let hint = match nearest(&k, names.iter().copied()) {
                 Some(n) => format!("did you mean `{n}`?"),
                 None => format!("fields allowed here: {}", names.join(", ")),
             };
-            let where_ = if path.0.is_empty() { "at the top level".to_owned() } else { format!("in `{path}`") };
+            let where_ = if path.0.is_empty() {
+                "at the top level".to_owned()
+            } else {
+                format!("in `{path}`")
+            };
             // Unknown fields alone do not stop the semantic checks: drop them and go on.
-            self.diags.push(Diagnostic::error(path.key(&k), format!("unknown field `{k}` {where_}")).hint(hint).at_key());
+            self.diags.push(
+                Diagnostic::error(path.key(&k), format!("unknown field `{k}` {where_}"))
+                    .hint(hint)
+                    .at_key(),
+            );
             map.remove(&k);
         }
     }
@@ -146,7 +182,10 @@ impl<'s> Checker<'s> {
             return;
         }
         // Enumerations written as one `const` per documented variant.
-        let consts: Vec<&Value> = alts.iter().filter_map(|a| self.resolve(a).get("const")).collect();
+        let consts: Vec<&Value> = alts
+            .iter()
+            .filter_map(|a| self.resolve(a).get("const"))
+            .collect();
         if consts.len() == alts.len() {
             let opts: Vec<Value> = consts.into_iter().cloned().collect();
             self.enumerated(&opts, value, path);
@@ -159,7 +198,10 @@ impl<'s> Checker<'s> {
                 let a = self.resolve(a);
                 match a.get("type") {
                     Some(Value::String(t)) => type_matches(t, value),
-                    Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).any(|t| type_matches(t, value)),
+                    Some(Value::Array(ts)) => ts
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .any(|t| type_matches(t, value)),
                     _ => false,
                 }
             })
@@ -177,7 +219,10 @@ impl<'s> Checker<'s> {
             }
         }
         if types.is_empty() {
-            self.report(Diagnostic::error(path.clone(), format!("`{path}` has an unexpected value")));
+            self.report(Diagnostic::error(
+                path.clone(),
+                format!("`{path}` has an unexpected value"),
+            ));
         } else {
             self.wrong_type(&types, value, path);
         }
@@ -187,12 +232,18 @@ impl<'s> Checker<'s> {
         if opts.contains(value) {
             return;
         }
-        let names: Vec<String> = opts.iter().map(|o| o.as_str().map_or_else(|| o.to_string(), str::to_owned)).collect();
+        let names: Vec<String> = opts
+            .iter()
+            .map(|o| o.as_str().map_or_else(|| o.to_string(), str::to_owned))
+            .collect();
         let got = match value {
             Value::String(s) => format!("`{s}`"),
             other => describe(other).to_owned(),
         };
-        let mut d = Diagnostic::error(path.clone(), format!("`{path}` must be one of {}, not {got}", names.join(", ")));
+        let mut d = Diagnostic::error(
+            path.clone(),
+            format!("`{path}` must be one of {}, not {got}", names.join(", ")),
+        );
         if let Some(s) = value.as_str()
             && let Some(n) = nearest(s, names.iter().map(String::as_str))
         {
@@ -217,7 +268,11 @@ impl<'s> Checker<'s> {
             .collect();
         let mut d = Diagnostic::error(
             path.clone(),
-            format!("`{path}` must be {}, but it is {}", wanted.join(" or "), describe(value)),
+            format!(
+                "`{path}` must be {}, but it is {}",
+                wanted.join(" or "),
+                describe(value)
+            ),
         );
         let want_string = types.contains(&"string");
         d = match value {

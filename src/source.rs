@@ -67,12 +67,18 @@ impl std::str::FromStr for FieldPath {
         let mut rest = s;
         while !rest.is_empty() {
             if let Some(r) = rest.strip_prefix("[\"") {
-                let end = r.find("\"]").ok_or_else(|| format!("unclosed `[\"` in `{s}`"))?;
+                let end = r
+                    .find("\"]")
+                    .ok_or_else(|| format!("unclosed `[\"` in `{s}`"))?;
                 segs.push(Seg::Key(r[..end].to_owned()));
                 rest = &r[end + 2..];
             } else if let Some(r) = rest.strip_prefix('[') {
-                let end = r.find(']').ok_or_else(|| format!("unclosed `[` in `{s}`"))?;
-                let i = r[..end].parse().map_err(|_| format!("bad index in `{s}`"))?;
+                let end = r
+                    .find(']')
+                    .ok_or_else(|| format!("unclosed `[` in `{s}`"))?;
+                let i = r[..end]
+                    .parse()
+                    .map_err(|_| format!("bad index in `{s}`"))?;
                 segs.push(Seg::Index(i));
                 rest = &r[end + 1..];
             } else {
@@ -111,7 +117,9 @@ impl fmt::Display for FieldPath {
 }
 
 fn is_plain_key(k: &str) -> bool {
-    !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// A place in a source file: 1-based line and column, and a length in characters.
@@ -161,7 +169,11 @@ impl Sources {
             if let Some(&file) = self.origin.get(&cur)
                 && let Some(place) = self.files[file].places.get(&cur)
             {
-                let pos = if want_key { place.key.or(place.value) } else { place.value.or(place.key) };
+                let pos = if want_key {
+                    place.key.or(place.value)
+                } else {
+                    place.value.or(place.key)
+                };
                 if let Some(pos) = pos {
                     return Some(Located { file, pos });
                 }
@@ -200,13 +212,7 @@ fn load_root(root: LayerRef) -> Result<(Value, Sources), Diagnostics> {
     let mut diags = Diagnostics::default();
     let mut merged = Value::Object(Default::default());
     let mut stack = Vec::new();
-    let ok = load_layer(
-        root,
-        &mut sources,
-        &mut merged,
-        &mut stack,
-        &mut diags,
-    );
+    let ok = load_layer(root, &mut sources, &mut merged, &mut stack, &mut diags);
     if !ok || !diags.is_empty() {
         return Err(diags.with_sources(sources));
     }
@@ -234,33 +240,59 @@ fn load_layer(
     let (name, text, dir) = match &layer {
         LayerRef::File(path, display) => match read_text(path) {
             Ok(t) => (display.clone(), t, path.parent().map(Path::to_path_buf)),
-            Err(msg) => {
-                diags.push(Diagnostic::error(FieldPath::root(), msg).hint("check the path; it is read relative to the current directory"));
+            Err((msg, hint)) => {
+                diags.push(Diagnostic::error(FieldPath::root(), msg).hint(hint));
                 return false;
             }
         },
-        LayerRef::Preset(n, t) => (format!("profiles/{n}.yaml (built-in)"), (*t).to_owned(), None),
+        LayerRef::Preset(n, t) => (
+            format!("profiles/{n}.yaml (built-in)"),
+            (*t).to_owned(),
+            None,
+        ),
         LayerRef::Text(t, display) => (display.clone(), t.clone(), None),
     };
     let file_idx = sources.files.len();
     let value = match parse_yaml(&text) {
         Ok(v) => v,
-        Err((msg, pos)) => {
-            sources.files.push(SourceFile { name, text, places: BTreeMap::new() });
-            let mut d = Diagnostic::error(FieldPath::root(), msg).hint(
-                "fix the YAML syntax; quote values that contain `: `, `#` or start with a special character",
-            );
-            d.at = pos.map(|pos| Located { file: file_idx, pos });
+        Err((msg, pos, hint)) => {
+            sources.files.push(SourceFile {
+                name,
+                text,
+                places: BTreeMap::new(),
+            });
+            let mut d = Diagnostic::error(FieldPath::root(), msg).hint(hint);
+            d.at = pos.map(|pos| Located {
+                file: file_idx,
+                pos,
+            });
             diags.push(d);
             return false;
         }
     };
     let places = positions(&text);
-    sources.files.push(SourceFile { name: name.clone(), text, places });
+    sources.files.push(SourceFile {
+        name: name.clone(),
+        text,
+        places,
+    });
     if !value.is_object() {
-        let mut d = Diagnostic::error(FieldPath::root(), format!("a profile is a mapping, but `{name}` holds {}", describe(&value)))
-            .hint("start from `kharden init` or the example in the README");
-        d.at = Some(Located { file: file_idx, pos: Pos { line: 1, col: 1, len: 1 } });
+        let mut d = Diagnostic::error(
+            FieldPath::root(),
+            format!(
+                "a profile is a mapping, but `{name}` holds {}",
+                describe(&value)
+            ),
+        )
+        .hint("start from `kharden init` or the example in the README");
+        d.at = Some(Located {
+            file: file_idx,
+            pos: Pos {
+                line: 1,
+                col: 1,
+                len: 1,
+            },
+        });
         diags.push(d);
         return false;
     }
@@ -269,13 +301,22 @@ fn load_layer(
     if let Some(ext) = value.get("extends") {
         let path = FieldPath::root().key("extends");
         let count = ext.as_array().map_or(1, |a| a.len().max(1));
-        let spots: Vec<Option<Located>> =
-            (0..count).map(|i| Some(Located { file: file_idx, pos: sources_pos(sources, file_idx, &path.index(i)) })).collect();
+        let spots: Vec<Option<Located>> = (0..count)
+            .map(|i| {
+                Some(Located {
+                    file: file_idx,
+                    pos: sources_pos(sources, file_idx, &path.index(i)),
+                })
+            })
+            .collect();
         let here = |i: usize| spots.get(i).cloned().flatten();
         match ext.as_array() {
             None => {
-                let mut d = Diagnostic::error(path.clone(), "`extends` must be a list of preset names or relative paths".to_owned())
-                    .hint("write `extends: [baseline]`");
+                let mut d = Diagnostic::error(
+                    path.clone(),
+                    "`extends` must be a list of preset names or relative paths".to_owned(),
+                )
+                .hint("write `extends: [baseline]`");
                 d.at = here(0);
                 diags.push(d);
                 ok = false;
@@ -283,7 +324,10 @@ fn load_layer(
             Some(items) => {
                 for (i, item) in items.iter().enumerate() {
                     let Some(s) = item.as_str() else {
-                        let mut d = Diagnostic::error(path.index(i), "an `extends` entry must be a string".to_owned());
+                        let mut d = Diagnostic::error(
+                            path.index(i),
+                            "an `extends` entry must be a string".to_owned(),
+                        );
                         d.at = here(i);
                         diags.push(d);
                         ok = false;
@@ -304,14 +348,20 @@ fn load_layer(
                             if stack.contains(&next_name) {
                                 let mut d = Diagnostic::error(
                                     path.index(i),
-                                    format!("`extends` forms a cycle: {} -> {next_name}", stack.join(" -> ")),
+                                    format!(
+                                        "`extends` forms a cycle: {} -> {next_name}",
+                                        stack.join(" -> ")
+                                    ),
                                 )
                                 .hint("remove one of the layers from the chain");
                                 d.at = here(i);
                                 diags.push(d);
                                 ok = false;
                             } else if stack.len() >= MAX_LAYERS {
-                                let mut d = Diagnostic::error(path.index(i), format!("`extends` chain deeper than {MAX_LAYERS} layers"));
+                                let mut d = Diagnostic::error(
+                                    path.index(i),
+                                    format!("`extends` chain deeper than {MAX_LAYERS} layers"),
+                                );
                                 d.at = here(i);
                                 diags.push(d);
                                 ok = false;
@@ -325,7 +375,13 @@ fn load_layer(
         }
     }
     stack.pop();
-    merge(merged, value, &FieldPath::root(), file_idx, &mut sources.origin);
+    merge(
+        merged,
+        value,
+        &FieldPath::root(),
+        file_idx,
+        &mut sources.origin,
+    );
     ok
 }
 
@@ -340,19 +396,32 @@ fn sources_pos(sources: &Sources, file: usize, path: &FieldPath) -> Pos {
         }
         p = cur.parent();
     }
-    Pos { line: 1, col: 1, len: 1 }
+    Pos {
+        line: 1,
+        col: 1,
+        len: 1,
+    }
 }
 
 /// A bare name is a preset; a name with a slash is a file next to the profile.
-fn resolve_layer(entry: &str, dir: Option<&Path>, from: &str) -> Result<LayerRef, (String, String)> {
+fn resolve_layer(
+    entry: &str,
+    dir: Option<&Path>,
+    from: &str,
+) -> Result<LayerRef, (String, String)> {
     if !entry.contains('/') {
         return match PRESETS.iter().find(|(n, _)| *n == entry) {
             Some((n, t)) => Ok(LayerRef::Preset(n, t)),
             None => {
                 let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
                 let hint = match crate::diag::nearest(entry, names.iter().copied()) {
-                    Some(n) => format!("did you mean `{n}`? built-in presets: {}", names.join(", ")),
-                    None => format!("built-in presets: {}; a file path needs a slash, e.g. `./{entry}`", names.join(", ")),
+                    Some(n) => {
+                        format!("did you mean `{n}`? built-in presets: {}", names.join(", "))
+                    }
+                    None => format!(
+                        "built-in presets: {}; a file path needs a slash, e.g. `./{entry}`",
+                        names.join(", ")
+                    ),
                 };
                 Err((format!("unknown preset `{entry}`"), hint))
             }
@@ -365,28 +434,63 @@ fn resolve_layer(entry: &str, dir: Option<&Path>, from: &str) -> Result<LayerRef
         ));
     };
     let rel = Path::new(entry);
-    if rel.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+    if rel
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
         return Err((
             format!("`extends` entry `{entry}` leaves the directory of `{from}`"),
             "layers must live in the profile's directory or below it; write a relative path without `..`".to_owned(),
         ));
     }
-    let path = dir.join(rel);
-    let display = if dir.as_os_str().is_empty() { entry.to_owned() } else { path.to_string_lossy().into_owned() };
+    // Drop `.` parts, so one file always has one name (cycle detection relies on it).
+    let rel: PathBuf = rel
+        .components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .collect();
+    let path = dir.join(&rel);
+    if !path.is_file() {
+        return Err((
+            format!("`extends` names `{entry}`, which does not exist next to `{from}`"),
+            "paths in `extends` are relative to the file that names them".to_owned(),
+        ));
+    }
+    let display = path.to_string_lossy().replace('\\', "/");
     Ok(LayerRef::File(path, display))
 }
 
-fn read_text(path: &Path) -> Result<String, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read `{}`: {}", path.display(), io_reason(&e)))?;
+fn read_text(path: &Path) -> Result<String, (String, &'static str)> {
+    const CHECK: &str = "check the path; it is read relative to the current directory";
+    let cannot = |e: std::io::Error| {
+        (
+            format!("cannot read `{}`: {}", path.display(), io_reason(&e)),
+            CHECK,
+        )
+    };
+    let meta = std::fs::metadata(path).map_err(cannot)?;
     if !meta.is_file() {
-        return Err(format!("`{}` is not a file", path.display()));
+        return Err((format!("`{}` is not a file", path.display()), CHECK));
     }
-    if meta.len() as usize > MAX_FILE_BYTES {
-        return Err(format!("`{}` is {} bytes; a profile may be at most {MAX_FILE_BYTES}", path.display(), meta.len()));
+    if meta.len() > MAX_FILE_BYTES as u64 {
+        return Err((
+            format!(
+                "`{}` is {} bytes; a profile may be at most {MAX_FILE_BYTES}",
+                path.display(),
+                meta.len()
+            ),
+            "split it with `extends:` layers, or check that this is the right file",
+        ));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {}", path.display(), io_reason(&e)))?;
+    let bytes = std::fs::read(path).map_err(cannot)?;
     String::from_utf8(bytes).map_err(|e| {
-        format!("`{}` is not UTF-8 text (invalid byte at offset {})", path.display(), e.utf8_error().valid_up_to())
+        (
+            format!(
+                "`{}` is not UTF-8 text (invalid byte at offset {})",
+                path.display(),
+                e.utf8_error().valid_up_to()
+            ),
+            "save the profile as UTF-8",
+        )
     })
 }
 
@@ -400,21 +504,47 @@ fn io_reason(e: &std::io::Error) -> String {
 
 /// Parse one YAML document into a generic value. YAML 1.1 booleans (`yes`, `on`)
 /// stay strings, so a typed field rejects them instead of guessing.
-fn parse_yaml(text: &str) -> Result<Value, (String, Option<Pos>)> {
+fn parse_yaml(text: &str) -> Result<Value, (String, Option<Pos>, &'static str)> {
+    const SYNTAX: &str = "fix the YAML syntax; quote values that contain `: `, `#` or start with a special character";
     if text.trim().is_empty() {
-        return Err(("the profile is empty".to_owned(), Some(Pos { line: 1, col: 1, len: 1 })));
+        return Err((
+            "the profile is empty".to_owned(),
+            Some(Pos {
+                line: 1,
+                col: 1,
+                len: 1,
+            }),
+            "a profile needs at least `apiVersion`, `kind`, `metadata` and `cluster`",
+        ));
     }
     let opts = serde_saphyr::options! { strict_booleans: true };
     serde_saphyr::from_str_with_options::<Value>(text, opts).map_err(|e| {
-        let pos = e.location().map(|l| Pos { line: l.line() as usize, col: l.column() as usize, len: 1 });
+        let pos = e.location().map(|l| Pos {
+            line: l.line() as usize,
+            col: l.column() as usize,
+            len: 1,
+        });
         let msg = e.without_snippet().to_string();
+        if msg.contains("budget breached") {
+            return (
+                "the YAML expands to too many nodes (aliases that multiply each other?)".to_owned(),
+                pos,
+                "a profile is hand-written: expand anchors yourself or remove the repeated aliases",
+            );
+        }
         // The location is shown separately; drop serde-saphyr's own suffix.
-        let msg = match msg.rfind(" at line ") {
+        let msg = match msg.find(" at line ") {
             Some(i) => msg[..i].to_owned(),
             None => msg,
         };
         let msg = msg.strip_prefix("error: ").unwrap_or(&msg).to_owned();
-        (format!("invalid YAML: {msg}"), pos)
+        let msg = msg.replace(", set DuplicateKeyPolicy in Options if acceptable", "");
+        let hint = if msg.contains("duplicate mapping key") {
+            "each key may appear once per mapping; merge the two entries"
+        } else {
+            SYNTAX
+        };
+        (format!("invalid YAML: {msg}"), pos, hint)
     })
 }
 
@@ -433,7 +563,13 @@ pub fn describe(v: &Value) -> &'static str {
 
 /// Merge `over` into `base`: maps key by key (later wins), anything else replaces.
 /// Records in `origin` which file set each path.
-fn merge(base: &mut Value, over: Value, path: &FieldPath, file: usize, origin: &mut BTreeMap<FieldPath, usize>) {
+fn merge(
+    base: &mut Value,
+    over: Value,
+    path: &FieldPath,
+    file: usize,
+    origin: &mut BTreeMap<FieldPath, usize>,
+) {
     match (base, over) {
         (Value::Object(b), Value::Object(o)) => {
             origin.insert(path.clone(), file);
@@ -450,7 +586,11 @@ fn merge(base: &mut Value, over: Value, path: &FieldPath, file: usize, origin: &
         }
         (slot, over) => {
             // Replaced wholesale: forget where the old value's parts came from.
-            let stale: Vec<FieldPath> = origin.range(path.clone()..).take_while(|(p, _)| p.starts_with(path)).map(|(p, _)| p.clone()).collect();
+            let stale: Vec<FieldPath> = origin
+                .range(path.clone()..)
+                .take_while(|(p, _)| p.starts_with(path))
+                .map(|(p, _)| p.clone())
+                .collect();
             for p in stale {
                 origin.remove(&p);
             }
@@ -480,15 +620,25 @@ fn mark(v: &Value, path: &FieldPath, file: usize, origin: &mut BTreeMap<FieldPat
 /// Map every path of the (first) document to the places of its key and value.
 fn positions(text: &str) -> BTreeMap<FieldPath, Place> {
     enum Frame {
-        Map { path: FieldPath, key: Option<(String, Pos)> },
-        Seq { path: FieldPath, next: usize },
+        Map {
+            path: FieldPath,
+            key: Option<(String, Pos)>,
+        },
+        Seq {
+            path: FieldPath,
+            next: usize,
+        },
     }
     let mut out: BTreeMap<FieldPath, Place> = BTreeMap::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut root_done = false;
     let to_pos = |span: &serde_saphyr::granit_parser::Span| {
         let len = span.end.index().saturating_sub(span.start.index()).max(1);
-        Pos { line: span.start.line(), col: span.start.col() + 1, len }
+        Pos {
+            line: span.start.line(),
+            col: span.start.col() + 1,
+            len,
+        }
     };
     // Where the next node goes: its path, and the key position when it is a map value.
     let slot = |stack: &mut Vec<Frame>| -> Option<(FieldPath, Option<Pos>)> {
@@ -515,7 +665,13 @@ fn positions(text: &str) -> BTreeMap<FieldPath, Place> {
                     continue;
                 }
                 if let Some((p, kp)) = slot(&mut stack) {
-                    out.insert(p, Place { key: kp, value: Some(pos) });
+                    out.insert(
+                        p,
+                        Place {
+                            key: kp,
+                            value: Some(pos),
+                        },
+                    );
                 }
                 if stack.is_empty() {
                     root_done = true;
@@ -529,7 +685,13 @@ fn positions(text: &str) -> BTreeMap<FieldPath, Place> {
                     continue;
                 }
                 if let Some((p, kp)) = slot(&mut stack) {
-                    out.insert(p, Place { key: kp, value: Some(pos) });
+                    out.insert(
+                        p,
+                        Place {
+                            key: kp,
+                            value: Some(pos),
+                        },
+                    );
                 }
             }
             Event::MappingStart(..) | Event::SequenceStart(..) => {
@@ -545,8 +707,18 @@ fn positions(text: &str) -> BTreeMap<FieldPath, Place> {
                         None => (FieldPath::root().key("<lost>"), None),
                     }
                 };
-                out.insert(p.clone(), Place { key: kp, value: Some(pos) });
-                stack.push(if is_map { Frame::Map { path: p, key: None } } else { Frame::Seq { path: p, next: 0 } });
+                out.insert(
+                    p.clone(),
+                    Place {
+                        key: kp,
+                        value: Some(pos),
+                    },
+                );
+                stack.push(if is_map {
+                    Frame::Map { path: p, key: None }
+                } else {
+                    Frame::Seq { path: p, next: 0 }
+                });
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 stack.pop();
@@ -572,14 +744,24 @@ mod tests {
         assert_eq!(places[&p].key.unwrap().line, 2);
         assert_eq!(places[&p].value.unwrap().col, 6);
         let p: FieldPath = "a.c[1]".parse().unwrap();
-        assert_eq!(places[&p].value.unwrap(), Pos { line: 3, col: 10, len: 1 });
+        assert_eq!(
+            places[&p].value.unwrap(),
+            Pos {
+                line: 3,
+                col: 10,
+                len: 1
+            }
+        );
         let p: FieldPath = "d[0].name".parse().unwrap();
         assert_eq!(places[&p].value.unwrap().line, 5);
     }
 
     #[test]
     fn paths_print_in_profile_terms() {
-        let p = FieldPath::root().key("defaults").key("quota").key("services.loadbalancers");
+        let p = FieldPath::root()
+            .key("defaults")
+            .key("quota")
+            .key("services.loadbalancers");
         assert_eq!(p.to_string(), "defaults.quota[\"services.loadbalancers\"]");
         assert_eq!(p.to_string().parse::<FieldPath>().unwrap(), p);
         let p = FieldPath::root().key("namespaces").index(1).key("name");
@@ -591,7 +773,13 @@ mod tests {
         let mut origin = BTreeMap::new();
         let mut base = serde_json::json!({"a": {"x": 1, "y": 2}, "l": [1, 2, 3]});
         mark(&base.clone(), &FieldPath::root(), 0, &mut origin);
-        merge(&mut base, serde_json::json!({"a": {"y": 3}, "l": [9]}), &FieldPath::root(), 1, &mut origin);
+        merge(
+            &mut base,
+            serde_json::json!({"a": {"y": 3}, "l": [9]}),
+            &FieldPath::root(),
+            1,
+            &mut origin,
+        );
         assert_eq!(base, serde_json::json!({"a": {"x": 1, "y": 3}, "l": [9]}));
         assert_eq!(origin[&"a.x".parse().unwrap()], 0);
         assert_eq!(origin[&"a.y".parse().unwrap()], 1);

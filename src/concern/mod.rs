@@ -12,7 +12,11 @@ use crate::model::Model;
 /// Render every concern into one set.
 pub fn render_all(model: &Model) -> Result<ManifestSet, String> {
     let mut set = ManifestSet::default();
-    for m in namespace::render(model)?.into_iter().chain(rbac::render(model)?).chain(quota::render(model)?) {
+    for m in namespace::render(model)?
+        .into_iter()
+        .chain(rbac::render(model)?)
+        .chain(quota::render(model)?)
+    {
         set.insert(m)?;
     }
     Ok(set)
@@ -25,15 +29,26 @@ pub fn pending_sections(model: &Model) -> Vec<String> {
     let mut out = Vec::new();
     let mut note = |present: bool, section: &str, issue: u32| {
         if present {
-            out.push(format!("note: `{section}` is validated but not rendered yet (issue #{issue})"));
+            out.push(format!(
+                "note: `{section}` is validated but not rendered yet (issue #{issue})"
+            ));
         }
     };
     note(true, "apiServer", 4);
     note(p.identity.is_some(), "identity", 4);
     note(p.logging.is_some(), "logging", 5);
-    note(p.namespaces.iter().any(|n| n.network.is_some()) || !p.defaults.network.default_deny.is_empty(), "network", 3);
+    note(
+        p.namespaces.iter().any(|n| n.network.is_some())
+            || !p.defaults.network.default_deny.is_empty(),
+        "network",
+        3,
+    );
     note(p.mesh.is_some(), "mesh", 3);
     note(p.policy.is_some() || !p.exceptions.is_empty(), "policy", 6);
-    note(p.namespaces.iter().any(|n| n.workloads.is_some()), "workloads", 6);
+    note(
+        p.namespaces.iter().any(|n| n.workloads.is_some()),
+        "workloads",
+        6,
+    );
     out
 }

@@ -23,34 +23,61 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
         label(out, &base.key("name"), &ns.name);
         if RESERVED.contains(&ns.name.as_str()) {
             out.push(
-                Diagnostic::error(base.key("name"), format!("`{}` is a namespace Kubernetes manages itself", ns.name))
-                    .hint("tenant namespaces need their own names"),
+                Diagnostic::error(
+                    base.key("name"),
+                    format!("`{}` is a namespace Kubernetes manages itself", ns.name),
+                )
+                .hint("tenant namespaces need their own names"),
             );
         }
         if let Some(first) = seen.insert(&ns.name, i) {
             out.push(
-                Diagnostic::error(base.key("name"), format!("namespace `{}` is listed twice (also at namespaces[{first}])", ns.name))
-                    .hint("merge the two entries"),
+                Diagnostic::error(
+                    base.key("name"),
+                    format!(
+                        "namespace `{}` is listed twice (also at namespaces[{first}])",
+                        ns.name
+                    ),
+                )
+                .hint("merge the two entries"),
             );
         }
         for (k, v) in &ns.labels {
             if let Err(e) = names::qualified_name(k) {
-                out.push(Diagnostic::error(base.key("labels").key(k), format!("`{k}` is not a valid label key: {e}")).at_key());
+                out.push(
+                    Diagnostic::error(
+                        base.key("labels").key(k),
+                        format!("`{k}` is not a valid label key: {e}"),
+                    )
+                    .at_key(),
+                );
             }
             if let Err(e) = names::label_value(v) {
-                out.push(Diagnostic::error(base.key("labels").key(k), format!("`{v}` is not a valid label value: {e}")));
+                out.push(Diagnostic::error(
+                    base.key("labels").key(k),
+                    format!("`{v}` is not a valid label value: {e}"),
+                ));
             }
             if k.starts_with("pod-security.kubernetes.io/") || k == MANAGED_BY.0 {
                 out.push(
-                    Diagnostic::error(base.key("labels").key(k), format!("label `{k}` is set by kharden"))
-                        .hint("use `podSecurity` for the Pod Security level")
-                        .at_key(),
+                    Diagnostic::error(
+                        base.key("labels").key(k),
+                        format!("label `{k}` is set by kharden"),
+                    )
+                    .hint("use `podSecurity` for the Pod Security level")
+                    .at_key(),
                 );
             }
         }
         for k in ns.annotations.keys() {
             if let Err(e) = names::qualified_name(k) {
-                out.push(Diagnostic::error(base.key("annotations").key(k), format!("`{k}` is not a valid annotation key: {e}")).at_key());
+                out.push(
+                    Diagnostic::error(
+                        base.key("annotations").key(k),
+                        format!("`{k}` is not a valid annotation key: {e}"),
+                    )
+                    .at_key(),
+                );
             }
         }
     }
@@ -75,14 +102,21 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
             // Versions are pinned to the cluster's, so an upgrade never changes the
             // rules under running workloads.
             let pss = "pod-security.kubernetes.io";
-            for (mode, lvl) in [("enforce", level(m, ns)), ("audit", PodSecurityLevel::Restricted), ("warn", PodSecurityLevel::Restricted)] {
+            for (mode, lvl) in [
+                ("enforce", level(m, ns)),
+                ("audit", PodSecurityLevel::Restricted),
+                ("warn", PodSecurityLevel::Restricted),
+            ] {
                 labels.insert(format!("{pss}/{mode}"), lvl.as_str().to_owned());
                 labels.insert(format!("{pss}/{mode}-version"), version.clone());
             }
             if !ns.annotations.is_empty() {
                 md.annotations = Some(ns.annotations.clone());
             }
-            Manifest::k8s(&Namespace { metadata: md, ..Namespace::default() })
+            Manifest::k8s(&Namespace {
+                metadata: md,
+                ..Namespace::default()
+            })
         })
         .collect()
 }
@@ -92,10 +126,77 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
 /// (the admission mutator does the same for objects kharden did not create).
 pub fn inner_meta(m: &Model, ns: &NamespaceSpec, name: &str) -> ObjectMeta {
     let mut md = meta(name, Some(&ns.name));
-    let keys: BTreeSet<&String> = m.profile.policy.iter().flat_map(|p| &p.propagate_namespace_annotations).collect();
-    let copied: BTreeMap<String, String> = ns.annotations.iter().filter(|(k, _)| keys.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let keys: BTreeSet<&String> = m
+        .profile
+        .policy
+        .iter()
+        .flat_map(|p| &p.propagate_namespace_annotations)
+        .collect();
+    let copied: BTreeMap<String, String> = ns
+        .annotations
+        .iter()
+        .filter(|(k, _)| keys.contains(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     if !copied.is_empty() {
         md.annotations = Some(copied);
     }
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{errors, object, render};
+
+    #[test]
+    fn pod_security_labels_pin_the_cluster_version() {
+        let objs = render(
+            "namespaces:\n  - name: a\n    podSecurity: baseline\n    annotations: {contact: x@y.z}\n",
+        );
+        let ns = object(&objs, "_cluster/namespace-a.yaml");
+        let l = &ns["metadata"]["labels"];
+        assert_eq!(l["pod-security.kubernetes.io/enforce"], "baseline");
+        assert_eq!(l["pod-security.kubernetes.io/audit"], "restricted");
+        assert_eq!(l["pod-security.kubernetes.io/warn"], "restricted");
+        assert_eq!(l["pod-security.kubernetes.io/enforce-version"], "v1.33");
+        assert_eq!(l["app.kubernetes.io/managed-by"], "kharden");
+        assert_eq!(ns["metadata"]["annotations"]["contact"], "x@y.z");
+    }
+
+    #[test]
+    fn restricted_is_the_default() {
+        let objs = render("namespaces:\n  - name: a\n");
+        let ns = object(&objs, "_cluster/namespace-a.yaml");
+        assert_eq!(
+            ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+            "restricted"
+        );
+    }
+
+    #[test]
+    fn bad_duplicate_and_reserved_names_are_refused() {
+        let e =
+            errors("namespaces:\n  - name: a\n  - name: a\n  - name: kube-system\n  - name: A_b\n");
+        assert!(
+            e.contains("namespace `a` is listed twice (also at namespaces[0])"),
+            "{e}"
+        );
+        assert!(
+            e.contains("`kube-system` is a namespace Kubernetes manages itself"),
+            "{e}"
+        );
+        assert!(e.contains("`A_b` is not a valid name"), "{e}");
+        assert!(e.contains("the profile has 3 problems"), "{e}");
+    }
+
+    #[test]
+    fn kharden_owned_labels_cannot_be_overridden() {
+        let e = errors(
+            "namespaces:\n  - name: a\n    labels: {pod-security.kubernetes.io/enforce: privileged}\n",
+        );
+        assert!(
+            e.contains("label `pod-security.kubernetes.io/enforce` is set by kharden"),
+            "{e}"
+        );
+    }
 }

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{LimitRange, LimitRangeItem, LimitRangeSpec, ResourceQuota, ResourceQuotaSpec};
+use k8s_openapi::api::core::v1::{
+    LimitRange, LimitRangeItem, LimitRangeSpec, ResourceQuota, ResourceQuotaSpec,
+};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use crate::concern::namespace::inner_meta;
@@ -20,9 +22,24 @@ const NAME: &str = "kharden-default";
 
 /// Quota keys that are not counts of objects (`count/…`) or storage-class scoped.
 const KNOWN_KEYS: &[&str] = &[
-    "configmaps", "cpu", "ephemeral-storage", "limits.cpu", "limits.ephemeral-storage", "limits.memory", "memory",
-    "persistentvolumeclaims", "pods", "replicationcontrollers", "requests.cpu", "requests.ephemeral-storage",
-    "requests.memory", "requests.storage", "resourcequotas", "secrets", "services", "services.loadbalancers",
+    "configmaps",
+    "cpu",
+    "ephemeral-storage",
+    "limits.cpu",
+    "limits.ephemeral-storage",
+    "limits.memory",
+    "memory",
+    "persistentvolumeclaims",
+    "pods",
+    "replicationcontrollers",
+    "requests.cpu",
+    "requests.ephemeral-storage",
+    "requests.memory",
+    "requests.storage",
+    "resourcequotas",
+    "secrets",
+    "services",
+    "services.loadbalancers",
     "services.nodeports",
 ];
 
@@ -49,11 +66,18 @@ pub fn effective_quota(m: &Model, ns: &NamespaceSpec) -> BTreeMap<String, Quanti
 }
 
 fn limits<'a>(m: &'a Model, ns: &'a NamespaceSpec) -> Option<&'a ContainerLimits> {
-    ns.container_limits.as_ref().or(m.profile.defaults.container_limits.as_ref())
+    ns.container_limits
+        .as_ref()
+        .or(m.profile.defaults.container_limits.as_ref())
 }
 
 fn constrains_compute(q: &BTreeMap<String, QuantityValue>) -> bool {
-    q.keys().any(|k| matches!(k.as_str(), "cpu" | "memory" | "requests.cpu" | "requests.memory" | "limits.cpu" | "limits.memory"))
+    q.keys().any(|k| {
+        matches!(
+            k.as_str(),
+            "cpu" | "memory" | "requests.cpu" | "requests.memory" | "limits.cpu" | "limits.memory"
+        )
+    })
 }
 
 pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
@@ -71,7 +95,11 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
         }
         let q = effective_quota(m, ns);
         if constrains_compute(&q) {
-            let needs = |res: &str| q.contains_key(&format!("limits.{res}")) || q.contains_key(&format!("requests.{res}")) || q.contains_key(res);
+            let needs = |res: &str| {
+                q.contains_key(&format!("limits.{res}"))
+                    || q.contains_key(&format!("requests.{res}"))
+                    || q.contains_key(res)
+            };
             match limits(m, ns) {
                 None => out.push(
                     Diagnostic::error(
@@ -106,7 +134,11 @@ fn quota_map(out: &mut Vec<Diagnostic>, path: &FieldPath, q: &BTreeMap<String, Q
                 Some(n) => format!("did you mean `{n}`?"),
                 None => "use a ResourceQuota resource name, e.g. `pods`, `requests.cpu` or `count/deployments.apps`".to_owned(),
             };
-            out.push(Diagnostic::error(kp.clone(), format!("`{k}` is not a quota resource")).hint(hint).at_key());
+            out.push(
+                Diagnostic::error(kp.clone(), format!("`{k}` is not a quota resource"))
+                    .hint(hint)
+                    .at_key(),
+            );
         }
         quantity_value(out, &kp, v);
     }
@@ -115,7 +147,10 @@ fn quota_map(out: &mut Vec<Diagnostic>, path: &FieldPath, q: &BTreeMap<String, Q
 fn quantity_value(out: &mut Vec<Diagnostic>, path: &FieldPath, v: &QuantityValue) -> Option<f64> {
     match quantity::parse(&v.text()) {
         Ok(x) if x < 0.0 => {
-            out.push(Diagnostic::error(path.clone(), format!("`{path}` is negative")));
+            out.push(Diagnostic::error(
+                path.clone(),
+                format!("`{path}` is negative"),
+            ));
             None
         }
         Ok(x) => Some(x),
@@ -131,11 +166,20 @@ fn quantity_value(out: &mut Vec<Diagnostic>, path: &FieldPath, v: &QuantityValue
 
 fn container_limits(out: &mut Vec<Diagnostic>, path: &FieldPath, cl: &ContainerLimits) {
     let mut values: BTreeMap<(&str, &str), f64> = BTreeMap::new();
-    for (field, map) in [("min", &cl.min), ("defaultRequest", &cl.default_request), ("default", &cl.default), ("max", &cl.max)] {
+    for (field, map) in [
+        ("min", &cl.min),
+        ("defaultRequest", &cl.default_request),
+        ("default", &cl.default),
+        ("max", &cl.max),
+    ] {
         for (res, v) in map {
             let rp = path.key(field).key(res);
             if !LIMIT_RESOURCES.contains(&res.as_str()) {
-                out.push(Diagnostic::error(rp.clone(), format!("`{res}` is not a container resource")).hint("use cpu, memory or ephemeral-storage").at_key());
+                out.push(
+                    Diagnostic::error(rp.clone(), format!("`{res}` is not a container resource"))
+                        .hint("use cpu, memory or ephemeral-storage")
+                        .at_key(),
+                );
             }
             if let Some(x) = quantity_value(out, &rp, v) {
                 values.insert((field, res.as_str()), x);
@@ -162,7 +206,15 @@ fn container_limits(out: &mut Vec<Diagnostic>, path: &FieldPath, cl: &ContainerL
 }
 
 fn quantities(map: &BTreeMap<String, QuantityValue>) -> Option<BTreeMap<String, Quantity>> {
-    if map.is_empty() { None } else { Some(map.iter().map(|(k, v)| (k.clone(), Quantity(v.text()))).collect()) }
+    if map.is_empty() {
+        None
+    } else {
+        Some(
+            map.iter()
+                .map(|(k, v)| (k.clone(), Quantity(v.text())))
+                .collect(),
+        )
+    }
 }
 
 pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
@@ -171,7 +223,10 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
         let q = effective_quota(m, ns);
         out.push(Manifest::k8s(&ResourceQuota {
             metadata: inner_meta(m, ns, NAME),
-            spec: Some(ResourceQuotaSpec { hard: quantities(&q), ..ResourceQuotaSpec::default() }),
+            spec: Some(ResourceQuotaSpec {
+                hard: quantities(&q),
+                ..ResourceQuotaSpec::default()
+            }),
             status: None,
         })?);
         if let Some(cl) = limits(m, ns) {
@@ -191,4 +246,64 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::testing::{errors, object, render};
+
+    const LIMITS: &str = "  containerLimits:\n    defaultRequest: {cpu: 100m, memory: 128Mi}\n    default: {cpu: 500m, memory: 512Mi}\n    max: {cpu: \"2\", memory: 2Gi}\n";
+
+    #[test]
+    fn quota_merges_defaults_and_closes_load_balancers() {
+        let objs = render(&format!(
+            "defaults:\n  quota: {{pods: 10, requests.cpu: \"4\"}}\n{LIMITS}namespaces:\n  - name: a\n    quota: {{pods: 20}}\n"
+        ));
+        let q = object(&objs, "a/resourcequota-kharden-default.yaml");
+        assert_eq!(
+            q["spec"]["hard"],
+            json!({"pods": "20", "requests.cpu": "4", "services.loadbalancers": "0", "services.nodeports": "0"})
+        );
+        let lr = object(&objs, "a/limitrange-kharden-default.yaml");
+        assert_eq!(lr["spec"]["limits"][0]["type"], "Container");
+        assert_eq!(
+            lr["spec"]["limits"][0]["default"],
+            json!({"cpu": "500m", "memory": "512Mi"})
+        );
+        assert_eq!(lr["spec"]["limits"][0]["defaultRequest"]["cpu"], "100m");
+    }
+
+    #[test]
+    fn load_balancers_open_only_when_asked() {
+        let objs = render("namespaces:\n  - name: a\n    quota: {services.loadbalancers: 2}\n");
+        let q = object(&objs, "a/resourcequota-kharden-default.yaml");
+        assert_eq!(q["spec"]["hard"]["services.loadbalancers"], "2");
+        assert_eq!(q["spec"]["hard"]["services.nodeports"], "0");
+    }
+
+    #[test]
+    fn compute_quota_without_limits_is_refused() {
+        let e = errors("defaults:\n  quota: {limits.memory: 4Gi}\nnamespaces:\n  - name: a\n");
+        assert!(
+            e.contains("namespace `a` has a CPU or memory quota but no container limits"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn quantities_keys_and_order_are_checked() {
+        let e = errors(
+            "defaults:\n  quota: {pods: lots, servces.nodeports: 0}\n  containerLimits:\n    default: {cpu: \"4\"}\n    max: {cpu: \"2\", gpu: 1}\nnamespaces:\n  - name: a\n",
+        );
+        assert!(e.contains("`lots` is not a Kubernetes quantity"), "{e}");
+        assert!(
+            e.contains("`servces.nodeports` is not a quota resource"),
+            "{e}"
+        );
+        assert!(e.contains("did you mean `services.nodeports`?"), "{e}");
+        assert!(e.contains("`max.cpu` is smaller than `default.cpu`"), "{e}");
+        assert!(e.contains("`gpu` is not a container resource"), "{e}");
+    }
 }

@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::ServiceAccount;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{
+    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
+};
 
 use crate::concern::namespace::inner_meta;
 use crate::diag::{Diagnostic, nearest};
@@ -24,8 +26,22 @@ pub const REVIEW_NOTE: &str = "kharden.dev/review-note";
 const MIN_JUSTIFICATION: usize = 20;
 
 const VERBS: &[&str] = &[
-    "get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "impersonate", "bind", "escalate",
-    "use", "approve", "sign", "proxy", "*",
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "deletecollection",
+    "impersonate",
+    "bind",
+    "escalate",
+    "use",
+    "approve",
+    "sign",
+    "proxy",
+    "*",
 ];
 
 struct BuiltIn {
@@ -35,12 +51,22 @@ struct BuiltIn {
 }
 
 const BUILT_INS: &[BuiltIn] = &[
-    BuiltIn { name: "view", rules: view_rules, note: None },
-    BuiltIn { name: "edit", rules: edit_rules, note: Some("reads and writes Secrets in the namespace") },
+    BuiltIn {
+        name: "view",
+        rules: view_rules,
+        note: None,
+    },
+    BuiltIn {
+        name: "edit",
+        rules: edit_rules,
+        note: Some("reads and writes Secrets in the namespace"),
+    },
     BuiltIn {
         name: "limited-user",
         rules: limited_user_rules,
-        note: Some("reads and writes Secrets, and runs commands in pods (pods/exec, pods/attach) in the namespace"),
+        note: Some(
+            "reads and writes Secrets, and runs commands in pods (pods/exec, pods/attach) in the namespace",
+        ),
     },
 ];
 
@@ -54,13 +80,31 @@ fn rule(group: &str, resources: &[&str], verbs: &[&str]) -> RuleSpec {
 }
 
 const READ: &[&str] = &["get", "list", "watch"];
-const WRITE: &[&str] = &["get", "list", "watch", "create", "update", "patch", "delete"];
+const WRITE: &[&str] = &[
+    "get", "list", "watch", "create", "update", "patch", "delete",
+];
 
 /// Read everything tenants run, but no Secrets (like Kubernetes' own `view`).
 fn view_rules() -> Vec<RuleSpec> {
     vec![
-        rule("", &["configmaps", "endpoints", "events", "persistentvolumeclaims", "pods", "pods/log", "services"], READ),
-        rule("apps", &["daemonsets", "deployments", "replicasets", "statefulsets"], READ),
+        rule(
+            "",
+            &[
+                "configmaps",
+                "endpoints",
+                "events",
+                "persistentvolumeclaims",
+                "pods",
+                "pods/log",
+                "services",
+            ],
+            READ,
+        ),
+        rule(
+            "apps",
+            &["daemonsets", "deployments", "replicasets", "statefulsets"],
+            READ,
+        ),
         rule("autoscaling", &["horizontalpodautoscalers"], READ),
         rule("batch", &["cronjobs", "jobs"], READ),
         rule("networking.k8s.io", &["ingresses", "networkpolicies"], READ),
@@ -72,9 +116,23 @@ fn view_rules() -> Vec<RuleSpec> {
 /// NetworkPolicies (those come from the profile).
 fn edit_rules() -> Vec<RuleSpec> {
     vec![
-        rule("", &["configmaps", "persistentvolumeclaims", "pods", "secrets", "services"], WRITE),
+        rule(
+            "",
+            &[
+                "configmaps",
+                "persistentvolumeclaims",
+                "pods",
+                "secrets",
+                "services",
+            ],
+            WRITE,
+        ),
         rule("", &["endpoints", "events", "pods/log"], READ),
-        rule("apps", &["daemonsets", "deployments", "replicasets", "statefulsets"], WRITE),
+        rule(
+            "apps",
+            &["daemonsets", "deployments", "replicasets", "statefulsets"],
+            WRITE,
+        ),
         rule("autoscaling", &["horizontalpodautoscalers"], WRITE),
         rule("batch", &["cronjobs", "jobs"], WRITE),
         rule("networking.k8s.io", &["ingresses"], WRITE),
@@ -90,7 +148,16 @@ fn limited_user_rules() -> Vec<RuleSpec> {
     vec![
         rule(
             "",
-            &["configmaps", "persistentvolumeclaims", "pods", "pods/attach", "pods/exec", "pods/log", "secrets", "services"],
+            &[
+                "configmaps",
+                "persistentvolumeclaims",
+                "pods",
+                "pods/attach",
+                "pods/exec",
+                "pods/log",
+                "secrets",
+                "services",
+            ],
             WRITE,
         ),
         rule("apps", &["deployments"], WRITE),
@@ -104,7 +171,13 @@ fn is_builtin(name: &str) -> bool {
 }
 
 fn role_names(m: &Model) -> Vec<&str> {
-    BUILT_INS.iter().map(|b| b.name).chain(m.profile.roles.keys().map(String::as_str)).collect()
+    let mut names: Vec<&str> = BUILT_INS
+        .iter()
+        .map(|b| b.name)
+        .chain(m.profile.roles.keys().map(String::as_str))
+        .collect();
+    names.dedup();
+    names
 }
 
 pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
@@ -113,16 +186,28 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
         let base = FieldPath::root().key("roles").key(name);
         if is_builtin(name) {
             out.push(
-                Diagnostic::error(base.clone(), format!("role `{name}` is built in and cannot be redefined"))
-                    .hint("give your role another name")
-                    .at_key(),
+                Diagnostic::error(
+                    base.clone(),
+                    format!("role `{name}` is built in and cannot be redefined"),
+                )
+                .hint("give your role another name")
+                .at_key(),
             );
         }
         if let Err(e) = names::dns_subdomain(name) {
-            out.push(Diagnostic::error(base.clone(), format!("`{name}` is not a valid role name: {e}")).at_key());
+            out.push(
+                Diagnostic::error(
+                    base.clone(),
+                    format!("`{name}` is not a valid role name: {e}"),
+                )
+                .at_key(),
+            );
         }
         if role.rules.is_empty() {
-            out.push(Diagnostic::error(base.key("rules"), format!("role `{name}` has no rules")).hint("a role without rules grants nothing; remove it"));
+            out.push(
+                Diagnostic::error(base.key("rules"), format!("role `{name}` has no rules"))
+                    .hint("a role without rules grants nothing; remove it"),
+            );
         }
         rules(out, &base.key("rules"), &role.rules);
     }
@@ -130,19 +215,44 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
     let user_prefix = m.user_prefix();
     for (i, ns) in p.namespaces.iter().enumerate() {
         let base = FieldPath::root().key("namespaces").index(i);
+        let mut bindings = BTreeMap::new();
         for (j, a) in ns.access.iter().enumerate() {
             let ap = base.key("access").index(j);
-            subject(out, &ap, a.user.as_deref(), a.group.as_deref(), &user_prefix);
+            subject(
+                out,
+                &ap,
+                a.user.as_deref(),
+                a.group.as_deref(),
+                &user_prefix,
+            );
             role_ref(out, &ap.key("role"), &a.role, &known);
+            if let Some(first) = bindings.insert(binding_name(a), j) {
+                out.push(
+                    Diagnostic::error(
+                        ap.clone(),
+                        format!("`{ap}` repeats the grant at access[{first}]"),
+                    )
+                    .hint("remove one of the two entries"),
+                );
+            }
         }
         let mut seen = BTreeSet::new();
         for (j, sa) in ns.service_accounts.iter().enumerate() {
             let sp = base.key("serviceAccounts").index(j);
             if let Err(e) = names::dns_subdomain(&sa.name) {
-                out.push(Diagnostic::error(sp.key("name"), format!("`{}` is not a valid ServiceAccount name: {e}", sa.name)));
+                out.push(Diagnostic::error(
+                    sp.key("name"),
+                    format!("`{}` is not a valid ServiceAccount name: {e}", sa.name),
+                ));
             }
             if !seen.insert(&sa.name) {
-                out.push(Diagnostic::error(sp.key("name"), format!("ServiceAccount `{}` is listed twice in `{}`", sa.name, ns.name)));
+                out.push(Diagnostic::error(
+                    sp.key("name"),
+                    format!(
+                        "ServiceAccount `{}` is listed twice in `{}`",
+                        sa.name, ns.name
+                    ),
+                ));
             }
             if let Some(r) = &sa.role {
                 role_ref(out, &sp.key("role"), r, &known);
@@ -152,12 +262,21 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
     let mut names_seen = BTreeSet::new();
     for (i, ca) in p.cluster_access.iter().enumerate() {
         let base = FieldPath::root().key("clusterAccess").index(i);
-        subject(out, &base, ca.user.as_deref(), ca.group.as_deref(), &user_prefix);
+        subject(
+            out,
+            &base,
+            ca.user.as_deref(),
+            ca.group.as_deref(),
+            &user_prefix,
+        );
         if let Some(n) = &ca.name {
             label(out, &base.key("name"), n);
         }
         if ca.rules.is_empty() {
-            out.push(Diagnostic::error(base.key("rules"), "a cluster-wide grant has no rules".to_owned()));
+            out.push(Diagnostic::error(
+                base.key("rules"),
+                "a cluster-wide grant has no rules".to_owned(),
+            ));
         }
         rules(out, &base.key("rules"), &ca.rules);
         let j = ca.justification.trim();
@@ -165,49 +284,91 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
             let msg = if j.is_empty() {
                 "a cluster-wide grant needs a written justification".to_owned()
             } else {
-                format!("the justification `{j}` is too short to review (at least {MIN_JUSTIFICATION} characters)")
+                format!(
+                    "the justification `{j}` is too short to review (at least {MIN_JUSTIFICATION} characters)"
+                )
             };
             out.push(
                 Diagnostic::error(if j.is_empty() { base.clone() } else { base.key("justification") }, msg)
                     .hint("add `justification:` saying why this access must be cluster-wide; it is kept on the objects for reviewers"),
             );
         }
-        if !names_seen.insert(cluster_access_name(ca.name.as_deref(), ca.user.as_deref(), ca.group.as_deref())) {
+        if !names_seen.insert(cluster_access_name(
+            ca.name.as_deref(),
+            ca.user.as_deref(),
+            ca.group.as_deref(),
+        )) {
             out.push(
-                Diagnostic::error(base.clone(), "two cluster-wide grants get the same name".to_owned())
-                    .hint("merge them, or set `name:` on one of them"),
+                Diagnostic::error(
+                    base.clone(),
+                    "two cluster-wide grants get the same name".to_owned(),
+                )
+                .hint("merge them, or set `name:` on one of them"),
             );
         }
     }
 }
 
-fn subject(out: &mut Vec<Diagnostic>, path: &FieldPath, user: Option<&str>, group: Option<&str>, user_prefix: &str) {
+fn subject(
+    out: &mut Vec<Diagnostic>,
+    path: &FieldPath,
+    user: Option<&str>,
+    group: Option<&str>,
+    user_prefix: &str,
+) {
     match (user, group) {
         (None, None) => out.push(
             Diagnostic::error(path.clone(), format!("`{path}` names no subject"))
                 .hint("add `user: <id>` or `group: <id>`"),
         ),
         (Some(_), Some(_)) => out.push(
-            Diagnostic::error(path.clone(), format!("`{path}` names both a user and a group"))
-                .hint("write one entry per subject"),
+            Diagnostic::error(
+                path.clone(),
+                format!("`{path}` names both a user and a group"),
+            )
+            .hint("write one entry per subject"),
         ),
         (Some(u), None) => {
             if u.trim().is_empty() {
-                out.push(Diagnostic::error(path.key("user"), "the user id is empty".to_owned()));
+                out.push(Diagnostic::error(
+                    path.key("user"),
+                    "the user id is empty".to_owned(),
+                ));
             } else if !user_prefix.is_empty() && u.starts_with(user_prefix) {
                 out.push(
-                    Diagnostic::error(path.key("user"), format!("user `{u}` already carries the OIDC username prefix"))
-                        .hint(format!("write the bare id `{}`; kharden applies the prefix", &u[user_prefix.len()..])),
+                    Diagnostic::error(
+                        path.key("user"),
+                        format!("user `{u}` already carries the OIDC username prefix"),
+                    )
+                    .hint(format!(
+                        "write the bare id `{}`; kharden applies the prefix",
+                        &u[user_prefix.len()..]
+                    )),
                 );
             } else if u.starts_with("system:") {
-                out.push(Diagnostic::error(path.key("user"), format!("`{u}` is a Kubernetes system identity")).hint("grant access to people and groups from your identity provider"));
+                out.push(
+                    Diagnostic::error(
+                        path.key("user"),
+                        format!("`{u}` is a Kubernetes system identity"),
+                    )
+                    .hint("grant access to people and groups from your identity provider"),
+                );
             }
         }
         (None, Some(g)) => {
             if g.trim().is_empty() {
-                out.push(Diagnostic::error(path.key("group"), "the group id is empty".to_owned()));
+                out.push(Diagnostic::error(
+                    path.key("group"),
+                    "the group id is empty".to_owned(),
+                ));
             } else if g.starts_with("system:") {
-                out.push(Diagnostic::error(path.key("group"), format!("`{g}` is a Kubernetes system group")).hint("grant access to groups from your identity provider"));
+                out.push(
+                    Diagnostic::error(
+                        path.key("group"),
+                        format!("`{g}` is a Kubernetes system group"),
+                    )
+                    .hint("grant access to groups from your identity provider"),
+                );
             }
         }
     }
@@ -227,13 +388,22 @@ fn rules(out: &mut Vec<Diagnostic>, path: &FieldPath, rules: &[RuleSpec]) {
     for (i, r) in rules.iter().enumerate() {
         let rp = path.index(i);
         if r.verbs.is_empty() {
-            out.push(Diagnostic::error(rp.key("verbs"), "a rule with no verbs grants nothing".to_owned()));
+            out.push(Diagnostic::error(
+                rp.key("verbs"),
+                "a rule with no verbs grants nothing".to_owned(),
+            ));
         }
         if r.resources.is_empty() {
-            out.push(Diagnostic::error(rp.key("resources"), "a rule with no resources grants nothing".to_owned()));
+            out.push(Diagnostic::error(
+                rp.key("resources"),
+                "a rule with no resources grants nothing".to_owned(),
+            ));
         }
         if r.api_groups.is_empty() {
-            out.push(Diagnostic::error(rp.key("apiGroups"), "a rule needs `apiGroups` (`\"\"` is the core group)".to_owned()));
+            out.push(Diagnostic::error(
+                rp.key("apiGroups"),
+                "a rule needs `apiGroups` (`\"\"` is the core group)".to_owned(),
+            ));
         }
         for (j, v) in r.verbs.iter().enumerate() {
             if !VERBS.contains(&v.as_str()) {
@@ -245,7 +415,13 @@ fn rules(out: &mut Vec<Diagnostic>, path: &FieldPath, rules: &[RuleSpec]) {
                         None => format!("verbs: {}", VERBS.join(", ")),
                     },
                 };
-                out.push(Diagnostic::error(rp.key("verbs").index(j), format!("`{v}` is not a Kubernetes verb")).hint(hint));
+                out.push(
+                    Diagnostic::error(
+                        rp.key("verbs").index(j),
+                        format!("`{v}` is not a Kubernetes verb"),
+                    )
+                    .hint(hint),
+                );
             }
         }
     }
@@ -256,14 +432,25 @@ fn policy_rule(r: &RuleSpec) -> PolicyRule {
         api_groups: Some(r.api_groups.clone()),
         resources: Some(r.resources.clone()),
         verbs: r.verbs.clone(),
-        resource_names: if r.resource_names.is_empty() { None } else { Some(r.resource_names.clone()) },
+        resource_names: if r.resource_names.is_empty() {
+            None
+        } else {
+            Some(r.resource_names.clone())
+        },
         non_resource_urls: None,
     }
 }
 
 /// The roles used in a namespace, with their rules and reviewer note.
-fn used_roles<'a>(m: &'a Model, ns: &'a NamespaceSpec) -> BTreeMap<&'a str, (Vec<RuleSpec>, Option<&'static str>)> {
-    let used = ns.access.iter().map(|a| a.role.as_str()).chain(ns.service_accounts.iter().filter_map(|s| s.role.as_deref()));
+fn used_roles<'a>(
+    m: &'a Model,
+    ns: &'a NamespaceSpec,
+) -> BTreeMap<&'a str, (Vec<RuleSpec>, Option<&'static str>)> {
+    let used = ns
+        .access
+        .iter()
+        .map(|a| a.role.as_str())
+        .chain(ns.service_accounts.iter().filter_map(|s| s.role.as_deref()));
     let mut out = BTreeMap::new();
     for name in used {
         if let Some(b) = BUILT_INS.iter().find(|b| b.name == name) {
@@ -282,7 +469,10 @@ fn binding_name(a: &AccessEntry) -> String {
         (None, None) => ("none", ""),
     };
     let head = format!("{}-{kind}-", a.role);
-    format!("{head}{}", names::slug(id, 63usize.saturating_sub(head.len())))
+    format!(
+        "{head}{}",
+        names::slug(id, 63usize.saturating_sub(head.len()))
+    )
 }
 
 fn cluster_access_name(name: Option<&str>, user: Option<&str>, group: Option<&str>) -> String {
@@ -295,12 +485,20 @@ fn cluster_access_name(name: Option<&str>, user: Option<&str>, group: Option<&st
         (None, None) => ("none", ""),
     };
     let head = format!("kharden-{kind}-");
-    format!("{head}{}", names::slug(id, 63usize.saturating_sub(head.len())))
+    format!(
+        "{head}{}",
+        names::slug(id, 63usize.saturating_sub(head.len()))
+    )
 }
 
 fn user_subject(m: &Model, user: Option<&str>, group: Option<&str>) -> Subject {
     match (user, group) {
-        (Some(u), _) => Subject { kind: "User".to_owned(), name: format!("{}{u}", m.user_prefix()), api_group: Some(RBAC_GROUP.to_owned()), namespace: None },
+        (Some(u), _) => Subject {
+            kind: "User".to_owned(),
+            name: format!("{}{u}", m.user_prefix()),
+            api_group: Some(RBAC_GROUP.to_owned()),
+            namespace: None,
+        },
         (None, g) => Subject {
             kind: "Group".to_owned(),
             name: format!("{}{}", m.group_prefix(), g.unwrap_or_default()),
@@ -316,15 +514,24 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
         for (name, (rules, note)) in used_roles(m, ns) {
             let mut md = inner_meta(m, ns, name);
             if let Some(note) = note {
-                md.annotations.get_or_insert_with(BTreeMap::new).insert(REVIEW_NOTE.to_owned(), format!("role `{name}` {note}"));
+                md.annotations
+                    .get_or_insert_with(BTreeMap::new)
+                    .insert(REVIEW_NOTE.to_owned(), format!("role `{name}` {note}"));
             }
-            out.push(Manifest::k8s(&Role { metadata: md, rules: Some(rules.iter().map(policy_rule).collect()) })?);
+            out.push(Manifest::k8s(&Role {
+                metadata: md,
+                rules: Some(rules.iter().map(policy_rule).collect()),
+            })?);
         }
         for a in &ns.access {
             let name = binding_name(a);
             out.push(Manifest::k8s(&RoleBinding {
                 metadata: inner_meta(m, ns, &name),
-                role_ref: RoleRef { api_group: RBAC_GROUP.to_owned(), kind: "Role".to_owned(), name: a.role.clone() },
+                role_ref: RoleRef {
+                    api_group: RBAC_GROUP.to_owned(),
+                    kind: "Role".to_owned(),
+                    name: a.role.clone(),
+                },
                 subjects: Some(vec![user_subject(m, a.user.as_deref(), a.group.as_deref())]),
             })?);
         }
@@ -339,7 +546,11 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
                 let name = format!("{role}-sa-{}", sa.name);
                 out.push(Manifest::k8s(&RoleBinding {
                     metadata: inner_meta(m, ns, &name),
-                    role_ref: RoleRef { api_group: RBAC_GROUP.to_owned(), kind: "Role".to_owned(), name: role.clone() },
+                    role_ref: RoleRef {
+                        api_group: RBAC_GROUP.to_owned(),
+                        kind: "Role".to_owned(),
+                        name: role.clone(),
+                    },
                     subjects: Some(vec![Subject {
                         kind: "ServiceAccount".to_owned(),
                         name: sa.name.clone(),
@@ -353,7 +564,10 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
     for ca in &m.profile.cluster_access {
         let name = cluster_access_name(ca.name.as_deref(), ca.user.as_deref(), ca.group.as_deref());
         let mut md = meta(&name, None);
-        md.annotations = Some(BTreeMap::from([(JUSTIFICATION.to_owned(), ca.justification.trim().to_owned())]));
+        md.annotations = Some(BTreeMap::from([(
+            JUSTIFICATION.to_owned(),
+            ca.justification.trim().to_owned(),
+        )]));
         out.push(Manifest::k8s(&ClusterRole {
             metadata: md.clone(),
             rules: Some(ca.rules.iter().map(policy_rule).collect()),
@@ -361,9 +575,160 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
         })?);
         out.push(Manifest::k8s(&ClusterRoleBinding {
             metadata: md,
-            role_ref: RoleRef { api_group: RBAC_GROUP.to_owned(), kind: "ClusterRole".to_owned(), name },
-            subjects: Some(vec![user_subject(m, ca.user.as_deref(), ca.group.as_deref())]),
+            role_ref: RoleRef {
+                api_group: RBAC_GROUP.to_owned(),
+                kind: "ClusterRole".to_owned(),
+                name,
+            },
+            subjects: Some(vec![user_subject(
+                m,
+                ca.user.as_deref(),
+                ca.group.as_deref(),
+            )]),
         })?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::testing::{errors, object, render};
+
+    const OIDC: &str = "identity:\n  mode: flags\n  oidc: {issuerURL: \"https://idp.example/\", clientID: k, usernamePrefix: \"oidc:\", groupsPrefix: \"g:\"}\n";
+
+    #[test]
+    fn bindings_carry_the_oidc_prefixes() {
+        let objs = render(&format!(
+            "{OIDC}namespaces:\n  - name: a\n    access:\n      - {{user: alice, role: view}}\n      - {{group: devs, role: edit}}\n"
+        ));
+        let rb = object(&objs, "a/rolebinding-view-user-alice.yaml");
+        assert_eq!(
+            rb["subjects"][0],
+            json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "oidc:alice"})
+        );
+        assert_eq!(rb["roleRef"]["name"], "view");
+        let rb = object(&objs, "a/rolebinding-edit-group-devs.yaml");
+        assert_eq!(rb["subjects"][0]["name"], "g:devs");
+        // Only the roles in use are rendered.
+        object(&objs, "a/role-view.yaml");
+        object(&objs, "a/role-edit.yaml");
+        assert!(!objs.iter().any(|(p, _)| p == "a/role-limited-user.yaml"));
+    }
+
+    #[test]
+    fn flags_mode_without_prefix_uses_the_api_servers_default() {
+        let objs = render(
+            "identity:\n  mode: flags\n  oidc: {issuerURL: \"https://sts.windows.net/t/\", clientID: k, usernameClaim: oid}\nnamespaces:\n  - name: a\n    access: [{user: u1, role: view}]\n",
+        );
+        let rb = object(&objs, "a/rolebinding-view-user-u1.yaml");
+        assert_eq!(rb["subjects"][0]["name"], "https://sts.windows.net/t/#u1");
+    }
+
+    #[test]
+    fn limited_user_fixes_the_seed() {
+        let objs =
+            render("namespaces:\n  - name: a\n    access: [{group: g, role: limited-user}]\n");
+        let role = object(&objs, "a/role-limited-user.yaml");
+        let rules = role["rules"].as_array().unwrap();
+        for r in rules {
+            for v in r["verbs"].as_array().unwrap() {
+                assert!(
+                    !["edit", "exec"].contains(&v.as_str().unwrap()),
+                    "not a verb: {v}"
+                );
+            }
+            assert_ne!(r["apiGroups"][0], "extensions");
+        }
+        let batch = rules.iter().find(|r| r["apiGroups"][0] == "batch").unwrap();
+        assert_eq!(batch["resources"], json!(["cronjobs", "jobs"]));
+        assert!(
+            role["metadata"]["annotations"]["kharden.dev/review-note"]
+                .as_str()
+                .unwrap()
+                .contains("pods/exec")
+        );
+    }
+
+    #[test]
+    fn service_accounts_have_no_token_unless_asked() {
+        let objs = render(
+            "roles:\n  deployer:\n    rules: [{apiGroups: [apps], resources: [deployments], verbs: [get, patch]}]\nnamespaces:\n  - name: a\n    serviceAccounts:\n      - {name: ci, role: deployer}\n      - {name: tok, automountToken: true}\n",
+        );
+        assert_eq!(
+            object(&objs, "a/serviceaccount-ci.yaml")["automountServiceAccountToken"],
+            false
+        );
+        assert_eq!(
+            object(&objs, "a/serviceaccount-tok.yaml")["automountServiceAccountToken"],
+            true
+        );
+        let rb = object(&objs, "a/rolebinding-deployer-sa-ci.yaml");
+        assert_eq!(
+            rb["subjects"][0],
+            json!({"kind": "ServiceAccount", "name": "ci", "namespace": "a"})
+        );
+        assert_eq!(
+            object(&objs, "a/role-deployer.yaml")["rules"][0]["verbs"],
+            json!(["get", "patch"])
+        );
+    }
+
+    #[test]
+    fn cluster_access_keeps_its_justification() {
+        let objs = render(
+            "clusterAccess:\n  - group: ops\n    name: ops-read\n    rules: [{apiGroups: [\"\"], resources: [nodes], verbs: [list]}]\n    justification: Operators list nodes during incidents.\n",
+        );
+        let crb = object(&objs, "_cluster/clusterrolebinding-kharden-ops-read.yaml");
+        assert_eq!(
+            crb["metadata"]["annotations"]["kharden.dev/justification"],
+            "Operators list nodes during incidents."
+        );
+        assert_eq!(
+            crb["roleRef"],
+            json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "kharden-ops-read"})
+        );
+    }
+
+    #[test]
+    fn unjustified_cluster_access_is_refused() {
+        let e = errors(
+            "clusterAccess:\n  - group: ops\n    rules: [{apiGroups: [\"\"], resources: [nodes], verbs: [list]}]\n",
+        );
+        assert!(
+            e.contains("a cluster-wide grant needs a written justification"),
+            "{e}"
+        );
+        let e = errors(
+            "clusterAccess:\n  - group: ops\n    rules: [{apiGroups: [\"\"], resources: [nodes], verbs: [list]}]\n    justification: because\n",
+        );
+        assert!(e.contains("too short to review"), "{e}");
+    }
+
+    #[test]
+    fn subjects_roles_and_verbs_are_checked() {
+        let e = errors(&format!(
+            "{OIDC}roles:\n  view:\n    rules: [{{apiGroups: [\"\"], resources: [pods], verbs: [exec]}}]\nnamespaces:\n  - name: a\n    access:\n      - {{role: view}}\n      - {{user: \"oidc:bob\", role: view}}\n      - {{group: g, role: veiw}}\n"
+        ));
+        assert!(
+            e.contains("role `view` is built in and cannot be redefined"),
+            "{e}"
+        );
+        assert!(e.contains("`exec` is not a Kubernetes verb"), "{e}");
+        assert!(
+            e.contains("exec is `create` on the resource `pods/exec`"),
+            "{e}"
+        );
+        assert!(
+            e.contains("`namespaces[0].access[0]` names no subject"),
+            "{e}"
+        );
+        assert!(
+            e.contains("already carries the OIDC username prefix"),
+            "{e}"
+        );
+        assert!(e.contains("unknown role `veiw`"), "{e}");
+        assert!(e.contains("did you mean `view`?"), "{e}");
+    }
 }

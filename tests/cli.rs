@@ -1,0 +1,294 @@
+//! The real binary: exit codes, stream versus files, `--check`, safe writes, and
+//! the issue's must-show cases.
+
+mod common;
+
+use std::fs;
+
+use common::{kharden, kharden_in, root, stderr, stdout, tree};
+
+const CONTRACT: &str = "../shared/profile.example.yaml";
+
+fn yaml_docs(text: &str) -> Vec<serde_json::Value> {
+    text.split("\n---\n")
+        .map(|d| serde_saphyr::from_str::<serde_json::Value>(d).unwrap())
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+#[test]
+fn contract_profile_renders_what_the_issue_asks_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let o = kharden(&["render", CONTRACT, "-o", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let files = tree(&dir);
+    let obj = |rel: &str| -> serde_json::Value {
+        let text = String::from_utf8(files.get(rel).unwrap_or_else(|| panic!("no {rel}")).clone())
+            .unwrap();
+        serde_saphyr::from_str(&text).unwrap()
+    };
+    for ns in ["team-a", "team-b"] {
+        let n = obj(&format!("_cluster/namespace-{ns}.yaml"));
+        assert_eq!(
+            n["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+            "restricted"
+        );
+        let q = obj(&format!("{ns}/resourcequota-kharden-default.yaml"));
+        assert_eq!(q["spec"]["hard"]["services.loadbalancers"], "0");
+        assert_eq!(
+            obj(&format!("{ns}/limitrange-kharden-default.yaml"))["kind"],
+            "LimitRange"
+        );
+    }
+    let rb = obj("team-a/rolebinding-limited-user-user-0c1d2e3f-aaaa-4bbb-8ccc-ddddeeeeffff.yaml");
+    assert_eq!(
+        rb["subjects"][0]["name"],
+        "https://sts.windows.net/3f2b8c1e-5d4a-4c2b-9e7f-0a1b2c3d4e5f/#0c1d2e3f-aaaa-4bbb-8ccc-ddddeeeeffff"
+    );
+    let crb =
+        obj("_cluster/clusterrolebinding-kharden-group-7a8b9c0d-3456-4789-abcd-ef0123456789.yaml");
+    assert_eq!(
+        crb["metadata"]["annotations"]["kharden.dev/justification"],
+        "Platform team dashboards list namespaces and nodes."
+    );
+    // Sections not rendered yet are named on stderr, one line each.
+    assert!(
+        stderr(&o).contains("note: `logging` is validated but not rendered yet (issue #5)"),
+        "{}",
+        stderr(&o)
+    );
+    let k = std::process::Command::new("kubectl")
+        .args(["kustomize", dir.to_str().unwrap()])
+        .output()
+        .expect("kubectl");
+    assert!(
+        k.status.success(),
+        "kubectl kustomize: {}",
+        String::from_utf8_lossy(&k.stderr)
+    );
+}
+
+#[test]
+fn stream_holds_the_same_objects_as_the_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("o");
+    assert!(
+        kharden(&[
+            "render",
+            "examples/prod-east.yaml",
+            "-o",
+            dir.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    let o = kharden(&["render", "examples/prod-east.yaml", "-o", "-"]);
+    assert!(o.status.success());
+    let from_stream = yaml_docs(&stdout(&o));
+    let from_files: Vec<serde_json::Value> = tree(&dir)
+        .into_iter()
+        .filter(|(rel, _)| rel != "kustomization.yaml")
+        .map(|(_, b)| serde_saphyr::from_str(&String::from_utf8(b).unwrap()).unwrap())
+        .collect();
+    assert_eq!(from_stream, from_files);
+    // Namespaces come before the objects that live in them.
+    let kinds: Vec<&str> = from_stream
+        .iter()
+        .map(|v| v["kind"].as_str().unwrap())
+        .collect();
+    let first_ns = kinds.iter().position(|k| *k == "Namespace").unwrap();
+    let first_role = kinds.iter().position(|k| *k == "Role").unwrap();
+    assert!(first_ns < first_role);
+}
+
+#[test]
+fn check_reports_drift_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("o");
+    let d = dir.to_str().unwrap();
+    assert!(
+        kharden(&["render", "examples/prod-east.yaml", "-o", d])
+            .status
+            .success()
+    );
+    let o = kharden(&["render", "examples/prod-east.yaml", "-o", d, "--check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let ns = dir.join("_cluster/namespace-team-a.yaml");
+    let tampered = fs::read_to_string(&ns)
+        .unwrap()
+        .replace("enforce: restricted", "enforce: privileged");
+    fs::write(&ns, &tampered).unwrap();
+    fs::remove_file(dir.join("team-b/role-edit.yaml")).unwrap();
+    fs::write(dir.join("team-b/extra.yaml"), "x: 1\n").unwrap();
+    let before = tree(&dir);
+    let o = kharden(&["render", "examples/prod-east.yaml", "-o", d, "--check"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("changed: _cluster/namespace-team-a.yaml"),
+        "{out}"
+    );
+    assert!(
+        out.contains("-    pod-security.kubernetes.io/enforce: privileged"),
+        "{out}"
+    );
+    assert!(
+        out.contains("+    pod-security.kubernetes.io/enforce: restricted"),
+        "{out}"
+    );
+    assert!(out.contains("missing: team-b/role-edit.yaml"), "{out}");
+    assert!(out.contains("extra: team-b/extra.yaml"), "{out}");
+    assert!(
+        stderr(&o).contains("(1 changed, 1 missing, 1 extra)"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(tree(&dir), before, "--check must not write");
+}
+
+const BAD: &str = "apiVersion: kharden.dev/v1alpha1
+kind: ClusterProfile
+metadata:
+  name: bad
+extends: [baseline]
+cluster:
+  name: bad
+  platform: kubeadm
+  kubernetesVersion: \"1.33\"
+namespaces:
+  - name: Team_A
+    quota:
+      requests.cpu: lots
+    acess: []
+";
+
+#[test]
+fn invalid_profile_names_every_problem_and_leaves_output_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("bad.yaml"), BAD).unwrap();
+    let out = tmp.path().join("out");
+    fs::create_dir_all(out.join("sub")).unwrap();
+    fs::write(
+        out.join("sub/x.yaml"),
+        "# generated by kharden from bad.yaml; do not edit\nold: true\n",
+    )
+    .unwrap();
+    let before = tree(&out);
+    let o = kharden_in(tmp.path(), &["render", "bad.yaml", "-o", "out"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("error: `Team_A` is not a valid name") && e.contains("--> bad.yaml:11:11"),
+        "{e}"
+    );
+    assert!(
+        e.contains("error: `lots` is not a Kubernetes quantity")
+            && e.contains("--> bad.yaml:13:21"),
+        "{e}"
+    );
+    assert!(
+        e.contains("error: unknown field `acess` in `namespaces[0]`")
+            && e.contains("--> bad.yaml:14:5"),
+        "{e}"
+    );
+    assert!(e.contains("= hint: did you mean `access`?"), "{e}");
+    assert!(
+        e.contains("error: the profile has 3 problems; nothing was written"),
+        "{e}"
+    );
+    assert_eq!(tree(&out), before);
+    let o = kharden_in(tmp.path(), &["validate", "bad.yaml"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn rewrite_removes_stale_files_but_refuses_foreign_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("o");
+    let d = dir.to_str().unwrap();
+    assert!(
+        kharden(&["render", "examples/prod-east.yaml", "-o", d])
+            .status
+            .success()
+    );
+    let stale = dir.join("team-a/role-stale.yaml");
+    fs::write(
+        &stale,
+        "# generated by kharden from examples/prod-east.yaml; do not edit\nkind: Role\n",
+    )
+    .unwrap();
+    assert!(
+        kharden(&["render", "examples/prod-east.yaml", "-o", d])
+            .status
+            .success()
+    );
+    assert!(!stale.exists(), "stale generated file kept");
+
+    fs::write(dir.join("team-a/mine.yaml"), "kind: Secret\n").unwrap();
+    let before = tree(&dir);
+    let o = kharden(&["render", "examples/prod-east.yaml", "-o", d]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("holds 1 file(s) kharden did not write (team-a/mine.yaml)"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(tree(&dir), before);
+    let leftovers: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        1,
+        "temporary trees left behind: {leftovers:?}"
+    );
+}
+
+#[test]
+fn dangerous_output_targets_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("f");
+    fs::write(&file, "x").unwrap();
+    for target in ["/", file.to_str().unwrap()] {
+        let o = kharden(&["render", "examples/small.yaml", "-o", target]);
+        assert_eq!(o.status.code(), Some(2), "{target}");
+    }
+    assert_eq!(fs::read_to_string(&file).unwrap(), "x");
+}
+
+#[test]
+fn default_output_is_out_slash_metadata_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::copy(
+        root().join("examples/small.yaml"),
+        tmp.path().join("p.yaml"),
+    )
+    .unwrap();
+    let o = kharden_in(tmp.path(), &["render", "p.yaml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(tmp.path().join("out/small/kustomization.yaml").is_file());
+    let head = fs::read_to_string(tmp.path().join("out/small/kustomization.yaml")).unwrap();
+    assert!(head.starts_with("# generated by kharden from p.yaml; do not edit\n"));
+}
+
+#[test]
+fn schema_is_json_schema_with_closed_objects() {
+    let o = kharden(&["schema"]);
+    assert!(o.status.success());
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["additionalProperties"], false);
+    assert!(s["properties"]["namespaces"].is_object());
+    assert!(s["$defs"]["NamespaceSpec"]["properties"]["access"]["description"].is_string());
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(kharden(&["render"]).status.code(), Some(2));
+    assert_eq!(kharden(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(kharden(&["--help"]).status.code(), Some(0));
+    let o = kharden(&["render", "examples/small.yaml", "-o", "-", "--check"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -1,0 +1,102 @@
+//! Third-party validators over the committed `out/`: kubernetes-validate in
+//! strict mode for every Kubernetes version kharden claims, and
+//! `kubectl kustomize` on each example directory. `scripts/setup-tools`
+//! installs the pinned validator; these tests fail (never skip) without it.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::{examples, root, tree};
+
+const VERSIONS: &[&str] = &["1.33.0", "1.34.0", "1.35.0", "1.36.0", "1.37.0"];
+
+fn kubernetes_validate() -> PathBuf {
+    let dir = std::env::var_os("KHARDEN_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".tools/venv/bin"));
+    let bin = dir.join("kubernetes-validate");
+    assert!(
+        bin.is_file(),
+        "{} not found: run scripts/setup-tools (the README's test command does)",
+        bin.display()
+    );
+    bin
+}
+
+fn object_files(name: &str) -> Vec<String> {
+    tree(&root().join("out").join(name))
+        .into_keys()
+        .filter(|rel| rel != "kustomization.yaml")
+        .map(|rel| format!("out/{name}/{rel}"))
+        .collect()
+}
+
+#[test]
+fn every_object_passes_strict_schema_validation_on_every_supported_version() {
+    let bin = kubernetes_validate();
+    for name in examples() {
+        let files = object_files(&name);
+        assert!(!files.is_empty());
+        for v in VERSIONS {
+            let o = Command::new(&bin)
+                .args(["--strict", "--quiet", "-k", v])
+                .args(&files)
+                .current_dir(root())
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "out/{name} fails kubernetes-validate --strict for {v}:\n{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn the_validator_really_rejects_unknown_fields() {
+    // Guard against a validator that passes everything (wrong flags, empty schema set).
+    let bin = kubernetes_validate();
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n  bogus: 1\n",
+    )
+    .unwrap();
+    let o = Command::new(&bin)
+        .args(["--strict", "--quiet", "-k", VERSIONS[0]])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+}
+
+#[test]
+fn kustomize_builds_every_example() {
+    for name in examples() {
+        let o = Command::new("kubectl")
+            .args(["kustomize", &format!("out/{name}")])
+            .current_dir(root())
+            .output()
+            .expect("kubectl");
+        assert!(
+            o.status.success(),
+            "kubectl kustomize out/{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let built = String::from_utf8(o.stdout).unwrap();
+        let docs = built
+            .split("\n---\n")
+            .filter(|d| !d.trim().is_empty())
+            .count();
+        assert_eq!(
+            docs,
+            object_files(&name).len(),
+            "kustomize dropped or added objects in out/{name}"
+        );
+    }
+}
