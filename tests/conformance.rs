@@ -25,19 +25,93 @@ fn kubernetes_validate() -> PathBuf {
     bin
 }
 
+/// Strict JSON Schemas of the custom resources we emit (Istio, Linkerd, Gatekeeper).
+fn crd_schemas() -> PathBuf {
+    let dir = root().join("../shared/schemas/crds");
+    assert!(
+        dir.is_dir(),
+        "{} missing: the shared folder must sit beside the repository",
+        dir.display()
+    );
+    dir
+}
+
+/// Files listed in the example's kustomization (objects to apply), by relative path.
 fn object_files(name: &str) -> Vec<String> {
-    tree(&root().join("out").join(name))
-        .into_keys()
-        .filter(|rel| rel != "kustomization.yaml")
-        .map(|rel| format!("out/{name}/{rel}"))
+    let k =
+        std::fs::read_to_string(root().join("out").join(name).join("kustomization.yaml")).unwrap();
+    let k: serde_json::Value = serde_saphyr::from_str(&k).unwrap();
+    k["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("out/{name}/{}", r.as_str().unwrap()))
         .collect()
+}
+
+/// Split object files into built-in kinds and custom resources, by API group.
+fn split_by_group(files: &[String]) -> (Vec<String>, Vec<String>) {
+    let schemas = crd_schemas();
+    files.iter().cloned().partition(|f| {
+        let text = std::fs::read_to_string(root().join(f)).unwrap();
+        let v: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        let api = v["apiVersion"].as_str().unwrap_or_default();
+        let group = api.rsplit_once('/').map_or("", |(g, _)| g);
+        !(group == "constraints.gatekeeper.sh"
+            || (!group.is_empty() && schemas.join(group).is_dir()))
+    })
+}
+
+fn python() -> PathBuf {
+    kubernetes_validate().with_file_name("python")
+}
+
+#[test]
+fn every_custom_resource_passes_its_strict_crd_schema() {
+    for name in examples() {
+        let (_, crs) = split_by_group(&object_files(&name));
+        if crs.is_empty() {
+            continue;
+        }
+        let o = Command::new(python())
+            .arg("scripts/validate-crs.py")
+            .arg(crd_schemas())
+            .args(&crs)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "out/{name}: custom resources fail their schemas:\n{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+}
+
+#[test]
+fn the_crd_validator_really_rejects_unknown_fields() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("pa.yaml");
+    std::fs::write(&bad, "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: x}\nspec:\n  mtls: {mode: STRICT, bogus: 1}\n").unwrap();
+    let o = Command::new(python())
+        .arg("scripts/validate-crs.py")
+        .arg(crd_schemas())
+        .arg(&bad)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        !o.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
 }
 
 #[test]
 fn every_object_passes_strict_schema_validation_on_every_supported_version() {
     let bin = kubernetes_validate();
     for name in examples() {
-        let files = object_files(&name);
+        let (files, _) = split_by_group(&object_files(&name));
         assert!(!files.is_empty());
         for v in VERSIONS {
             let o = Command::new(&bin)
