@@ -190,13 +190,9 @@ pub fn write(dir: &Path, files: &Files) -> Result<(), String> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".to_owned());
+    remove_leftovers(&parent, &base);
     let tmp = parent.join(format!(".{base}.kharden-new-{}", std::process::id()));
-    let old = parent.join(format!(".{base}.kharden-old-{}", std::process::id()));
     let result = (|| {
-        if tmp.exists() {
-            fs::remove_dir_all(&tmp)
-                .map_err(|e| format!("cannot clear `{}`: {e}", tmp.display()))?;
-        }
         for (rel, text) in files {
             let path = tmp.join(rel);
             if let Some(p) = path.parent() {
@@ -207,27 +203,72 @@ pub fn write(dir: &Path, files: &Files) -> Result<(), String> {
                 .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
         }
         if dir.exists() {
-            fs::rename(dir, &old)
-                .map_err(|e| format!("cannot move `{}` aside: {e}", dir.display()))?;
-        }
-        if let Err(e) = fs::rename(&tmp, dir) {
-            // Put the old tree back so the user is left with what they had.
-            let _ = fs::rename(&old, dir);
-            return Err(format!(
-                "cannot move the new tree into `{}`: {e}",
-                dir.display()
-            ));
-        }
-        if old.exists() {
-            fs::remove_dir_all(&old)
-                .map_err(|e| format!("cannot remove the old tree `{}`: {e}", old.display()))?;
+            // One atomic step: the new tree takes the old one's place and the old
+            // one moves to `tmp`. A kill at any moment leaves one whole tree at `dir`.
+            exchange(&tmp, dir)
+                .map_err(|e| format!("cannot swap the new tree into `{}`: {e}", dir.display()))?;
+        } else {
+            fs::rename(&tmp, dir)
+                .map_err(|e| format!("cannot move the new tree into `{}`: {e}", dir.display()))?;
         }
         Ok(())
     })();
-    if result.is_err() && tmp.exists() {
+    if tmp.exists() {
+        // Either the old tree (after a swap) or a half-written new one (after a failure).
         let _ = fs::remove_dir_all(&tmp);
     }
     result
+}
+
+/// Temporary trees a killed run left beside `dir` (ours by their name).
+fn remove_leftovers(parent: &Path, base: &str) {
+    let prefix = format!(".{base}.kharden-new-");
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(&prefix)
+            && e.file_type().is_ok_and(|t| t.is_dir())
+        {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// Atomically exchange two directory entries (Linux `renameat2(RENAME_EXCHANGE)`).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let ca = CString::new(a.as_os_str().as_bytes())?;
+    let cb = CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Elsewhere: move the old tree aside, then the new one in (a short window with neither).
+#[cfg(not(target_os = "linux"))]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    let aside = b.with_extension("kharden-old");
+    fs::rename(b, &aside)?;
+    if let Err(e) = fs::rename(a, b) {
+        let _ = fs::rename(&aside, b);
+        return Err(e);
+    }
+    fs::rename(&aside, a)
 }
 
 fn is_ours(path: &Path) -> bool {
