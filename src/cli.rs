@@ -2,12 +2,13 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// Render Kubernetes hardening artifacts from one cluster profile.
 ///
-/// Exit codes: 0 ok, 1 drift found by `render --check`, 2 invalid input or usage.
-/// Set KHARDEN_TODAY=YYYY-MM-DD to fix the date used for exception expiry.
+/// Exit codes: 0 ok, 1 drift or changes found (`render --check`, `diff`, `lint`),
+/// 2 invalid input or usage. Set KHARDEN_TODAY=YYYY-MM-DD to fix the date used for
+/// exception expiry.
 #[derive(Debug, Parser)]
 #[command(name = "kharden", version, about)]
 pub struct Cli {
@@ -17,11 +18,17 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Render a profile to a directory (default `out/<metadata.name>`) or to stdout.
+    /// Render profiles to directories (default `out/<metadata.name>`) or to stdout.
+    ///
+    /// Several profiles, or a directory of them (its `*.yaml` files with
+    /// `kind: ClusterProfile`), render a fleet: each into `<DIR>/<metadata.name>`.
+    /// Nothing is written unless every profile is valid.
     Render {
-        /// The cluster profile (YAML).
-        profile: PathBuf,
-        /// Output directory, or `-` for one multi-document YAML stream on stdout.
+        /// Cluster profiles (YAML), or directories holding them.
+        #[arg(required = true)]
+        profiles: Vec<PathBuf>,
+        /// Output directory (for a fleet: the parent of each profile's directory),
+        /// or `-` for one multi-document YAML stream on stdout (one profile only).
         #[arg(short, long, value_name = "DIR")]
         output: Option<PathBuf>,
         /// Write nothing; exit 1 and list files that differ, are missing or extra.
@@ -35,4 +42,69 @@ pub enum Command {
     },
     /// Print the JSON Schema of the profile format, for editors.
     Schema,
+    /// What changes between two profiles (or a profile and a rendered directory):
+    /// a semantic summary of access and limits, widening changes marked, then a
+    /// unified diff of the files. Exit 1 when anything changes.
+    Diff {
+        /// The profile before the change (or a rendered directory).
+        old: PathBuf,
+        /// The profile after the change (or a rendered directory).
+        new: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Which layer set a profile value (e.g. `namespaces.team-a.quota.pods`), or,
+    /// without a path, a summary of the cluster's hardening per namespace.
+    Explain {
+        /// The cluster profile (YAML).
+        profile: PathBuf,
+        /// A value's path; list entries by name or index.
+        path: Option<String>,
+    },
+    /// Cross-artifact checks with stable ids (see docs/lint.md). Exit 1 on an
+    /// error-level finding, or on any finding with `--deny-warnings`.
+    Lint {
+        /// The cluster profile (YAML).
+        #[arg(required_unless_present = "explain")]
+        profile: Option<PathBuf>,
+        /// Fail (exit 1) on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Print the explanation of one rule (id or name) and exit.
+        #[arg(long, value_name = "RULE")]
+        explain: Option<String>,
+    },
+    /// Write a commented starter profile that renders as it is.
+    Init {
+        #[arg(long, value_enum, default_value_t = InitPlatform::Kubeadm)]
+        platform: InitPlatform,
+        /// The profile and cluster name (a DNS label).
+        #[arg(long, default_value = "my-cluster")]
+        name: String,
+        /// Where to write it (default `<name>.yaml`; `-` for stdout). Never overwrites.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitPlatform {
+    Kubeadm,
+    Aks,
+    Eks,
+    Gke,
 }

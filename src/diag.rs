@@ -15,11 +15,13 @@ pub struct Diagnostic {
     pub at_key: bool,
     /// An explicit place; otherwise the path is looked up in the sources.
     pub at: Option<Located>,
+    /// `error` or `warning`; lint findings carry their rule id as `code`.
+    pub severity: &'static str,
+    pub code: Option<&'static str>,
 }
 
 impl Diagnostic {
-    /// A problem with the value at `path`. The message reads after the path:
-    /// "`path` <message>" is not forced; messages are whole sentences.
+    /// A problem with the value at `path`; the message is a whole sentence.
     pub fn error(path: FieldPath, message: String) -> Self {
         Diagnostic {
             path,
@@ -27,6 +29,8 @@ impl Diagnostic {
             hint: None,
             at_key: false,
             at: None,
+            severity: "error",
+            code: None,
         }
     }
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -66,15 +70,20 @@ impl Diagnostics {
 
     /// Resolve places and sort by file and position, so reports read top to bottom.
     fn resolved(&self) -> Vec<(Option<Located>, &Diagnostic)> {
+        self.resolved_in(self.sources.as_ref())
+    }
+
+    fn resolved_in<'a>(
+        &'a self,
+        sources: Option<&Sources>,
+    ) -> Vec<(Option<Located>, &'a Diagnostic)> {
         let mut out: Vec<(Option<Located>, &Diagnostic)> = self
             .items
             .iter()
             .map(|d| {
-                let at = d.at.clone().or_else(|| {
-                    self.sources
-                        .as_ref()
-                        .and_then(|s| s.locate(&d.path, d.at_key))
-                });
+                let at =
+                    d.at.clone()
+                        .or_else(|| sources.and_then(|s| s.locate(&d.path, d.at_key)));
                 (at, d)
             })
             .collect();
@@ -92,13 +101,37 @@ impl Diagnostics {
 
     /// The full report: every problem, then one summary line.
     pub fn render(&self) -> String {
+        let mut out = self.render_items();
+        let n = self.resolved().len();
+        let _ = writeln!(
+            out,
+            "error: the profile has {n} problem{}; nothing was written",
+            if n == 1 { "" } else { "s" }
+        );
+        out
+    }
+
+    /// Every item, drawn with its source line, without a summary.
+    pub fn render_items(&self) -> String {
+        self.render_items_in(self.sources.as_ref())
+    }
+
+    /// Like `render_items`, with sources owned elsewhere (a loaded model's).
+    pub fn render_items_in(&self, sources: Option<&Sources>) -> String {
         let mut out = String::new();
-        let items = self.resolved();
+        let items = self.resolved_in(sources);
         for (at, d) in &items {
-            let _ = writeln!(out, "error: {}", d.message);
+            match d.code {
+                Some(code) => {
+                    let _ = writeln!(out, "{}[{code}]: {}", d.severity, d.message);
+                }
+                None => {
+                    let _ = writeln!(out, "{}: {}", d.severity, d.message);
+                }
+            }
             // rustc layout: the gutter is as wide as the line number.
             let mut pad = " ".to_owned();
-            if let (Some(at), Some(sources)) = (at, &self.sources) {
+            if let (Some(at), Some(sources)) = (at, sources) {
                 let file = &sources.files[at.file];
                 let num = at.pos.line.to_string();
                 pad = " ".repeat(num.len());
@@ -126,12 +159,6 @@ impl Diagnostics {
                 let _ = writeln!(out, "{pad} = hint: {h}");
             }
         }
-        let n = items.len();
-        let _ = writeln!(
-            out,
-            "error: the profile has {n} problem{}; nothing was written",
-            if n == 1 { "" } else { "s" }
-        );
         out
     }
 }

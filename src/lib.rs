@@ -7,6 +7,11 @@
 pub mod clock;
 pub mod concern;
 pub mod diag;
+pub mod diff;
+pub mod explain;
+pub mod facts;
+pub mod init;
+pub mod lint;
 pub mod manifest;
 pub mod model;
 pub mod names;
@@ -28,6 +33,9 @@ pub use model::Model;
 pub enum Error {
     #[error("{}", .0.render())]
     Invalid(Diagnostics),
+    /// A report already drawn (error-level lint findings).
+    #[error("{0}")]
+    Refused(String),
     #[error("error: {0}")]
     Other(String),
 }
@@ -50,8 +58,25 @@ pub fn load_text(text: &str, display: &str, today: clock::Date) -> Result<Model,
     model::load_text(text, display, today).map_err(Error::Invalid)
 }
 
-/// Render a validated model.
+/// Render a validated model. Error-level lint rules run first: a profile they
+/// flag is refused like an invalid one.
 pub fn render(model: &Model) -> Result<Rendered, Error> {
+    let errors: Vec<diag::Diagnostic> = lint::run(model)
+        .into_iter()
+        .filter(|f| f.rule.level == lint::Level::Error)
+        .map(|f| f.diag)
+        .collect();
+    if !errors.is_empty() {
+        let n = errors.len();
+        let mut d = Diagnostics::default();
+        d.extend(errors);
+        let mut text = d.render_items_in(Some(&model.sources));
+        text.push_str(&format!(
+            "error: the profile has {n} problem{}; nothing was written\n",
+            if n == 1 { "" } else { "s" }
+        ));
+        return Err(Error::Refused(text));
+    }
     let set = concern::render_all(model).map_err(Error::Other)?;
     Ok(Rendered {
         set,

@@ -2,12 +2,13 @@
 
 mod cli;
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
-use kharden::{Error, clock, output};
+use clap::{CommandFactory, Parser};
+use kharden::{Error, Model, clock, diff, explain, init, lint, output};
 
 fn main() -> ExitCode {
     let args = match cli::Cli::try_parse() {
@@ -20,8 +21,9 @@ fn main() -> ExitCode {
     match run(args.command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprint!("{e}");
-            if !e.to_string().ends_with('\n') {
+            let text = e.to_string();
+            eprint!("{text}");
+            if !text.ends_with('\n') {
                 eprintln!();
             }
             ExitCode::from(2)
@@ -29,7 +31,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(profile: &Path) -> Result<kharden::Model, Error> {
+fn load(profile: &Path) -> Result<Model, Error> {
     let today = clock::today().map_err(Error::Other)?;
     kharden::load(profile, &kharden::display_path(profile), today)
 }
@@ -45,11 +47,15 @@ fn print(text: &str) -> Result<(), Error> {
     }
 }
 
+fn other(e: impl std::fmt::Display) -> Error {
+    Error::Other(e.to_string())
+}
+
 fn run(cmd: cli::Command) -> Result<u8, Error> {
     match cmd {
         cli::Command::Schema => {
-            let text = serde_json::to_string_pretty(&kharden::model::profile_schema())
-                .map_err(|e| Error::Other(e.to_string()))?;
+            let text =
+                serde_json::to_string_pretty(&kharden::model::profile_schema()).map_err(other)?;
             print(&format!("{text}\n"))?;
             Ok(0)
         }
@@ -63,60 +69,263 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
             Ok(0)
         }
         cli::Command::Render {
-            profile,
+            profiles,
             output: dir,
             check,
-        } => {
-            let model = load(&profile)?;
-            let rendered = kharden::render(&model)?;
-            for n in &rendered.notes {
-                eprintln!("{n}");
-            }
-            if dir.as_deref() == Some(Path::new("-")) {
-                if check {
+        } => render(&profiles, dir, check),
+        cli::Command::Diff { old, new, format } => {
+            let report = match (old.is_dir(), new.is_dir()) {
+                (true, true) => {
                     return Err(Error::Other(
-                        "`--check` needs an output directory, not `-`".to_owned(),
+                        "`diff` needs at least one profile; both arguments are directories"
+                            .to_owned(),
                     ));
                 }
-                print(&output::stream(&rendered.set, &model.display))?;
+                (false, false) => {
+                    let (a, b) = (load(&old)?, load(&new)?);
+                    let (ra, rb) = (kharden::render(&a)?, kharden::render(&b)?);
+                    diff::profiles(&a, &ra.set, &b, &rb.set)
+                }
+                (old_is_dir, _) => {
+                    let (dir, profile) = if old_is_dir {
+                        (&old, &new)
+                    } else {
+                        (&new, &old)
+                    };
+                    let m = load(profile)?;
+                    let rendered = diff::bodies(&kharden::render(&m)?.set);
+                    let mut on_disk = BTreeMap::new();
+                    for rel in output::list_files(dir).map_err(Error::Other)? {
+                        if rel == "kustomization.yaml" {
+                            continue;
+                        }
+                        let text = std::fs::read_to_string(dir.join(&rel))
+                            .map_err(|e| other(format!("cannot read `{rel}`: {e}")))?;
+                        on_disk.insert(rel, diff::strip_header(&text).to_owned());
+                    }
+                    let files = if old_is_dir {
+                        diff::file_changes(&on_disk, &rendered)
+                    } else {
+                        diff::file_changes(&rendered, &on_disk)
+                    };
+                    diff::Report {
+                        changes: None,
+                        files,
+                    }
+                }
+            };
+            print(&match format {
+                cli::Format::Text => diff::text(&report),
+                cli::Format::Markdown => diff::markdown(&report),
+                cli::Format::Json => diff::json(&report),
+            })?;
+            Ok(if report.is_empty() { 0 } else { 1 })
+        }
+        cli::Command::Explain { profile, path } => {
+            let m = load(&profile)?;
+            match path {
+                None => print(&explain::overview(&m))?,
+                Some(p) => print(&explain::value(&m, &p).map_err(Error::Other)?)?,
+            }
+            Ok(0)
+        }
+        cli::Command::Lint {
+            profile,
+            deny_warnings,
+            explain,
+        } => {
+            if let Some(id) = explain {
+                let r = lint::rule(&id)
+                    .ok_or_else(|| other(format!("no lint rule `{id}`; see docs/lint.md")))?;
+                print(&format!("{} {}\n\n{}\n", r.id, r.name, r.explanation))?;
                 return Ok(0);
             }
-            let dir =
-                dir.unwrap_or_else(|| PathBuf::from("out").join(&model.profile.metadata.name));
-            let files = output::files(&rendered.set, &model.display).map_err(Error::Other)?;
-            if check {
-                let drift = output::check(&dir, &files).map_err(Error::Other)?;
-                if drift.is_clean() {
-                    eprintln!(
-                        "ok: `{}` is up to date ({} files)",
-                        dir.display(),
-                        files.len()
-                    );
-                    return Ok(0);
-                }
-                let mut report = String::new();
-                for (rel, diff) in &drift.changed {
-                    report.push_str(&format!("changed: {rel}\n{diff}"));
-                }
-                for rel in &drift.missing {
-                    report.push_str(&format!("missing: {rel}\n"));
-                }
-                for rel in &drift.extra {
-                    report.push_str(&format!("extra: {rel}\n"));
-                }
-                print(&report)?;
-                eprintln!(
-                    "drift: `{}` differs from the rendering ({} changed, {} missing, {} extra)",
-                    dir.display(),
-                    drift.changed.len(),
-                    drift.missing.len(),
-                    drift.extra.len()
-                );
-                return Ok(1);
+            let Some(profile) = profile else {
+                return Err(other("`lint` needs a profile"));
+            };
+            let m = load(&profile)?;
+            let findings = lint::run(&m);
+            let errors = findings
+                .iter()
+                .filter(|f| f.rule.level == lint::Level::Error)
+                .count();
+            let warnings = findings.len() - errors;
+            let mut d = kharden::Diagnostics::default();
+            d.extend(findings.into_iter().map(|f| f.diag).collect());
+            eprint!("{}", d.render_items_in(Some(&m.sources)));
+            eprintln!("lint: {errors} error(s), {warnings} warning(s)");
+            Ok(if errors > 0 || (deny_warnings && warnings > 0) {
+                1
+            } else {
+                0
+            })
+        }
+        cli::Command::Init {
+            platform,
+            name,
+            output: out,
+        } => {
+            let platform = match platform {
+                cli::InitPlatform::Kubeadm => "kubeadm",
+                cli::InitPlatform::Aks => "aks",
+                cli::InitPlatform::Eks => "eks",
+                cli::InitPlatform::Gke => "gke",
+            };
+            let text = init::starter(platform, &name).map_err(Error::Other)?;
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("{name}.yaml")));
+            if out == Path::new("-") {
+                print(&text)?;
+                return Ok(0);
             }
-            output::write(&dir, &files).map_err(Error::Other)?;
-            eprintln!("wrote {} files to `{}`", files.len(), dir.display());
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&out)
+                .map_err(|e| {
+                    other(format!(
+                        "cannot create `{}`: {e} (kharden init never overwrites)",
+                        out.display()
+                    ))
+                })?;
+            f.write_all(text.as_bytes()).map_err(other)?;
+            eprintln!(
+                "wrote `{}`; render it with `kharden render {}`",
+                out.display(),
+                out.display()
+            );
+            Ok(0)
+        }
+        cli::Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cli::Cli::command(), "kharden", &mut buf);
+            print(&String::from_utf8_lossy(&buf))?;
+            Ok(0)
+        }
+        cli::Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(cli::Cli::command())
+                .render(&mut buf)
+                .map_err(other)?;
+            print(&String::from_utf8_lossy(&buf))?;
             Ok(0)
         }
     }
+}
+
+/// Expand directories into the profiles they hold (`kind: ClusterProfile`).
+fn expand(args: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut out = Vec::new();
+    for a in args {
+        if !a.is_dir() {
+            out.push(a.clone());
+            continue;
+        }
+        let mut found: Vec<PathBuf> = std::fs::read_dir(a)
+            .map_err(|e| other(format!("cannot list `{}`: {e}", a.display())))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .filter(|p| {
+                std::fs::read_to_string(p)
+                    .is_ok_and(|t| t.lines().any(|l| l.trim_end() == "kind: ClusterProfile"))
+            })
+            .collect();
+        found.sort();
+        if found.is_empty() {
+            return Err(other(format!(
+                "`{}` holds no profile (`kind: ClusterProfile`)",
+                a.display()
+            )));
+        }
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+fn render(args: &[PathBuf], dir: Option<PathBuf>, check: bool) -> Result<u8, Error> {
+    let profiles = expand(args)?;
+    let fleet = profiles.len() > 1 || args.iter().any(|a| a.is_dir());
+    // Validate and render everything before writing anything.
+    let mut rendered = Vec::new();
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    for p in &profiles {
+        let model = load(p)?;
+        if let Some(first) =
+            names.insert(model.profile.metadata.name.clone(), model.display.clone())
+        {
+            return Err(other(format!(
+                "`{}` and `{first}` are both named `{}`; each profile of a fleet needs its own `metadata.name`",
+                model.display, model.profile.metadata.name
+            )));
+        }
+        let r = kharden::render(&model)?;
+        rendered.push((model, r));
+    }
+    if dir.as_deref() == Some(Path::new("-")) {
+        if check {
+            return Err(other("`--check` needs an output directory, not `-`"));
+        }
+        let [(model, r)] = rendered.as_slice() else {
+            return Err(other(
+                "`-o -` takes one profile; render a fleet to a directory",
+            ));
+        };
+        for n in &r.notes {
+            eprintln!("{n}");
+        }
+        print(&output::stream(&r.set, &model.display))?;
+        return Ok(0);
+    }
+    let mut code = 0;
+    for (model, r) in &rendered {
+        for n in &r.notes {
+            eprintln!(
+                "{}{n}",
+                if fleet {
+                    format!("{}: ", model.display)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        let target = match (&dir, fleet) {
+            (Some(d), false) => d.clone(),
+            (Some(d), true) => d.join(&model.profile.metadata.name),
+            (None, _) => PathBuf::from("out").join(&model.profile.metadata.name),
+        };
+        let files = output::files(&r.set, &model.display).map_err(Error::Other)?;
+        if check {
+            let drift = output::check(&target, &files).map_err(Error::Other)?;
+            if drift.is_clean() {
+                eprintln!(
+                    "ok: `{}` is up to date ({} files)",
+                    target.display(),
+                    files.len()
+                );
+                continue;
+            }
+            let mut report = String::new();
+            for (rel, diff) in &drift.changed {
+                report.push_str(&format!("changed: {rel}\n{diff}"));
+            }
+            for rel in &drift.missing {
+                report.push_str(&format!("missing: {rel}\n"));
+            }
+            for rel in &drift.extra {
+                report.push_str(&format!("extra: {rel}\n"));
+            }
+            print(&report)?;
+            eprintln!(
+                "drift: `{}` differs from the rendering ({} changed, {} missing, {} extra)",
+                target.display(),
+                drift.changed.len(),
+                drift.missing.len(),
+                drift.extra.len()
+            );
+            code = 1;
+            continue;
+        }
+        output::write(&target, &files).map_err(Error::Other)?;
+        eprintln!("wrote {} files to `{}`", files.len(), target.display());
+    }
+    Ok(code)
 }

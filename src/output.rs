@@ -103,6 +103,11 @@ pub fn check(dir: &Path, files: &Files) -> Result<Drift, String> {
     Ok(drift)
 }
 
+/// Relative paths of the files under `dir` (none when it does not exist).
+pub fn list_files(dir: &Path) -> Result<Vec<String>, String> {
+    Ok(list(dir)?.into_keys().collect())
+}
+
 /// Regular files under `dir`, by relative path (`/`-separated). A missing
 /// directory has none. Symlinks are listed as files but never followed.
 fn list(dir: &Path) -> Result<BTreeMap<String, PathBuf>, String> {

@@ -183,16 +183,14 @@ impl Sources {
         None
     }
 
-    /// The file (by display name) that last set `path` or its nearest ancestor.
-    pub fn layer_of(&self, path: &FieldPath) -> Option<&str> {
-        let mut p = Some(path.clone());
-        while let Some(cur) = p {
-            if let Some(&file) = self.origin.get(&cur) {
-                return Some(&self.files[file].name);
-            }
-            p = cur.parent();
-        }
-        None
+    /// The file that set exactly `path`, and where in it.
+    pub fn set_by(&self, path: &FieldPath) -> Option<(String, Option<Pos>)> {
+        let &file = self.origin.get(path)?;
+        let f = &self.files[file];
+        Some((
+            f.name.clone(),
+            f.places.get(path).and_then(|p| p.value.or(p.key)),
+        ))
     }
 }
 

@@ -1,0 +1,86 @@
+//! `kharden init`: a commented starter profile for a platform, which renders as
+//! it is. The text is fixed; only the platform and a validated name go in.
+
+use crate::names;
+
+pub const PLATFORMS: &[&str] = &["kubeadm", "aks", "eks", "gke"];
+
+/// The starter profile for `platform`, named `name`.
+pub fn starter(platform: &str, name: &str) -> Result<String, String> {
+    if !PLATFORMS.contains(&platform) {
+        return Err(format!(
+            "unknown platform `{platform}`; choose one of {}",
+            PLATFORMS.join(", ")
+        ));
+    }
+    names::dns_label(name).map_err(|e| format!("`{name}` is not a valid profile name: {e}"))?;
+    let access = if platform == "kubeadm" {
+        "  # The private address the API server binds to and advertises.\n  advertiseAddress: 10.0.0.10\n"
+    } else {
+        "  # Networks that may reach the API endpoint (your admin and CI networks).\n  authorizedNetworks: [10.0.0.0/8]\n"
+    };
+    Ok(format!(
+        r#"# yaml-language-server: $schema=kharden.schema.json
+# A kharden cluster profile. `kharden render {name}.yaml` writes every artifact to
+# out/{name}/; `kharden schema > kharden.schema.json` gives your editor completion.
+apiVersion: kharden.dev/v1alpha1
+kind: ClusterProfile
+metadata:
+  name: {name}
+# Hardened defaults (restricted Pod Security, quotas with no load balancers or node
+# ports, default-deny networking). Maps merge key by key; lists replace.
+extends: [baseline]
+
+cluster:
+  name: {name}
+  platform: {platform}
+  kubernetesVersion: "1.33"
+  ingressDomain: apps.{name}.example.com
+
+apiServer:
+  private: true
+{access}
+identity:
+  # Write bare user and group ids below: these prefixes are applied for you.
+  oidc:
+    issuerURL: https://idp.example.com/
+    clientID: kubernetes
+    usernameClaim: email
+    usernamePrefix: "oidc:"
+    groupsClaim: groups
+    groupsPrefix: "oidc:"
+  mode: flags
+
+namespaces:
+  - name: team-a
+    annotations:
+      contact: team-a@example.com
+    access:
+      - group: team-a-developers
+        role: edit
+      - user: alice@example.com
+        role: view
+"#
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_starter_renders() {
+        for p in PLATFORMS {
+            let text = starter(p, "demo").unwrap();
+            let m = crate::load_text(&text, "demo.yaml", crate::testing::today())
+                .unwrap_or_else(|e| panic!("{p}:\n{e}"));
+            crate::render(&m).unwrap();
+        }
+    }
+
+    #[test]
+    fn refuses_bad_input() {
+        assert!(starter("openshift", "x").is_err());
+        assert!(starter("eks", "Bad Name").is_err());
+    }
+}
