@@ -515,7 +515,13 @@ fn parse_yaml(text: &str) -> Result<Value, (String, Option<Pos>, &'static str)> 
             "a profile needs at least `apiVersion`, `kind`, `metadata` and `cluster`",
         ));
     }
-    let opts = serde_saphyr::options! { strict_booleans: true };
+    expansion_check(text)?;
+    // Our own expansion check stops alias bombs; the parser's budget only has to
+    // leave room for large fleet profiles (tens of thousands of namespaces).
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = 50_000_000;
+    budget.max_events = 50_000_000;
+    let opts = serde_saphyr::options! { strict_booleans: true, budget: Some(budget) };
     serde_saphyr::from_str_with_options::<Value>(text, opts).map_err(|e| {
         let pos = e.location().map(|l| Pos {
             line: l.line() as usize,
@@ -544,6 +550,69 @@ fn parse_yaml(text: &str) -> Result<Value, (String, Option<Pos>, &'static str)> 
         };
         (format!("invalid YAML: {msg}"), pos, hint)
     })
+}
+
+/// Refuse documents whose aliases expand them far beyond their written size
+/// ("billion laughs"), before anything is expanded: count each anchored node's
+/// size once, and charge every alias that size.
+fn expansion_check(text: &str) -> Result<(), (String, Option<Pos>, &'static str)> {
+    let mut sizes: BTreeMap<usize, u64> = BTreeMap::new();
+    // Open collections: (anchor id, expanded size so far).
+    let mut open: Vec<(usize, u64)> = Vec::new();
+    let (mut raw, mut expanded) = (0u64, 0u64);
+    for ev in Parser::new_from_str(text) {
+        let Ok((ev, span)) = ev else { return Ok(()) }; // syntax errors are reported by the real parse
+        let add = |open: &mut Vec<(usize, u64)>, n: u64| {
+            if let Some(top) = open.last_mut() {
+                top.1 += n;
+            }
+        };
+        match ev {
+            Event::Scalar(_, _, anchor, _) => {
+                raw += 1;
+                expanded += 1;
+                add(&mut open, 1);
+                if anchor != 0 {
+                    sizes.insert(anchor, 1);
+                }
+            }
+            Event::MappingStart(_, anchor, _) | Event::SequenceStart(_, anchor, _) => {
+                raw += 1;
+                expanded += 1;
+                open.push((anchor, 1));
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                if let Some((anchor, size)) = open.pop() {
+                    if anchor != 0 {
+                        sizes.insert(anchor, size);
+                    }
+                    add(&mut open, size);
+                }
+            }
+            Event::Alias(id) => {
+                raw += 1;
+                let n = sizes.get(&id).copied().unwrap_or(1);
+                expanded = expanded.saturating_add(n);
+                add(&mut open, n);
+            }
+            _ => {}
+        }
+        if expanded > raw.saturating_mul(20).saturating_add(100_000) {
+            let pos = Pos {
+                line: span.start.line(),
+                col: span.start.col() + 1,
+                len: 1,
+            };
+            return Err((
+                format!(
+                    "the YAML expands to over {expanded} nodes from {raw} written ones (aliases that multiply each other?)"
+                ),
+                Some(pos),
+                "a profile is hand-written: expand anchors yourself or remove the repeated aliases",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A short description of a JSON value's type, for messages.
@@ -764,6 +833,30 @@ mod tests {
         assert_eq!(p.to_string().parse::<FieldPath>().unwrap(), p);
         let p = FieldPath::root().key("namespaces").index(1).key("name");
         assert_eq!(p.to_string(), "namespaces[1].name");
+    }
+
+    #[test]
+    fn ordinary_anchors_pass_and_bombs_do_not() {
+        let mut text = String::from(
+            "base: &rule {apiGroups: [apps], resources: [deployments], verbs: [get, list]}\nuses:\n",
+        );
+        for _ in 0..500 {
+            text.push_str("  - *rule\n");
+        }
+        assert!(expansion_check(&text).is_ok());
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..8 {
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [{}]\n",
+                vec![format!("*a{}", i - 1); 10].join(", ")
+            ));
+        }
+        assert!(
+            expansion_check(&bomb)
+                .unwrap_err()
+                .0
+                .contains("expands to over")
+        );
     }
 
     #[test]
