@@ -293,3 +293,23 @@ fn usage_errors_exit_2() {
     let o = kharden(&["render", "examples/small.yaml", "-o", "-", "--check"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Issue 4: a managed platform says in one stderr line which fields do not
+/// apply, renders the rest, and keeps control-plane files out of the stream.
+#[test]
+fn managed_platforms_warn_once_and_stream_no_control_plane_files() {
+    let o = kharden(&["render", "examples/eks.yaml", "-o", "-"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let warnings: Vec<String> = stderr(&o)
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "warning: the API server is managed on eks (identity as eksctl `identityProviders`): `identity.mode` does not apply"
+        ]
+    );
+    assert!(!stdout(&o).contains("eksctl.io"));
+}

@@ -913,4 +913,188 @@ mod tests {
         assert!(ac.get("jwt").is_none());
         assert_eq!(ac["anonymous"]["enabled"], true);
     }
+
+    /// kube-bench's CIS 1.12 checks, evaluated as kube-bench does on the
+    /// kube-apiserver command line: kubeadm's own flags, overridden by ours.
+    mod cis {
+        use super::super::KUBEADM_APISERVER_DEFAULTS;
+        use super::*;
+
+        /// Checks kharden deliberately leaves failing, with the reason.
+        const UNMET: &[(&str, &str)] = &[
+            (
+                "1.2.1",
+                "anonymous access is limited to health endpoints by the structured config (config mode) or left to RBAC because the kubelet probes anonymously (flags mode); never --anonymous-auth=false",
+            ),
+            (
+                "1.2.9",
+                "EventRateLimit needs an admission configuration file with site-specific limits (Manual)",
+            ),
+            (
+                "1.2.11",
+                "AlwaysPullImages trades availability for isolation per workload (Manual)",
+            ),
+        ];
+
+        fn load(file: &str) -> Value {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/cis/cis-1.12")
+                .join(file);
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            serde_saphyr::from_str(&text).unwrap()
+        }
+
+        /// The flag checks of one kube-bench group (`1.2`, `3.2`) on the API server.
+        fn checks(file: &str, group: &str) -> Vec<Value> {
+            let doc = load(file);
+            let g = doc["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                // `id: 1.2` reads as a number in a generic parse.
+                .find(|g| scalar(&g["id"]) == group)
+                .unwrap()
+                .clone();
+            g["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| {
+                    c["audit"]
+                        .as_str()
+                        .is_some_and(|a| a.contains("$apiserverbin"))
+                        && c["type"] != "manual"
+                        // Only command-line flags; 1.2.28 reads the encryption file.
+                        && c["tests"]["test_items"].as_array().is_some_and(|t| {
+                            t.iter()
+                                .all(|i| i["flag"].as_str().is_some_and(|f| f.starts_with("--")))
+                        })
+                })
+                .cloned()
+                .collect()
+        }
+
+        fn scalar(v: &Value) -> String {
+            match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }
+        }
+
+        fn item(t: &Value, flags: &BTreeMap<String, String>) -> bool {
+            let name = t["flag"].as_str().unwrap().trim_start_matches("--");
+            let have = flags.get(name);
+            let set = t.get("set").and_then(Value::as_bool);
+            let Some(cmp) = t.get("compare") else {
+                return match set {
+                    Some(false) => have.is_none(),
+                    _ => have.is_some(),
+                };
+            };
+            let Some(have) = have else { return false };
+            let want = scalar(&cmp["value"]);
+            match cmp["op"].as_str().unwrap() {
+                "eq" => *have == want,
+                "noteq" => *have != want,
+                "gte" => have.parse::<i64>().unwrap_or(i64::MIN) >= want.parse::<i64>().unwrap(),
+                "has" => have.contains(&want),
+                "nothave" => !have.contains(&want),
+                "valid_elements" => {
+                    let ok: Vec<&str> = want.split(',').collect();
+                    have.split(',').all(|e| ok.contains(&e))
+                }
+                op => panic!("kube-bench op `{op}` not evaluated"),
+            }
+        }
+
+        fn passes(check: &Value, flags: &BTreeMap<String, String>) -> bool {
+            let items = check["tests"]["test_items"].as_array().unwrap();
+            let results = items.iter().map(|t| item(t, flags));
+            match check["tests"]["bin_op"].as_str() {
+                Some("or") => results.into_iter().any(|b| b),
+                _ => results.into_iter().all(|b| b),
+            }
+        }
+
+        fn command_line(m: &crate::Model) -> BTreeMap<String, String> {
+            let mut flags: BTreeMap<String, String> = KUBEADM_APISERVER_DEFAULTS
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            flags.extend(args(&object(&objects(m), CC)));
+            flags
+        }
+
+        fn all_checks() -> Vec<Value> {
+            let mut all = checks("master.yaml", "1.2");
+            all.extend(checks("controlplane.yaml", "3.2"));
+            all
+        }
+
+        #[test]
+        fn every_flag_check_passes_except_the_documented_ones() {
+            let all = all_checks();
+            let automated = all
+                .iter()
+                .filter(|c| c["text"].as_str().unwrap().contains("(Automated)"))
+                .count();
+            // 1.2.2, 1.2.4-1.2.8, 1.2.10, 1.2.12-1.2.19, 1.2.21-1.2.26, 1.2.30.
+            assert_eq!(automated, 22, "kube-bench's automated 1.2 checks changed");
+            let mut variants = vec![("contract", contract(|s| s).unwrap())];
+            variants.push((
+                "flags mode",
+                contract(|s| s.replace("  mode: config", "  mode: flags")).unwrap(),
+            ));
+            for v in ["1.34", "1.37"] {
+                variants.push((
+                    v,
+                    contract(|s| s.replace("\"1.33\"", &format!("\"{v}\""))).unwrap(),
+                ));
+            }
+            for (what, m) in &variants {
+                let flags = command_line(m);
+                for c in &all {
+                    let id = c["id"].as_str().unwrap();
+                    let ok = passes(c, &flags);
+                    match UNMET.iter().find(|(u, _)| *u == id) {
+                        Some((_, why)) => {
+                            assert!(
+                                !c["text"].as_str().unwrap().contains("(Automated)"),
+                                "{id} is automated and may not be waived"
+                            );
+                            assert!(!ok, "{what}: {id} now passes; drop it from UNMET ({why})");
+                        }
+                        None => assert!(ok, "{what}: CIS {id} fails: {}", c["text"]),
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn the_evaluation_fails_a_command_line_without_our_flags() {
+            let bare: BTreeMap<String, String> = KUBEADM_APISERVER_DEFAULTS
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            let failing: Vec<String> = all_checks()
+                .iter()
+                .filter(|c| !passes(c, &bare))
+                .map(|c| c["id"].as_str().unwrap().to_owned())
+                .collect();
+            for id in ["1.2.5", "1.2.15", "1.2.16", "1.2.17", "1.2.30", "3.2.1"] {
+                assert!(
+                    failing.contains(&id.to_owned()),
+                    "{id} should fail on kubeadm defaults: {failing:?}"
+                );
+            }
+            let mut flags = bare.clone();
+            flags.insert("authorization-mode".into(), "AlwaysAllow".into());
+            let c = all_checks()
+                .into_iter()
+                .find(|c| c["id"] == "1.2.6")
+                .unwrap();
+            assert!(!passes(&c, &flags));
+        }
+    }
 }
