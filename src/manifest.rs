@@ -32,6 +32,11 @@ pub struct Manifest {
     pub name: String,
     /// The YAML document, without header.
     pub body: String,
+    /// A control-plane file (kubeadm, eksctl, AKS or GKE settings), not a
+    /// Kubernetes API object: written under `control-plane/<platform>/`, left out
+    /// of the kustomization and of the `-o -` stream, since `kubectl apply` would
+    /// reject it.
+    pub control_plane: bool,
 }
 
 impl Manifest {
@@ -65,6 +70,40 @@ impl Manifest {
             namespace: namespace.map(str::to_owned),
             name: name.to_owned(),
             body,
+            control_plane: false,
+        })
+    }
+
+    /// A control-plane file at `control-plane/<platform>/<file>`. `notes` become
+    /// leading `#` comment lines: kharden's own explanations (CIS ids, where the
+    /// file goes), never user strings, which reach the file only through the
+    /// emitter.
+    pub fn control_plane(
+        platform: &str,
+        file: &str,
+        kind: &str,
+        notes: &[String],
+        obj: &impl Serialize,
+    ) -> Result<Manifest, String> {
+        let mut body = String::new();
+        for n in notes {
+            if n.contains(['\n', '\r']) {
+                return Err(format!(
+                    "internal error: a note spans lines ({n:?}); this is a bug in kharden"
+                ));
+            }
+            body.push_str(if n.is_empty() { "#" } else { "# " });
+            body.push_str(n);
+            body.push('\n');
+        }
+        body.push_str(&to_yaml(obj)?);
+        Ok(Manifest {
+            path: format!("control-plane/{platform}/{file}"),
+            kind: kind.to_owned(),
+            namespace: None,
+            name: file.trim_end_matches(".yaml").to_owned(),
+            body,
+            control_plane: true,
         })
     }
 }

@@ -12,7 +12,7 @@ use crate::concern;
 use crate::diag::{Diagnostic, Diagnostics, nearest};
 use crate::names;
 use crate::net::Cidr;
-use crate::profile::{IdentityMode, Profile};
+use crate::profile::{IdentityMode, Platform, Profile};
 use crate::source::{self, FieldPath, Sources};
 
 /// Kubernetes minor versions kharden renders for.
@@ -32,7 +32,9 @@ impl Model {
     /// The prefix every user subject gets: the one the API server itself applies.
     /// With `--oidc-*` flags and no prefix set, Kubernetes prefixes `<issuer>#` to
     /// every claim but `email`; `-` turns prefixing off. The structured config has
-    /// no implicit prefix.
+    /// no implicit prefix. On EKS the identity provider follows the flags' rules
+    /// whatever `identity.mode` says; on AKS Entra ID names users itself, so no
+    /// prefix applies.
     pub fn user_prefix(&self) -> String {
         let Some(identity) = &self.profile.identity else {
             return String::new();
@@ -40,7 +42,12 @@ impl Model {
         let Some(oidc) = &identity.oidc else {
             return String::new();
         };
-        match (oidc.username_prefix.as_deref(), identity.mode) {
+        let mode = match self.profile.cluster.platform {
+            Platform::Aks => return String::new(),
+            Platform::Eks => IdentityMode::Flags,
+            Platform::Kubeadm | Platform::Gke => identity.mode,
+        };
+        match (oidc.username_prefix.as_deref(), mode) {
             (Some("-"), _) => String::new(),
             (Some(p), _) => p.to_owned(),
             (None, IdentityMode::Config) => String::new(),
@@ -54,8 +61,11 @@ impl Model {
         }
     }
 
-    /// The prefix every group subject gets.
+    /// The prefix every group subject gets (none on AKS, see `user_prefix`).
     pub fn group_prefix(&self) -> String {
+        if self.profile.cluster.platform == Platform::Aks {
+            return String::new();
+        }
         self.profile
             .identity
             .as_ref()
@@ -156,8 +166,8 @@ fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
             format!("`{d}` is not a valid DNS domain: {e}"),
         ));
     }
-    validate_api_server(m, out);
-    validate_identity(m, out);
+    concern::apiserver::validate(m, out);
+    concern::identity::validate(m, out);
     concern::namespace::validate(m, out);
     concern::rbac::validate(m, out);
     concern::quota::validate(m, out);
@@ -177,7 +187,8 @@ pub fn label(out: &mut Vec<Diagnostic>, path: &FieldPath, value: &str) {
     }
 }
 
-fn cidr(out: &mut Vec<Diagnostic>, path: &FieldPath, value: &str) -> Option<Cidr> {
+/// Parse `value` at `path` as a CIDR, reporting it when it is not one.
+pub fn cidr(out: &mut Vec<Diagnostic>, path: &FieldPath, value: &str) -> Option<Cidr> {
     match Cidr::parse(value) {
         Ok(c) => Some(c),
         Err(e) => {
@@ -186,86 +197,6 @@ fn cidr(out: &mut Vec<Diagnostic>, path: &FieldPath, value: &str) -> Option<Cidr
                     .hint("write an IPv4 or IPv6 block such as 10.20.0.0/16"),
             );
             None
-        }
-    }
-}
-
-fn validate_api_server(m: &Model, out: &mut Vec<Diagnostic>) {
-    let a = &m.profile.api_server;
-    let base = FieldPath::root().key("apiServer");
-    if let Some(addr) = &a.advertise_address
-        && addr.parse::<std::net::IpAddr>().is_err()
-    {
-        out.push(
-            Diagnostic::error(
-                base.key("advertiseAddress"),
-                format!("`{addr}` is not an IP address"),
-            )
-            .hint("write the node's private address, e.g. 10.0.0.10"),
-        );
-    }
-    for (i, n) in a.authorized_networks.iter().enumerate() {
-        cidr(out, &base.key("authorizedNetworks").index(i), n);
-    }
-    let audit = &a.audit;
-    let ap = base.key("audit");
-    if audit.enabled && !audit.log_path.starts_with('/') {
-        out.push(
-            Diagnostic::error(
-                ap.key("logPath"),
-                format!("audit log path `{}` is not absolute", audit.log_path),
-            )
-            .hint(
-                "write a path on the control-plane node, e.g. /var/log/kubernetes/audit/audit.log",
-            ),
-        );
-    }
-}
-
-fn validate_identity(m: &Model, out: &mut Vec<Diagnostic>) {
-    let Some(identity) = &m.profile.identity else {
-        return;
-    };
-    let base = FieldPath::root().key("identity");
-    if identity.mode == IdentityMode::Config
-        && minor_of(&m.profile.cluster.kubernetes_version).is_some_and(|v| v < 30)
-    {
-        out.push(Diagnostic::error(
-            base.key("mode"),
-            "`identity.mode: config` needs Kubernetes 1.30 or later".to_owned(),
-        ));
-    }
-    let Some(oidc) = &identity.oidc else { return };
-    let op = base.key("oidc");
-    if !oidc.issuer_url.starts_with("https://") {
-        out.push(
-            Diagnostic::error(
-                op.key("issuerURL"),
-                format!("issuer URL `{}` must use https", oidc.issuer_url),
-            )
-            .hint("the API server accepts only https:// issuers"),
-        );
-    }
-    if oidc.client_id.trim().is_empty() {
-        out.push(Diagnostic::error(
-            op.key("clientID"),
-            "the OIDC client id is empty".to_owned(),
-        ));
-    }
-    const ALGS: &[&str] = &[
-        "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512",
-    ];
-    for (i, a) in oidc.signing_algs.iter().enumerate() {
-        if !ALGS.contains(&a.as_str()) {
-            let mut d = Diagnostic::error(
-                op.key("signingAlgs").index(i),
-                format!("`{a}` is not a signing algorithm the API server accepts"),
-            );
-            d = d.hint(match nearest(a, ALGS.iter().copied()) {
-                Some(n) => format!("did you mean `{n}`?"),
-                None => format!("use one of {}", ALGS.join(", ")),
-            });
-            out.push(d);
         }
     }
 }

@@ -38,7 +38,12 @@ pub fn files(set: &ManifestSet, profile: &str) -> Result<Files, String> {
     let k = Kustomization {
         api_version: "kustomize.config.k8s.io/v1beta1",
         kind: "Kustomization",
-        resources: set.iter().map(|m| m.path.as_str()).collect(),
+        // Control-plane files are not API objects; `kubectl apply -k` would fail on them.
+        resources: set
+            .iter()
+            .filter(|m| !m.control_plane)
+            .map(|m| m.path.as_str())
+            .collect(),
     };
     out.insert(
         "kustomization.yaml".to_owned(),
@@ -47,10 +52,11 @@ pub fn files(set: &ManifestSet, profile: &str) -> Result<Files, String> {
     Ok(out)
 }
 
-/// One multi-document stream, in file order, without the kustomization.
+/// One multi-document stream, in file order, without the kustomization and
+/// without control-plane files (they are not API objects).
 pub fn stream(set: &ManifestSet, profile: &str) -> String {
     let mut out = header(profile);
-    for (i, m) in set.iter().enumerate() {
+    for (i, m) in set.iter().filter(|m| !m.control_plane).enumerate() {
         if i > 0 {
             out.push_str("---\n");
         }

@@ -136,6 +136,67 @@ pub struct Audit {
     /// Size in megabytes before rotation (CIS 1.2.19: at least 100).
     #[serde(default = "default_max_size", rename = "maxSizeMB")]
     pub max_size_mb: u32,
+    /// Extra audit policy rules. They come after kharden's fixed rules (noise
+    /// dropped, secrets/configmaps/token reviews at Metadata only, RBAC and
+    /// exec/attach/portforward recorded fully) and before the final Metadata
+    /// catch-all, so they can refine the rest but never log a secret's body or
+    /// silence RBAC changes. The first matching rule wins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_rules: Vec<AuditRule>,
+}
+
+/// One audit policy rule (audit.k8s.io/v1 `PolicyRule`, a subset).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AuditRule {
+    /// How much of a matching request to record.
+    pub level: AuditLevel,
+    /// User names the rule applies to (all when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
+    /// Groups the rule applies to (all when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_groups: Vec<String>,
+    /// Verbs the rule applies to, e.g. `create`, `delete` (all when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verbs: Vec<String>,
+    /// Resources the rule applies to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<AuditResources>,
+    /// Namespaces the rule applies to (`""` = cluster-scoped objects).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+    /// Non-resource URLs such as `/metrics` (a trailing `*` is a wildcard).
+    #[serde(
+        default,
+        rename = "nonResourceURLs",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub non_resource_urls: Vec<String>,
+}
+
+/// Audit levels, least to most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum AuditLevel {
+    None,
+    Metadata,
+    Request,
+    RequestResponse,
+}
+
+/// Resources of one API group in an audit rule.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AuditResources {
+    /// API group without version; `""` is the core group.
+    #[serde(default)]
+    pub group: String,
+    /// Resource names such as `pods` or `pods/exec` (all of the group when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+    /// Object names (all when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource_names: Vec<String>,
 }
 
 fn default_audit_path() -> String {
@@ -159,6 +220,7 @@ impl Default for Audit {
             max_age_days: default_max_age(),
             max_backups: default_max_backups(),
             max_size_mb: default_max_size(),
+            extra_rules: Vec::new(),
         }
     }
 }

@@ -2,6 +2,9 @@
 //! order here is the order objects are produced in (the output is sorted by path
 //! anyway, so it only matters for error messages).
 
+pub mod apiserver;
+pub mod audit;
+pub mod identity;
 pub mod namespace;
 pub mod quota;
 pub mod rbac;
@@ -16,6 +19,7 @@ pub fn render_all(model: &Model) -> Result<ManifestSet, String> {
         .into_iter()
         .chain(rbac::render(model)?)
         .chain(quota::render(model)?)
+        .chain(apiserver::render(model)?)
     {
         set.insert(m)?;
     }
@@ -26,7 +30,8 @@ pub fn render_all(model: &Model) -> Result<ManifestSet, String> {
 /// brings it. `render` says so on stderr instead of dropping them silently.
 pub fn pending_sections(model: &Model) -> Vec<String> {
     let p = &model.profile;
-    let mut out = Vec::new();
+    // The control-plane concern's one warning line comes first.
+    let mut out = apiserver::warnings(model);
     let mut note = |present: bool, section: &str, issue: u32| {
         if present {
             out.push(format!(
@@ -34,8 +39,6 @@ pub fn pending_sections(model: &Model) -> Vec<String> {
             ));
         }
     };
-    note(true, "apiServer", 4);
-    note(p.identity.is_some(), "identity", 4);
     note(p.logging.is_some(), "logging", 5);
     note(
         p.namespaces.iter().any(|n| n.network.is_some())

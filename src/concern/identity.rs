@@ -1,0 +1,461 @@
+//! OIDC sign-in for the API server. `identity.mode: flags` gives the
+//! `--oidc-*` kube-apiserver flags; `config` gives a structured
+//! `AuthenticationConfiguration` (`apiserver.config.k8s.io`, `v1beta1` up to
+//! 1.33, `v1` from 1.34) and `--authentication-config`; the two never appear
+//! together (the API server exits if they do). The username and groups
+//! prefixes written here are `Model::user_prefix()`/`group_prefix()`, the same
+//! ones RBAC subjects get. The managed platforms' own forms (eksctl
+//! `identityProviders`, AKS Entra ID) are rendered by `apiserver`, from the
+//! data here.
+
+use serde::Serialize;
+
+use crate::concern::audit::Flag;
+use crate::diag::{Diagnostic, nearest};
+use crate::model::Model;
+use crate::profile::{IdentityMode, Oidc, Platform};
+use crate::source::FieldPath;
+
+/// Where the authentication config lives on a kubeadm control-plane node.
+pub const CONFIG_PATH: &str = "/etc/kubernetes/authentication-config.yaml";
+
+/// Paths anonymous requests may reach when the structured config limits them:
+/// the health endpoints the kubelet probes the API server on.
+pub const ANONYMOUS_PATHS: &[&str] = &["/healthz", "/livez", "/readyz"];
+
+const ALGS: &[&str] = &[
+    "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512",
+];
+
+/// The profile's OIDC provider, if any.
+pub fn oidc(m: &Model) -> Option<&Oidc> {
+    m.profile.identity.as_ref().and_then(|i| i.oidc.as_ref())
+}
+
+/// Whether the kubeadm API server reads a structured authentication config:
+/// in `config` mode, and also without OIDC at all (then the file holds only the
+/// anonymous block). In `flags` mode it cannot: the file and `--oidc-*` exclude
+/// each other.
+pub fn uses_config_file(m: &Model) -> bool {
+    match (&m.profile.identity, oidc(m)) {
+        (Some(i), Some(_)) => i.mode == IdentityMode::Config,
+        _ => true,
+    }
+}
+
+/// The Entra ID tenant of an issuer URL (`https://sts.windows.net/<tenant>/`
+/// or `https://login.microsoftonline.com/<tenant>/v2.0`), if it is one.
+pub fn entra_tenant(issuer: &str) -> Option<&str> {
+    let rest = issuer
+        .strip_prefix("https://sts.windows.net/")
+        .or_else(|| issuer.strip_prefix("https://login.microsoftonline.com/"))?;
+    let (tenant, tail) = rest.split_once('/')?;
+    let ok_tail = matches!(tail, "" | "v2.0" | "v2.0/");
+    let ok_tenant = tenant.len() == 36 && tenant.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    (ok_tail && ok_tenant).then_some(tenant)
+}
+
+/// The `--oidc-*` flags (flags mode, kubeadm only).
+pub fn oidc_flags(m: &Model) -> Vec<Flag> {
+    let Some(o) = oidc(m) else { return Vec::new() };
+    if uses_config_file(m) {
+        return Vec::new();
+    }
+    const WHY: &str = "OIDC sign-in (flags form)";
+    let mut out = vec![
+        Flag {
+            name: "oidc-issuer-url",
+            value: o.issuer_url.clone(),
+            cis: WHY,
+        },
+        Flag {
+            name: "oidc-client-id",
+            value: o.client_id.clone(),
+            cis: WHY,
+        },
+    ];
+    if let Some(c) = &o.username_claim {
+        out.push(Flag {
+            name: "oidc-username-claim",
+            value: c.clone(),
+            cis: WHY,
+        });
+    }
+    // Written out always, so the API server's implicit `<issuer>#` rule never
+    // decides alone; `-` is its spelling of "no prefix".
+    let up = m.user_prefix();
+    out.push(Flag {
+        name: "oidc-username-prefix",
+        value: if up.is_empty() { "-".to_owned() } else { up },
+        cis: WHY,
+    });
+    if let Some(c) = &o.groups_claim {
+        out.push(Flag {
+            name: "oidc-groups-claim",
+            value: c.clone(),
+            cis: WHY,
+        });
+        let gp = m.group_prefix();
+        if !gp.is_empty() {
+            out.push(Flag {
+                name: "oidc-groups-prefix",
+                value: gp,
+                cis: WHY,
+            });
+        }
+    }
+    if !o.required_claims.is_empty() {
+        // The flag takes one key=value; repeat it (v1beta4 extraArgs allow repeats).
+        for (k, v) in &o.required_claims {
+            out.push(Flag {
+                name: "oidc-required-claim",
+                value: format!("{k}={v}"),
+                cis: WHY,
+            });
+        }
+    }
+    if let Some(ca) = &o.ca_file {
+        out.push(Flag {
+            name: "oidc-ca-file",
+            value: ca.clone(),
+            cis: WHY,
+        });
+    }
+    if !o.signing_algs.is_empty() {
+        out.push(Flag {
+            name: "oidc-signing-algs",
+            value: o.signing_algs.join(","),
+            cis: WHY,
+        });
+    }
+    out
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticationConfiguration {
+    api_version: String,
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    anonymous: Option<Anonymous>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    jwt: Vec<Jwt>,
+}
+
+#[derive(Debug, Serialize)]
+struct Anonymous {
+    enabled: bool,
+    conditions: Vec<PathCondition>,
+}
+
+#[derive(Debug, Serialize)]
+struct PathCondition {
+    path: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Jwt {
+    issuer: Issuer,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    claim_validation_rules: Vec<ClaimRule>,
+    claim_mappings: ClaimMappings,
+}
+
+#[derive(Debug, Serialize)]
+struct Issuer {
+    url: String,
+    audiences: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ClaimRule {
+    claim: String,
+    required_value: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ClaimMappings {
+    username: ClaimPrefix,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groups: Option<ClaimPrefix>,
+}
+
+/// In the file `prefix` is required beside `claim` and there is no implicit
+/// one, so it is always written ("" allowed).
+#[derive(Debug, Serialize)]
+struct ClaimPrefix {
+    claim: String,
+    prefix: String,
+}
+
+/// The `apiVersion` of the structured config for the cluster's version.
+pub fn config_api_version(m: &Model) -> &'static str {
+    if m.minor() >= 34 {
+        "apiserver.config.k8s.io/v1"
+    } else {
+        "apiserver.config.k8s.io/v1beta1"
+    }
+}
+
+/// The structured authentication config (kubeadm, when `uses_config_file`):
+/// anonymous requests limited to the health endpoints, plus the OIDC issuer.
+pub fn authentication_config(m: &Model) -> Option<AuthenticationConfiguration> {
+    if !uses_config_file(m) {
+        return None;
+    }
+    let jwt = oidc(m)
+        .map(|o| Jwt {
+            issuer: Issuer {
+                url: o.issuer_url.clone(),
+                audiences: vec![o.client_id.clone()],
+            },
+            claim_validation_rules: o
+                .required_claims
+                .iter()
+                .map(|(k, v)| ClaimRule {
+                    claim: k.clone(),
+                    required_value: v.clone(),
+                })
+                .collect(),
+            claim_mappings: ClaimMappings {
+                username: ClaimPrefix {
+                    claim: o.username_claim.clone().unwrap_or_else(|| "sub".to_owned()),
+                    prefix: m.user_prefix(),
+                },
+                groups: o.groups_claim.as_ref().map(|c| ClaimPrefix {
+                    claim: c.clone(),
+                    prefix: m.group_prefix(),
+                }),
+            },
+        })
+        .into_iter()
+        .collect();
+    Some(AuthenticationConfiguration {
+        api_version: config_api_version(m).to_owned(),
+        kind: "AuthenticationConfiguration",
+        anonymous: Some(Anonymous {
+            enabled: true,
+            conditions: ANONYMOUS_PATHS
+                .iter()
+                .map(|p| PathCondition { path: p })
+                .collect(),
+        }),
+        jwt,
+    })
+}
+
+/// Checks of `identity`.
+pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+    let Some(identity) = &m.profile.identity else {
+        return;
+    };
+    let base = FieldPath::root().key("identity");
+    if identity.mode == IdentityMode::Config
+        && m.profile.cluster.platform == Platform::Kubeadm
+        && m.minor() < 30
+    {
+        out.push(Diagnostic::error(
+            base.key("mode"),
+            "`identity.mode: config` needs Kubernetes 1.30 or later".to_owned(),
+        ));
+    }
+    let Some(oidc) = &identity.oidc else { return };
+    let op = base.key("oidc");
+    if !oidc.issuer_url.starts_with("https://") {
+        out.push(
+            Diagnostic::error(
+                op.key("issuerURL"),
+                format!("issuer URL `{}` must use https", oidc.issuer_url),
+            )
+            .hint("the API server accepts only https:// issuers"),
+        );
+    }
+    if oidc.client_id.trim().is_empty() {
+        out.push(Diagnostic::error(
+            op.key("clientID"),
+            "the OIDC client id is empty".to_owned(),
+        ));
+    }
+    for (i, a) in oidc.signing_algs.iter().enumerate() {
+        if !ALGS.contains(&a.as_str()) {
+            let mut d = Diagnostic::error(
+                op.key("signingAlgs").index(i),
+                format!("`{a}` is not a signing algorithm the API server accepts"),
+            );
+            d = d.hint(match nearest(a, ALGS.iter().copied()) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => format!("use one of {}", ALGS.join(", ")),
+            });
+            out.push(d);
+        }
+    }
+    if m.profile.cluster.platform == Platform::Aks && entra_tenant(&oidc.issuer_url).is_none() {
+        out.push(
+            Diagnostic::error(
+                op.key("issuerURL"),
+                format!(
+                    "AKS signs users in only through Entra ID, and `{}` is not an Entra ID issuer",
+                    oidc.issuer_url
+                ),
+            )
+            .hint("use https://sts.windows.net/<tenant-id>/ or https://login.microsoftonline.com/<tenant-id>/v2.0, or another platform"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{errors, object, render};
+    use serde_json::{Value, json};
+
+    const CC: &str = "control-plane/kubeadm/clusterconfiguration.yaml";
+    const AC: &str = "control-plane/kubeadm/authentication-config.yaml";
+
+    const OIDC: &str = "identity:\n  mode: MODE\n  oidc:\n    issuerURL: https://idp.example.com\n    clientID: kube\n    usernameClaim: email\n    usernamePrefix: \"oidc:\"\n    groupsClaim: groups\n    groupsPrefix: \"oidc:\"\n    requiredClaims: {hd: example.com}\nnamespaces:\n  - name: a\n    access:\n      - {user: alice@example.com, role: view}\n";
+
+    fn args(objs: &[(String, Value)]) -> Vec<(String, String)> {
+        object(objs, CC)["apiServer"]["extraArgs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["name"].as_str().unwrap().to_owned(),
+                    a["value"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn with_version(v: &str, body: &str) -> Vec<(String, Value)> {
+        // `testing::HEAD` pins 1.33; a later `cluster` key would be a duplicate,
+        // so swap the version in the rendered profile text instead.
+        let text =
+            format!("{}{body}", crate::testing::HEAD).replace("\"1.33\"", &format!("\"{v}\""));
+        let model = crate::load_text(&text, "t.yaml", crate::testing::today()).unwrap();
+        crate::render(&model)
+            .unwrap()
+            .set
+            .iter()
+            .map(|m| (m.path.clone(), serde_saphyr::from_str(&m.body).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn config_mode_writes_the_file_and_no_oidc_flag() {
+        let objs = render(&OIDC.replace("MODE", "config"));
+        let a = args(&objs);
+        assert!(
+            a.iter()
+                .any(|(n, v)| n == "authentication-config" && v == super::CONFIG_PATH)
+        );
+        assert!(!a.iter().any(|(n, _)| n.starts_with("oidc-")), "{a:?}");
+        assert!(!a.iter().any(|(n, _)| n == "anonymous-auth"), "{a:?}");
+        let ac = object(&objs, AC);
+        assert_eq!(ac["apiVersion"], "apiserver.config.k8s.io/v1beta1");
+        assert_eq!(ac["kind"], "AuthenticationConfiguration");
+        let jwt = &ac["jwt"][0];
+        assert_eq!(jwt["issuer"]["url"], "https://idp.example.com");
+        assert_eq!(jwt["issuer"]["audiences"], json!(["kube"]));
+        assert_eq!(
+            jwt["claimMappings"]["username"],
+            json!({"claim": "email", "prefix": "oidc:"})
+        );
+        assert_eq!(
+            jwt["claimMappings"]["groups"],
+            json!({"claim": "groups", "prefix": "oidc:"})
+        );
+        assert_eq!(
+            jwt["claimValidationRules"],
+            json!([{"claim": "hd", "requiredValue": "example.com"}])
+        );
+        assert_eq!(
+            ac["anonymous"]["conditions"],
+            json!([{"path": "/healthz"}, {"path": "/livez"}, {"path": "/readyz"}])
+        );
+        // The RBAC subject carries the very prefix the config writes.
+        let rb = object(
+            &objs,
+            "a/rolebinding-view-user-alice-example-com-a7ff2a46.yaml",
+        );
+        assert_eq!(rb["subjects"][0]["name"], "oidc:alice@example.com");
+    }
+
+    #[test]
+    fn config_mode_from_1_34_uses_v1() {
+        for (v, want) in [("1.33", "v1beta1"), ("1.34", "v1"), ("1.37", "v1")] {
+            let objs = with_version(v, &OIDC.replace("MODE", "config"));
+            assert_eq!(
+                object(&objs, AC)["apiVersion"],
+                format!("apiserver.config.k8s.io/{want}"),
+                "{v}"
+            );
+        }
+    }
+
+    #[test]
+    fn flags_mode_writes_oidc_flags_and_no_config() {
+        let objs = render(&OIDC.replace("MODE", "flags"));
+        let a = args(&objs);
+        let get = |n: &str| a.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        assert_eq!(get("oidc-issuer-url"), Some("https://idp.example.com"));
+        assert_eq!(get("oidc-client-id"), Some("kube"));
+        assert_eq!(get("oidc-username-claim"), Some("email"));
+        assert_eq!(get("oidc-username-prefix"), Some("oidc:"));
+        assert_eq!(get("oidc-groups-claim"), Some("groups"));
+        assert_eq!(get("oidc-groups-prefix"), Some("oidc:"));
+        assert_eq!(get("oidc-required-claim"), Some("hd=example.com"));
+        assert_eq!(get("authentication-config"), None);
+        assert!(!objs.iter().any(|(p, _)| p == AC));
+        // Anonymous auth stays on (kubelet probes), limited by RBAC; said in the output.
+        assert_eq!(get("anonymous-auth"), Some("true"));
+    }
+
+    #[test]
+    fn flags_mode_without_prefix_writes_the_issuer_default_explicitly() {
+        let objs =
+            render("identity:\n  oidc: {issuerURL: https://idp.example.com, clientID: kube}\n");
+        let a = args(&objs);
+        assert!(a.contains(&(
+            "oidc-username-prefix".to_owned(),
+            "https://idp.example.com#".to_owned()
+        )));
+    }
+
+    #[test]
+    fn aks_refuses_an_issuer_that_is_not_entra_id() {
+        let e = errors("identity:\n  oidc: {issuerURL: http://idp.example.com, clientID: kube}\n");
+        assert!(!e.contains("Entra"), "kubeadm accepts any issuer: {e}");
+        let text = format!(
+            "{}identity:\n  oidc: {{issuerURL: https://idp.example.com, clientID: kube}}\napiServer: {{private: true}}\n",
+            crate::testing::HEAD.replace("kubeadm", "aks")
+        );
+        let e = crate::load_text(&text, "t.yaml", crate::testing::today())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("AKS signs users in only through Entra ID"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn entra_tenants_are_recognised() {
+        let t = "3f2b8c1e-5d4a-4c2b-9e7f-0a1b2c3d4e5f";
+        assert_eq!(
+            super::entra_tenant(&format!("https://sts.windows.net/{t}/")),
+            Some(t)
+        );
+        assert_eq!(
+            super::entra_tenant(&format!("https://login.microsoftonline.com/{t}/v2.0")),
+            Some(t)
+        );
+        assert_eq!(
+            super::entra_tenant("https://sts.windows.net.evil.com/x/"),
+            None
+        );
+        assert_eq!(super::entra_tenant("https://accounts.google.com"), None);
+    }
+}
