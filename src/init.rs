@@ -14,10 +14,21 @@ pub fn starter(platform: &str, name: &str) -> Result<String, String> {
         ));
     }
     names::dns_label(name).map_err(|e| format!("`{name}` is not a valid profile name: {e}"))?;
-    let access = if platform == "kubeadm" {
-        "  # The private address the API server binds to and advertises.\n  advertiseAddress: 10.0.0.10\n"
+    let access = match platform {
+        "kubeadm" => {
+            "  # The private address the API server binds to and advertises.\n  advertiseAddress: 10.0.0.10\n"
+        }
+        // A private AKS endpoint is reachable only inside its virtual network.
+        "aks" => "  # Reachable only inside the cluster's virtual network.\n",
+        _ => {
+            "  # Networks that may reach the API endpoint (your admin and CI networks).\n  authorizedNetworks: [10.0.0.0/8]\n"
+        }
+    };
+    let identity = if platform == "aks" {
+        // AKS signs users in through Entra ID only, and applies no prefixes.
+        "identity:\n  # Entra ID: replace the tenant and client ids with yours. Write users and groups\n  # below as Entra object ids.\n  oidc:\n    issuerURL: https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0\n    clientID: 00000000-0000-0000-0000-000000000000\n    groupsClaim: groups\n"
     } else {
-        "  # Networks that may reach the API endpoint (your admin and CI networks).\n  authorizedNetworks: [10.0.0.0/8]\n"
+        "identity:\n  # Write bare user and group ids below: these prefixes are applied for you.\n  oidc:\n    issuerURL: https://idp.example.com/\n    clientID: kubernetes\n    usernameClaim: email\n    usernamePrefix: \"oidc:\"\n    groupsClaim: groups\n    groupsPrefix: \"oidc:\"\n  mode: flags\n"
     };
     Ok(format!(
         r#"# yaml-language-server: $schema=kharden.schema.json
@@ -40,17 +51,7 @@ cluster:
 apiServer:
   private: true
 {access}
-identity:
-  # Write bare user and group ids below: these prefixes are applied for you.
-  oidc:
-    issuerURL: https://idp.example.com/
-    clientID: kubernetes
-    usernameClaim: email
-    usernamePrefix: "oidc:"
-    groupsClaim: groups
-    groupsPrefix: "oidc:"
-  mode: flags
-
+{identity}
 namespaces:
   - name: team-a
     annotations:

@@ -95,7 +95,7 @@ pub const RULES: &[Rule] = &[
         id: "KH009",
         name: "api-open-to-internet",
         level: Level::Error,
-        explanation: "An authorized network of 0.0.0.0/0 or ::/0 lets the whole internet reach the API endpoint, contradicting `apiServer.private: true`. List the networks that administer the cluster instead. This rule is an error: `render` refuses such a profile.",
+        explanation: "A public API endpoint (`apiServer.private: false` on a cloud platform) with no `authorizedNetworks`, or with 0.0.0.0/0 or ::/0 among them, can be reached by the whole internet: every credential leak or API-server vulnerability is then exploitable from anywhere. List the networks that administer the cluster, or make the endpoint private. This rule is an error: `render` refuses such a profile.",
         check: api_open,
     },
     Rule {
@@ -450,22 +450,22 @@ fn registry_too_broad(m: &Model, out: &mut Vec<Diagnostic>) {
 
 fn api_open(m: &Model, out: &mut Vec<Diagnostic>) {
     let a = &m.profile.api_server;
+    if a.private || m.profile.cluster.platform == crate::profile::Platform::Kubeadm {
+        return;
+    }
+    let base = FieldPath::root().key("apiServer");
+    if a.authorized_networks.is_empty() {
+        out.push(
+            Diagnostic::error(base.key("private"), "the API endpoint is public and no `authorizedNetworks` limit who reaches it".to_owned())
+                .hint("list the networks that administer the cluster in `apiServer.authorizedNetworks`, or set `private: true`"),
+        );
+    }
     for (i, n) in a.authorized_networks.iter().enumerate() {
         if Cidr::parse(n).is_ok_and(|c| c.prefix == 0) {
             out.push(
                 Diagnostic::error(
-                    FieldPath::root()
-                        .key("apiServer")
-                        .key("authorizedNetworks")
-                        .index(i),
-                    format!(
-                        "`{n}` lets the whole internet reach the API server{}",
-                        if a.private {
-                            ", but `apiServer.private` is true"
-                        } else {
-                            ""
-                        }
-                    ),
+                    base.key("authorizedNetworks").index(i),
+                    format!("`{n}` lets the whole internet reach the public API endpoint"),
                 )
                 .hint("list the networks that administer the cluster"),
             );

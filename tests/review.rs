@@ -94,7 +94,7 @@ fn diff_against_a_rendered_directory_shows_file_changes() {
 /// Every kind of semantic change, by pairs of inline profiles.
 #[test]
 fn diff_covers_each_kind_of_change() {
-    let head = "apiVersion: kharden.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: d}\nextends: [baseline]\ncluster: {name: d, platform: aks, kubernetesVersion: \"1.33\"}\n";
+    let head = "apiVersion: kharden.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: d}\nextends: [baseline]\ncluster: {name: d, platform: eks, kubernetesVersion: \"1.33\"}\n";
     let cases: &[(&str, &str, &str)] = &[
         (
             "namespaces: [{name: a}]",
@@ -246,7 +246,13 @@ fn error_level_lint_rules_stop_render() {
         ],
     );
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).starts_with("error[KH009]: `0.0.0.0/0` lets the whole internet reach the API server, but `apiServer.private` is true\n"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with(
+            "error[KH009]: `0.0.0.0/0` lets the whole internet reach the public API endpoint\n"
+        ),
+        "{}",
+        stderr(&o)
+    );
     assert!(!tmp.path().join("o").exists());
 }
 
