@@ -529,6 +529,13 @@ fn parse_yaml(text: &str) -> Result<Value, (String, Option<Pos>, &'static str)> 
             len: 1,
         });
         let msg = e.without_snippet().to_string();
+        if msg.contains("budget breached") && msg.to_ascii_lowercase().contains("depth") {
+            return (
+                "the YAML nests deeper than a profile ever needs (over 64 levels)".to_owned(),
+                pos,
+                "flatten the structure; a profile is at most a few levels deep",
+            );
+        }
         if msg.contains("budget breached") {
             return (
                 "the YAML expands to too many nodes (aliases that multiply each other?)".to_owned(),

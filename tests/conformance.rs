@@ -177,14 +177,27 @@ fn kustomize_builds_every_example() {
 
 fn yamllint(args: &[&str]) -> std::process::Output {
     let bin = kubernetes_validate().with_file_name("yamllint");
-    assert!(bin.is_file(), "{} not found: run scripts/setup-tools", bin.display());
-    Command::new(bin).args(["--strict", "-c", ".yamllint.yaml"]).args(args).current_dir(root()).output().unwrap()
+    assert!(
+        bin.is_file(),
+        "{} not found: run scripts/setup-tools",
+        bin.display()
+    );
+    Command::new(bin)
+        .args(["--strict", "-c", ".yamllint.yaml"])
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
 }
 
 #[test]
 fn yamllint_strict_finds_nothing_in_out() {
     let o = yamllint(&["out/"]);
-    assert!(o.status.success(), "yamllint:\n{}", String::from_utf8_lossy(&o.stdout));
+    assert!(
+        o.status.success(),
+        "yamllint:\n{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
 }
 
 #[test]
@@ -194,5 +207,8 @@ fn yamllint_config_really_rejects_truthy_and_duplicate_keys() {
     std::fs::write(&bad, "a: on\nb: 1\nb: 2\n").unwrap();
     let o = yamllint(&[bad.to_str().unwrap()]);
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(!o.status.success() && out.contains("truthy") && out.contains("key-duplicates"), "{out}");
+    assert!(
+        !o.status.success() && out.contains("truthy") && out.contains("key-duplicates"),
+        "{out}"
+    );
 }

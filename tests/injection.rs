@@ -61,20 +61,43 @@ fn hostile_strings_survive_every_reader() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = tmp.path().join("out");
 
-    let ns: serde_json::Value = serde_saphyr::from_str(&std::fs::read_to_string(out.join("_cluster/namespace-a.yaml")).unwrap()).unwrap();
+    let ns: serde_json::Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(out.join("_cluster/namespace-a.yaml")).unwrap(),
+    )
+    .unwrap();
     for (i, h) in HOSTILE.iter().enumerate() {
-        assert_eq!(ns["metadata"]["annotations"][format!("example.com/v{i}")], *h, "annotation {i}");
+        assert_eq!(
+            ns["metadata"]["annotations"][format!("example.com/v{i}")],
+            *h,
+            "annotation {i}"
+        );
     }
-    let rb: serde_json::Value = serde_saphyr::from_str(&std::fs::read_to_string(out.join("a/rolebinding-view-user-on.yaml")).unwrap()).unwrap();
+    let rb: serde_json::Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(out.join("a/rolebinding-view-user-on.yaml")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(rb["subjects"][0]["name"], "on");
-    let crb: serde_json::Value =
-        serde_saphyr::from_str(&std::fs::read_to_string(out.join("_cluster/clusterrolebinding-kharden-group-ops.yaml")).unwrap()).unwrap();
-    assert_eq!(crb["metadata"]["annotations"]["kharden.dev/justification"], "Needed because: reasons\n---\nkind: Secret");
+    let crb: serde_json::Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(out.join("_cluster/clusterrolebinding-kharden-group-ops.yaml"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        crb["metadata"]["annotations"]["kharden.dev/justification"],
+        "Needed because: reasons\n---\nkind: Secret"
+    );
     let files = tree(&out);
-    assert_eq!(files.keys().filter(|k| k.ends_with(".yaml")).count(), files.len(), "an injected document became a file?");
+    assert_eq!(
+        files.keys().filter(|k| k.ends_with(".yaml")).count(),
+        files.len(),
+        "an injected document became a file?"
+    );
 
     // PyYAML (YAML 1.1) reads every file to the same value as serde-saphyr.
-    let python = std::env::var_os("KHARDEN_TOOLS").map(std::path::PathBuf::from).unwrap_or_else(|| root().join(".tools/venv/bin")).join("python");
+    let python = std::env::var_os("KHARDEN_TOOLS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join(".tools/venv/bin"))
+        .join("python");
     for (rel, bytes) in files {
         let text = String::from_utf8(bytes).unwrap();
         let ours: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
@@ -83,7 +106,11 @@ fn hostile_strings_survive_every_reader() {
             .arg(out.join(&rel))
             .output()
             .unwrap();
-        assert!(o.status.success(), "{rel}: PyYAML failed: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{rel}: PyYAML failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         let theirs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(ours, theirs, "{rel}: PyYAML reads it differently");
     }
