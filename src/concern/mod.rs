@@ -2,7 +2,9 @@
 //! order here is the order objects are produced in (the output is sorted by path
 //! anyway, so it only matters for error messages).
 
+pub mod mesh;
 pub mod namespace;
+pub mod network;
 pub mod quota;
 pub mod rbac;
 
@@ -16,6 +18,8 @@ pub fn render_all(model: &Model) -> Result<ManifestSet, String> {
         .into_iter()
         .chain(rbac::render(model)?)
         .chain(quota::render(model)?)
+        .chain(network::render(model)?)
+        .chain(mesh::render(model)?)
     {
         set.insert(m)?;
     }
@@ -37,13 +41,6 @@ pub fn pending_sections(model: &Model) -> Vec<String> {
     note(true, "apiServer", 4);
     note(p.identity.is_some(), "identity", 4);
     note(p.logging.is_some(), "logging", 5);
-    note(
-        p.namespaces.iter().any(|n| n.network.is_some())
-            || !p.defaults.network.default_deny.is_empty(),
-        "network",
-        3,
-    );
-    note(p.mesh.is_some(), "mesh", 3);
     note(p.policy.is_some() || !p.exceptions.is_empty(), "policy", 6);
     note(
         p.namespaces.iter().any(|n| n.workloads.is_some()),
