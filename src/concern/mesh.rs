@@ -1034,6 +1034,31 @@ fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), String> {
     Ok(())
 }
 
+/// What the rendering leaves to the operator, said on stderr rather than hidden.
+pub fn notes(m: &Model) -> Vec<String> {
+    let mut out = Vec::new();
+    if provider(m) != MeshProvider::Istio {
+        return out;
+    }
+    for ns in &m.profile.namespaces {
+        if !external_hosts(m, ns).is_empty() && denies(m, ns, Direction::Egress) {
+            out.push(format!(
+                "note: namespace `{}` lists external hosts, but its NetworkPolicies deny egress to the internet; route them through an egress gateway or add an egress `cidr` flow (kharden renders no egress gateway yet)",
+                ns.name
+            ));
+        }
+    }
+    if m.profile
+        .mesh
+        .as_ref()
+        .and_then(|x| x.defaults.as_ref())
+        .is_some_and(|d| d.timeout.is_some())
+    {
+        out.push("note: `mesh.defaults.timeout` has no mesh-wide Istio setting and the profile lists no services for VirtualServices; it is not rendered".to_owned());
+    }
+    out
+}
+
 pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
     let mut out = Vec::new();
     match provider(m) {
@@ -1042,4 +1067,146 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
         MeshProvider::None => {}
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{errors, object, render};
+
+    const ISTIO: &str = "mesh: {provider: istio, accessLogging: true, allowedExternalHosts: [login.example.com]}\ndefaults:\n  network: {allowSameNamespace: true}\nnamespaces:\n  - name: a\n    network:\n      ingress:\n        - from: {namespace: b}\n          ports: [8080/TCP, 53/UDP]\n    mesh:\n      mtls: permissive\n      allowedExternalHosts: [\"*.github.com\"]\n  - name: b\n    mesh:\n      authorization:\n        - from: {namespace: a}\n          methods: [GET]\n          ports: [\"9090\"]\n";
+
+    #[test]
+    fn istio_mtls_is_strict_mesh_wide_and_overridden_only_explicitly() {
+        let objs = render(ISTIO);
+        let pa = object(&objs, "istio-system/peerauthentication-default.yaml");
+        assert_eq!(pa["apiVersion"], "security.istio.io/v1");
+        assert_eq!(pa["spec"]["mtls"]["mode"], "STRICT");
+        assert!(pa["spec"].get("selector").is_none());
+        let a = object(&objs, "a/peerauthentication-default.yaml");
+        assert_eq!(a["spec"]["mtls"]["mode"], "PERMISSIVE");
+        assert!(
+            !objs
+                .iter()
+                .any(|(p, _)| p == "b/peerauthentication-default.yaml")
+        );
+        let ns = object(&objs, "_cluster/namespace-a.yaml");
+        assert_eq!(ns["metadata"]["labels"]["istio-injection"], "enabled");
+    }
+
+    #[test]
+    fn istio_l7_mirrors_l4_and_rules_replace_the_mirror_for_their_source() {
+        let objs = render(ISTIO);
+        let nothing = object(&objs, "a/authorizationpolicy-allow-nothing.yaml");
+        assert_eq!(nothing["spec"], serde_json::json!({}));
+        let same = object(&objs, "a/authorizationpolicy-allow-same-namespace.yaml");
+        assert_eq!(
+            same["spec"]["rules"][0]["from"][0]["source"]["namespaces"][0],
+            "a"
+        );
+        // The L4 flow from b on 8080/TCP (53/UDP is not carried by the mesh).
+        let flow = object(&objs, "a/authorizationpolicy-allow-ingress-0.yaml");
+        assert_eq!(
+            flow["spec"]["rules"][0]["to"][0]["operation"]["ports"],
+            serde_json::json!(["8080"])
+        );
+        // b names `a` in an explicit rule: no mirror of an L4 grant for it, the rule instead.
+        let rule = object(&objs, "b/authorizationpolicy-allow-rule-0.yaml");
+        let op = &rule["spec"]["rules"][0]["to"][0]["operation"];
+        assert_eq!(op["methods"][0], "GET");
+        assert_eq!(op["ports"][0], "9090", "ports are strings");
+        // The Sidecar of `b` sees `a`, which it may call at L4 (the egress half of a's flow).
+        let sc = object(&objs, "b/sidecar-default.yaml");
+        let hosts = &sc["spec"]["egress"][0]["hosts"];
+        assert_eq!(*hosts, serde_json::json!(["./*", "istio-system/*", "a/*"]));
+        assert_eq!(sc["spec"]["outboundTrafficPolicy"]["mode"], "REGISTRY_ONLY");
+    }
+
+    #[test]
+    fn istio_service_entries_telemetry_and_values() {
+        let objs = render(ISTIO);
+        let se = object(&objs, "a/serviceentry-external-wildcard-github-com.yaml");
+        assert_eq!(se["spec"]["resolution"], "NONE", "wildcards cannot use DNS");
+        assert_eq!(se["spec"]["exportTo"], serde_json::json!(["."]));
+        let se = object(&objs, "b/serviceentry-external-login-example-com.yaml");
+        assert_eq!(se["spec"]["location"], "MESH_EXTERNAL");
+        assert_eq!(se["spec"]["resolution"], "DNS");
+        assert_eq!(se["spec"]["ports"][0]["protocol"], "TLS");
+        let t = object(&objs, "istio-system/telemetry-mesh-default.yaml");
+        assert_eq!(
+            t["spec"]["accessLogging"][0]["providers"][0]["name"],
+            "envoy"
+        );
+        let v = object(&objs, "istio-system/configmap-kharden-istio-values.yaml");
+        let values: serde_json::Value =
+            serde_saphyr::from_str(v["data"]["values.yaml"].as_str().unwrap()).unwrap();
+        assert_eq!(values["pilot"]["cni"]["enabled"], true);
+        assert_eq!(
+            values["meshConfig"]["outboundTrafficPolicy"]["mode"],
+            "REGISTRY_ONLY"
+        );
+    }
+
+    #[test]
+    fn linkerd_denies_by_default_and_authorizes_grants() {
+        let objs = render(
+            "mesh: {provider: linkerd, outboundTraffic: allowAny, accessLogging: true}\ndefaults:\n  network: {allowSameNamespace: true}\nnamespaces:\n  - name: a\n    network:\n      ingress:\n        - from: {namespace: b}\n          ports: [8080/TCP]\n        - from: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}\n          ports: [http/TCP]\n  - name: b\n",
+        );
+        let ns = object(&objs, "_cluster/namespace-a.yaml");
+        let ann = &ns["metadata"]["annotations"];
+        assert_eq!(ann["config.linkerd.io/default-inbound-policy"], "deny");
+        assert_eq!(ann["linkerd.io/inject"], "enabled");
+        assert_eq!(ann["config.linkerd.io/access-log"], "json");
+        let srv = object(&objs, "a/server-port-8080.yaml");
+        assert_eq!(srv["apiVersion"], "policy.linkerd.io/v1beta3");
+        assert_eq!(srv["spec"]["port"], 8080);
+        assert_eq!(
+            object(&objs, "a/server-port-http.yaml")["spec"]["port"],
+            "http"
+        );
+        let ap = object(
+            &objs,
+            "a/authorizationpolicy-allow-ingress-0-port-8080.yaml",
+        );
+        assert_eq!(ap["spec"]["targetRef"]["kind"], "Server");
+        assert_eq!(
+            ap["spec"]["requiredAuthenticationRefs"][0]["name"],
+            "namespace-b"
+        );
+        let id = object(&objs, "a/meshtlsauthentication-namespace-b.yaml");
+        assert_eq!(
+            id["spec"]["identities"][0],
+            "*.b.serviceaccount.identity.linkerd.cluster.local"
+        );
+        let na = object(
+            &objs,
+            "a/networkauthentication-allow-ingress-1-network.yaml",
+        );
+        assert_eq!(na["spec"]["networks"][0]["except"][0], "10.1.0.0/16");
+        let same = object(&objs, "a/authorizationpolicy-allow-same-namespace.yaml");
+        assert_eq!(same["spec"]["targetRef"]["kind"], "Namespace");
+    }
+
+    #[test]
+    fn linkerd_refuses_what_it_cannot_express() {
+        let e = errors(
+            "mesh: {provider: linkerd}\nnamespaces:\n  - name: a\n    network:\n      ingress:\n        - from: {namespace: b}\n          ports: [8000-8100/TCP]\n    mesh:\n      mtls: permissive\n      authorization:\n        - from: {namespace: b}\n          paths: [\"/x\"]\n  - name: b\n",
+        );
+        assert!(
+            e.contains("Linkerd cannot restrict outbound traffic to listed hosts"),
+            "{e}"
+        );
+        assert!(e.contains("Linkerd has no permissive mTLS mode"), "{e}");
+        assert!(e.contains("methods and paths are not supported"), "{e}");
+        assert!(e.contains("Linkerd cannot authorize a port range"), "{e}");
+    }
+
+    #[test]
+    fn mesh_settings_need_a_mesh() {
+        let e =
+            errors("namespaces:\n  - name: a\n    mesh: {allowedExternalHosts: [x.example.com]}\n");
+        assert!(
+            e.contains("namespace `a` has mesh settings, but no mesh is enabled"),
+            "{e}"
+        );
+    }
 }

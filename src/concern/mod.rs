@@ -47,5 +47,6 @@ pub fn pending_sections(model: &Model) -> Vec<String> {
         "workloads",
         6,
     );
+    out.extend(mesh::notes(model));
     out
 }
