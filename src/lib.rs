@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod model;
 pub mod names;
 pub mod net;
+pub mod netpol_eval;
 pub mod output;
 pub mod profile;
 pub mod quantity;

@@ -171,9 +171,9 @@ fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
     concern::namespace::validate(m, out);
     concern::rbac::validate(m, out);
     concern::quota::validate(m, out);
-    validate_network(m, out);
+    concern::network::validate(m, out);
     validate_logging(m, out);
-    validate_mesh(m, out);
+    concern::mesh::validate(m, out);
     validate_policy(m, out);
 }
 
@@ -187,7 +187,7 @@ pub fn label(out: &mut Vec<Diagnostic>, path: &FieldPath, value: &str) {
     }
 }
 
-/// Parse `value` at `path` as a CIDR, reporting it when it is not one.
+/// Report `value` at `path` unless it is a CIDR block; the block when it is.
 pub fn cidr(out: &mut Vec<Diagnostic>, path: &FieldPath, value: &str) -> Option<Cidr> {
     match Cidr::parse(value) {
         Ok(c) => Some(c),
@@ -199,117 +199,6 @@ pub fn cidr(out: &mut Vec<Diagnostic>, path: &FieldPath, value: &str) -> Option<
             None
         }
     }
-}
-
-fn validate_network(m: &Model, out: &mut Vec<Diagnostic>) {
-    let p = &m.profile;
-    let defaults = FieldPath::root().key("defaults").key("network");
-    if let Some(r) = &p.defaults.network.allow_from_ingress_controller {
-        label(
-            out,
-            &defaults.key("allowFromIngressController").key("namespace"),
-            &r.namespace,
-        );
-    }
-    for (i, ns) in p.namespaces.iter().enumerate() {
-        let Some(net) = &ns.network else { continue };
-        let base = FieldPath::root().key("namespaces").index(i).key("network");
-        let peers = net
-            .ingress
-            .iter()
-            .enumerate()
-            .map(|(j, f)| (base.key("ingress").index(j), &f.from, "from", &f.ports))
-            .chain(
-                net.egress
-                    .iter()
-                    .enumerate()
-                    .map(|(j, f)| (base.key("egress").index(j), &f.to, "to", &f.ports)),
-            );
-        for (fp, peer, end, ports) in peers {
-            let pp = fp.key(end);
-            if peer.namespace.is_none() && peer.pod_labels.is_empty() && peer.cidr.is_none() {
-                out.push(
-                    Diagnostic::error(pp.clone(), format!("`{pp}` names no peer"))
-                        .hint("give a `namespace`, `podLabels` (or both), or a `cidr`"),
-                );
-            }
-            if peer.cidr.is_some() && (peer.namespace.is_some() || !peer.pod_labels.is_empty()) {
-                out.push(
-                    Diagnostic::error(
-                        pp.clone(),
-                        format!("`{pp}` mixes a `cidr` with namespace or pod selectors"),
-                    )
-                    .hint("split it into two flows: one by CIDR, one by selector"),
-                );
-            }
-            if let Some(n) = &peer.namespace {
-                label(out, &pp.key("namespace"), n);
-            }
-            if let Some(c) = &peer.cidr {
-                let block = cidr(out, &pp.key("cidr"), c);
-                for (k, e) in peer.except.iter().enumerate() {
-                    let ep = pp.key("except").index(k);
-                    if let (Some(block), Some(inner)) = (block, cidr(out, &ep, e))
-                        && !(block.contains(&inner) && inner != block)
-                    {
-                        out.push(Diagnostic::error(
-                            ep,
-                            format!("`{e}` does not lie strictly inside `{c}`"),
-                        ));
-                    }
-                }
-            } else if !peer.except.is_empty() {
-                out.push(Diagnostic::error(
-                    pp.key("except"),
-                    "`except` needs a `cidr` beside it".to_owned(),
-                ));
-            }
-            for (k, port) in ports.iter().enumerate() {
-                if let Err(e) = parse_port(port) {
-                    out.push(
-                        Diagnostic::error(fp.key("ports").index(k), format!("`{port}` is not a port: {e}"))
-                            .hint("write `8080/TCP`, `53/UDP`, `8000-8100/TCP` or a named port such as `http/TCP`"),
-                    );
-                }
-            }
-        }
-    }
-}
-
-/// Check a port spec `N/PROTO`, `A-B/PROTO` or `name/PROTO` (protocol optional, TCP).
-pub fn parse_port(s: &str) -> Result<(), String> {
-    let (port, proto) = s.split_once('/').unwrap_or((s, "TCP"));
-    if !matches!(proto, "TCP" | "UDP" | "SCTP") {
-        return Err(format!("protocol `{proto}` is not TCP, UDP or SCTP"));
-    }
-    let num = |p: &str| -> Result<u32, String> {
-        match p.parse::<u32>() {
-            Ok(n) if (1..=65535).contains(&n) => Ok(n),
-            Ok(n) => Err(format!("{n} is outside 1-65535")),
-            Err(_) => Err(format!("`{p}` is not a number")),
-        }
-    };
-    if let Some((a, b)) = port.split_once('-')
-        && a.chars().all(|c| c.is_ascii_digit())
-    {
-        let (a, b) = (num(a)?, num(b)?);
-        if a > b {
-            return Err(format!("range {a}-{b} runs backwards"));
-        }
-        return Ok(());
-    }
-    if port.chars().all(|c| c.is_ascii_digit()) {
-        return num(port).map(|_| ());
-    }
-    // A named port: IANA_SVC_NAME, at most 15 characters.
-    if port.len() > 15
-        || !port
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    {
-        return Err("a named port is at most 15 lower-case letters, digits and `-`".to_owned());
-    }
-    Ok(())
 }
 
 fn validate_logging(m: &Model, out: &mut Vec<Diagnostic>) {
@@ -350,116 +239,6 @@ fn validate_logging(m: &Model, out: &mut Vec<Diagnostic>) {
                 format!("`{ip}` is not a valid Elasticsearch index prefix"),
             )
             .hint("use lower-case letters, digits, `-` and `_`"),
-        );
-    }
-}
-
-/// A duration such as `15s`, `500ms`, `1m30s`.
-pub fn parse_duration(s: &str) -> Result<(), String> {
-    let mut rest = s;
-    if rest.is_empty() {
-        return Err("it is empty".to_owned());
-    }
-    while !rest.is_empty() {
-        let n = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if n == 0 {
-            return Err(format!("`{s}` is not a duration"));
-        }
-        rest = &rest[n..];
-        let u = ["ms", "h", "m", "s"]
-            .into_iter()
-            .find(|u| rest.starts_with(u))
-            .ok_or_else(|| format!("`{s}` needs a unit (ms, s, m, h)"))?;
-        rest = &rest[u.len()..];
-    }
-    Ok(())
-}
-
-fn validate_mesh(m: &Model, out: &mut Vec<Diagnostic>) {
-    let p = &m.profile;
-    if let Some(mesh) = &p.mesh {
-        let base = FieldPath::root().key("mesh");
-        for (i, h) in mesh.allowed_external_hosts.iter().enumerate() {
-            host(out, &base.key("allowedExternalHosts").index(i), h);
-        }
-        if let Some(d) = &mesh.defaults {
-            if let Some(t) = &d.timeout
-                && let Err(e) = parse_duration(t)
-            {
-                out.push(
-                    Diagnostic::error(base.key("defaults").key("timeout"), e)
-                        .hint("write e.g. `15s`"),
-                );
-            }
-            if let Some(r) = &d.retries
-                && let Some(t) = &r.per_try_timeout
-                && let Err(e) = parse_duration(t)
-            {
-                out.push(
-                    Diagnostic::error(base.key("defaults").key("retries").key("perTryTimeout"), e)
-                        .hint("write e.g. `5s`"),
-                );
-            }
-        }
-    }
-    for (i, ns) in p.namespaces.iter().enumerate() {
-        let Some(nm) = &ns.mesh else { continue };
-        let base = FieldPath::root().key("namespaces").index(i).key("mesh");
-        if p.mesh
-            .as_ref()
-            .is_none_or(|m| m.provider == crate::profile::MeshProvider::None)
-        {
-            out.push(
-                Diagnostic::error(
-                    base.clone(),
-                    format!(
-                        "namespace `{}` has mesh settings, but no mesh is enabled",
-                        ns.name
-                    ),
-                )
-                .hint("set `mesh.provider` to istio or linkerd, or remove the namespace's `mesh`"),
-            );
-        }
-        for (j, h) in nm.allowed_external_hosts.iter().enumerate() {
-            host(out, &base.key("allowedExternalHosts").index(j), h);
-        }
-        for (j, a) in nm.authorization.iter().enumerate() {
-            let ap = base.key("authorization").index(j);
-            if a.from.namespace.is_none() && a.from.principals.is_empty() {
-                out.push(
-                    Diagnostic::error(
-                        ap.key("from"),
-                        "an authorization rule names no source".to_owned(),
-                    )
-                    .hint("give `namespace` or `principals`"),
-                );
-            }
-            if let Some(n) = &a.from.namespace {
-                label(out, &ap.key("from").key("namespace"), n);
-            }
-            for (k, port) in a.ports.iter().enumerate() {
-                if port.parse::<u16>().map_or(true, |n| n == 0) {
-                    out.push(Diagnostic::error(
-                        ap.key("ports").index(k),
-                        format!("`{port}` is not a port number"),
-                    ));
-                }
-            }
-        }
-    }
-}
-
-fn host(out: &mut Vec<Diagnostic>, path: &FieldPath, h: &str) {
-    let bare = h.strip_prefix("*.").unwrap_or(h);
-    if names::dns_subdomain(bare).is_err() || !bare.contains('.') {
-        out.push(
-            Diagnostic::error(
-                path.clone(),
-                format!("`{h}` is not a fully qualified host name"),
-            )
-            .hint("write a host such as api.github.com (a leading `*.` is allowed)"),
         );
     }
 }

@@ -449,6 +449,12 @@ pub struct NetworkDefaults {
     /// Allow ingress from the ingress controller's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_from_ingress_controller: Option<NamespaceRef>,
+    /// Namespaces outside the profile that flows may name as peers (e.g.
+    /// `monitoring`). Any other namespace a flow names must be in `namespaces`, so a
+    /// typo cannot silently open or miss a flow. kharden renders nothing in them:
+    /// their own policies must let the traffic out or in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_namespaces: Vec<String>,
 }
 
 impl Default for NetworkDefaults {
@@ -458,6 +464,7 @@ impl Default for NetworkDefaults {
             allow_dns: true,
             allow_same_namespace: false,
             allow_from_ingress_controller: None,
+            external_namespaces: Vec::new(),
         }
     }
 }

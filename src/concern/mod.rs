@@ -5,7 +5,9 @@
 pub mod apiserver;
 pub mod audit;
 pub mod identity;
+pub mod mesh;
 pub mod namespace;
+pub mod network;
 pub mod quota;
 pub mod rbac;
 
@@ -20,6 +22,8 @@ pub fn render_all(model: &Model) -> Result<ManifestSet, String> {
         .chain(rbac::render(model)?)
         .chain(quota::render(model)?)
         .chain(apiserver::render(model)?)
+        .chain(network::render(model)?)
+        .chain(mesh::render(model)?)
     {
         set.insert(m)?;
     }
@@ -40,18 +44,12 @@ pub fn pending_sections(model: &Model) -> Vec<String> {
         }
     };
     note(p.logging.is_some(), "logging", 5);
-    note(
-        p.namespaces.iter().any(|n| n.network.is_some())
-            || !p.defaults.network.default_deny.is_empty(),
-        "network",
-        3,
-    );
-    note(p.mesh.is_some(), "mesh", 3);
     note(p.policy.is_some() || !p.exceptions.is_empty(), "policy", 6);
     note(
         p.namespaces.iter().any(|n| n.workloads.is_some()),
         "workloads",
         6,
     );
+    out.extend(mesh::notes(model));
     out
 }

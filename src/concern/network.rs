@@ -1,0 +1,968 @@
+//! NetworkPolicies (L4, any CNI): default deny per direction, DNS to kube-dns,
+//! same-namespace and ingress-controller allowances, the profile's flows, and
+//! the flows kharden derives for the mesh control plane and the log collector.
+//!
+//! A flow is one intent with two ends. When team-a accepts team-b's frontend on
+//! 8080/TCP, team-a gets the ingress half and team-b, when it denies egress, gets
+//! the matching egress half; users never write both. A half is rendered only in
+//! a profile namespace that denies that direction: adding a policy of a
+//! direction to a namespace that does not deny it would isolate its pods in that
+//! direction, which is the opposite of what a flow means.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::networking::v1::{
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    NetworkPolicyPort, NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use crate::concern::namespace::inner_meta;
+use crate::diag::{Diagnostic, nearest};
+use crate::manifest::Manifest;
+use crate::model::{Model, cidr, label};
+use crate::names;
+use crate::profile::{Direction, MeshProvider, NamespaceSpec, Peer};
+use crate::source::FieldPath;
+
+/// The namespace label the API server sets on every namespace (immutable).
+pub const NS_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// Istio's and Linkerd's control-plane namespaces (their install defaults).
+pub const ISTIO_NS: &str = "istio-system";
+pub const LINKERD_NS: &str = "linkerd";
+
+/// One port of a flow: a number, a range (`endPort`) or a named container port.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PortNum {
+    Number(u16),
+    Range(u16, u16),
+    Named(String),
+}
+
+/// A parsed `8080/TCP`, `8000-8100/TCP`, `http/TCP`; the protocol defaults to TCP.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PortSpec {
+    pub port: PortNum,
+    pub protocol: String,
+}
+
+/// Parse a port spec `N/PROTO`, `A-B/PROTO` or `name/PROTO`.
+pub fn parse_port(s: &str) -> Result<PortSpec, String> {
+    let (port, proto) = s.split_once('/').unwrap_or((s, "TCP"));
+    if !matches!(proto, "TCP" | "UDP" | "SCTP") {
+        return Err(format!("protocol `{proto}` is not TCP, UDP or SCTP"));
+    }
+    let num = |p: &str| -> Result<u16, String> {
+        match p.parse::<u32>() {
+            Ok(n) if (1..=65535).contains(&n) => Ok(n as u16),
+            Ok(n) => Err(format!("{n} is outside 1-65535")),
+            Err(_) => Err(format!("`{p}` is not a number")),
+        }
+    };
+    let protocol = proto.to_owned();
+    if let Some((a, b)) = port.split_once('-')
+        && a.chars().all(|c| c.is_ascii_digit())
+    {
+        let (a, b) = (num(a)?, num(b)?);
+        if a > b {
+            return Err(format!("range {a}-{b} runs backwards"));
+        }
+        let port = if a == b {
+            PortNum::Number(a)
+        } else {
+            PortNum::Range(a, b)
+        };
+        return Ok(PortSpec { port, protocol });
+    }
+    if port.chars().all(|c| c.is_ascii_digit()) {
+        return Ok(PortSpec {
+            port: PortNum::Number(num(port)?),
+            protocol,
+        });
+    }
+    // A named port: IANA_SVC_NAME, at most 15 characters, with at least one letter.
+    if port.is_empty()
+        || port.len() > 15
+        || !port
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        || port.starts_with('-')
+        || port.ends_with('-')
+    {
+        return Err("a named port is at most 15 lower-case letters, digits and `-`".to_owned());
+    }
+    Ok(PortSpec {
+        port: PortNum::Named(port.to_owned()),
+        protocol,
+    })
+}
+
+/// One end of a flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    /// Pods with these labels (all when empty) in a namespace.
+    Pods {
+        namespace: String,
+        labels: BTreeMap<String, String>,
+    },
+    /// An IP block with holes.
+    Block { cidr: String, except: Vec<String> },
+}
+
+/// Which direction a flow was written in, and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Declared {
+    Ingress,
+    Egress,
+}
+
+/// A flow of the profile, both ends resolved.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    /// The namespace whose `network` lists it, and its index there.
+    pub owner: String,
+    pub index: usize,
+    pub declared: Declared,
+    pub src: End,
+    pub dst: End,
+    pub ports: Vec<PortSpec>,
+}
+
+fn resolve(owner: &str, peer: &Peer) -> End {
+    match &peer.cidr {
+        Some(c) => End::Block {
+            cidr: c.clone(),
+            except: peer.except.clone(),
+        },
+        None => End::Pods {
+            namespace: peer.namespace.clone().unwrap_or_else(|| owner.to_owned()),
+            labels: peer.pod_labels.clone(),
+        },
+    }
+}
+
+/// Every flow of the profile (valid ports only; validation reports the rest).
+pub fn flows(m: &Model) -> Vec<Flow> {
+    let mut out = Vec::new();
+    for ns in &m.profile.namespaces {
+        let Some(net) = &ns.network else { continue };
+        let me = End::Pods {
+            namespace: ns.name.clone(),
+            labels: BTreeMap::new(),
+        };
+        let ports = |ps: &[String]| ps.iter().filter_map(|p| parse_port(p).ok()).collect();
+        for (i, f) in net.ingress.iter().enumerate() {
+            out.push(Flow {
+                owner: ns.name.clone(),
+                index: i,
+                declared: Declared::Ingress,
+                src: resolve(&ns.name, &f.from),
+                dst: me.clone(),
+                ports: ports(&f.ports),
+            });
+        }
+        for (i, f) in net.egress.iter().enumerate() {
+            out.push(Flow {
+                owner: ns.name.clone(),
+                index: i,
+                declared: Declared::Egress,
+                src: me.clone(),
+                dst: resolve(&ns.name, &f.to),
+                ports: ports(&f.ports),
+            });
+        }
+    }
+    out
+}
+
+/// Whether `ns` denies `dir` by default.
+pub fn denies(m: &Model, ns: &NamespaceSpec, dir: Direction) -> bool {
+    ns.network
+        .as_ref()
+        .and_then(|n| n.default_deny.as_ref())
+        .unwrap_or(&m.profile.defaults.network.default_deny)
+        .contains(&dir)
+}
+
+fn profile_ns<'a>(m: &'a Model, name: &str) -> Option<&'a NamespaceSpec> {
+    m.profile.namespaces.iter().find(|n| n.name == name)
+}
+
+fn mesh_provider(m: &Model) -> MeshProvider {
+    m.profile
+        .mesh
+        .as_ref()
+        .map_or(MeshProvider::None, |x| x.provider)
+}
+
+/// Namespaces outside the profile that flows may name: the listed ones plus
+/// those kharden itself talks to (ingress controller, mesh, logging).
+fn external_namespaces(m: &Model) -> BTreeSet<String> {
+    let d = &m.profile.defaults.network;
+    let mut out: BTreeSet<String> = d.external_namespaces.iter().cloned().collect();
+    if let Some(r) = &d.allow_from_ingress_controller {
+        out.insert(r.namespace.clone());
+    }
+    match mesh_provider(m) {
+        MeshProvider::Istio => {
+            out.insert(ISTIO_NS.to_owned());
+        }
+        MeshProvider::Linkerd => {
+            out.insert(LINKERD_NS.to_owned());
+        }
+        MeshProvider::None => {}
+    }
+    if let Some(l) = &m.profile.logging {
+        out.insert(l.namespace.clone());
+    }
+    out
+}
+
+pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+    let p = &m.profile;
+    let defaults = FieldPath::root().key("defaults").key("network");
+    if let Some(r) = &p.defaults.network.allow_from_ingress_controller {
+        label(
+            out,
+            &defaults.key("allowFromIngressController").key("namespace"),
+            &r.namespace,
+        );
+    }
+    let ours: BTreeSet<&str> = p.namespaces.iter().map(|n| n.name.as_str()).collect();
+    for (i, n) in p.defaults.network.external_namespaces.iter().enumerate() {
+        let path = defaults.key("externalNamespaces").index(i);
+        label(out, &path, n);
+        if ours.contains(n.as_str()) {
+            out.push(
+                Diagnostic::error(
+                    path,
+                    format!("namespace `{n}` is in the profile, so it is not external"),
+                )
+                .hint("remove it from `externalNamespaces`"),
+            );
+        }
+    }
+    let external = external_namespaces(m);
+    for (i, ns) in p.namespaces.iter().enumerate() {
+        let Some(net) = &ns.network else { continue };
+        let base = FieldPath::root().key("namespaces").index(i).key("network");
+        let peers = net
+            .ingress
+            .iter()
+            .enumerate()
+            .map(|(j, f)| (Declared::Ingress, j, &f.from, &f.ports))
+            .chain(
+                net.egress
+                    .iter()
+                    .enumerate()
+                    .map(|(j, f)| (Declared::Egress, j, &f.to, &f.ports)),
+            );
+        for (declared, j, peer, ports) in peers {
+            let (list, end) = match declared {
+                Declared::Ingress => ("ingress", "from"),
+                Declared::Egress => ("egress", "to"),
+            };
+            let fp = base.key(list).index(j);
+            let pp = fp.key(end);
+            let before = out.len();
+            check_peer(out, &pp, peer, &ours, &external);
+            for (k, port) in ports.iter().enumerate() {
+                if let Err(e) = parse_port(port) {
+                    out.push(
+                        Diagnostic::error(fp.key("ports").index(k), format!("`{port}` is not a port: {e}"))
+                            .hint("write `8080/TCP`, `53/UDP`, `8000-8100/TCP` or a named port such as `http/TCP`"),
+                    );
+                }
+            }
+            if out.len() == before {
+                check_effect(m, out, ns, declared, &fp, peer);
+            }
+        }
+    }
+}
+
+fn check_peer(
+    out: &mut Vec<Diagnostic>,
+    pp: &FieldPath,
+    peer: &Peer,
+    ours: &BTreeSet<&str>,
+    external: &BTreeSet<String>,
+) {
+    if peer.namespace.is_none() && peer.pod_labels.is_empty() && peer.cidr.is_none() {
+        out.push(
+            Diagnostic::error(pp.clone(), format!("`{pp}` names no peer"))
+                .hint("give a `namespace`, `podLabels` (or both), or a `cidr`"),
+        );
+    }
+    if peer.cidr.is_some() && (peer.namespace.is_some() || !peer.pod_labels.is_empty()) {
+        out.push(
+            Diagnostic::error(
+                pp.clone(),
+                format!("`{pp}` mixes a `cidr` with namespace or pod selectors"),
+            )
+            .hint("split it into two flows: one by CIDR, one by selector"),
+        );
+    }
+    if let Some(n) = &peer.namespace {
+        let before = out.len();
+        label(out, &pp.key("namespace"), n);
+        if out.len() == before && !ours.contains(n.as_str()) && !external.contains(n) {
+            let hint = match nearest(n, ours.iter().copied()) {
+                Some(x) => format!(
+                    "did you mean `{x}`? A namespace outside the profile must be listed in `defaults.network.externalNamespaces`"
+                ),
+                None => "list it in `defaults.network.externalNamespaces` if it lives outside the profile".to_owned(),
+            };
+            out.push(
+                Diagnostic::error(
+                    pp.key("namespace"),
+                    format!("namespace `{n}` is neither in the profile nor listed as external"),
+                )
+                .hint(hint),
+            );
+        }
+    }
+    for (k, v) in &peer.pod_labels {
+        if let Err(e) = names::qualified_name(k) {
+            out.push(
+                Diagnostic::error(
+                    pp.key("podLabels").key(k),
+                    format!("`{k}` is not a valid label key: {e}"),
+                )
+                .at_key(),
+            );
+        }
+        if let Err(e) = names::label_value(v) {
+            out.push(Diagnostic::error(
+                pp.key("podLabels").key(k),
+                format!("`{v}` is not a valid label value: {e}"),
+            ));
+        }
+    }
+    if let Some(c) = &peer.cidr {
+        let block = cidr(out, &pp.key("cidr"), c);
+        for (k, e) in peer.except.iter().enumerate() {
+            let ep = pp.key("except").index(k);
+            if let (Some(block), Some(inner)) = (block, cidr(out, &ep, e))
+                && !(block.contains(&inner) && inner != block)
+            {
+                out.push(Diagnostic::error(
+                    ep,
+                    format!("`{e}` does not lie strictly inside `{c}`"),
+                ));
+            }
+        }
+        if block.is_some_and(|b| b.prefix == 0) && peer.except.is_empty() {
+            out.push(
+                Diagnostic::error(
+                    pp.key("cidr"),
+                    format!("`{c}` is every address, which undoes default deny for this flow"),
+                )
+                .hint("name the blocks the workload really needs, or carve the internal ones out with `except`"),
+            );
+        }
+    } else if !peer.except.is_empty() {
+        out.push(Diagnostic::error(
+            pp.key("except"),
+            "`except` needs a `cidr` beside it".to_owned(),
+        ));
+    }
+}
+
+/// A flow neither of whose halves would be rendered has no effect; say so rather
+/// than let the user believe it does something.
+fn check_effect(
+    m: &Model,
+    out: &mut Vec<Diagnostic>,
+    ns: &NamespaceSpec,
+    declared: Declared,
+    fp: &FieldPath,
+    peer: &Peer,
+) {
+    let other = resolve(&ns.name, peer);
+    let other_ns = match &other {
+        End::Pods { namespace, .. } => profile_ns(m, namespace),
+        End::Block { .. } => None,
+    };
+    let (mine, theirs) = match declared {
+        Declared::Ingress => (Direction::Ingress, Direction::Egress),
+        Declared::Egress => (Direction::Egress, Direction::Ingress),
+    };
+    if denies(m, ns, mine) || other_ns.is_some_and(|o| denies(m, o, theirs)) {
+        return;
+    }
+    let dir = match mine {
+        Direction::Ingress => "ingress",
+        Direction::Egress => "egress",
+    };
+    out.push(
+        Diagnostic::error(
+            fp.clone(),
+            format!(
+                "this flow has no effect: namespace `{}` does not deny {dir}, so it is open anyway",
+                ns.name
+            ),
+        )
+        .hint(format!(
+            "add `{dir}` to `defaultDeny` (in `defaults.network` or the namespace's `network`), or remove the flow"
+        )),
+    );
+}
+
+// ---- rendering ----
+
+fn ns_selector(ns: &str) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(BTreeMap::from([(NS_NAME_LABEL.to_owned(), ns.to_owned())])),
+        ..LabelSelector::default()
+    }
+}
+
+fn labels_selector(labels: &BTreeMap<String, String>) -> LabelSelector {
+    LabelSelector {
+        match_labels: (!labels.is_empty()).then(|| labels.clone()),
+        ..LabelSelector::default()
+    }
+}
+
+/// Pods in a namespace, by label: namespace and pod selector in ONE peer (AND).
+fn pods_peer(ns: &str, labels: &BTreeMap<String, String>) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        namespace_selector: Some(ns_selector(ns)),
+        pod_selector: Some(labels_selector(labels)),
+        ..NetworkPolicyPeer::default()
+    }
+}
+
+fn peer_of(end: &End) -> NetworkPolicyPeer {
+    match end {
+        End::Pods { namespace, labels } => pods_peer(namespace, labels),
+        End::Block { cidr, except } => NetworkPolicyPeer {
+            ip_block: Some(IPBlock {
+                cidr: cidr.clone(),
+                except: (!except.is_empty()).then(|| except.clone()),
+            }),
+            ..NetworkPolicyPeer::default()
+        },
+    }
+}
+
+fn np_port(p: &PortSpec) -> NetworkPolicyPort {
+    let (port, end_port) = match &p.port {
+        PortNum::Number(n) => (IntOrString::Int(i32::from(*n)), None),
+        PortNum::Range(a, b) => (IntOrString::Int(i32::from(*a)), Some(i32::from(*b))),
+        PortNum::Named(n) => (IntOrString::String(n.clone()), None),
+    };
+    NetworkPolicyPort {
+        port: Some(port),
+        end_port,
+        protocol: Some(p.protocol.clone()),
+    }
+}
+
+fn np_ports(ps: &[PortSpec]) -> Option<Vec<NetworkPolicyPort>> {
+    (!ps.is_empty()).then(|| ps.iter().map(np_port).collect())
+}
+
+fn tcp(n: u16) -> PortSpec {
+    PortSpec {
+        port: PortNum::Number(n),
+        protocol: "TCP".to_owned(),
+    }
+}
+
+/// A policy in `ns` for the pods `selector` picks, with rules of either direction.
+fn policy(
+    m: &Model,
+    ns: &NamespaceSpec,
+    name: &str,
+    selector: LabelSelector,
+    ingress: Vec<NetworkPolicyIngressRule>,
+    egress: Vec<NetworkPolicyEgressRule>,
+) -> NetworkPolicy {
+    let mut types = Vec::new();
+    if !ingress.is_empty() {
+        types.push("Ingress".to_owned());
+    }
+    if !egress.is_empty() {
+        types.push("Egress".to_owned());
+    }
+    NetworkPolicy {
+        metadata: inner_meta(m, ns, name),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(selector),
+            policy_types: Some(types),
+            ingress: (!ingress.is_empty()).then_some(ingress),
+            egress: (!egress.is_empty()).then_some(egress),
+        }),
+    }
+}
+
+fn ingress_rule(from: NetworkPolicyPeer, ports: &[PortSpec]) -> NetworkPolicyIngressRule {
+    NetworkPolicyIngressRule {
+        from: Some(vec![from]),
+        ports: np_ports(ports),
+    }
+}
+
+fn egress_rule(to: NetworkPolicyPeer, ports: &[PortSpec]) -> NetworkPolicyEgressRule {
+    NetworkPolicyEgressRule {
+        to: Some(vec![to]),
+        ports: np_ports(ports),
+    }
+}
+
+/// The NetworkPolicies of every profile namespace.
+pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
+    let mut out = Vec::new();
+    let d = &m.profile.defaults.network;
+    let all = BTreeMap::new();
+    for ns in &m.profile.namespaces {
+        let deny_in = denies(m, ns, Direction::Ingress);
+        let deny_out = denies(m, ns, Direction::Egress);
+        let every = LabelSelector::default;
+        if deny_in || deny_out {
+            let mut types = Vec::new();
+            if deny_in {
+                types.push("Ingress".to_owned());
+            }
+            if deny_out {
+                types.push("Egress".to_owned());
+            }
+            out.push(NetworkPolicy {
+                metadata: inner_meta(m, ns, "default-deny"),
+                spec: Some(NetworkPolicySpec {
+                    pod_selector: Some(every()),
+                    policy_types: Some(types),
+                    ..NetworkPolicySpec::default()
+                }),
+            });
+        }
+        if deny_out && d.allow_dns {
+            let dns = NetworkPolicyPeer {
+                namespace_selector: Some(ns_selector("kube-system")),
+                pod_selector: Some(labels_selector(&BTreeMap::from([(
+                    "k8s-app".to_owned(),
+                    "kube-dns".to_owned(),
+                )]))),
+                ..NetworkPolicyPeer::default()
+            };
+            let ports = [
+                PortSpec {
+                    port: PortNum::Number(53),
+                    protocol: "UDP".to_owned(),
+                },
+                tcp(53),
+            ];
+            out.push(policy(
+                m,
+                ns,
+                "allow-dns",
+                every(),
+                vec![],
+                vec![egress_rule(dns, &ports)],
+            ));
+        }
+        if d.allow_same_namespace && (deny_in || deny_out) {
+            let same = NetworkPolicyPeer {
+                pod_selector: Some(every()),
+                ..NetworkPolicyPeer::default()
+            };
+            let ingress = if deny_in {
+                vec![ingress_rule(same.clone(), &[])]
+            } else {
+                vec![]
+            };
+            let egress = if deny_out {
+                vec![egress_rule(same, &[])]
+            } else {
+                vec![]
+            };
+            out.push(policy(
+                m,
+                ns,
+                "allow-same-namespace",
+                every(),
+                ingress,
+                egress,
+            ));
+        }
+        if deny_in && let Some(ic) = &d.allow_from_ingress_controller {
+            out.push(policy(
+                m,
+                ns,
+                "allow-from-ingress-controller",
+                every(),
+                vec![ingress_rule(pods_peer(&ic.namespace, &all), &[])],
+                vec![],
+            ));
+        }
+        match mesh_provider(m) {
+            MeshProvider::Istio => {
+                if deny_out {
+                    // Sidecars fetch config and certificates from istiod (xDS + CA on 15012).
+                    let istiod = BTreeMap::from([("app".to_owned(), "istiod".to_owned())]);
+                    out.push(policy(
+                        m,
+                        ns,
+                        "allow-istio-control-plane",
+                        every(),
+                        vec![],
+                        vec![egress_rule(pods_peer(ISTIO_NS, &istiod), &[tcp(15012)])],
+                    ));
+                }
+                if deny_in {
+                    let gw = BTreeMap::from([("istio".to_owned(), "ingressgateway".to_owned())]);
+                    out.push(policy(
+                        m,
+                        ns,
+                        "allow-from-istio-ingressgateway",
+                        every(),
+                        vec![ingress_rule(pods_peer(ISTIO_NS, &gw), &[])],
+                        vec![],
+                    ));
+                }
+            }
+            MeshProvider::Linkerd => {
+                if deny_out {
+                    // Proxies talk to identity (8080), destination (8086) and the
+                    // policy controller (8090, in the destination pod).
+                    let peer = NetworkPolicyPeer {
+                        namespace_selector: Some(ns_selector(LINKERD_NS)),
+                        pod_selector: Some(LabelSelector {
+                            match_expressions: Some(vec![LabelSelectorRequirement {
+                                key: "linkerd.io/control-plane-component".to_owned(),
+                                operator: "In".to_owned(),
+                                values: Some(vec!["destination".to_owned(), "identity".to_owned()]),
+                            }]),
+                            ..LabelSelector::default()
+                        }),
+                        ..NetworkPolicyPeer::default()
+                    };
+                    out.push(policy(
+                        m,
+                        ns,
+                        "allow-linkerd-control-plane",
+                        every(),
+                        vec![],
+                        vec![egress_rule(peer, &[tcp(8080), tcp(8086), tcp(8090)])],
+                    ));
+                }
+            }
+            MeshProvider::None => {}
+        }
+        if let Some((peer, port)) = logging_target(m)
+            && let Some(l) = &m.profile.logging
+        {
+            if l.namespace == ns.name && deny_out {
+                out.push(policy(
+                    m,
+                    ns,
+                    "allow-log-shipping",
+                    every(),
+                    vec![],
+                    vec![egress_rule(peer_of(&peer), &[tcp(port)])],
+                ));
+            }
+            if let End::Pods { namespace, .. } = &peer
+                && *namespace == ns.name
+                && deny_in
+            {
+                out.push(policy(
+                    m,
+                    ns,
+                    "allow-from-log-collector",
+                    every(),
+                    vec![ingress_rule(pods_peer(&l.namespace, &all), &[tcp(port)])],
+                    vec![],
+                ));
+            }
+        }
+    }
+    for f in flows(m) {
+        out.extend(render_flow(m, &f));
+    }
+    out.iter().map(Manifest::k8s).collect()
+}
+
+/// Where the log collector ships to, when NetworkPolicies can name it: a
+/// Service host `<svc>.<ns>.svc[.cluster.local]` (its namespace's pods) or an IP.
+pub fn logging_target(m: &Model) -> Option<(End, u16)> {
+    let l = m.profile.logging.as_ref()?;
+    let es = &l.elasticsearch;
+    if let Ok(ip) = es.host.parse::<std::net::IpAddr>() {
+        let bits = if ip.is_ipv4() { 32 } else { 128 };
+        return Some((
+            End::Block {
+                cidr: format!("{ip}/{bits}"),
+                except: vec![],
+            },
+            es.port,
+        ));
+    }
+    let host = es.host.strip_suffix(".cluster.local").unwrap_or(&es.host);
+    let parts: Vec<&str> = host.split('.').collect();
+    match parts.as_slice() {
+        [_svc, ns, "svc"] => Some((
+            End::Pods {
+                namespace: (*ns).to_owned(),
+                labels: BTreeMap::new(),
+            },
+            es.port,
+        )),
+        _ => None,
+    }
+}
+
+fn render_flow(m: &Model, f: &Flow) -> Vec<NetworkPolicy> {
+    let mut out = Vec::new();
+    // Ingress half, in the destination namespace.
+    if let End::Pods { namespace, labels } = &f.dst
+        && let Some(dns) = profile_ns(m, namespace)
+        && denies(m, dns, Direction::Ingress)
+    {
+        let name = match f.declared {
+            Declared::Ingress => format!("allow-ingress-{}", f.index),
+            Declared::Egress => format!("allow-ingress-from-{}-{}", f.owner, f.index),
+        };
+        out.push(policy(
+            m,
+            dns,
+            &name,
+            labels_selector(labels),
+            vec![ingress_rule(peer_of(&f.src), &f.ports)],
+            vec![],
+        ));
+    }
+    // Egress half, in the source namespace.
+    if let End::Pods { namespace, labels } = &f.src
+        && let Some(sns) = profile_ns(m, namespace)
+        && denies(m, sns, Direction::Egress)
+    {
+        let name = match f.declared {
+            Declared::Egress => format!("allow-egress-{}", f.index),
+            Declared::Ingress => format!("allow-egress-to-{}-{}", f.owner, f.index),
+        };
+        out.push(policy(
+            m,
+            sns,
+            &name,
+            labels_selector(labels),
+            vec![],
+            vec![egress_rule(peer_of(&f.dst), &f.ports)],
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::netpol_eval::{Cluster, Endpoint};
+    use crate::testing::{errors, object, render};
+
+    #[test]
+    fn ports_parse_numbers_ranges_and_names() {
+        assert_eq!(parse_port("8080/TCP").unwrap().port, PortNum::Number(8080));
+        assert_eq!(parse_port("53/UDP").unwrap().protocol, "UDP");
+        assert_eq!(
+            parse_port("8000-8100/TCP").unwrap().port,
+            PortNum::Range(8000, 8100)
+        );
+        assert_eq!(
+            parse_port("http/TCP").unwrap().port,
+            PortNum::Named("http".into())
+        );
+        assert_eq!(parse_port("443").unwrap().protocol, "TCP");
+        assert!(parse_port("0/TCP").unwrap_err().contains("outside"));
+        assert!(parse_port("70000/TCP").unwrap_err().contains("outside"));
+        assert!(parse_port("90-80/TCP").unwrap_err().contains("backwards"));
+        assert!(parse_port("80/ICMP").unwrap_err().contains("protocol"));
+        assert!(parse_port("a-very-long-port-name/TCP").is_err());
+    }
+
+    const TWO: &str = "defaults:\n  network: {defaultDeny: [ingress, egress], allowSameNamespace: true}\nnamespaces:\n  - name: a\n    network:\n      ingress:\n        - from: {namespace: b, podLabels: {app: fe}}\n          ports: [8080/TCP, 9000-9100/TCP, metrics/TCP]\n  - name: b\n";
+
+    #[test]
+    fn a_flow_renders_both_halves() {
+        let objs = render(TWO);
+        let ing = object(&objs, "a/networkpolicy-allow-ingress-0.yaml");
+        assert_eq!(ing["spec"]["policyTypes"], serde_json::json!(["Ingress"]));
+        let from = &ing["spec"]["ingress"][0]["from"][0];
+        assert_eq!(from["namespaceSelector"]["matchLabels"][NS_NAME_LABEL], "b");
+        assert_eq!(from["podSelector"]["matchLabels"]["app"], "fe");
+        let ports = &ing["spec"]["ingress"][0]["ports"];
+        assert_eq!(ports[1]["endPort"], 9100);
+        assert_eq!(ports[2]["port"], "metrics");
+        let eg = object(&objs, "b/networkpolicy-allow-egress-to-a-0.yaml");
+        assert_eq!(eg["spec"]["policyTypes"], serde_json::json!(["Egress"]));
+        assert_eq!(eg["spec"]["podSelector"]["matchLabels"]["app"], "fe");
+        assert_eq!(
+            eg["spec"]["egress"][0]["to"][0]["namespaceSelector"]["matchLabels"][NS_NAME_LABEL],
+            "a"
+        );
+        assert_eq!(eg["spec"]["egress"][0]["ports"], *ports);
+    }
+
+    #[test]
+    fn only_denied_directions_get_policies() {
+        let objs = render(
+            "defaults:\n  network: {defaultDeny: [ingress], allowSameNamespace: true}\nnamespaces:\n  - name: a\n",
+        );
+        let dd = object(&objs, "a/networkpolicy-default-deny.yaml");
+        assert_eq!(dd["spec"]["policyTypes"], serde_json::json!(["Ingress"]));
+        let same = object(&objs, "a/networkpolicy-allow-same-namespace.yaml");
+        assert_eq!(same["spec"]["policyTypes"], serde_json::json!(["Ingress"]));
+        assert!(same["spec"].get("egress").is_none());
+        assert!(!objs.iter().any(|(p, _)| p.contains("allow-dns")));
+    }
+
+    #[test]
+    fn dns_is_one_anded_peer_and_can_be_turned_off() {
+        let objs = render("namespaces:\n  - name: a\n");
+        let dns = object(&objs, "a/networkpolicy-allow-dns.yaml");
+        let to = &dns["spec"]["egress"][0]["to"];
+        assert_eq!(to.as_array().unwrap().len(), 1, "one peer = AND");
+        assert_eq!(to[0]["podSelector"]["matchLabels"]["k8s-app"], "kube-dns");
+        assert_eq!(
+            to[0]["namespaceSelector"]["matchLabels"][NS_NAME_LABEL],
+            "kube-system"
+        );
+        let objs = render("defaults:\n  network: {allowDNS: false}\nnamespaces:\n  - name: a\n");
+        assert!(!objs.iter().any(|(p, _)| p.contains("allow-dns")));
+    }
+
+    #[test]
+    fn mesh_and_logging_flows_are_derived() {
+        let objs = render(
+            "mesh: {provider: istio}\nlogging:\n  namespace: logging\n  sources: [pods]\n  elasticsearch: {host: es.search.svc, indexPrefix: x, credentialsSecret: es}\nnamespaces:\n  - name: logging\n  - name: search\n",
+        );
+        let cp = object(&objs, "search/networkpolicy-allow-istio-control-plane.yaml");
+        assert_eq!(cp["spec"]["egress"][0]["ports"][0]["port"], 15012);
+        object(
+            &objs,
+            "search/networkpolicy-allow-from-istio-ingressgateway.yaml",
+        );
+        let ship = object(&objs, "logging/networkpolicy-allow-log-shipping.yaml");
+        let to = &ship["spec"]["egress"][0];
+        assert_eq!(
+            to["to"][0]["namespaceSelector"]["matchLabels"][NS_NAME_LABEL],
+            "search"
+        );
+        assert_eq!(to["ports"][0]["port"], 9200);
+        object(&objs, "search/networkpolicy-allow-from-log-collector.yaml");
+    }
+
+    #[test]
+    fn unknown_namespaces_are_refused_unless_external() {
+        let e = errors(
+            "namespaces:\n  - name: team-a\n    network:\n      ingress:\n        - from: {namespace: team-bb}\n  - name: team-b\n",
+        );
+        assert!(
+            e.contains("namespace `team-bb` is neither in the profile nor listed as external"),
+            "{e}"
+        );
+        assert!(e.contains("did you mean `team-b`?"), "{e}");
+        render(
+            "defaults:\n  network: {externalNamespaces: [monitoring]}\nnamespaces:\n  - name: a\n    network:\n      ingress:\n        - from: {namespace: monitoring}\n          ports: [9090/TCP]\n",
+        );
+    }
+
+    #[test]
+    fn flows_that_contradict_default_deny_are_refused() {
+        let e = errors(
+            "defaults:\n  network: {defaultDeny: [egress]}\nnamespaces:\n  - name: a\n    network:\n      ingress:\n        - from: {cidr: 10.0.0.0/8}\n      egress:\n        - to: {cidr: 0.0.0.0/0}\n        - to: {cidr: \"::/0\", except: [\"fd00::/8\"]}\n",
+        );
+        assert!(
+            e.contains("this flow has no effect: namespace `a` does not deny ingress"),
+            "{e}"
+        );
+        assert!(e.contains("`0.0.0.0/0` is every address"), "{e}");
+        assert!(e.contains("the profile has 2 problems"), "{e}");
+    }
+
+    #[test]
+    fn cidrs_and_ports_are_checked() {
+        let e = errors(
+            "namespaces:\n  - name: a\n    network:\n      egress:\n        - to: {cidr: \"fd00::/8\", except: [\"fe00::/16\"]}\n          ports: [0/TCP]\n        - to: {cidr: 10.0.0.0/33}\n",
+        );
+        assert!(
+            e.contains("`fe00::/16` does not lie strictly inside `fd00::/8`"),
+            "{e}"
+        );
+        assert!(
+            e.contains("`0/TCP` is not a port: 0 is outside 1-65535"),
+            "{e}"
+        );
+        assert!(e.contains("prefix length 33 exceeds 32"), "{e}");
+    }
+
+    /// The contract profile, rendered, evaluated from its NetworkPolicies alone.
+    #[test]
+    fn contract_profile_allows_exactly_the_intended_flows() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/prod-east.yaml");
+        let model = crate::load(&path, "prod-east.yaml", crate::testing::today()).unwrap();
+        let r = crate::render(&model).unwrap();
+        let policies: Vec<NetworkPolicy> = r
+            .set
+            .iter()
+            .filter(|m| m.kind == "NetworkPolicy")
+            .map(|m| serde_saphyr::from_str(&m.body).unwrap())
+            .collect();
+        let c = Cluster::new(policies);
+        let ip = |s: &str| Endpoint::Ip(s.parse().unwrap());
+        let a = Endpoint::pod("team-a", &[("app", "api")]);
+        let a2 = Endpoint::pod("team-a", &[("app", "db-client")]);
+        let frontend = Endpoint::pod("team-b", &[("app", "frontend")]);
+        let other_b = Endpoint::pod("team-b", &[("app", "batch")]);
+        let dns = Endpoint::pod("kube-system", &[("k8s-app", "kube-dns")]);
+        let not_dns = Endpoint::pod("kube-system", &[("k8s-app", "metrics")]);
+        let nginx = Endpoint::pod("ingress-nginx", &[("app", "controller")]);
+        let stranger = Endpoint::pod("elsewhere", &[("app", "frontend")]);
+        let istiod = Endpoint::pod("istio-system", &[("app", "istiod")]);
+
+        // Cross-namespace by label, both halves.
+        assert!(c.allows(&frontend, &a, 8080, "TCP"));
+        assert!(!c.allows(&frontend, &a, 8081, "TCP"));
+        assert!(!c.allows(&frontend, &a, 8080, "UDP"));
+        assert!(!c.allows(&other_b, &a, 8080, "TCP"));
+        assert!(!c.allows(&stranger, &a, 8080, "TCP"));
+        assert!(
+            !c.allows(&a, &frontend, 8080, "TCP"),
+            "the reverse is not granted"
+        );
+        // CIDR with except.
+        assert!(c.allows(&a, &ip("10.20.1.7"), 5432, "TCP"));
+        assert!(!c.allows(&a, &ip("10.20.5.7"), 5432, "TCP"));
+        assert!(!c.allows(&a, &ip("10.20.1.7"), 5433, "TCP"));
+        assert!(!c.allows(&a, &ip("10.21.0.1"), 5432, "TCP"));
+        assert!(
+            !c.allows(&frontend, &ip("10.20.1.7"), 5432, "TCP"),
+            "team-b has no such flow"
+        );
+        // DNS, and nothing else in kube-system.
+        for src in [&a, &frontend] {
+            assert!(c.allows(src, &dns, 53, "UDP"));
+            assert!(c.allows(src, &dns, 53, "TCP"));
+            assert!(!c.allows(src, &dns, 9153, "TCP"));
+            assert!(!c.allows(src, &not_dns, 53, "UDP"));
+        }
+        // Same namespace, all ports.
+        assert!(c.allows(&a, &a2, 1234, "TCP"));
+        assert!(c.allows(&other_b, &frontend, 80, "TCP"));
+        // The ingress controller reaches in; nothing reaches out to it.
+        assert!(c.allows(&nginx, &a, 8443, "TCP"));
+        assert!(c.allows(&nginx, &frontend, 80, "TCP"));
+        assert!(!c.allows(&a, &nginx, 80, "TCP"));
+        // The mesh control plane.
+        assert!(c.allows(&a, &istiod, 15012, "TCP"));
+        assert!(!c.allows(&a, &istiod, 15017, "TCP"));
+        // Everything else is denied.
+        assert!(!c.allows(&a, &ip("140.82.112.5"), 443, "TCP"));
+        assert!(!c.allows(&ip("203.0.113.9"), &a, 8080, "TCP"));
+        assert!(!c.allows(&stranger, &frontend, 80, "TCP"));
+        assert!(!c.allows(&a, &stranger, 80, "TCP"));
+    }
+}
