@@ -2,6 +2,7 @@
 //! order here is the order objects are produced in (the output is sorted by path
 //! anyway, so it only matters for error messages).
 
+pub mod logging;
 pub mod namespace;
 pub mod quota;
 pub mod rbac;
@@ -16,6 +17,7 @@ pub fn render_all(model: &Model) -> Result<ManifestSet, String> {
         .into_iter()
         .chain(rbac::render(model)?)
         .chain(quota::render(model)?)
+        .chain(logging::render(model)?)
     {
         set.insert(m)?;
     }
@@ -36,7 +38,6 @@ pub fn pending_sections(model: &Model) -> Vec<String> {
     };
     note(true, "apiServer", 4);
     note(p.identity.is_some(), "identity", 4);
-    note(p.logging.is_some(), "logging", 5);
     note(
         p.namespaces.iter().any(|n| n.network.is_some())
             || !p.defaults.network.default_deny.is_empty(),
