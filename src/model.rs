@@ -172,7 +172,7 @@ fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
     concern::rbac::validate(m, out);
     concern::quota::validate(m, out);
     concern::network::validate(m, out);
-    validate_logging(m, out);
+    concern::logging::validate(m, out);
     concern::mesh::validate(m, out);
     validate_policy(m, out);
 }
@@ -198,48 +198,6 @@ pub fn cidr(out: &mut Vec<Diagnostic>, path: &FieldPath, value: &str) -> Option<
             );
             None
         }
-    }
-}
-
-fn validate_logging(m: &Model, out: &mut Vec<Diagnostic>) {
-    let Some(l) = &m.profile.logging else { return };
-    let base = FieldPath::root().key("logging");
-    label(out, &base.key("namespace"), &l.namespace);
-    if l.sources.is_empty() {
-        out.push(
-            Diagnostic::error(base.key("sources"), "`logging.sources` is empty".to_owned())
-                .hint("list at least one of controlPlane, pods, nodes, audit"),
-        );
-    }
-    let es = base.key("elasticsearch");
-    if l.elasticsearch.host.trim().is_empty() || l.elasticsearch.host.contains(['/', ' ', ':']) {
-        out.push(
-            Diagnostic::error(es.key("host"), format!("`{}` is not a host name", l.elasticsearch.host))
-                .hint("write the host only, e.g. elasticsearch.logging.svc; port and scheme have their own fields"),
-        );
-    }
-    if let Err(e) = names::dns_subdomain(&l.elasticsearch.credentials_secret) {
-        out.push(Diagnostic::error(
-            es.key("credentialsSecret"),
-            format!(
-                "`{}` is not a Secret name: {e}",
-                l.elasticsearch.credentials_secret
-            ),
-        ));
-    }
-    let ip = &l.elasticsearch.index_prefix;
-    if ip.is_empty()
-        || ip
-            .chars()
-            .any(|c| c.is_ascii_uppercase() || "\\/*?\"<>| ,#:".contains(c))
-    {
-        out.push(
-            Diagnostic::error(
-                es.key("indexPrefix"),
-                format!("`{ip}` is not a valid Elasticsearch index prefix"),
-            )
-            .hint("use lower-case letters, digits, `-` and `_`"),
-        );
     }
 }
 

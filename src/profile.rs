@@ -288,6 +288,10 @@ pub struct Logging {
     /// What to collect.
     pub sources: Vec<LogSource>,
     pub elasticsearch: Elasticsearch,
+    /// The collector image, pinned by an exact tag or a digest (for a mirror in
+    /// an allowed registry). Default: the upstream image at a pinned version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 fn default_logging_ns() -> String {

@@ -52,11 +52,34 @@ fn contract_profile_renders_what_the_issue_asks_for() {
         crb["metadata"]["annotations"]["kharden.dev/justification"],
         "Platform team dashboards list namespaces and nodes."
     );
-    // Sections not rendered yet are named on stderr, one line each.
+    // Logging (issue #5): a Fluentd DaemonSet, its ConfigMap and RBAC in `logging`.
     assert!(
-        stderr(&o).contains("note: `logging` is validated but not rendered yet (issue #5)"),
+        !stderr(&o).contains("`logging` is validated"),
         "{}",
         stderr(&o)
+    );
+    let ds = obj("logging/daemonset-fluentd.yaml");
+    let c = &ds["spec"]["template"]["spec"]["containers"][0];
+    assert!(
+        c["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["valueFrom"]["secretKeyRef"]["name"] == "elasticsearch-credentials")
+    );
+    let conf = obj("logging/configmap-fluentd-config.yaml");
+    let conf = conf["data"]["fluent.conf"].as_str().unwrap();
+    assert!(
+        conf.contains("host \"elasticsearch.logging.svc\"")
+            && conf.contains("logstash_prefix \"prod-east\"")
+    );
+    assert_eq!(
+        obj("logging/serviceaccount-fluentd.yaml")["kind"],
+        "ServiceAccount"
+    );
+    assert_eq!(
+        obj("_cluster/clusterrolebinding-kharden-logging-fluentd.yaml")["subjects"][0]["namespace"],
+        "logging"
     );
     let k = std::process::Command::new("kubectl")
         .args(["kustomize", dir.to_str().unwrap()])

@@ -649,6 +649,16 @@ mod tests {
         crate::load_text(&text, "prod-east.yaml", today()).map_err(|e| e.to_string())
     }
 
+    /// The contract on a managed platform, whose provider keeps the control-plane
+    /// and audit logs (the logging concern refuses those sources there).
+    fn managed(s: String, platform: &str) -> String {
+        s.replace("platform: kubeadm", &format!("platform: {platform}"))
+            .replace(
+                "sources: [controlPlane, pods, nodes, audit]",
+                "sources: [pods, nodes]",
+            )
+    }
+
     fn objects(m: &crate::Model) -> Vec<(String, Value)> {
         crate::render(m)
             .unwrap()
@@ -760,7 +770,7 @@ mod tests {
 
     #[test]
     fn contract_on_eks_is_private_with_oidc_and_audit_logging() {
-        let m = contract(|s| s.replace("platform: kubeadm", "platform: eks")).unwrap();
+        let m = contract(|s| managed(s, "eks")).unwrap();
         let objs = objects(&m);
         assert!(
             !objs
@@ -795,11 +805,7 @@ mod tests {
 
     #[test]
     fn public_eks_is_limited_to_the_authorized_networks() {
-        let m = contract(|s| {
-            s.replace("platform: kubeadm", "platform: eks")
-                .replace("private: true", "private: false")
-        })
-        .unwrap();
+        let m = contract(|s| managed(s, "eks").replace("private: true", "private: false")).unwrap();
         let c = object(&objects(&m), "control-plane/eks/clusterconfig.yaml");
         assert_eq!(c["vpc"]["clusterEndpoints"]["publicAccess"], true);
         assert_eq!(
@@ -810,7 +816,7 @@ mod tests {
 
     #[test]
     fn contract_on_gke_uses_the_current_endpoint_fields() {
-        let m = contract(|s| s.replace("platform: kubeadm", "platform: gke")).unwrap();
+        let m = contract(|s| managed(s, "gke")).unwrap();
         let c = object(&objects(&m), "control-plane/gke/cluster.yaml");
         let ip = &c["controlPlaneEndpointsConfig"]["ipEndpointsConfig"];
         assert_eq!(ip["enablePublicEndpoint"], false);
@@ -826,13 +832,13 @@ mod tests {
 
     #[test]
     fn contract_on_aks_refuses_private_with_ranges_then_renders_private() {
-        let e = contract(|s| s.replace("platform: kubeadm", "platform: aks")).unwrap_err();
+        let e = contract(|s| managed(s, "aks")).unwrap_err();
         assert!(
             e.contains("AKS cannot combine a private cluster with authorized IP ranges"),
             "{e}"
         );
         let m = contract(|s| {
-            s.replace("platform: kubeadm", "platform: aks")
+            managed(s, "aks")
                 .replace("  authorizedNetworks: [10.0.0.0/8, 192.168.10.0/24]   # who may reach the API endpoint (cloud platforms)\n", "")
         })
         .unwrap();

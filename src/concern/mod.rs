@@ -5,6 +5,7 @@
 pub mod apiserver;
 pub mod audit;
 pub mod identity;
+pub mod logging;
 pub mod mesh;
 pub mod namespace;
 pub mod network;
@@ -24,6 +25,7 @@ pub fn render_all(model: &Model) -> Result<ManifestSet, String> {
         .chain(apiserver::render(model)?)
         .chain(network::render(model)?)
         .chain(mesh::render(model)?)
+        .chain(logging::render(model)?)
     {
         set.insert(m)?;
     }
@@ -43,7 +45,6 @@ pub fn pending_sections(model: &Model) -> Vec<String> {
             ));
         }
     };
-    note(p.logging.is_some(), "logging", 5);
     note(p.policy.is_some() || !p.exceptions.is_empty(), "policy", 6);
     note(
         p.namespaces.iter().any(|n| n.workloads.is_some()),

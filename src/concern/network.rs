@@ -684,6 +684,22 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
     for f in flows(m) {
         out.extend(render_flow(m, &f));
     }
+    if let Some(l) = &m.profile.logging
+        && !m.profile.namespaces.iter().any(|n| n.name == l.namespace)
+    {
+        // The collector's own namespace accepts no traffic at all. Its egress stays
+        // open: the collector must reach the API server, which no pod selector
+        // names, and an Elasticsearch that may sit outside the cluster.
+        out.push(NetworkPolicy {
+            metadata: crate::manifest::meta("default-deny-ingress", Some(&l.namespace)),
+            spec: Some(NetworkPolicySpec {
+                pod_selector: Some(LabelSelector::default()),
+                policy_types: Some(vec!["Ingress".to_owned()]),
+                ingress: None,
+                egress: None,
+            }),
+        });
+    }
     out.iter().map(Manifest::k8s).collect()
 }
 
@@ -837,7 +853,7 @@ mod tests {
     #[test]
     fn mesh_and_logging_flows_are_derived() {
         let objs = render(
-            "mesh: {provider: istio}\nlogging:\n  namespace: logging\n  sources: [pods]\n  elasticsearch: {host: es.search.svc, indexPrefix: x, credentialsSecret: es}\nnamespaces:\n  - name: logging\n  - name: search\n",
+            "mesh: {provider: istio}\nlogging:\n  namespace: logging\n  sources: [pods]\n  elasticsearch: {host: es.search.svc, indexPrefix: x, credentialsSecret: es}\nnamespaces:\n  - name: search\n",
         );
         let cp = object(&objs, "search/networkpolicy-allow-istio-control-plane.yaml");
         assert_eq!(cp["spec"]["egress"][0]["ports"][0]["port"], 15012);
@@ -845,14 +861,17 @@ mod tests {
             &objs,
             "search/networkpolicy-allow-from-istio-ingressgateway.yaml",
         );
-        let ship = object(&objs, "logging/networkpolicy-allow-log-shipping.yaml");
-        let to = &ship["spec"]["egress"][0];
+        // The collector's namespace (the logging concern's, not a tenant) takes no
+        // ingress; Elasticsearch's namespace accepts the collector on 9200.
+        let deny = object(&objs, "logging/networkpolicy-default-deny-ingress.yaml");
+        assert_eq!(deny["spec"]["policyTypes"], serde_json::json!(["Ingress"]));
+        let from = object(&objs, "search/networkpolicy-allow-from-log-collector.yaml");
+        let rule = &from["spec"]["ingress"][0];
         assert_eq!(
-            to["to"][0]["namespaceSelector"]["matchLabels"][NS_NAME_LABEL],
-            "search"
+            rule["from"][0]["namespaceSelector"]["matchLabels"][NS_NAME_LABEL],
+            "logging"
         );
-        assert_eq!(to["ports"][0]["port"], 9200);
-        object(&objs, "search/networkpolicy-allow-from-log-collector.yaml");
+        assert_eq!(rule["ports"][0]["port"], 9200);
     }
 
     #[test]
