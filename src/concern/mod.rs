@@ -3,6 +3,7 @@
 //! anyway, so it only matters for error messages).
 
 pub mod namespace;
+pub mod policy;
 pub mod quota;
 pub mod rbac;
 
@@ -16,6 +17,7 @@ pub fn render_all(model: &Model) -> Result<ManifestSet, String> {
         .into_iter()
         .chain(rbac::render(model)?)
         .chain(quota::render(model)?)
+        .chain(policy::render(model)?)
     {
         set.insert(m)?;
     }
@@ -44,11 +46,6 @@ pub fn pending_sections(model: &Model) -> Vec<String> {
         3,
     );
     note(p.mesh.is_some(), "mesh", 3);
-    note(p.policy.is_some() || !p.exceptions.is_empty(), "policy", 6);
-    note(
-        p.namespaces.iter().any(|n| n.workloads.is_some()),
-        "workloads",
-        6,
-    );
+    out.extend(policy::notes(model));
     out
 }
