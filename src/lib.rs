@@ -45,7 +45,7 @@ pub enum Error {
 #[derive(Debug)]
 pub struct Rendered {
     pub set: manifest::ManifestSet,
-    /// One line per profile section that is validated but not rendered yet.
+    /// Notes for the user (what a platform or engine cannot express), one line each.
     pub notes: Vec<String>,
 }
 
@@ -81,7 +81,7 @@ pub fn render(model: &Model) -> Result<Rendered, Error> {
     let set = concern::render_all(model).map_err(Error::Other)?;
     Ok(Rendered {
         set,
-        notes: concern::pending_sections(model),
+        notes: concern::notes(model),
     })
 }
 

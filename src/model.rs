@@ -2,14 +2,13 @@
 //! check, the typed parse and every semantic check (here for the cluster-wide
 //! sections, in the concern files for theirs), and reports all problems at once.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_json::Value;
 
 use crate::clock::Date;
 use crate::concern;
-use crate::diag::{Diagnostic, Diagnostics, nearest};
+use crate::diag::{Diagnostic, Diagnostics};
 use crate::names;
 use crate::net::Cidr;
 use crate::profile::{IdentityMode, Platform, Profile};
@@ -174,7 +173,7 @@ fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
     concern::network::validate(m, out);
     concern::logging::validate(m, out);
     concern::mesh::validate(m, out);
-    validate_policy(m, out);
+    concern::policy::validate(m, out);
 }
 
 /// Report `value` at `path` unless it is a DNS label.
@@ -197,134 +196,6 @@ pub fn cidr(out: &mut Vec<Diagnostic>, path: &FieldPath, value: &str) -> Option<
                     .hint("write an IPv4 or IPv6 block such as 10.20.0.0/16"),
             );
             None
-        }
-    }
-}
-
-/// The policy rules an exception may waive.
-pub const POLICY_RULES: &[&str] = &[
-    "allowedRegistries",
-    "requiredAnnotations",
-    "uniqueIngressHosts",
-    "ingressHostsInDomain",
-    "internalLoadBalancers",
-];
-
-fn validate_policy(m: &Model, out: &mut Vec<Diagnostic>) {
-    let p = &m.profile;
-    let ns_names: BTreeSet<&str> = p.namespaces.iter().map(|n| n.name.as_str()).collect();
-    if let Some(pol) = &p.policy {
-        let base = FieldPath::root().key("policy");
-        for (i, n) in pol.exempt_namespaces.iter().enumerate() {
-            label(out, &base.key("exemptNamespaces").index(i), n);
-        }
-        for (i, r) in pol.allowed_registries.iter().enumerate() {
-            if r.trim().is_empty() || r.contains("://") || r.contains(char::is_whitespace) {
-                out.push(
-                    Diagnostic::error(base.key("allowedRegistries").index(i), format!("`{r}` is not a registry"))
-                        .hint("write a registry host, optionally with a path: `registry.example.com/team`"),
-                );
-            }
-        }
-        for (field, list) in [
-            ("requiredAnnotations", &pol.required_annotations),
-            (
-                "propagateNamespaceAnnotations",
-                &pol.propagate_namespace_annotations,
-            ),
-        ] {
-            for (i, k) in list.iter().enumerate() {
-                if let Err(e) = names::qualified_name(k) {
-                    out.push(Diagnostic::error(
-                        base.key(field).index(i),
-                        format!("`{k}` is not a valid annotation key: {e}"),
-                    ));
-                }
-            }
-        }
-        if pol.ingress_hosts_in_domain && p.cluster.ingress_domain.is_none() {
-            out.push(
-                Diagnostic::error(
-                    base.key("ingressHostsInDomain"),
-                    "`ingressHostsInDomain` needs `cluster.ingressDomain`".to_owned(),
-                )
-                .hint("set `cluster.ingressDomain`, e.g. apps.prod-east.example.ca"),
-            );
-        }
-    }
-    for (i, ex) in p.exceptions.iter().enumerate() {
-        let base = FieldPath::root().key("exceptions").index(i);
-        if !POLICY_RULES.contains(&ex.rule.as_str()) {
-            let hint = match nearest(&ex.rule, POLICY_RULES.iter().copied()) {
-                Some(n) => format!("did you mean `{n}`?"),
-                None => format!("rules: {}", POLICY_RULES.join(", ")),
-            };
-            out.push(
-                Diagnostic::error(
-                    base.key("rule"),
-                    format!("`{}` is not a policy rule", ex.rule),
-                )
-                .hint(hint),
-            );
-        }
-        if p.policy.is_none() {
-            out.push(Diagnostic::error(
-                base.clone(),
-                "an exception needs a `policy` section to except from".to_owned(),
-            ));
-        }
-        if ex.namespaces.is_empty() {
-            out.push(Diagnostic::error(
-                base.key("namespaces"),
-                "an exception must name the namespaces it covers".to_owned(),
-            ));
-        }
-        for (j, n) in ex.namespaces.iter().enumerate() {
-            if !ns_names.contains(n.as_str()) {
-                let hint = match nearest(n, ns_names.iter().copied()) {
-                    Some(x) => format!("did you mean `{x}`?"),
-                    None => "exceptions apply to namespaces listed under `namespaces`".to_owned(),
-                };
-                out.push(
-                    Diagnostic::error(
-                        base.key("namespaces").index(j),
-                        format!("namespace `{n}` is not in the profile"),
-                    )
-                    .hint(hint),
-                );
-            }
-        }
-        if !ex.owner.contains('@') {
-            out.push(
-                Diagnostic::error(
-                    base.key("owner"),
-                    format!("owner `{}` is not an email address", ex.owner),
-                )
-                .hint("name who answers for the waiver, e.g. team-b@example.ca"),
-            );
-        }
-        if ex.ticket.trim().is_empty() {
-            out.push(Diagnostic::error(
-                base.key("ticket"),
-                "the exception has no ticket".to_owned(),
-            ));
-        }
-        match Date::parse(&ex.expires) {
-            Err(e) => out.push(
-                Diagnostic::error(base.key("expires"), e)
-                    .hint("write the last day the waiver holds, e.g. 2030-06-30"),
-            ),
-            Ok(d) if d < m.today => out.push(
-                Diagnostic::error(
-                    base.key("expires"),
-                    format!(
-                        "exception {} for `{}` expired on {d} (today is {})",
-                        ex.ticket, ex.rule, m.today
-                    ),
-                )
-                .hint("renew the waiver with a new date, or remove it"),
-            ),
-            Ok(_) => {}
         }
     }
 }

@@ -68,7 +68,7 @@ fn diff_formats_for_pull_requests_and_machines() {
         "{md}"
     );
     assert!(
-        md.contains("<details><summary>3 file(s) changed</summary>"),
+        md.contains("<details><summary>5 file(s) changed</summary>"),
         "{md}"
     );
     let json: serde_json::Value =
@@ -77,7 +77,22 @@ fn diff_formats_for_pull_requests_and_machines() {
     let changes = json["changes"].as_array().unwrap();
     assert_eq!(changes.len(), 3);
     assert!(changes.iter().all(|c| c["widening"] == true));
-    assert_eq!(json["files"].as_array().unwrap().len(), 3);
+    let files: Vec<&str> = json["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        files.contains(&"team-a/resourcequota-kharden-default.yaml"),
+        "{files:?}"
+    );
+    assert!(files.contains(&"team-a/role-edit.yaml"), "{files:?}");
+    // The allowed registry reaches the Gatekeeper constraints' parameters.
+    assert!(
+        files.iter().any(|f| f.contains("khardenallowedregistries")),
+        "{files:?}"
+    );
 }
 
 #[test]
@@ -117,8 +132,8 @@ fn diff_covers_each_kind_of_change() {
             "widening: mTLS for `a`: STRICT → PERMISSIVE",
         ),
         (
-            "namespaces: [{name: a}]\npolicy: {engine: gatekeeper}",
-            "namespaces: [{name: a}]\npolicy: {engine: gatekeeper}\nexceptions: [{rule: allowedRegistries, namespaces: [a], allow: [docker.io/library/nginx], owner: a@example.com, ticket: SEC-1234, expires: 2030-06-30}]",
+            "namespaces: [{name: a}]\npolicy: {engine: gatekeeper, allowedRegistries: [registry.example.com]}",
+            "namespaces: [{name: a}]\npolicy: {engine: gatekeeper, allowedRegistries: [registry.example.com]}\nexceptions: [{rule: allowedRegistries, namespaces: [a], allow: [docker.io/library/nginx], owner: a@example.com, ticket: SEC-1234, expires: 2030-06-30}]",
             "widening: exception SEC-1234 added: `allowedRegistries` in a allows docker.io/library/nginx, owner a@example.com, expires 2030-06-30",
         ),
         (

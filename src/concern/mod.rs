@@ -9,6 +9,7 @@ pub mod logging;
 pub mod mesh;
 pub mod namespace;
 pub mod network;
+pub mod policy;
 pub mod quota;
 pub mod rbac;
 
@@ -26,31 +27,19 @@ pub fn render_all(model: &Model) -> Result<ManifestSet, String> {
         .chain(network::render(model)?)
         .chain(mesh::render(model)?)
         .chain(logging::render(model)?)
+        .chain(policy::render(model)?)
     {
         set.insert(m)?;
     }
     Ok(set)
 }
 
-/// Profile sections whose rendering has not landed yet, with the issue that
-/// brings it. `render` says so on stderr instead of dropping them silently.
-pub fn pending_sections(model: &Model) -> Vec<String> {
-    let p = &model.profile;
-    // The control-plane concern's one warning line comes first.
+/// One line each for what a concern could not express and the user must know
+/// (settings a platform ignores, mesh limits, engine substitutes). `render`
+/// prints them on stderr; nothing is dropped silently.
+pub fn notes(model: &Model) -> Vec<String> {
     let mut out = apiserver::warnings(model);
-    let mut note = |present: bool, section: &str, issue: u32| {
-        if present {
-            out.push(format!(
-                "note: `{section}` is validated but not rendered yet (issue #{issue})"
-            ));
-        }
-    };
-    note(p.policy.is_some() || !p.exceptions.is_empty(), "policy", 6);
-    note(
-        p.namespaces.iter().any(|n| n.workloads.is_some()),
-        "workloads",
-        6,
-    );
     out.extend(mesh::notes(model));
+    out.extend(policy::notes(model));
     out
 }

@@ -1,0 +1,263 @@
+//! The Gatekeeper engine: one ConstraintTemplate per rule (Rego from
+//! `templates/*.rego`, fixed text), one Constraint per rule instance (scope as
+//! `match`, user values as `parameters`), the mutators that add what the rules
+//! require, and the sync Config the uniqueness rule reads other Ingresses from.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::{Instance, Rule, Scope, WINDOWS_SELECTOR, WINDOWS_TOLERATION, internal_lb_annotation};
+use crate::manifest::{MANAGED_BY, Manifest};
+use crate::model::Model;
+
+/// The namespace Gatekeeper runs in; its Config must live there, named `config`.
+pub const GATEKEEPER_NAMESPACE: &str = "gatekeeper-system";
+
+/// The Constraint kind (and, lower-cased, the ConstraintTemplate name) of a rule.
+pub fn kind(rule: Rule) -> &'static str {
+    match rule {
+        Rule::AllowedRegistries => "KhardenAllowedRegistries",
+        Rule::RequiredAnnotations => "KhardenRequiredAnnotations",
+        Rule::IngressHostsInDomain => "KhardenIngressHostsInDomain",
+        Rule::UniqueIngressHosts => "KhardenUniqueIngressHosts",
+        Rule::InternalLoadBalancers => "KhardenInternalLoadBalancers",
+        Rule::NamespaceAnnotations => "KhardenNamespaceAnnotations",
+        Rule::WindowsPods => "KhardenWindowsPods",
+    }
+}
+
+/// The Rego of a rule: fixed text, parameters come from the Constraint.
+pub fn rego(rule: Rule) -> &'static str {
+    match rule {
+        Rule::AllowedRegistries => include_str!("../../../templates/allowed_registries.rego"),
+        Rule::RequiredAnnotations => include_str!("../../../templates/required_annotations.rego"),
+        Rule::IngressHostsInDomain => {
+            include_str!("../../../templates/ingress_hosts_in_domain.rego")
+        }
+        Rule::UniqueIngressHosts => include_str!("../../../templates/unique_ingress_hosts.rego"),
+        Rule::InternalLoadBalancers => {
+            include_str!("../../../templates/internal_load_balancers.rego")
+        }
+        Rule::NamespaceAnnotations => include_str!("../../../templates/namespace_annotations.rego"),
+        Rule::WindowsPods => include_str!("../../../templates/windows_pods.rego"),
+    }
+}
+
+fn strings() -> Value {
+    json!({"type": "array", "items": {"type": "string"}})
+}
+
+/// The schema of a rule's `parameters` (structural: a type at every level).
+fn parameters_schema(rule: Rule) -> Value {
+    let props = match rule {
+        Rule::AllowedRegistries => json!({"registries": strings()}),
+        Rule::RequiredAnnotations => json!({"annotations": strings()}),
+        Rule::IngressHostsInDomain => json!({"domains": strings()}),
+        Rule::UniqueIngressHosts => json!({"domain": {"type": "string"}}),
+        Rule::InternalLoadBalancers => {
+            json!({"annotation": {"type": "string"}, "value": {"type": "string"}})
+        }
+        Rule::NamespaceAnnotations => json!({"annotations": {
+            "type": "array",
+            "items": {"type": "object", "properties": {
+                "key": {"type": "string"}, "value": {"type": "string"}}}}}),
+        Rule::WindowsPods => {
+            let s = json!({"type": "string"});
+            json!({
+                "nodeSelectorKey": s, "nodeSelectorValue": s, "tolerationKey": s,
+                "tolerationValue": s, "tolerationEffect": s,
+            })
+        }
+    };
+    json!({"type": "object", "properties": props})
+}
+
+/// The kinds a rule's Constraint matches.
+pub fn match_kinds(rule: Rule) -> Value {
+    let workloads = || {
+        json!([
+            {"apiGroups": [""], "kinds": ["Pod"]},
+            {"apiGroups": ["apps"], "kinds": ["DaemonSet", "Deployment", "StatefulSet"]},
+            {"apiGroups": ["batch"], "kinds": ["CronJob", "Job"]},
+        ])
+    };
+    match rule {
+        Rule::AllowedRegistries | Rule::RequiredAnnotations => workloads(),
+        Rule::IngressHostsInDomain | Rule::UniqueIngressHosts => {
+            json!([{"apiGroups": ["networking.k8s.io"], "kinds": ["Ingress"]}])
+        }
+        Rule::InternalLoadBalancers => json!([{"apiGroups": [""], "kinds": ["Service"]}]),
+        Rule::NamespaceAnnotations => json!([{"apiGroups": ["*"], "kinds": ["*"]}]),
+        Rule::WindowsPods => json!([{"apiGroups": [""], "kinds": ["Pod"]}]),
+    }
+}
+
+fn scope_match(scope: &Scope, kinds: Value) -> Value {
+    let mut m = json!({"kinds": kinds, "scope": "Namespaced"});
+    match scope {
+        Scope::AllBut(ns) if !ns.is_empty() => m["excludedNamespaces"] = json!(ns),
+        Scope::AllBut(_) => {}
+        Scope::Only(ns) => m["namespaces"] = json!(ns),
+    }
+    m
+}
+
+fn metadata(name: &str, namespace: Option<&str>, annotations: &BTreeMap<String, String>) -> Value {
+    let mut md = json!({"name": name, "labels": {MANAGED_BY.0: MANAGED_BY.1}});
+    if let Some(ns) = namespace {
+        md["namespace"] = json!(ns);
+    }
+    if !annotations.is_empty() {
+        md["annotations"] = json!(annotations);
+    }
+    md
+}
+
+fn object(api: &str, kind: &str, md: Value, spec: Value) -> Value {
+    json!({"apiVersion": api, "kind": kind, "metadata": md, "spec": spec})
+}
+
+/// Mutator metadata: a name only. The mutators' CRDs declare `metadata` with
+/// `name` alone, and the strict schemas kharden is checked against refuse
+/// anything else there, so these objects go without our label.
+fn mutator_metadata(name: &str) -> Value {
+    json!({ "name": name })
+}
+
+fn manifest(obj: &Value) -> Result<Manifest, String> {
+    let kind = obj["kind"].as_str().unwrap_or_default();
+    let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+    Manifest::new(kind, obj["metadata"]["namespace"].as_str(), name, obj)
+}
+
+/// A template for every rule in use, then a Constraint per instance.
+pub fn objects(m: &Model, plan: &[Instance]) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut rules: Vec<Rule> = plan.iter().map(|i| i.rule).collect();
+    rules.dedup();
+    for rule in &rules {
+        let k = kind(*rule);
+        out.push(object(
+            "templates.gatekeeper.sh/v1",
+            "ConstraintTemplate",
+            metadata(&k.to_ascii_lowercase(), None, &BTreeMap::new()),
+            json!({
+                "crd": {"spec": {
+                    "names": {"kind": k},
+                    "validation": {"openAPIV3Schema": parameters_schema(*rule)},
+                }},
+                "targets": [{"target": "admission.k8s.gatekeeper.sh", "rego": rego(*rule)}],
+            }),
+        ));
+    }
+    for inst in plan {
+        out.push(object(
+            "constraints.gatekeeper.sh/v1beta1",
+            kind(inst.rule),
+            metadata(&inst.name(), None, &inst.annotations),
+            json!({
+                "enforcementAction": "deny",
+                "match": scope_match(&inst.scope, match_kinds(inst.rule)),
+                "parameters": inst.params,
+            }),
+        ));
+        out.extend(mutators(m, inst));
+    }
+    if rules.contains(&Rule::UniqueIngressHosts) {
+        out.push(object(
+            "config.gatekeeper.sh/v1alpha1",
+            "Config",
+            metadata("config", Some(GATEKEEPER_NAMESPACE), &BTreeMap::new()),
+            json!({"sync": {"syncOnly": [
+                {"group": "networking.k8s.io", "version": "v1", "kind": "Ingress"},
+            ]}}),
+        ));
+    }
+    out
+}
+
+/// A metadata location with the key quoted (keys with `.` or `/` must be).
+fn annotation_location(key: &str) -> String {
+    format!("metadata.annotations.\"{key}\"")
+}
+
+/// The mutators that add what a rule instance requires.
+fn mutators(m: &Model, inst: &Instance) -> Vec<Value> {
+    let mut out = Vec::new();
+    let services = json!([{"apiGroups": [""], "kinds": ["Service"]}]);
+    match inst.rule {
+        Rule::InternalLoadBalancers if inst.suffix.is_empty() => {
+            // AssignMetadata cannot test `spec.type`, so every Service gets the
+            // annotation; cloud providers read it only on LoadBalancers. It never
+            // overwrites a value, so the constraint still refuses an explicit "false".
+            if let Some((key, value)) = internal_lb_annotation(m.profile.cluster.platform) {
+                out.push(object(
+                    "mutations.gatekeeper.sh/v1",
+                    "AssignMetadata",
+                    mutator_metadata("internal-load-balancer"),
+                    json!({
+                        "match": scope_match(&inst.scope, services),
+                        "location": annotation_location(key),
+                        "parameters": {"assign": {"value": value}},
+                    }),
+                ));
+            }
+        }
+        Rule::NamespaceAnnotations => {
+            for a in inst.params["annotations"].as_array().into_iter().flatten() {
+                let key = a["key"].as_str().unwrap_or_default();
+                out.push(object(
+                    "mutations.gatekeeper.sh/v1",
+                    "AssignMetadata",
+                    mutator_metadata(&format!("{}-{}", inst.suffix, crate::names::slug(key, 40))),
+                    json!({
+                        "match": scope_match(&inst.scope, match_kinds(inst.rule)),
+                        "location": annotation_location(key),
+                        "parameters": {"assign": {"value": a["value"]}},
+                    }),
+                ));
+            }
+        }
+        Rule::WindowsPods => {
+            let pods = json!([{"apiGroups": [""], "kinds": ["Pod"]}]);
+            let apply = json!([{"groups": [""], "kinds": ["Pod"], "versions": ["v1"]}]);
+            out.push(object(
+                "mutations.gatekeeper.sh/v1",
+                "Assign",
+                mutator_metadata("windows-node-selector"),
+                json!({
+                    "applyTo": apply,
+                    "match": scope_match(&inst.scope, pods.clone()),
+                    "location": format!("spec.nodeSelector.\"{}\"", WINDOWS_SELECTOR.0),
+                    "parameters": {"assign": {"value": WINDOWS_SELECTOR.1}},
+                }),
+            ));
+            out.push(object(
+                "mutations.gatekeeper.sh/v1",
+                "ModifySet",
+                mutator_metadata("windows-toleration"),
+                json!({
+                    "applyTo": apply,
+                    "match": scope_match(&inst.scope, pods),
+                    "location": "spec.tolerations",
+                    "parameters": {
+                        "operation": "merge",
+                        "values": {"fromList": [{
+                            "key": WINDOWS_TOLERATION.0,
+                            "operator": "Equal",
+                            "value": WINDOWS_TOLERATION.1,
+                            "effect": WINDOWS_TOLERATION.2,
+                        }]},
+                    },
+                }),
+            ));
+        }
+        _ => {}
+    }
+    out
+}
+
+pub fn render(m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, String> {
+    objects(m, plan).iter().map(manifest).collect()
+}

@@ -1,0 +1,643 @@
+//! Admission policy: the `policy` and `exceptions` sections, checked here and
+//! planned once as engine-neutral rules (what is checked, with which parameters,
+//! in which namespaces), then rendered by `gatekeeper` (Rego constraints and
+//! mutators) or `vap` (native ValidatingAdmissionPolicy with CEL).
+//!
+//! User values never reach policy source text: Gatekeeper gets them as
+//! constraint `parameters`, the native engine as CEL literals in `variables`,
+//! written by one escaping function (`vap::cel_literal`). Pod Security Admission
+//! stays the baseline for pod security; nothing here duplicates it.
+
+pub mod gatekeeper;
+pub mod vap;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use crate::clock::Date;
+use crate::diag::{Diagnostic, nearest};
+use crate::manifest::Manifest;
+use crate::model::{Model, label};
+use crate::names;
+use crate::profile::{Exception, Platform, Policy, PolicyEngine};
+use crate::source::FieldPath;
+
+/// The policy rules an exception may waive.
+pub const POLICY_RULES: &[&str] = &[
+    "allowedRegistries",
+    "requiredAnnotations",
+    "uniqueIngressHosts",
+    "ingressHostsInDomain",
+    "internalLoadBalancers",
+];
+
+/// One check, the same for both engines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rule {
+    AllowedRegistries,
+    RequiredAnnotations,
+    IngressHostsInDomain,
+    UniqueIngressHosts,
+    InternalLoadBalancers,
+    NamespaceAnnotations,
+    WindowsPods,
+}
+
+impl Rule {
+    /// The profile field (and exception `rule`) this check comes from.
+    pub fn field(self) -> &'static str {
+        match self {
+            Rule::AllowedRegistries => "allowedRegistries",
+            Rule::RequiredAnnotations => "requiredAnnotations",
+            Rule::IngressHostsInDomain => "ingressHostsInDomain",
+            Rule::UniqueIngressHosts => "uniqueIngressHosts",
+            Rule::InternalLoadBalancers => "internalLoadBalancers",
+            Rule::NamespaceAnnotations => "propagateNamespaceAnnotations",
+            Rule::WindowsPods => "workloads.windows",
+        }
+    }
+    /// Object names: `allowed-registries`, ….
+    pub fn slug(self) -> &'static str {
+        match self {
+            Rule::AllowedRegistries => "allowed-registries",
+            Rule::RequiredAnnotations => "required-annotations",
+            Rule::IngressHostsInDomain => "ingress-hosts-in-domain",
+            Rule::UniqueIngressHosts => "unique-ingress-hosts",
+            Rule::InternalLoadBalancers => "internal-load-balancers",
+            Rule::NamespaceAnnotations => "namespace-annotations",
+            Rule::WindowsPods => "windows-pods",
+        }
+    }
+}
+
+/// Where one instance of a rule applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every namespace but these.
+    AllBut(Vec<String>),
+    /// Only these namespaces.
+    Only(Vec<String>),
+}
+
+/// One instance of a rule: its scope and parameters, and the waiver it carries out.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    pub rule: Rule,
+    /// Object name suffix after the rule's slug ("" for the cluster-wide instance).
+    pub suffix: String,
+    pub scope: Scope,
+    /// Parameters as an object of named values (Gatekeeper `parameters`, CEL `variables`).
+    pub params: Value,
+    /// Annotations for the rendered objects (waiver owner, ticket, expiry).
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Instance {
+    pub fn name(&self) -> String {
+        if self.suffix.is_empty() {
+            self.rule.slug().to_owned()
+        } else {
+            format!("{}-{}", self.rule.slug(), self.suffix)
+        }
+    }
+}
+
+/// A label-or-annotation the platform reads to make a LoadBalancer internal.
+pub fn internal_lb_annotation(p: Platform) -> Option<(&'static str, &'static str)> {
+    match p {
+        Platform::Aks => Some((
+            "service.beta.kubernetes.io/azure-load-balancer-internal",
+            "true",
+        )),
+        Platform::Eks => Some((
+            "service.beta.kubernetes.io/aws-load-balancer-internal",
+            "true",
+        )),
+        Platform::Gke => Some(("networking.gke.io/load-balancer-type", "Internal")),
+        // Bare clusters have no provider-wide convention (MetalLB and others each
+        // have their own), so the rule refuses every LoadBalancer Service there.
+        Platform::Kubeadm => None,
+    }
+}
+
+/// The node selector and toleration of Windows pods.
+pub const WINDOWS_SELECTOR: (&str, &str) = ("kubernetes.io/os", "windows");
+pub const WINDOWS_TOLERATION: (&str, &str, &str) = ("os", "windows", "NoSchedule");
+
+/// Normalise an `allowedRegistries` entry (or an exception's `allow` entry): a
+/// registry host (with an optional port), optionally followed by a repository
+/// path. Entries the reader could take two ways are refused.
+pub fn normalise_registry(raw: &str) -> Result<String, String> {
+    let s = raw.trim().trim_end_matches('/');
+    if s.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    if s.contains("://") {
+        return Err("a registry is written without a scheme".to_owned());
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| c.is_whitespace() || matches!(c, '*' | '?' | '@' | '\\'))
+    {
+        return Err(format!(
+            "`{c}` has no place in a registry prefix (wildcards, digests and spaces are refused)"
+        ));
+    }
+    let mut parts: Vec<String> = s.split('/').map(str::to_owned).collect();
+    if parts.iter().any(String::is_empty) {
+        return Err("it has an empty path segment".to_owned());
+    }
+    let host = parts[0].to_ascii_lowercase();
+    if !(host.contains('.') || host.contains(':') || host == "localhost") {
+        return Err(format!(
+            "`{}` could be a registry host or a Docker Hub repository",
+            parts[0]
+        ));
+    }
+    let (name, port) = host.split_once(':').unwrap_or((&host, ""));
+    if names::dns_subdomain(name).is_err()
+        || (host.contains(':') && port.parse::<u16>().map_or(true, |p| p == 0))
+    {
+        return Err(format!("`{}` is not a registry host[:port]", parts[0]));
+    }
+    if parts[1..].iter().any(|p| p.contains(':')) {
+        return Err("a tag has no place in a registry prefix".to_owned());
+    }
+    if parts[1..]
+        .iter()
+        .any(|p| p.chars().any(|c| c.is_ascii_uppercase()))
+    {
+        return Err("repository paths are lower-case".to_owned());
+    }
+    // Docker Hub has two names and an implicit `library/` for official images.
+    parts[0] = if host == "index.docker.io" || host == "registry-1.docker.io" {
+        "docker.io".to_owned()
+    } else {
+        host
+    };
+    if parts[0] == "docker.io" && parts.len() == 2 {
+        parts.insert(1, "library".to_owned());
+    }
+    Ok(parts.join("/"))
+}
+
+fn registries(list: &[String]) -> Vec<String> {
+    let set: BTreeSet<String> = list
+        .iter()
+        .filter_map(|r| normalise_registry(r).ok())
+        .collect();
+    set.into_iter().collect()
+}
+
+/// Every rule instance the profile asks for, in a fixed order.
+pub fn plan(m: &Model) -> Vec<Instance> {
+    let p = &m.profile;
+    let Some(pol) = &p.policy else {
+        return Vec::new();
+    };
+    let exempt: BTreeSet<String> = pol.exempt_namespaces.iter().cloned().collect();
+    let mut out = Vec::new();
+    let mut rule = |rule: Rule, params: Value, narrow: &dyn Fn(&Exception) -> Option<Value>| {
+        let exs: Vec<&Exception> = p
+            .exceptions
+            .iter()
+            .filter(|e| e.rule == rule.field())
+            .collect();
+        let mut excluded = exempt.clone();
+        let mut waivers = Vec::new();
+        let mut narrowed = Vec::new();
+        for ex in &exs {
+            let nss: Vec<String> = ex
+                .namespaces
+                .iter()
+                .filter(|n| !exempt.contains(*n))
+                .cloned()
+                .collect();
+            excluded.extend(nss.iter().cloned());
+            let note = format!(
+                "{} ({}, expires {}): {}",
+                ex.ticket,
+                ex.owner,
+                ex.expires,
+                ex.namespaces.join(", ")
+            );
+            match narrow(ex) {
+                Some(params) if !nss.is_empty() => narrowed.push(Instance {
+                    rule,
+                    suffix: names::slug(&ex.ticket, 30),
+                    scope: Scope::Only(nss),
+                    params,
+                    annotations: BTreeMap::from([
+                        ("kharden.dev/exception-owner".to_owned(), ex.owner.clone()),
+                        ("kharden.dev/exception-ticket".to_owned(), ex.ticket.clone()),
+                        (
+                            "kharden.dev/exception-expires".to_owned(),
+                            ex.expires.clone(),
+                        ),
+                    ]),
+                }),
+                _ => waivers.push(note),
+            }
+        }
+        let mut annotations = BTreeMap::new();
+        if !waivers.is_empty() {
+            annotations.insert("kharden.dev/waived".to_owned(), waivers.join("; "));
+        }
+        out.push(Instance {
+            rule,
+            suffix: String::new(),
+            scope: Scope::AllBut(excluded.into_iter().collect()),
+            params,
+            annotations,
+        });
+        out.extend(narrowed);
+    };
+    if !pol.allowed_registries.is_empty() {
+        let base = registries(&pol.allowed_registries);
+        rule(
+            Rule::AllowedRegistries,
+            json!({ "registries": base }),
+            &|ex| {
+                let mut all = pol.allowed_registries.clone();
+                all.extend(ex.allow.iter().cloned());
+                Some(json!({ "registries": registries(&all) }))
+            },
+        );
+    }
+    if !pol.required_annotations.is_empty() {
+        let keys: BTreeSet<&String> = pol.required_annotations.iter().collect();
+        rule(
+            Rule::RequiredAnnotations,
+            json!({ "annotations": keys }),
+            &|ex| {
+                let left: Vec<&&String> = keys.iter().filter(|k| !ex.allow.contains(**k)).collect();
+                (!ex.allow.is_empty() && !left.is_empty()).then(|| json!({ "annotations": left }))
+            },
+        );
+    }
+    let domain = p.cluster.ingress_domain.clone().unwrap_or_default();
+    if pol.ingress_hosts_in_domain {
+        rule(
+            Rule::IngressHostsInDomain,
+            json!({ "domains": [domain.to_ascii_lowercase()] }),
+            &|ex| {
+                let mut all: BTreeSet<String> =
+                    ex.allow.iter().map(|d| d.to_ascii_lowercase()).collect();
+                all.insert(domain.to_ascii_lowercase());
+                (!ex.allow.is_empty()).then(|| json!({ "domains": all }))
+            },
+        );
+    }
+    if pol.unique_ingress_hosts {
+        // The native engine cannot see other Ingresses; it confines each
+        // namespace's hosts to `<namespace>.<domain>` and below instead (see vap).
+        rule(
+            Rule::UniqueIngressHosts,
+            json!({ "domain": domain.to_ascii_lowercase() }),
+            &|_| None,
+        );
+    }
+    if pol.internal_load_balancers {
+        let (key, value) = internal_lb_annotation(p.cluster.platform).unwrap_or(("", ""));
+        rule(
+            Rule::InternalLoadBalancers,
+            json!({ "annotation": key, "value": value }),
+            &|_| None,
+        );
+    }
+    // Per-namespace rules: kharden knows each namespace's values at render time.
+    for ns in &p.namespaces {
+        if exempt.contains(&ns.name) {
+            continue;
+        }
+        let values: Vec<Value> = pol
+            .propagate_namespace_annotations
+            .iter()
+            .filter_map(|k| {
+                ns.annotations
+                    .get(k)
+                    .map(|v| json!({ "key": k, "value": v }))
+            })
+            .collect();
+        if !values.is_empty() {
+            out.push(Instance {
+                rule: Rule::NamespaceAnnotations,
+                suffix: ns.name.clone(),
+                scope: Scope::Only(vec![ns.name.clone()]),
+                params: json!({ "annotations": values }),
+                annotations: BTreeMap::new(),
+            });
+        }
+    }
+    let windows: Vec<String> = p
+        .namespaces
+        .iter()
+        .filter(|n| n.workloads.as_ref().is_some_and(|w| w.windows) && !exempt.contains(&n.name))
+        .map(|n| n.name.clone())
+        .collect();
+    if !windows.is_empty() {
+        out.push(Instance {
+            rule: Rule::WindowsPods,
+            suffix: String::new(),
+            scope: Scope::Only(windows),
+            params: json!({
+                "nodeSelectorKey": WINDOWS_SELECTOR.0,
+                "nodeSelectorValue": WINDOWS_SELECTOR.1,
+                "tolerationKey": WINDOWS_TOLERATION.0,
+                "tolerationValue": WINDOWS_TOLERATION.1,
+                "tolerationEffect": WINDOWS_TOLERATION.2,
+            }),
+            annotations: BTreeMap::new(),
+        });
+    }
+    out
+}
+
+pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
+    let Some(pol) = &m.profile.policy else {
+        return Ok(Vec::new());
+    };
+    let plan = plan(m);
+    match pol.engine {
+        PolicyEngine::Gatekeeper => gatekeeper::render(m, &plan),
+        PolicyEngine::ValidatingAdmissionPolicy => vap::render(m, &plan),
+    }
+}
+
+/// The note `render` prints when a rule is weaker on the chosen engine.
+pub fn notes(m: &Model) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(pol) = &m.profile.policy
+        && pol.engine == PolicyEngine::ValidatingAdmissionPolicy
+    {
+        if pol.unique_ingress_hosts {
+            out.push("note: `policy.uniqueIngressHosts`: a ValidatingAdmissionPolicy cannot see other Ingresses, so each namespace's hosts are confined to `<namespace>.<ingressDomain>` and below instead; use `engine: gatekeeper` for a true uniqueness check".to_owned());
+        }
+        if pol.internal_load_balancers
+            || !pol.propagate_namespace_annotations.is_empty()
+            || m.profile
+                .namespaces
+                .iter()
+                .any(|n| n.workloads.as_ref().is_some_and(|w| w.windows))
+        {
+            out.push("note: the native engine renders no MutatingAdmissionPolicy (not on by default before Kubernetes 1.36), so it only validates: objects missing the internal load balancer annotation, a namespace's annotation value or the Windows node selector and toleration are refused with a message saying what to add".to_owned());
+        }
+    }
+    out
+}
+
+pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+    let p = &m.profile;
+    let ns_names: BTreeSet<&str> = p.namespaces.iter().map(|n| n.name.as_str()).collect();
+    if let Some(pol) = &p.policy {
+        validate_policy(m, pol, out);
+    } else if let Some((i, _)) = p
+        .namespaces
+        .iter()
+        .enumerate()
+        .find(|(_, n)| n.workloads.as_ref().is_some_and(|w| w.windows))
+    {
+        out.push(
+            Diagnostic::error(
+                FieldPath::root()
+                    .key("namespaces")
+                    .index(i)
+                    .key("workloads")
+                    .key("windows"),
+                "`workloads.windows` is carried out by admission policy, but there is no `policy` section".to_owned(),
+            )
+            .hint("add `policy: {engine: gatekeeper}` (or `validating-admission-policy`)"),
+        );
+    }
+    let mut seen: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for (i, ex) in p.exceptions.iter().enumerate() {
+        let base = FieldPath::root().key("exceptions").index(i);
+        if !POLICY_RULES.contains(&ex.rule.as_str()) {
+            let hint = match nearest(&ex.rule, POLICY_RULES.iter().copied()) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => format!("rules: {}", POLICY_RULES.join(", ")),
+            };
+            out.push(
+                Diagnostic::error(
+                    base.key("rule"),
+                    format!("`{}` is not a policy rule", ex.rule),
+                )
+                .hint(hint),
+            );
+        }
+        match &p.policy {
+            None => out.push(Diagnostic::error(
+                base.clone(),
+                "an exception needs a `policy` section to except from".to_owned(),
+            )),
+            Some(pol) if POLICY_RULES.contains(&ex.rule.as_str()) => {
+                validate_allow(pol, ex, &base, out);
+            }
+            Some(_) => {}
+        }
+        if ex.namespaces.is_empty() {
+            out.push(Diagnostic::error(
+                base.key("namespaces"),
+                "an exception must name the namespaces it covers".to_owned(),
+            ));
+        }
+        for (j, n) in ex.namespaces.iter().enumerate() {
+            if !ns_names.contains(n.as_str()) {
+                let hint = match nearest(n, ns_names.iter().copied()) {
+                    Some(x) => format!("did you mean `{x}`?"),
+                    None => "exceptions apply to namespaces listed under `namespaces`".to_owned(),
+                };
+                out.push(
+                    Diagnostic::error(
+                        base.key("namespaces").index(j),
+                        format!("namespace `{n}` is not in the profile"),
+                    )
+                    .hint(hint),
+                );
+            }
+            // Two waivers of one rule in one namespace would each narrow the rule
+            // on its own, and the stricter would win: merge them instead.
+            if let Some(first) = seen.insert((ex.rule.as_str(), n.as_str()), i) {
+                out.push(
+                    Diagnostic::error(
+                        base.key("namespaces").index(j),
+                        format!(
+                            "namespace `{n}` already has an exception for `{}` (exceptions[{first}])",
+                            ex.rule
+                        ),
+                    )
+                    .hint("merge the two waivers into one"),
+                );
+            }
+        }
+        if !ex.owner.contains('@') {
+            out.push(
+                Diagnostic::error(
+                    base.key("owner"),
+                    format!("owner `{}` is not an email address", ex.owner),
+                )
+                .hint("name who answers for the waiver, e.g. team-b@example.ca"),
+            );
+        }
+        if ex.ticket.trim().is_empty() {
+            out.push(Diagnostic::error(
+                base.key("ticket"),
+                "the exception has no ticket".to_owned(),
+            ));
+        }
+        match Date::parse(&ex.expires) {
+            Err(e) => out.push(
+                Diagnostic::error(base.key("expires"), e)
+                    .hint("write the last day the waiver holds, e.g. 2030-06-30"),
+            ),
+            Ok(d) if d < m.today => out.push(
+                Diagnostic::error(
+                    base.key("expires"),
+                    format!(
+                        "exception {} for `{}` (owner {}) expired on {d} (today is {})",
+                        ex.ticket, ex.rule, ex.owner, m.today
+                    ),
+                )
+                .hint("renew the waiver with a new date, or remove it"),
+            ),
+            Ok(_) => {}
+        }
+    }
+}
+
+fn validate_policy(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
+    let p = &m.profile;
+    let base = FieldPath::root().key("policy");
+    for (i, n) in pol.exempt_namespaces.iter().enumerate() {
+        label(out, &base.key("exemptNamespaces").index(i), n);
+    }
+    for (i, r) in pol.allowed_registries.iter().enumerate() {
+        registry_entry(out, &base.key("allowedRegistries").index(i), r);
+    }
+    for (field, list) in [
+        ("requiredAnnotations", &pol.required_annotations),
+        (
+            "propagateNamespaceAnnotations",
+            &pol.propagate_namespace_annotations,
+        ),
+    ] {
+        for (i, k) in list.iter().enumerate() {
+            if let Err(e) = names::qualified_name(k) {
+                out.push(Diagnostic::error(
+                    base.key(field).index(i),
+                    format!("`{k}` is not a valid annotation key: {e}"),
+                ));
+            }
+        }
+    }
+    for (field, on) in [
+        ("ingressHostsInDomain", pol.ingress_hosts_in_domain),
+        (
+            "uniqueIngressHosts",
+            pol.unique_ingress_hosts && pol.engine == PolicyEngine::ValidatingAdmissionPolicy,
+        ),
+    ] {
+        if on && p.cluster.ingress_domain.is_none() {
+            out.push(
+                Diagnostic::error(
+                    base.key(field),
+                    format!("`{field}` needs `cluster.ingressDomain` with this engine"),
+                )
+                .hint("set `cluster.ingressDomain`, e.g. apps.prod-east.example.ca"),
+            );
+        }
+    }
+}
+
+fn registry_entry(out: &mut Vec<Diagnostic>, path: &FieldPath, r: &str) {
+    if let Err(e) = normalise_registry(r) {
+        out.push(
+            Diagnostic::error(path.clone(), format!("`{r}` is not a registry prefix: {e}"))
+                .hint("write a registry host, optionally with a path: `registry.example.com/team`, or `docker.io/library/nginx` for a Docker Hub image"),
+        );
+    }
+}
+
+/// Check an exception's `allow` list against what its rule can take.
+fn validate_allow(pol: &Policy, ex: &Exception, base: &FieldPath, out: &mut Vec<Diagnostic>) {
+    let enabled = match ex.rule.as_str() {
+        "allowedRegistries" => !pol.allowed_registries.is_empty(),
+        "requiredAnnotations" => !pol.required_annotations.is_empty(),
+        "uniqueIngressHosts" => pol.unique_ingress_hosts,
+        "ingressHostsInDomain" => pol.ingress_hosts_in_domain,
+        _ => pol.internal_load_balancers,
+    };
+    if !enabled {
+        out.push(
+            Diagnostic::error(
+                base.key("rule"),
+                format!(
+                    "the exception waives `{}`, which `policy` does not set",
+                    ex.rule
+                ),
+            )
+            .hint("remove the exception, or turn the rule on"),
+        );
+    }
+    let allow = base.key("allow");
+    match ex.rule.as_str() {
+        "allowedRegistries" => {
+            if ex.allow.is_empty() {
+                out.push(
+                    Diagnostic::error(
+                        allow,
+                        "an `allowedRegistries` exception must list what it allows".to_owned(),
+                    )
+                    .hint("list image prefixes, e.g. `allow: [docker.io/library/nginx]`"),
+                );
+            }
+            for (i, r) in ex.allow.iter().enumerate() {
+                registry_entry(out, &base.key("allow").index(i), r);
+            }
+        }
+        "requiredAnnotations" => {
+            for (i, k) in ex.allow.iter().enumerate() {
+                if !pol.required_annotations.contains(k) {
+                    out.push(
+                        Diagnostic::error(
+                            base.key("allow").index(i),
+                            format!("`{k}` is not in `policy.requiredAnnotations`"),
+                        )
+                        .hint("list the required annotation keys the namespaces may leave out, or none to waive them all"),
+                    );
+                }
+            }
+        }
+        "ingressHostsInDomain" => {
+            for (i, d) in ex.allow.iter().enumerate() {
+                if names::dns_subdomain(d).is_err() || !d.contains('.') {
+                    out.push(
+                        Diagnostic::error(
+                            base.key("allow").index(i),
+                            format!("`{d}` is not a DNS domain"),
+                        )
+                        .hint("list the extra domains the namespaces' Ingress hosts may use, e.g. apps.example.ca"),
+                    );
+                }
+            }
+        }
+        _ => {
+            if !ex.allow.is_empty() {
+                out.push(
+                    Diagnostic::error(
+                        allow,
+                        format!(
+                            "an exception to `{}` waives the rule and takes no `allow` list",
+                            ex.rule
+                        ),
+                    )
+                    .hint("remove `allow`"),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,959 @@
+//! The policies, run: one table of admission requests, evaluated against the
+//! Gatekeeper output with a Rego engine (regorus) and against the native output
+//! with a CEL engine (cel, with the strings extension Kubernetes also loads).
+//! Both engines must give the table's answer on every row.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::{gatekeeper, normalise_registry, plan, vap};
+use crate::testing::{HEAD, errors, render, today};
+
+/// The contract's policy section, on a platform with an internal LB annotation.
+const PROFILE: &str = r#"
+namespaces:
+  - name: team-a
+    annotations: {contact: team-a@example.ca, cost-center: PE-1234}
+  - name: team-b
+    annotations: {contact: team-b@example.ca, cost-center: PE-5678}
+    workloads: {windows: true}
+policy:
+  engine: ENGINE
+  allowedRegistries: [artifactory.cloud.statcan.ca, "registry.local:5000/"]
+  requiredAnnotations: [contact]
+  uniqueIngressHosts: true
+  ingressHostsInDomain: true
+  internalLoadBalancers: true
+  propagateNamespaceAnnotations: [cost-center]
+  exemptNamespaces: [kube-system, gatekeeper-system]
+exceptions:
+  - rule: allowedRegistries
+    namespaces: [team-b]
+    allow: [docker.io/library/nginx]
+    owner: team-b@example.ca
+    ticket: SEC-1234
+    expires: 2030-06-30
+"#;
+
+fn model(engine: &str) -> crate::Model {
+    let text = format!("{HEAD}{}", PROFILE.replace("ENGINE", engine))
+        .replace("platform: kubeadm", "platform: aks")
+        .replace(
+            "kubernetesVersion: \"1.33\"}",
+            "kubernetesVersion: \"1.33\", ingressDomain: apps.prod-east.example.ca}",
+        );
+    match crate::load_text(&text, "t.yaml", today()) {
+        Ok(m) => m,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// One admission request: what is submitted, where, and the answer.
+struct Case {
+    what: &'static str,
+    group: &'static str,
+    kind: &'static str,
+    resource: &'static str,
+    subresource: &'static str,
+    namespace: &'static str,
+    object: Value,
+    allowed: bool,
+}
+
+fn pod(containers: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "p", "annotations": {"contact": "x@y.z"}},
+        "spec": containers})
+}
+
+fn img(image: &str) -> Value {
+    pod(json!({"containers": [{"name": "c", "image": image}]}))
+}
+
+fn case(what: &'static str, ns: &'static str, object: Value, allowed: bool) -> Case {
+    let kind = object["kind"].as_str().unwrap_or_default();
+    let (group, kind, resource): (&str, &str, &str) = match kind {
+        "Pod" => ("", "Pod", "pods"),
+        "Deployment" => ("apps", "Deployment", "deployments"),
+        "CronJob" => ("batch", "CronJob", "cronjobs"),
+        "Ingress" => ("networking.k8s.io", "Ingress", "ingresses"),
+        "Service" => ("", "Service", "services"),
+        "ConfigMap" => ("", "ConfigMap", "configmaps"),
+        k => panic!("no resource for {k}"),
+    };
+    Case {
+        what,
+        group,
+        kind,
+        resource,
+        subresource: "",
+        namespace: ns,
+        object,
+        allowed,
+    }
+}
+
+fn ingress(hosts: &[&str]) -> Value {
+    let rules: Vec<Value> = hosts
+        .iter()
+        .map(|h| {
+            if h.is_empty() {
+                json!({"http": {}})
+            } else {
+                json!({"host": h})
+            }
+        })
+        .collect();
+    json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "i"}, "spec": {"rules": rules}})
+}
+
+fn service(ty: &str, annotations: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "s", "annotations": annotations}, "spec": {"type": ty}})
+}
+
+fn windows_pod(selector: bool, toleration: Value) -> Value {
+    let mut spec = json!({"containers": [{"name": "c", "image": "docker.io/library/nginx:1"}]});
+    if selector {
+        spec["nodeSelector"] = json!({"kubernetes.io/os": "windows"});
+    }
+    if !toleration.is_null() {
+        spec["tolerations"] = json!([toleration]);
+    }
+    pod(spec)
+}
+
+/// The specification: both engines must give these answers.
+fn table() -> Vec<Case> {
+    let a = "team-a";
+    let good = "artifactory.cloud.statcan.ca/team/app:1.0";
+    let mut deploy = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "d", "annotations": {"contact": "x@y.z"}},
+        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}}}});
+    let mut good_deploy = deploy.clone();
+    good_deploy["spec"]["template"]["spec"]["containers"][0]["image"] = json!(good);
+    let cron = json!({"apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": {"name": "c", "annotations": {"contact": "x@y.z"}},
+        "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [
+            {"name": "c", "image": "quay.io/evil/x"}]}}}}}});
+    let mut eph = img(good);
+    eph["spec"]["ephemeralContainers"] = json!([{"name": "dbg", "image": "busybox"}]);
+    let mut cases = vec![
+        case("registry image", a, img(good), true),
+        case(
+            "registry image by digest",
+            a,
+            img("artifactory.cloud.statcan.ca/team/app@sha256:0123456789abcdef"),
+            true,
+        ),
+        case(
+            "suffix trick: registry as a subdomain of another",
+            a,
+            img("artifactory.cloud.statcan.ca.evil.io/x"),
+            false,
+        ),
+        case(
+            "suffix trick: no path boundary",
+            a,
+            img("artifactory.cloud.statcan.caevil/x"),
+            false,
+        ),
+        case(
+            "a port makes another registry",
+            a,
+            img("artifactory.cloud.statcan.ca:5000/x"),
+            false,
+        ),
+        case("implicit docker.io", a, img("nginx"), false),
+        case(
+            "implicit docker.io with a user",
+            a,
+            img("artifactory.cloud.statcan.ca/x"),
+            true,
+        ),
+        case(
+            "docker hub path that looks like the registry",
+            a,
+            img("library/artifactory.cloud.statcan.ca/x"),
+            false,
+        ),
+        case(
+            "registry with a port, listed",
+            a,
+            img("registry.local:5000/app:1"),
+            true,
+        ),
+        case(
+            "listed registry with a port, other port",
+            a,
+            img("registry.local:5001/app:1"),
+            false,
+        ),
+        case(
+            "listed registry with a port, no port",
+            a,
+            img("registry.local/app:1"),
+            false,
+        ),
+        case(
+            "bad init container",
+            a,
+            pod(
+                json!({"containers": [{"name": "c", "image": good}], "initContainers": [{"name": "i", "image": "docker.io/library/busybox"}]}),
+            ),
+            false,
+        ),
+        case("bad ephemeral container", a, eph.clone(), false),
+        case("deployment with a bad image", a, deploy.clone(), false),
+        case("deployment with a good image", a, good_deploy.clone(), true),
+        case("cronjob with a bad image", a, cron, false),
+        case(
+            "exception: nginx by full name",
+            "team-b",
+            windows_pod(
+                true,
+                json!({"key": "os", "operator": "Equal", "value": "windows", "effect": "NoSchedule"}),
+            ),
+            true,
+        ),
+        case(
+            "exception: nginx implicit",
+            "team-b",
+            {
+                let mut p = windows_pod(true, json!({"key": "os", "operator": "Exists"}));
+                p["spec"]["containers"][0]["image"] = json!("nginx:1.25");
+                p
+            },
+            true,
+        ),
+        case(
+            "exception: nginx lookalike",
+            "team-b",
+            {
+                let mut p = windows_pod(true, json!({"key": "os", "operator": "Exists"}));
+                p["spec"]["containers"][0]["image"] = json!("docker.io/library/nginxevil:1");
+                p
+            },
+            false,
+        ),
+        case(
+            "exception does not reach other namespaces",
+            a,
+            img("docker.io/library/nginx:1"),
+            false,
+        ),
+        case(
+            "exempt namespace is untouched",
+            "kube-system",
+            img("nginx"),
+            true,
+        ),
+        case(
+            "namespace not in the profile is covered",
+            "other",
+            img("nginx"),
+            false,
+        ),
+        // requiredAnnotations
+        case(
+            "pod without contact",
+            a,
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": good}]}}),
+            false,
+        ),
+        case(
+            "pod with empty contact",
+            a,
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "annotations": {"contact": " "}}, "spec": {"containers": [{"name": "c", "image": good}]}}),
+            false,
+        ),
+        case(
+            "pod owned by a controller",
+            a,
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "r", "uid": "u", "controller": true}]}, "spec": {"containers": [{"name": "c", "image": good}]}}),
+            true,
+        ),
+        case(
+            "deployment without contact",
+            a,
+            {
+                deploy["metadata"] = json!({"name": "d"});
+                deploy["spec"]["template"]["spec"]["containers"][0]["image"] = json!(good);
+                deploy
+            },
+            false,
+        ),
+        // ingressHostsInDomain
+        case(
+            "host in the domain",
+            a,
+            ingress(&["shop.team-a.apps.prod-east.example.ca"]),
+            true,
+        ),
+        case(
+            "bare domain",
+            a,
+            ingress(&["apps.prod-east.example.ca"]),
+            false,
+        ),
+        case(
+            "another cluster's domain",
+            a,
+            ingress(&["shop.apps.prod-west.example.ca"]),
+            false,
+        ),
+        case(
+            "domain as a suffix without a dot",
+            a,
+            ingress(&["shopapps.prod-east.example.ca"]),
+            false,
+        ),
+        case(
+            "wildcard host",
+            a,
+            ingress(&["*.team-a.apps.prod-east.example.ca"]),
+            false,
+        ),
+        case("rule without a host", a, ingress(&[""]), false),
+        // internalLoadBalancers (aks)
+        case(
+            "internal load balancer",
+            a,
+            service(
+                "LoadBalancer",
+                json!({"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}),
+            ),
+            true,
+        ),
+        case(
+            "public load balancer",
+            a,
+            service("LoadBalancer", json!({})),
+            false,
+        ),
+        case(
+            "load balancer set to false",
+            a,
+            service(
+                "LoadBalancer",
+                json!({"service.beta.kubernetes.io/azure-load-balancer-internal": "false"}),
+            ),
+            false,
+        ),
+        case(
+            "cluster IP service",
+            a,
+            service("ClusterIP", json!({})),
+            true,
+        ),
+        // propagateNamespaceAnnotations
+        case(
+            "object without the namespace annotation",
+            a,
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}),
+            true,
+        ),
+        case(
+            "object with the namespace's value",
+            a,
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "annotations": {"cost-center": "PE-1234"}}}),
+            true,
+        ),
+        case(
+            "object with another namespace's value",
+            a,
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "annotations": {"cost-center": "PE-5678"}}}),
+            false,
+        ),
+        // workloads.windows
+        case(
+            "windows pod without selector",
+            "team-b",
+            windows_pod(false, json!({"key": "os", "operator": "Exists"})),
+            false,
+        ),
+        case(
+            "windows pod without toleration",
+            "team-b",
+            windows_pod(true, Value::Null),
+            false,
+        ),
+        case(
+            "windows pod with a wrong toleration",
+            "team-b",
+            windows_pod(
+                true,
+                json!({"key": "os", "value": "linux", "effect": "NoSchedule"}),
+            ),
+            false,
+        ),
+    ];
+    // Ephemeral containers arrive through their own subresource.
+    let mut sub = case("bad ephemeral container via the subresource", a, eph, false);
+    sub.subresource = "ephemeralcontainers";
+    cases.push(sub);
+    cases
+}
+
+// ---- Gatekeeper: constraint matching as Gatekeeper does it, Rego by regorus ----
+
+fn glob(pattern: &str, ns: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => ns.starts_with(prefix),
+        None => pattern == ns,
+    }
+}
+
+fn gk_matches(m: &Value, c: &Case) -> bool {
+    let kinds = m["kinds"].as_array().unwrap().iter().any(|k| {
+        let in_list = |field: &str, v: &str| {
+            k[field]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x == "*" || x == v)
+        };
+        in_list("apiGroups", c.group) && in_list("kinds", c.kind)
+    });
+    let strs = |f: &str| -> Vec<String> {
+        m[f].as_array()
+            .map(|a| a.iter().map(|x| x.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default()
+    };
+    let included =
+        m.get("namespaces").is_none() || strs("namespaces").iter().any(|p| glob(p, c.namespace));
+    let excluded = strs("excludedNamespaces")
+        .iter()
+        .any(|p| glob(p, c.namespace));
+    kinds && included && !excluded
+}
+
+/// The violations Gatekeeper would report for `c`, with `inventory` synced.
+fn gatekeeper_eval(objs: &[Value], c: &Case, inventory: &Value) -> Vec<String> {
+    let mut msgs = Vec::new();
+    for constraint in objs
+        .iter()
+        .filter(|o| o["apiVersion"] == "constraints.gatekeeper.sh/v1beta1")
+    {
+        assert_eq!(constraint["spec"]["enforcementAction"], "deny");
+        if !gk_matches(&constraint["spec"]["match"], c) {
+            continue;
+        }
+        let kind = constraint["kind"].as_str().unwrap();
+        let template = objs
+            .iter()
+            .find(|o| {
+                o["kind"] == "ConstraintTemplate"
+                    && o["metadata"]["name"] == kind.to_ascii_lowercase()
+            })
+            .unwrap_or_else(|| panic!("no template for {kind}"));
+        assert_eq!(template["spec"]["crd"]["spec"]["names"]["kind"], kind);
+        let rego = template["spec"]["targets"][0]["rego"].as_str().unwrap();
+        let mut engine = regorus::Engine::new();
+        engine.set_rego_v0(true);
+        engine.set_strict_builtin_errors(true);
+        engine
+            .add_policy(format!("{kind}.rego"), rego.to_owned())
+            .unwrap();
+        engine
+            .add_data(
+                regorus::Value::from_json_str(&json!({"inventory": inventory}).to_string())
+                    .unwrap(),
+            )
+            .unwrap();
+        let input = json!({
+            "review": {
+                "kind": {"group": c.group, "version": "v1", "kind": c.kind},
+                "operation": if c.subresource.is_empty() { "CREATE" } else { "UPDATE" },
+                "namespace": c.namespace,
+                "object": c.object,
+            },
+            "parameters": constraint["spec"]["parameters"],
+        });
+        engine.set_input(regorus::Value::from_json_str(&input.to_string()).unwrap());
+        let pkg = kind.to_ascii_lowercase();
+        let v = engine.eval_rule(format!("data.{pkg}.violation")).unwrap();
+        let v: Value = serde_json::from_str(&v.to_json_str().unwrap()).unwrap();
+        for x in v.as_array().unwrap() {
+            msgs.push(format!(
+                "{}: {}",
+                constraint["metadata"]["name"].as_str().unwrap(),
+                x["msg"].as_str().unwrap()
+            ));
+        }
+    }
+    msgs
+}
+
+// ---- native: binding selection as the API server does it, CEL by cel ----
+
+fn selector_matches(sel: &Value, ns: &str) -> bool {
+    sel["matchExpressions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|e| {
+            assert_eq!(e["key"], "kubernetes.io/metadata.name");
+            let hit = e["values"].as_array().unwrap().iter().any(|v| v == ns);
+            match e["operator"].as_str().unwrap() {
+                "In" => hit,
+                "NotIn" => !hit,
+                o => panic!("operator {o}"),
+            }
+        })
+}
+
+fn rule_matches(rule: &Value, c: &Case) -> bool {
+    let resource = if c.subresource.is_empty() {
+        c.resource.to_owned()
+    } else {
+        format!("{}/{}", c.resource, c.subresource)
+    };
+    let any = |f: &str, v: &str| {
+        rule[f]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x == "*" || x == v)
+    };
+    any("apiGroups", c.group) && any("resources", &resource)
+}
+
+fn cel_env() -> Arc<cel::Env> {
+    let mut env = cel::Env::stdlib();
+    cel::extensions::strings(&mut env).unwrap();
+    Arc::new(env)
+}
+
+fn cel_eval(env: &Arc<cel::Env>, ctx: &cel::Context, expr: &str) -> cel::Value {
+    let program = env
+        .compile(expr)
+        .unwrap_or_else(|e| panic!("{expr}: {e:?}"));
+    program
+        .execute(ctx)
+        .unwrap_or_else(|e| panic!("{expr}: {e:?}"))
+}
+
+/// The denials the API server would report for `c`.
+fn native_eval(objs: &[Value], c: &Case) -> Vec<String> {
+    let env = cel_env();
+    let mut msgs = Vec::new();
+    for binding in objs
+        .iter()
+        .filter(|o| o["kind"] == "ValidatingAdmissionPolicyBinding")
+    {
+        assert_eq!(binding["spec"]["validationActions"], json!(["Deny"]));
+        let sel = &binding["spec"]["matchResources"]["namespaceSelector"];
+        if !selector_matches(sel, c.namespace) {
+            continue;
+        }
+        let policy = objs
+            .iter()
+            .find(|o| {
+                o["kind"] == "ValidatingAdmissionPolicy"
+                    && o["metadata"]["name"] == binding["spec"]["policyName"]
+            })
+            .unwrap();
+        let spec = &policy["spec"];
+        assert_eq!(spec["failurePolicy"], "Fail");
+        let rules = spec["matchConstraints"]["resourceRules"]
+            .as_array()
+            .unwrap();
+        if !rules.iter().any(|r| rule_matches(r, c)) {
+            continue;
+        }
+        let request = json!({
+            "kind": {"group": c.group, "version": "v1", "kind": c.kind},
+            "namespace": c.namespace,
+            "operation": if c.subresource.is_empty() { "CREATE" } else { "UPDATE" },
+        });
+        let mut vars = serde_json::Map::new();
+        let mut ctx = cel::Context::with_env(env.clone());
+        ctx.add_variable_from_value("object", cel::to_value(&c.object).unwrap());
+        ctx.add_variable_from_value("request", cel::to_value(&request).unwrap());
+        // Variables in order, each seeing the ones before it.
+        let mut cel_vars: Vec<(String, cel::Value)> = Vec::new();
+        for v in spec["variables"].as_array().unwrap() {
+            let mut inner = cel::Context::with_env(env.clone());
+            inner.add_variable_from_value("object", cel::to_value(&c.object).unwrap());
+            inner.add_variable_from_value("request", cel::to_value(&request).unwrap());
+            let map: std::collections::HashMap<String, cel::Value> =
+                cel_vars.iter().cloned().collect();
+            inner.add_variable_from_value("variables", map);
+            let val = cel_eval(&env, &inner, v["expression"].as_str().unwrap());
+            cel_vars.push((v["name"].as_str().unwrap().to_owned(), val));
+            vars.insert(v["name"].as_str().unwrap().to_owned(), Value::Null);
+        }
+        let map: std::collections::HashMap<String, cel::Value> = cel_vars.into_iter().collect();
+        ctx.add_variable_from_value("variables", map);
+        for val in spec["validations"].as_array().unwrap() {
+            match cel_eval(&env, &ctx, val["expression"].as_str().unwrap()) {
+                cel::Value::Bool(true) => {}
+                cel::Value::Bool(false) => {
+                    let msg = match cel_eval(&env, &ctx, val["messageExpression"].as_str().unwrap())
+                    {
+                        cel::Value::String(s) => s.to_string(),
+                        other => panic!("message is not a string: {other:?}"),
+                    };
+                    msgs.push(format!(
+                        "{}: {msg}",
+                        policy["metadata"]["name"].as_str().unwrap()
+                    ));
+                }
+                other => panic!("validation gave {other:?}"),
+            }
+        }
+    }
+    msgs
+}
+
+fn rendered(engine: &str) -> Vec<Value> {
+    let m = model(engine);
+    let plan = plan(&m);
+    match engine {
+        "gatekeeper" => gatekeeper::objects(&m, &plan),
+        _ => plan
+            .iter()
+            .flat_map(|i| {
+                let (p, b) = vap::objects(i);
+                [
+                    serde_json::to_value(p).unwrap(),
+                    serde_json::to_value(b).unwrap(),
+                ]
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn the_case_table_passes_on_gatekeeper() {
+    let objs = rendered("gatekeeper");
+    let mut wrong = Vec::new();
+    for c in table() {
+        let v = gatekeeper_eval(&objs, &c, &json!({}));
+        if v.is_empty() != c.allowed {
+            wrong.push(format!(
+                "{} ({}): expected allowed={}, got {v:?}",
+                c.what, c.namespace, c.allowed
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_case_table_passes_on_the_native_engine() {
+    let objs = rendered("validating-admission-policy");
+    let mut wrong = Vec::new();
+    for c in table() {
+        let v = native_eval(&objs, &c);
+        if v.is_empty() != c.allowed {
+            wrong.push(format!(
+                "{} ({}): expected allowed={}, got {v:?}",
+                c.what, c.namespace, c.allowed
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn denials_say_what_is_wrong() {
+    let c = case(
+        "x",
+        "team-a",
+        img("artifactory.cloud.statcan.ca.evil.io/x"),
+        false,
+    );
+    let gk = gatekeeper_eval(&rendered("gatekeeper"), &c, &json!({}));
+    assert!(
+        gk[0].contains("image artifactory.cloud.statcan.ca.evil.io/x (")
+            && gk[0].contains("is not from an allowed registry"),
+        "{gk:?}"
+    );
+    let native = native_eval(&rendered("validating-admission-policy"), &c);
+    assert!(
+        native[0].contains(
+            "images not from an allowed registry: artifactory.cloud.statcan.ca.evil.io/x"
+        ),
+        "{native:?}"
+    );
+    let c = case("x", "team-a", service("LoadBalancer", json!({})), false);
+    let native = native_eval(&rendered("validating-admission-policy"), &c);
+    assert!(
+        native[0].contains(
+            "set the annotation service.beta.kubernetes.io/azure-load-balancer-internal: true"
+        ),
+        "{native:?}"
+    );
+}
+
+#[test]
+fn gatekeeper_refuses_a_host_another_namespace_holds() {
+    let objs = rendered("gatekeeper");
+    let host = "shop.apps.prod-east.example.ca";
+    let inventory = json!({"namespace": {"team-b": {"networking.k8s.io/v1": {"Ingress": {
+        "shop": {"spec": {"rules": [{"host": host}]}}}}}}});
+    let c = case("dup", "team-a", ingress(&[host]), false);
+    let v = gatekeeper_eval(&objs, &c, &inventory);
+    assert!(
+        v.iter()
+            .any(|m| m.contains("already claimed by Ingress team-b/shop")),
+        "{v:?}"
+    );
+    // The same host in its own namespace (an update) is fine.
+    let c = case("same ns", "team-b", ingress(&[host]), true);
+    assert!(gatekeeper_eval(&objs, &c, &inventory).is_empty());
+    // Gatekeeper only sees other Ingresses through the sync Config.
+    let config = objs.iter().find(|o| o["kind"] == "Config").unwrap();
+    assert_eq!(config["metadata"]["namespace"], "gatekeeper-system");
+    assert_eq!(config["metadata"]["name"], "config");
+    assert_eq!(
+        config["spec"]["sync"]["syncOnly"],
+        json!([{"group": "networking.k8s.io", "version": "v1", "kind": "Ingress"}])
+    );
+}
+
+#[test]
+fn the_native_engine_confines_hosts_to_the_namespace_instead() {
+    let objs = rendered("validating-admission-policy");
+    let ok = case(
+        "own",
+        "team-a",
+        ingress(&["shop.team-a.apps.prod-east.example.ca"]),
+        true,
+    );
+    assert!(native_eval(&objs, &ok).is_empty());
+    let theirs = case(
+        "theirs",
+        "team-a",
+        ingress(&["shop.team-b.apps.prod-east.example.ca"]),
+        false,
+    );
+    let v = native_eval(&objs, &theirs);
+    assert!(
+        v.iter()
+            .any(|m| m.contains("must be team-a.apps.prod-east.example.ca or a name under it")),
+        "{v:?}"
+    );
+    let m = model("validating-admission-policy");
+    assert!(
+        super::notes(&m)
+            .iter()
+            .any(|n| n.contains("cannot see other Ingresses"))
+    );
+}
+
+#[test]
+fn gatekeeper_mutators_add_what_the_rules_require() {
+    let objs = rendered("gatekeeper");
+    let find = |kind: &str, name: &str| {
+        objs.iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no {kind} {name}"))
+            .clone()
+    };
+    let lb = find("AssignMetadata", "internal-load-balancer");
+    assert_eq!(
+        lb["spec"]["location"],
+        "metadata.annotations.\"service.beta.kubernetes.io/azure-load-balancer-internal\""
+    );
+    assert_eq!(lb["spec"]["parameters"]["assign"]["value"], "true");
+    assert_eq!(
+        lb["spec"]["match"]["excludedNamespaces"],
+        json!(["gatekeeper-system", "kube-system"])
+    );
+    let cc = find("AssignMetadata", "team-a-cost-center");
+    assert_eq!(cc["spec"]["match"]["namespaces"], json!(["team-a"]));
+    assert_eq!(cc["spec"]["parameters"]["assign"]["value"], "PE-1234");
+    let sel = find("Assign", "windows-node-selector");
+    assert_eq!(
+        sel["spec"]["location"],
+        "spec.nodeSelector.\"kubernetes.io/os\""
+    );
+    assert_eq!(sel["spec"]["match"]["namespaces"], json!(["team-b"]));
+    let tol = find("ModifySet", "windows-toleration");
+    assert_eq!(
+        tol["spec"]["parameters"]["values"]["fromList"][0]["key"],
+        "os"
+    );
+    // A pod as the mutators leave it passes the Windows rule.
+    let mutated = windows_pod(
+        true,
+        tol["spec"]["parameters"]["values"]["fromList"][0].clone(),
+    );
+    assert!(
+        gatekeeper_eval(&objs, &case("mutated", "team-b", mutated, true), &json!({})).is_empty()
+    );
+}
+
+#[test]
+fn exceptions_keep_owner_ticket_and_expiry() {
+    for engine in ["gatekeeper", "validating-admission-policy"] {
+        let objs = rendered(engine);
+        let ex = objs
+            .iter()
+            .find(|o| o["metadata"]["annotations"]["kharden.dev/exception-ticket"] == "SEC-1234")
+            .unwrap_or_else(|| panic!("{engine}: no exception object"));
+        let a = &ex["metadata"]["annotations"];
+        assert_eq!(a["kharden.dev/exception-owner"], "team-b@example.ca");
+        assert_eq!(a["kharden.dev/exception-expires"], "2030-06-30");
+    }
+}
+
+#[test]
+fn cel_literals_cannot_escape() {
+    let env = cel_env();
+    let ctx = cel::Context::with_env(env.clone());
+    for s in [
+        "plain",
+        "it's",
+        "say \"hi\"",
+        "back\\slash\\",
+        "x') || true || ('",
+        "x\") || true || (\"",
+        "line\nbreak\r\t",
+        "\u{1}\u{7f}",
+        "ünïcødé ✓",
+        "${x} {{y}}",
+    ] {
+        let lit = vap::cel_literal(&json!(s));
+        match cel_eval(&env, &ctx, &lit) {
+            cel::Value::String(got) => assert_eq!(got.as_str(), s, "{lit}"),
+            other => panic!("{lit} gave {other:?}"),
+        }
+        let list = vap::cel_literal(&json!([s, {"key": s}]));
+        let got = cel_eval(
+            &env,
+            &ctx,
+            &format!("{list}[1].key == {lit} && size({list}) == 2"),
+        );
+        assert_eq!(got, cel::Value::Bool(true), "{list}");
+    }
+}
+
+#[test]
+fn user_values_never_reach_policy_text() {
+    // Rego is fixed text: the same for any profile.
+    for rule in [
+        super::Rule::AllowedRegistries,
+        super::Rule::NamespaceAnnotations,
+    ] {
+        assert!(!gatekeeper::rego(rule).contains("statcan"));
+    }
+    let objs = rendered("validating-admission-policy");
+    for o in objs
+        .iter()
+        .filter(|o| o["kind"] == "ValidatingAdmissionPolicy")
+    {
+        for v in o["spec"]["validations"].as_array().unwrap() {
+            let e = v["expression"].as_str().unwrap();
+            assert!(
+                !e.contains("statcan") && !e.contains("PE-") && !e.contains("team-"),
+                "{e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn registry_entries_are_normalised_or_refused() {
+    assert_eq!(
+        normalise_registry("Artifactory.Cloud.StatCan.ca/").unwrap(),
+        "artifactory.cloud.statcan.ca"
+    );
+    assert_eq!(
+        normalise_registry("index.docker.io/nginx").unwrap(),
+        "docker.io/library/nginx"
+    );
+    assert_eq!(
+        normalise_registry("localhost:5000/team").unwrap(),
+        "localhost:5000/team"
+    );
+    for bad in [
+        "nginx",
+        "library/nginx",
+        "*.example.com",
+        "r.example.com/app:1.0",
+        "r.example.com/app@sha256:00",
+        "https://r.example.com",
+        "r.example.com//x",
+        "r.example.com:0/x",
+        "",
+    ] {
+        assert!(normalise_registry(bad).is_err(), "{bad}");
+    }
+    let e = errors("policy:\n  engine: gatekeeper\n  allowedRegistries: [nginx]\n");
+    assert!(e.contains("`nginx` is not a registry prefix: `nginx` could be a registry host or a Docker Hub repository"), "{e}");
+}
+
+#[test]
+fn exceptions_are_checked_against_their_rule() {
+    let e = errors(
+        "namespaces: [{name: a}]\npolicy: {engine: gatekeeper, allowedRegistries: [r.example.com]}\nexceptions:\n  - {rule: allowedRegistries, namespaces: [a], owner: a@b.c, ticket: T-1, expires: 2030-01-01}\n  - {rule: allowedRegistries, namespaces: [a], allow: [q.example.com], owner: a@b.c, ticket: T-2, expires: 2030-01-01}\n  - {rule: internalLoadBalancers, namespaces: [a], owner: a@b.c, ticket: T-3, expires: 2030-01-01}\n",
+    );
+    assert!(
+        e.contains("an `allowedRegistries` exception must list what it allows"),
+        "{e}"
+    );
+    assert!(
+        e.contains(
+            "namespace `a` already has an exception for `allowedRegistries` (exceptions[0])"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains("the exception waives `internalLoadBalancers`, which `policy` does not set"),
+        "{e}"
+    );
+    let e = errors("namespaces: [{name: a, workloads: {windows: true}}]\n");
+    assert!(
+        e.contains("`workloads.windows` is carried out by admission policy"),
+        "{e}"
+    );
+}
+
+#[test]
+fn both_engines_render_and_scope_every_rule() {
+    let gk = render(
+        &PROFILE
+            .replace("ENGINE", "gatekeeper")
+            .replace("  ingressHostsInDomain: true\n", "")
+            .replace("  uniqueIngressHosts: true\n", ""),
+    );
+    let kinds: Vec<&str> = gk.iter().filter_map(|(_, o)| o["kind"].as_str()).collect();
+    for k in [
+        "ConstraintTemplate",
+        "KhardenAllowedRegistries",
+        "KhardenInternalLoadBalancers",
+        "KhardenWindowsPods",
+        "Assign",
+        "ModifySet",
+        "AssignMetadata",
+    ] {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+    // kubeadm has no internal annotation: no mutator, and the rule refuses LoadBalancers.
+    assert!(
+        !gk.iter()
+            .any(|(_, o)| o["metadata"]["name"] == "internal-load-balancer")
+    );
+    let native = render(
+        &PROFILE
+            .replace("ENGINE", "validating-admission-policy")
+            .replace("  ingressHostsInDomain: true\n", "")
+            .replace("  uniqueIngressHosts: true\n", ""),
+    );
+    let b = native
+        .iter()
+        .find(|(p, _)| {
+            p == "_cluster/validatingadmissionpolicybinding-kharden-allowed-registries.yaml"
+        })
+        .unwrap();
+    assert_eq!(
+        b.1["spec"]["matchResources"]["namespaceSelector"]["matchExpressions"][0]["values"],
+        json!(["gatekeeper-system", "kube-system", "team-b"])
+    );
+}

@@ -1,0 +1,286 @@
+//! The native engine: a ValidatingAdmissionPolicy and its Binding per rule
+//! instance (`admissionregistration.k8s.io/v1`). The CEL expressions are fixed
+//! text; the instance's values reach them only as `variables` whose expressions
+//! are CEL literals written by `cel_literal`, and the scope is the binding's
+//! namespace selector.
+//!
+//! Limits of the engine, said where they bite: a policy sees only the object
+//! under review, so `uniqueIngressHosts` becomes "hosts stay under
+//! `<namespace>.<ingressDomain>`", which makes two namespaces' hosts disjoint
+//! by construction; and kharden renders no MutatingAdmissionPolicy (alpha or
+//! beta and off by default on 1.33–1.35), so objects missing what a Gatekeeper
+//! mutator would add are refused with a message saying what to add.
+
+use k8s_openapi::api::admissionregistration::v1::{
+    MatchResources, NamedRuleWithOperations, ValidatingAdmissionPolicy,
+    ValidatingAdmissionPolicyBinding, ValidatingAdmissionPolicyBindingSpec,
+    ValidatingAdmissionPolicySpec, Validation, Variable,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+use serde_json::Value;
+
+use super::{Instance, Rule, Scope};
+use crate::manifest::{Manifest, meta};
+use crate::model::Model;
+
+/// A JSON value as a CEL literal. Strings are double-quoted with every quote,
+/// backslash and control character escaped, so no user value can end the
+/// literal and become expression text.
+pub fn cel_literal(v: &Value) -> String {
+    match v {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => {
+            let mut out = String::with_capacity(s.len() + 2);
+            out.push('"');
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                        out.push_str(&format!("\\u{:04x}", c as u32));
+                    }
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        }
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(cel_literal).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(o) => format!(
+            "{{{}}}",
+            o.iter()
+                .map(|(k, v)| format!(
+                    "{}: {}",
+                    cel_literal(&Value::String(k.clone())),
+                    cel_literal(v)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// The image of a container with Docker's defaults written out (no registry
+/// host: docker.io; a bare name: docker.io/library). Same pattern as the Rego.
+const FULL_NAME: &str = "i.matches('^(localhost|[^/]*[.:][^/]*)/') ? i : (i.contains('/') ? 'docker.io/' + i : 'docker.io/library/' + i)";
+
+/// Fixed CEL per rule: derived variables (after the parameter variables) and
+/// validations as (expression, messageExpression).
+pub struct Cel {
+    pub variables: Vec<(&'static str, String)>,
+    pub validations: Vec<(&'static str, &'static str)>,
+}
+
+pub fn cel(rule: Rule) -> Cel {
+    match rule {
+        Rule::AllowedRegistries => Cel {
+            variables: vec![
+                ("spec", "request.kind.kind == 'Pod' ? object.spec : (request.kind.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec : object.spec.template.spec)".to_owned()),
+                ("images", "((has(variables.spec.containers) ? variables.spec.containers : []) + (has(variables.spec.initContainers) ? variables.spec.initContainers : []) + (has(variables.spec.ephemeralContainers) ? variables.spec.ephemeralContainers : [])).map(c, c.image)".to_owned()),
+                ("names", format!("variables.images.map(i, {FULL_NAME})")),
+                ("denied", "variables.names.filter(n, !variables.registries.exists(e, e.contains('/') ? (n == e || n.startsWith(e + '/') || n.startsWith(e + ':') || n.startsWith(e + '@')) : n.startsWith(e + '/')))".to_owned()),
+            ],
+            validations: vec![(
+                "size(variables.denied) == 0",
+                "'images not from an allowed registry: ' + variables.denied.join(', ') + '; allowed: ' + variables.registries.join(', ')",
+            )],
+        },
+        Rule::RequiredAnnotations => Cel {
+            variables: vec![
+                ("controlled", "has(object.metadata.ownerReferences) && object.metadata.ownerReferences.exists(r, has(r.controller) && r.controller)".to_owned()),
+                ("missing", "variables.annotations.filter(k, !has(object.metadata.annotations) || !(k in object.metadata.annotations) || object.metadata.annotations[k].trim() == '')".to_owned()),
+            ],
+            validations: vec![(
+                "variables.controlled || size(variables.missing) == 0",
+                "'a ' + request.kind.kind + ' must carry these annotations with non-empty values: ' + variables.missing.join(', ')",
+            )],
+        },
+        Rule::IngressHostsInDomain => Cel {
+            variables: vec![],
+            validations: vec![
+                (
+                    "!has(object.spec.rules) || object.spec.rules.all(r, has(r.host) && r.host != '')",
+                    "'every Ingress rule needs a host under ' + variables.domains.join(' or ')",
+                ),
+                (
+                    "!has(object.spec.rules) || object.spec.rules.all(r, !has(r.host) || r.host == '' || (!r.host.contains('*') && variables.domains.exists(d, r.host.lowerAscii().endsWith('.' + d))))",
+                    "'Ingress hosts must be names under ' + variables.domains.join(' or ') + '; wildcard hosts are refused'",
+                ),
+                (
+                    "!has(object.spec.tls) || object.spec.tls.all(t, !has(t.hosts) || t.hosts.all(h, !h.contains('*') && variables.domains.exists(d, h.lowerAscii().endsWith('.' + d))))",
+                    "'Ingress TLS hosts must be names under ' + variables.domains.join(' or ') + '; wildcard hosts are refused'",
+                ),
+            ],
+        },
+        Rule::UniqueIngressHosts => Cel {
+            variables: vec![(
+                "own",
+                "request.namespace + '.' + variables.domain".to_owned(),
+            )],
+            validations: vec![(
+                "!has(object.spec.rules) || object.spec.rules.all(r, !has(r.host) || r.host.lowerAscii() == variables.own || r.host.lowerAscii().endsWith('.' + variables.own))",
+                "'Ingress hosts in namespace ' + request.namespace + ' must be ' + variables.own + ' or a name under it, so no other namespace can claim them'",
+            )],
+        },
+        Rule::InternalLoadBalancers => Cel {
+            variables: vec![],
+            validations: vec![(
+                "!has(object.spec.type) || object.spec.type != 'LoadBalancer' || (variables.annotation != '' && has(object.metadata.annotations) && variables.annotation in object.metadata.annotations && object.metadata.annotations[variables.annotation] == variables.value)",
+                "variables.annotation == '' ? 'Services of type LoadBalancer are refused: this platform has no internal load balancer annotation; expose the service through the ingress controller' : 'a Service of type LoadBalancer must be internal: set the annotation ' + variables.annotation + ': ' + variables.value",
+            )],
+        },
+        Rule::NamespaceAnnotations => Cel {
+            variables: vec![],
+            validations: vec![(
+                "!has(object.metadata.annotations) || variables.annotations.all(a, !(a.key in object.metadata.annotations) || object.metadata.annotations[a.key] == a.value)",
+                "'annotations copied from the namespace must keep its values (or be left out): ' + variables.annotations.map(a, a.key + ': ' + a.value).join(', ')",
+            )],
+        },
+        Rule::WindowsPods => Cel {
+            variables: vec![],
+            validations: vec![
+                (
+                    "has(object.spec.nodeSelector) && variables.nodeSelectorKey in object.spec.nodeSelector && object.spec.nodeSelector[variables.nodeSelectorKey] == variables.nodeSelectorValue",
+                    "'pods in this namespace run on Windows nodes: set nodeSelector ' + variables.nodeSelectorKey + ': ' + variables.nodeSelectorValue",
+                ),
+                (
+                    "has(object.spec.tolerations) && object.spec.tolerations.exists(t, has(t.key) && t.key == variables.tolerationKey && ((has(t.operator) && t.operator == 'Exists') || (has(t.value) ? t.value : '') == variables.tolerationValue) && (!has(t.effect) || t.effect == '' || t.effect == variables.tolerationEffect))",
+                    "'pods in this namespace run on Windows nodes: add the toleration ' + variables.tolerationKey + '=' + variables.tolerationValue + ':' + variables.tolerationEffect",
+                ),
+            ],
+        },
+    }
+}
+
+fn rule(group: &str, resources: &[&str]) -> NamedRuleWithOperations {
+    NamedRuleWithOperations {
+        api_groups: Some(vec![group.to_owned()]),
+        api_versions: Some(vec![if group == "*" { "*" } else { "v1" }.to_owned()]),
+        operations: Some(vec!["CREATE".to_owned(), "UPDATE".to_owned()]),
+        resources: Some(resources.iter().map(|r| (*r).to_owned()).collect()),
+        scope: Some("Namespaced".to_owned()),
+        ..NamedRuleWithOperations::default()
+    }
+}
+
+/// The resources a rule's policy matches.
+pub fn resource_rules(r: Rule) -> Vec<NamedRuleWithOperations> {
+    match r {
+        Rule::AllowedRegistries => vec![
+            // Ephemeral containers arrive through their own subresource.
+            rule("", &["pods", "pods/ephemeralcontainers"]),
+            rule("apps", &["daemonsets", "deployments", "statefulsets"]),
+            rule("batch", &["cronjobs", "jobs"]),
+        ],
+        Rule::RequiredAnnotations => vec![
+            rule("", &["pods"]),
+            rule("apps", &["daemonsets", "deployments", "statefulsets"]),
+            rule("batch", &["cronjobs", "jobs"]),
+        ],
+        Rule::IngressHostsInDomain | Rule::UniqueIngressHosts => {
+            vec![rule("networking.k8s.io", &["ingresses"])]
+        }
+        Rule::InternalLoadBalancers => vec![rule("", &["services"])],
+        Rule::NamespaceAnnotations => vec![rule("*", &["*"])],
+        Rule::WindowsPods => vec![rule("", &["pods"])],
+    }
+}
+
+/// Parameter variables (CEL literals), then the rule's derived variables.
+pub fn variables(inst: &Instance) -> Vec<Variable> {
+    let mut out: Vec<Variable> = inst
+        .params
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| Variable {
+            name: k.clone(),
+            expression: cel_literal(v),
+        })
+        .collect();
+    out.extend(cel(inst.rule).variables.into_iter().map(|(n, e)| Variable {
+        name: n.to_owned(),
+        expression: e,
+    }));
+    out
+}
+
+fn selector(scope: &Scope) -> Option<LabelSelector> {
+    let (op, values) = match scope {
+        Scope::AllBut(ns) if ns.is_empty() => return None,
+        Scope::AllBut(ns) => ("NotIn", ns),
+        Scope::Only(ns) => ("In", ns),
+    };
+    Some(LabelSelector {
+        match_expressions: Some(vec![LabelSelectorRequirement {
+            key: "kubernetes.io/metadata.name".to_owned(),
+            operator: op.to_owned(),
+            values: Some(values.clone()),
+        }]),
+        ..LabelSelector::default()
+    })
+}
+
+/// The policy and binding of one instance.
+pub fn objects(inst: &Instance) -> (ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding) {
+    let name = format!("kharden-{}", inst.name());
+    let mut md = meta(&name, None);
+    if !inst.annotations.is_empty() {
+        md.annotations = Some(inst.annotations.clone());
+    }
+    let policy = ValidatingAdmissionPolicy {
+        metadata: md.clone(),
+        spec: Some(ValidatingAdmissionPolicySpec {
+            failure_policy: Some("Fail".to_owned()),
+            match_constraints: Some(MatchResources {
+                resource_rules: Some(resource_rules(inst.rule)),
+                ..MatchResources::default()
+            }),
+            variables: Some(variables(inst)),
+            validations: Some(
+                cel(inst.rule)
+                    .validations
+                    .into_iter()
+                    .map(|(e, m)| Validation {
+                        expression: e.to_owned(),
+                        message_expression: Some(m.to_owned()),
+                        ..Validation::default()
+                    })
+                    .collect(),
+            ),
+            ..ValidatingAdmissionPolicySpec::default()
+        }),
+        ..ValidatingAdmissionPolicy::default()
+    };
+    let binding = ValidatingAdmissionPolicyBinding {
+        metadata: md,
+        spec: Some(ValidatingAdmissionPolicyBindingSpec {
+            policy_name: Some(name),
+            validation_actions: Some(vec!["Deny".to_owned()]),
+            match_resources: Some(MatchResources {
+                namespace_selector: selector(&inst.scope),
+                ..MatchResources::default()
+            }),
+            ..ValidatingAdmissionPolicyBindingSpec::default()
+        }),
+    };
+    (policy, binding)
+}
+
+pub fn render(_m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, String> {
+    let mut out = Vec::new();
+    for inst in plan {
+        let (p, b) = objects(inst);
+        out.push(Manifest::k8s(&p)?);
+        out.push(Manifest::k8s(&b)?);
+    }
+    Ok(out)
+}
