@@ -25,6 +25,11 @@ pub struct Model {
     /// The profile path as the user gave it (shown in file headers).
     pub display: String,
     pub today: Date,
+    /// The directory the profile was read from (None for profiles given as text);
+    /// extension templates are read relative to it.
+    pub dir: Option<std::path::PathBuf>,
+    /// Extension templates, read at load: (path as written, text).
+    pub templates: Vec<(String, String)>,
 }
 
 impl Model {
@@ -92,13 +97,23 @@ pub fn profile_schema() -> Value {
 /// Load, merge, check and parse a profile.
 pub fn load(path: &Path, display: &str, today: Date) -> Result<Model, Diagnostics> {
     let (value, sources) = source::load(path, display)?;
-    check(value, sources, display, today)
+    let dir = path
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
+        .map(Path::to_path_buf);
+    check(value, sources, display, today, dir)
 }
 
 /// Load a profile given as text; `extends:` may name built-in presets only.
 pub fn load_text(text: &str, display: &str, today: Date) -> Result<Model, Diagnostics> {
     let (value, sources) = source::load_text(text, display)?;
-    check(value, sources, display, today)
+    check(value, sources, display, today, None)
 }
 
 fn check(
@@ -106,6 +121,7 @@ fn check(
     sources: Sources,
     display: &str,
     today: Date,
+    dir: Option<std::path::PathBuf>,
 ) -> Result<Model, Diagnostics> {
     let mut diags = Diagnostics::default();
     let (found, fatal) = crate::schema_check::check(&profile_schema(), &mut value);
@@ -122,13 +138,16 @@ fn check(
             return Err(diags.with_sources(sources));
         }
     };
+    let mut found = Vec::new();
+    let templates = concern::extension::read(&profile, dir.as_deref(), &mut found);
     let model = Model {
         profile,
         sources,
         display: display.to_owned(),
         today,
+        dir,
+        templates,
     };
-    let mut found = Vec::new();
     validate(&model, &mut found);
     diags.extend(found);
     if diags.is_empty() {
@@ -174,6 +193,7 @@ fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
     concern::logging::validate(m, out);
     concern::mesh::validate(m, out);
     concern::policy::validate(m, out);
+    concern::extension::validate(m, out);
 }
 
 /// Report `value` at `path` unless it is a DNS label.

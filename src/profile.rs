@@ -53,6 +53,32 @@ pub struct Profile {
     /// `expires`, rendering fails until the waiver is renewed or removed.
     #[serde(default)]
     pub exceptions: Vec<Exception>,
+    /// The platform team's own objects: Tera templates in a folder next to the
+    /// profile, rendered once per namespace or once per cluster. Every value a
+    /// template prints comes out as a quoted YAML string.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<Extension>,
+}
+
+/// One extension template.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Extension {
+    /// The template file, relative to the profile (e.g. `extensions/monitoring.yaml.tera`).
+    /// Context: `cluster` (name, platform, kubernetesVersion, ingressDomain),
+    /// `profile` (name), `namespaces` (names); per namespace also `namespace`
+    /// (name, labels, annotations).
+    pub template: String,
+    /// `namespace`: rendered once per namespace, objects placed in it;
+    /// `cluster`: rendered once.
+    pub scope: ExtensionScope,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExtensionScope {
+    Namespace,
+    Cluster,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

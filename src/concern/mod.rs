@@ -4,6 +4,7 @@
 
 pub mod apiserver;
 pub mod audit;
+pub mod extension;
 pub mod identity;
 pub mod logging;
 pub mod mesh;
@@ -28,6 +29,7 @@ pub fn render_all(model: &Model) -> Result<ManifestSet, String> {
         .chain(mesh::render(model)?)
         .chain(logging::render(model)?)
         .chain(policy::render(model)?)
+        .chain(extension::render(model)?)
     {
         set.insert(m)?;
     }
