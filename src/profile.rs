@@ -96,6 +96,7 @@ pub enum ProfileKind {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Metadata {
     /// The profile's name (a DNS label); the default output directory is `out/<name>`.
+    #[schemars(pattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"), length(max = 63), example = &"prod-east")]
     pub name: String,
 }
 
@@ -103,10 +104,12 @@ pub struct Metadata {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Cluster {
     /// The cluster's name (a DNS label).
+    #[schemars(pattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"), length(max = 63), example = &"prod-east")]
     pub name: String,
     /// Which API-server settings format to render.
     pub platform: Platform,
     /// Kubernetes minor version, quoted: "1.33" to "1.37".
+    #[schemars(pattern(r"^1\.3[3-7]$"), example = &"1.33")]
     pub kubernetes_version: String,
     /// Ingress hosts must be `<something>.<ingressDomain>`; the policy controller enforces it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -275,6 +278,7 @@ pub enum IdentityMode {
 pub struct Oidc {
     /// The issuer URL (https only).
     #[serde(rename = "issuerURL")]
+    #[schemars(pattern(r"^https://"), example = &"https://login.microsoftonline.com/<tenant>/v2.0")]
     pub issuer_url: String,
     /// Tokens must be issued for this client id (the audience).
     #[serde(rename = "clientID")]
@@ -522,6 +526,7 @@ pub struct NamespaceRef {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NamespaceSpec {
     /// The namespace name (a DNS label).
+    #[schemars(pattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"), length(max = 63), example = &"team-a")]
     pub name: String,
     /// Annotations on the Namespace object.
     #[serde(default)]
@@ -796,5 +801,6 @@ pub struct Exception {
     /// The tracking ticket.
     pub ticket: String,
     /// Last day the waiver holds (YYYY-MM-DD).
+    #[schemars(pattern(r"^\d{4}-\d{2}-\d{2}$"), example = &"2030-06-30")]
     pub expires: String,
 }

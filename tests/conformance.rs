@@ -212,3 +212,38 @@ fn yamllint_config_really_rejects_truthy_and_duplicate_keys() {
         "{out}"
     );
 }
+
+/// The profile schema, checked by a third-party JSON Schema validator the way an
+/// editor uses it: every example profile passes, and a broken one is caught
+/// (unknown field, wrong enum, bad name, unsupported version).
+#[test]
+fn the_profile_schema_serves_editors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let schema = tmp.path().join("schema.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_kharden"))
+        .arg("schema")
+        .output()
+        .unwrap();
+    std::fs::write(&schema, &o.stdout).unwrap();
+    let mut profiles: Vec<String> = examples()
+        .iter()
+        .map(|n| format!("examples/{n}.yaml"))
+        .collect();
+    profiles.push("../shared/profile.example.yaml".to_owned());
+    let run = |files: &[String]| {
+        Command::new(python())
+            .arg("scripts/validate-profile-schema.py")
+            .arg(&schema)
+            .args(files)
+            .current_dir(root())
+            .output()
+            .unwrap()
+    };
+    let o = run(&profiles);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let bad = tmp.path().join("bad.yaml");
+    std::fs::write(&bad, "apiVersion: kharden.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: Bad_Name}\ncluster: {name: x, platform: azure, kubernetesVersion: \"1.30\"}\nnamespacs: []\n").unwrap();
+    let o = run(&[bad.to_string_lossy().into_owned()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!o.status.success() && out.contains("4 problems"), "{out}");
+}
