@@ -42,9 +42,11 @@ pub enum Command {
     },
     /// Print the JSON Schema of the profile format, for editors.
     Schema,
-    /// What changes between two profiles (or a profile and a rendered directory):
-    /// a semantic summary of access and limits, widening changes marked, then a
-    /// unified diff of the files. Exit 1 when anything changes.
+    /// What changes in access and limits between two profiles, then the file diff.
+    ///
+    /// One side may be a rendered directory (files only). Every change that widens
+    /// access or loosens a restriction is marked `widening`. Exit 1 when anything
+    /// changes.
     Diff {
         /// The profile before the change (or a rendered directory).
         old: PathBuf,
@@ -53,16 +55,20 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Which layer set a profile value (e.g. `namespaces.team-a.quota.pods`), or,
-    /// without a path, a summary of the cluster's hardening per namespace.
+    /// Which layer set a value, or a summary of the cluster's hardening.
+    ///
+    /// With a path (e.g. `namespaces.team-a.quota.pods`): the value and the file and
+    /// line that set it, or the default it inherits. Without: per namespace, who has
+    /// which role, flows, external hosts and quotas.
     Explain {
         /// The cluster profile (YAML).
         profile: PathBuf,
         /// A value's path; list entries by name or index.
         path: Option<String>,
     },
-    /// Cross-artifact checks with stable ids (see docs/lint.md). Exit 1 on an
-    /// error-level finding, or on any finding with `--deny-warnings`.
+    /// Cross-artifact checks with stable ids (docs/lint.md).
+    ///
+    /// Exit 1 on an error-level finding, or on any finding with `--deny-warnings`.
     Lint {
         /// The cluster profile (YAML).
         #[arg(required_unless_present = "explain")]

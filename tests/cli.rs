@@ -336,3 +336,18 @@ fn managed_platforms_warn_once_and_stream_no_control_plane_files() {
     );
     assert!(!stdout(&o).contains("eksctl.io"));
 }
+
+/// `--help` is reviewed like code: `KHARDEN_BLESS=1` rewrites the snapshot.
+#[test]
+fn help_output_is_a_reviewed_snapshot() {
+    let got = stdout(&kharden(&["--help"]));
+    let path = root().join("tests/fixtures/help.txt");
+    if std::env::var_os("KHARDEN_BLESS").is_some() {
+        fs::write(&path, &got).unwrap();
+    }
+    assert_eq!(
+        got,
+        fs::read_to_string(&path).unwrap_or_default(),
+        "--help changed; rerun with KHARDEN_BLESS=1 and review"
+    );
+}
