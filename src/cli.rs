@@ -40,8 +40,30 @@ pub enum Command {
         /// The cluster profile (YAML).
         profile: PathBuf,
     },
-    /// Print the JSON Schema of the profile format, for editors.
-    Schema,
+    /// Print the JSON Schema of the profile format (or of `verify` scenarios), for editors.
+    Schema {
+        /// Print the schema of `verify` scenario files instead.
+        #[arg(long)]
+        scenario: bool,
+    },
+    /// Evaluate scenario expectations against the rendered profile: flows through
+    /// the NetworkPolicies and mesh rules, objects through admission. One line per
+    /// expectation, then `N passed, N failed`; exit 1 on any mismatch.
+    Verify {
+        /// The cluster profile (YAML).
+        profile: PathBuf,
+        /// Scenario files (YAML; see `kharden schema --scenario`).
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+    /// Write a self-contained HTML report for security reviewers.
+    Report {
+        /// The cluster profile (YAML).
+        profile: PathBuf,
+        /// The HTML file to write (`-` for stdout).
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
     /// What changes between two profiles (or a profile and a rendered directory):
     /// a semantic summary of access and limits, widening changes marked, then a
     /// unified diff of the files. Exit 1 when anything changes.
@@ -60,6 +82,9 @@ pub enum Command {
         profile: PathBuf,
         /// A value's path; list entries by name or index.
         path: Option<String>,
+        /// `mermaid`: the allowed-flow graph as a Mermaid diagram for Markdown.
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+        format: ExplainFormat,
     },
     /// Cross-artifact checks with stable ids (see docs/lint.md). Exit 1 on an
     /// error-level finding, or on any finding with `--deny-warnings`.
@@ -99,6 +124,12 @@ pub enum Format {
     Text,
     Markdown,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    Text,
+    Mermaid,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
