@@ -238,14 +238,21 @@ fn svg(edges: &[Edge], tenants: &BTreeSet<String>) -> String {
         let (dx, dy) = (x2 - x1, y2 - y1);
         let len = (dx * dx + dy * dy).sqrt().max(1.0);
         let pad = 34.0;
-        let (sx, sy) = (x1 + dx / len * pad, y1 + dy / len * pad);
-        let (ex, ey) = (x2 - dx / len * pad, y2 - dy / len * pad);
+        // A flow with a reverse twin is shifted to its right, so the two arrows
+        // and their labels stay apart.
+        let twin = edges.iter().any(|o| o.from == e.to && o.to == e.from);
+        let shift = if twin { 7.0 } else { 0.0 };
+        let (nx, ny) = (-dy / len * shift, dx / len * shift);
+        let (sx, sy) = (x1 + dx / len * pad + nx, y1 + dy / len * pad + ny);
+        let (ex, ey) = (x2 - dx / len * pad + nx, y2 - dy / len * pad + ny);
+        // Labels sit a third of the way along, nearer the sender.
+        let (lx, ly) = (sx + (ex - sx) / 3.0 + nx, sy + (ey - sy) / 3.0 + ny);
         let ports: Vec<&str> = e.ports.iter().map(String::as_str).collect();
         let _ = writeln!(
             out,
             "<g class=\"edge\"><line x1=\"{sx:.1}\" y1=\"{sy:.1}\" x2=\"{ex:.1}\" y2=\"{ey:.1}\" stroke=\"#555\" marker-end=\"url(#arrow)\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\">{}</text></g>",
-            (sx + ex) / 2.0,
-            (sy + ey) / 2.0 - 4.0,
+            lx,
+            ly - 3.0,
             esc(&ports.join(", "))
         );
     }
