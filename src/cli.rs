@@ -40,8 +40,32 @@ pub enum Command {
         /// The cluster profile (YAML).
         profile: PathBuf,
     },
-    /// Print the JSON Schema of the profile format, for editors.
-    Schema,
+    /// Print the JSON Schema of the profile format (or of `verify` scenarios), for editors.
+    Schema {
+        /// Print the schema of `verify` scenario files instead.
+        #[arg(long)]
+        scenario: bool,
+    },
+    /// Check what the rendered bundle allows and denies against scenario files.
+    ///
+    /// Flows go through the NetworkPolicies and mesh rules, objects through
+    /// admission. One line per expectation, then `N passed, N failed`; exit 1 on
+    /// any mismatch.
+    Verify {
+        /// The cluster profile (YAML).
+        profile: PathBuf,
+        /// Scenario files (YAML; see `kharden schema --scenario`).
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+    /// Write a self-contained HTML report for security reviewers.
+    Report {
+        /// The cluster profile (YAML).
+        profile: PathBuf,
+        /// The HTML file to write (`-` for stdout).
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
     /// What changes in access and limits between two profiles, then the file diff.
     ///
     /// One side may be a rendered directory (files only). Every change that widens
@@ -65,6 +89,9 @@ pub enum Command {
         profile: PathBuf,
         /// A value's path; list entries by name or index.
         path: Option<String>,
+        /// `mermaid`: the allowed-flow graph as a Mermaid diagram for Markdown.
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+        format: ExplainFormat,
     },
     /// Cross-artifact checks with stable ids (docs/lint.md).
     ///
@@ -105,6 +132,12 @@ pub enum Format {
     Text,
     Markdown,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    Text,
+    Mermaid,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -20,8 +20,10 @@ pub mod netpol_eval;
 pub mod output;
 pub mod profile;
 pub mod quantity;
+pub mod report;
 pub mod schema_check;
 pub mod source;
+pub mod verify;
 
 use std::path::Path;
 

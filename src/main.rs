@@ -53,10 +53,48 @@ fn other(e: impl std::fmt::Display) -> Error {
 
 fn run(cmd: cli::Command) -> Result<u8, Error> {
     match cmd {
-        cli::Command::Schema => {
-            let text =
-                serde_json::to_string_pretty(&kharden::model::profile_schema()).map_err(other)?;
+        cli::Command::Schema { scenario } => {
+            let schema = if scenario {
+                kharden::verify::scenario_schema()
+            } else {
+                kharden::model::profile_schema()
+            };
+            let text = serde_json::to_string_pretty(&schema).map_err(other)?;
             print(&format!("{text}\n"))?;
+            Ok(0)
+        }
+        cli::Command::Verify { profile, scenarios } => {
+            let m = load(&profile)?;
+            let loaded = scenarios
+                .iter()
+                .map(|s| kharden::verify::load(s, &kharden::display_path(s)))
+                .collect::<Result<Vec<_>, _>>()?;
+            let r = kharden::render(&m)?;
+            let mut failed = 0;
+            for l in &loaded {
+                let report = kharden::verify::run(&m, &r.set, l).map_err(Error::Other)?;
+                if loaded.len() > 1 {
+                    print(&format!("{}:\n", l.display))?;
+                }
+                print(&report.text())?;
+                failed += report.failed();
+            }
+            Ok(if failed > 0 { 1 } else { 0 })
+        }
+        cli::Command::Report {
+            profile,
+            output: out,
+        } => {
+            let m = load(&profile)?;
+            let r = kharden::render(&m)?;
+            let html = kharden::report::html(&m, &r.set).map_err(Error::Other)?;
+            if out == Path::new("-") {
+                print(&html)?;
+            } else {
+                std::fs::write(&out, html)
+                    .map_err(|e| other(format!("cannot write `{}`: {e}", out.display())))?;
+                eprintln!("wrote `{}`", out.display());
+            }
             Ok(0)
         }
         cli::Command::Validate { profile } => {
@@ -121,11 +159,26 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
             })?;
             Ok(if report.is_empty() { 0 } else { 1 })
         }
-        cli::Command::Explain { profile, path } => {
+        cli::Command::Explain {
+            profile,
+            path,
+            format,
+        } => {
             let m = load(&profile)?;
-            match path {
-                None => print(&explain::overview(&m))?,
-                Some(p) => print(&explain::value(&m, &p).map_err(Error::Other)?)?,
+            match (path, format) {
+                (None, cli::ExplainFormat::Mermaid) => {
+                    let r = kharden::render(&m)?;
+                    print(&kharden::report::mermaid(&m, &r.set))?;
+                }
+                (Some(_), cli::ExplainFormat::Mermaid) => {
+                    return Err(other(
+                        "`--format mermaid` draws the flow graph; give no value path",
+                    ));
+                }
+                (None, cli::ExplainFormat::Text) => print(&explain::overview(&m))?,
+                (Some(p), cli::ExplainFormat::Text) => {
+                    print(&explain::value(&m, &p).map_err(Error::Other)?)?
+                }
             }
             Ok(0)
         }

@@ -3,8 +3,8 @@
 //! port, protocol), decide whether Kubernetes lets it through.
 //!
 //! It is written from the API's documented semantics, not from the profile, so it
-//! checks the rendered YAML itself (tests here and in `concern::network`; `verify`
-//! can reuse it):
+//! checks the rendered YAML itself (tests here and in `concern::network`, and
+//! `kharden verify`, which names the deciding policies from `explain`):
 //! - policies are additive: a connection is allowed in a direction when any
 //!   policy selecting the pod for that direction has a matching rule;
 //! - a pod selected by no policy of a direction is unrestricted in it;
@@ -67,6 +67,23 @@ pub struct Cluster {
     pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
 }
 
+/// How one direction of a connection was decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// No policy selects the pod for this direction: it is unrestricted.
+    Unselected,
+    /// Allowed by the first policy (`namespace/name`) with a matching rule.
+    AllowedBy(String),
+    /// Selected by these policies (`namespace/name`), none of which allows it.
+    DeniedBy(Vec<String>),
+}
+
+impl Verdict {
+    pub fn allows(&self) -> bool {
+        !matches!(self, Verdict::DeniedBy(_))
+    }
+}
+
 /// One rule's peers and ports, whichever its direction.
 type Rule<'a> = (
     &'a Option<Vec<NetworkPolicyPeer>>,
@@ -89,13 +106,28 @@ impl Cluster {
 
     /// Whether a connection from `src` to `dst` on `port`/`protocol` is allowed.
     pub fn allows(&self, src: &Endpoint, dst: &Endpoint, port: i32, protocol: &str) -> bool {
-        self.direction_allows(Dir::Egress, src, dst, dst, port, protocol)
-            && self.direction_allows(Dir::Ingress, dst, src, dst, port, protocol)
+        let (egress, ingress) = self.explain(src, dst, port, protocol);
+        egress.allows() && ingress.allows()
+    }
+
+    /// The source's egress verdict and the destination's ingress verdict, with
+    /// the policies that decided each (for reports that name them).
+    pub fn explain(
+        &self,
+        src: &Endpoint,
+        dst: &Endpoint,
+        port: i32,
+        protocol: &str,
+    ) -> (Verdict, Verdict) {
+        (
+            self.direction_verdict(Dir::Egress, src, dst, dst, port, protocol),
+            self.direction_verdict(Dir::Ingress, dst, src, dst, port, protocol),
+        )
     }
 
     /// `subject` is the pod whose policies apply; `other` the far end; `target`
     /// the destination (whose named ports resolve port names).
-    fn direction_allows(
+    fn direction_verdict(
         &self,
         dir: Dir,
         subject: &Endpoint,
@@ -103,15 +135,15 @@ impl Cluster {
         target: &Endpoint,
         port: i32,
         protocol: &str,
-    ) -> bool {
+    ) -> Verdict {
         let Endpoint::Pod {
             namespace, labels, ..
         } = subject
         else {
             // Addresses outside the cluster have no policies.
-            return true;
+            return Verdict::Unselected;
         };
-        let mut selected = false;
+        let mut selecting = Vec::new();
         for p in &self.policies {
             let Some(spec) = &p.spec else { continue };
             if p.metadata.namespace.as_deref() != Some(namespace.as_str())
@@ -120,7 +152,10 @@ impl Cluster {
             {
                 continue;
             }
-            selected = true;
+            let name = format!(
+                "{namespace}/{}",
+                p.metadata.name.as_deref().unwrap_or_default()
+            );
             let rules: Vec<Rule<'_>> = match dir {
                 Dir::Ingress => spec
                     .ingress
@@ -149,11 +184,16 @@ impl Cluster {
                     Some(v) => v.iter().any(|pp| port_matches(pp, target, port, protocol)),
                 };
                 if peer_ok && port_ok {
-                    return true;
+                    return Verdict::AllowedBy(name);
                 }
             }
+            selecting.push(name);
         }
-        !selected
+        if selecting.is_empty() {
+            Verdict::Unselected
+        } else {
+            Verdict::DeniedBy(selecting)
+        }
     }
 
     fn peer_matches(&self, peer: &NetworkPolicyPeer, policy_ns: &str, other: &Endpoint) -> bool {

@@ -1,7 +1,8 @@
 //! The policies, run: one table of admission requests, evaluated against the
 //! Gatekeeper output with a Rego engine (regorus) and against the native output
 //! with a CEL engine (cel, with the strings extension Kubernetes also loads).
-//! Both engines must give the table's answer on every row.
+//! Both engines must give the table's answer on every row. The evaluation
+//! harness is the library's (`verify::admission`), the one `kharden verify` runs.
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::{gatekeeper, normalise_registry, plan, vap};
 use crate::testing::{HEAD, errors, render, today};
+use crate::verify::admission;
 
 /// The contract's policy section, on a platform with an internal LB annotation.
 const PROFILE: &str = r#"
@@ -397,216 +399,76 @@ fn table() -> Vec<Case> {
     cases
 }
 
-// ---- Gatekeeper: constraint matching as Gatekeeper does it, Rego by regorus ----
+// ---- both engines through the library harness (`verify::admission`), which
+// `kharden verify` runs too; the asserts here pin what the rendering must hold ----
 
-fn glob(pattern: &str, ns: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(prefix) => ns.starts_with(prefix),
-        None => pattern == ns,
+fn request(c: &Case) -> admission::Request {
+    admission::Request {
+        group: c.group.to_owned(),
+        version: "v1".to_owned(),
+        kind: c.kind.to_owned(),
+        resource: c.resource.to_owned(),
+        subresource: c.subresource.to_owned(),
+        namespace: c.namespace.to_owned(),
+        operation: if c.subresource.is_empty() {
+            "CREATE"
+        } else {
+            "UPDATE"
+        }
+        .to_owned(),
+        object: c.object.clone(),
     }
-}
-
-fn gk_matches(m: &Value, c: &Case) -> bool {
-    let kinds = m["kinds"].as_array().unwrap().iter().any(|k| {
-        let in_list = |field: &str, v: &str| {
-            k[field]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|x| x == "*" || x == v)
-        };
-        in_list("apiGroups", c.group) && in_list("kinds", c.kind)
-    });
-    let strs = |f: &str| -> Vec<String> {
-        m[f].as_array()
-            .map(|a| a.iter().map(|x| x.as_str().unwrap().to_owned()).collect())
-            .unwrap_or_default()
-    };
-    let included =
-        m.get("namespaces").is_none() || strs("namespaces").iter().any(|p| glob(p, c.namespace));
-    let excluded = strs("excludedNamespaces")
-        .iter()
-        .any(|p| glob(p, c.namespace));
-    kinds && included && !excluded
 }
 
 /// The violations Gatekeeper would report for `c`, with `inventory` synced.
 fn gatekeeper_eval(objs: &[Value], c: &Case, inventory: &Value) -> Vec<String> {
-    let mut msgs = Vec::new();
     for constraint in objs
         .iter()
         .filter(|o| o["apiVersion"] == "constraints.gatekeeper.sh/v1beta1")
     {
         assert_eq!(constraint["spec"]["enforcementAction"], "deny");
-        if !gk_matches(&constraint["spec"]["match"], c) {
-            continue;
-        }
-        let kind = constraint["kind"].as_str().unwrap();
-        let template = objs
-            .iter()
-            .find(|o| {
-                o["kind"] == "ConstraintTemplate"
-                    && o["metadata"]["name"] == kind.to_ascii_lowercase()
-            })
-            .unwrap_or_else(|| panic!("no template for {kind}"));
-        assert_eq!(template["spec"]["crd"]["spec"]["names"]["kind"], kind);
-        let rego = template["spec"]["targets"][0]["rego"].as_str().unwrap();
-        let mut engine = regorus::Engine::new();
-        engine.set_rego_v0(true);
-        engine.set_strict_builtin_errors(true);
-        engine
-            .add_policy(format!("{kind}.rego"), rego.to_owned())
-            .unwrap();
-        engine
-            .add_data(
-                regorus::Value::from_json_str(&json!({"inventory": inventory}).to_string())
-                    .unwrap(),
-            )
-            .unwrap();
-        let input = json!({
-            "review": {
-                "kind": {"group": c.group, "version": "v1", "kind": c.kind},
-                "operation": if c.subresource.is_empty() { "CREATE" } else { "UPDATE" },
-                "namespace": c.namespace,
-                "object": c.object,
-            },
-            "parameters": constraint["spec"]["parameters"],
-        });
-        engine.set_input(regorus::Value::from_json_str(&input.to_string()).unwrap());
-        let pkg = kind.to_ascii_lowercase();
-        let v = engine.eval_rule(format!("data.{pkg}.violation")).unwrap();
-        let v: Value = serde_json::from_str(&v.to_json_str().unwrap()).unwrap();
-        for x in v.as_array().unwrap() {
-            msgs.push(format!(
-                "{}: {}",
-                constraint["metadata"]["name"].as_str().unwrap(),
-                x["msg"].as_str().unwrap()
-            ));
-        }
     }
-    msgs
-}
-
-// ---- native: binding selection as the API server does it, CEL by cel ----
-
-fn selector_matches(sel: &Value, ns: &str) -> bool {
-    sel["matchExpressions"]
-        .as_array()
+    admission::gatekeeper(objs, &request(c), inventory)
+        .unwrap_or_else(|e| panic!("{e}"))
         .into_iter()
-        .flatten()
-        .all(|e| {
-            assert_eq!(e["key"], "kubernetes.io/metadata.name");
-            let hit = e["values"].as_array().unwrap().iter().any(|v| v == ns);
-            match e["operator"].as_str().unwrap() {
-                "In" => hit,
-                "NotIn" => !hit,
-                o => panic!("operator {o}"),
-            }
-        })
-}
-
-fn rule_matches(rule: &Value, c: &Case) -> bool {
-    let resource = if c.subresource.is_empty() {
-        c.resource.to_owned()
-    } else {
-        format!("{}/{}", c.resource, c.subresource)
-    };
-    let any = |f: &str, v: &str| {
-        rule[f]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|x| x == "*" || x == v)
-    };
-    any("apiGroups", c.group) && any("resources", &resource)
+        .map(|d| format!("{}: {}", d.name, d.message))
+        .collect()
 }
 
 fn cel_env() -> Arc<cel::Env> {
-    let mut env = cel::Env::stdlib();
-    cel::extensions::strings(&mut env).unwrap();
-    Arc::new(env)
+    admission::cel_env().unwrap()
 }
 
 fn cel_eval(env: &Arc<cel::Env>, ctx: &cel::Context, expr: &str) -> cel::Value {
-    let program = env
-        .compile(expr)
-        .unwrap_or_else(|e| panic!("{expr}: {e:?}"));
-    program
-        .execute(ctx)
-        .unwrap_or_else(|e| panic!("{expr}: {e:?}"))
+    admission::cel_eval(env, ctx, expr).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The denials the API server would report for `c`.
 fn native_eval(objs: &[Value], c: &Case) -> Vec<String> {
-    let env = cel_env();
-    let mut msgs = Vec::new();
     for binding in objs
         .iter()
         .filter(|o| o["kind"] == "ValidatingAdmissionPolicyBinding")
     {
         assert_eq!(binding["spec"]["validationActions"], json!(["Deny"]));
-        let sel = &binding["spec"]["matchResources"]["namespaceSelector"];
-        if !selector_matches(sel, c.namespace) {
-            continue;
-        }
-        let policy = objs
-            .iter()
-            .find(|o| {
-                o["kind"] == "ValidatingAdmissionPolicy"
-                    && o["metadata"]["name"] == binding["spec"]["policyName"]
-            })
-            .unwrap();
-        let spec = &policy["spec"];
-        assert_eq!(spec["failurePolicy"], "Fail");
-        let rules = spec["matchConstraints"]["resourceRules"]
+        for e in binding["spec"]["matchResources"]["namespaceSelector"]["matchExpressions"]
             .as_array()
-            .unwrap();
-        if !rules.iter().any(|r| rule_matches(r, c)) {
-            continue;
-        }
-        let request = json!({
-            "kind": {"group": c.group, "version": "v1", "kind": c.kind},
-            "namespace": c.namespace,
-            "operation": if c.subresource.is_empty() { "CREATE" } else { "UPDATE" },
-        });
-        let mut vars = serde_json::Map::new();
-        let mut ctx = cel::Context::with_env(env.clone());
-        ctx.add_variable_from_value("object", cel::to_value(&c.object).unwrap());
-        ctx.add_variable_from_value("request", cel::to_value(&request).unwrap());
-        // Variables in order, each seeing the ones before it.
-        let mut cel_vars: Vec<(String, cel::Value)> = Vec::new();
-        for v in spec["variables"].as_array().unwrap() {
-            let mut inner = cel::Context::with_env(env.clone());
-            inner.add_variable_from_value("object", cel::to_value(&c.object).unwrap());
-            inner.add_variable_from_value("request", cel::to_value(&request).unwrap());
-            let map: std::collections::HashMap<String, cel::Value> =
-                cel_vars.iter().cloned().collect();
-            inner.add_variable_from_value("variables", map);
-            let val = cel_eval(&env, &inner, v["expression"].as_str().unwrap());
-            cel_vars.push((v["name"].as_str().unwrap().to_owned(), val));
-            vars.insert(v["name"].as_str().unwrap().to_owned(), Value::Null);
-        }
-        let map: std::collections::HashMap<String, cel::Value> = cel_vars.into_iter().collect();
-        ctx.add_variable_from_value("variables", map);
-        for val in spec["validations"].as_array().unwrap() {
-            match cel_eval(&env, &ctx, val["expression"].as_str().unwrap()) {
-                cel::Value::Bool(true) => {}
-                cel::Value::Bool(false) => {
-                    let msg = match cel_eval(&env, &ctx, val["messageExpression"].as_str().unwrap())
-                    {
-                        cel::Value::String(s) => s.to_string(),
-                        other => panic!("message is not a string: {other:?}"),
-                    };
-                    msgs.push(format!(
-                        "{}: {msg}",
-                        policy["metadata"]["name"].as_str().unwrap()
-                    ));
-                }
-                other => panic!("validation gave {other:?}"),
-            }
+            .into_iter()
+            .flatten()
+        {
+            assert_eq!(e["key"], "kubernetes.io/metadata.name");
         }
     }
-    msgs
+    for policy in objs
+        .iter()
+        .filter(|o| o["kind"] == "ValidatingAdmissionPolicy")
+    {
+        assert_eq!(policy["spec"]["failurePolicy"], "Fail");
+    }
+    admission::native(objs, &request(c))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|d| format!("{}: {}", d.name, d.message))
+        .collect()
 }
 
 fn rendered(engine: &str) -> Vec<Value> {

@@ -1,0 +1,621 @@
+//! Admission, run on rendered objects: what Gatekeeper (Rego, by regorus) or the
+//! API server (ValidatingAdmissionPolicy CEL, by the `cel` crate) would answer
+//! for one request, plus the built-in LimitRange and ResourceQuota admission.
+//!
+//! Matching follows each engine's documented rules: Gatekeeper constraints by
+//! `match.kinds` and namespace globs, mutators the same way before validation;
+//! policy bindings by namespace selector, then the policy's
+//! `matchConstraints.resourceRules`. The policy unit tests and `kharden verify`
+//! both call this harness, so what the tests prove is what users run.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::quantity;
+
+/// One admission request, as the API server would send it to webhooks.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    /// The plural resource (`pods`), for policy resource rules.
+    pub resource: String,
+    /// Empty, or e.g. `ephemeralcontainers`.
+    pub subresource: String,
+    pub namespace: String,
+    /// `CREATE` or `UPDATE`.
+    pub operation: String,
+    pub object: Value,
+}
+
+impl Request {
+    /// A CREATE of `object` in `namespace`, its resource found from its kind;
+    /// `None` for a kind this harness does not know.
+    pub fn create(namespace: &str, object: Value) -> Option<Request> {
+        let api = object.get("apiVersion").and_then(Value::as_str)?;
+        let kind = object.get("kind").and_then(Value::as_str)?;
+        let (group, version) = match api.split_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", api),
+        };
+        let resource = resource_of(group, kind)?;
+        Some(Request {
+            group: group.to_owned(),
+            version: version.to_owned(),
+            kind: kind.to_owned(),
+            resource: resource.to_owned(),
+            subresource: String::new(),
+            namespace: namespace.to_owned(),
+            operation: "CREATE".to_owned(),
+            object,
+        })
+    }
+}
+
+/// The plural resource of the namespaced kinds admission rules look at.
+pub fn resource_of(group: &str, kind: &str) -> Option<&'static str> {
+    Some(match (group, kind) {
+        ("", "Pod") => "pods",
+        ("", "Service") => "services",
+        ("", "ConfigMap") => "configmaps",
+        ("", "Secret") => "secrets",
+        ("", "ServiceAccount") => "serviceaccounts",
+        ("", "PersistentVolumeClaim") => "persistentvolumeclaims",
+        ("apps", "Deployment") => "deployments",
+        ("apps", "StatefulSet") => "statefulsets",
+        ("apps", "DaemonSet") => "daemonsets",
+        ("apps", "ReplicaSet") => "replicasets",
+        ("batch", "Job") => "jobs",
+        ("batch", "CronJob") => "cronjobs",
+        ("networking.k8s.io", "Ingress") => "ingresses",
+        ("networking.k8s.io", "NetworkPolicy") => "networkpolicies",
+        _ => return None,
+    })
+}
+
+/// A refusal: the object that refused (`Kind/name`) and its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    pub kind: String,
+    pub name: String,
+    pub message: String,
+}
+
+impl Denial {
+    fn new(kind: &str, name: &str, message: String) -> Denial {
+        Denial {
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            message,
+        }
+    }
+}
+
+fn str_of<'a>(v: &'a Value, field: &str) -> &'a str {
+    v.get(field).and_then(Value::as_str).unwrap_or_default()
+}
+
+fn name_of(o: &Value) -> &str {
+    o.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+// ---- Gatekeeper ----
+
+/// Gatekeeper's namespace globs: a trailing `*` is a prefix match.
+fn glob(pattern: &str, ns: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => ns.starts_with(prefix),
+        None => pattern == ns,
+    }
+}
+
+/// Whether a constraint's or mutator's `match` selects the request.
+pub fn gatekeeper_matches(m: &Value, r: &Request) -> bool {
+    let list = |k: &Value, field: &str, v: &str| {
+        k.get(field)
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|x| x == "*" || x == v))
+    };
+    // No `kinds` matches every kind.
+    let kinds = match m.get("kinds").and_then(Value::as_array) {
+        None => true,
+        Some(ks) => ks
+            .iter()
+            .any(|k| list(k, "apiGroups", &r.group) && list(k, "kinds", &r.kind)),
+    };
+    let strs = |f: &str| -> Vec<&str> {
+        m.get(f)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    };
+    let included =
+        m.get("namespaces").is_none() || strs("namespaces").iter().any(|p| glob(p, &r.namespace));
+    let excluded = strs("excludedNamespaces")
+        .iter()
+        .any(|p| glob(p, &r.namespace));
+    kinds && included && !excluded
+}
+
+/// Apply the rendered Gatekeeper mutators (Assign, AssignMetadata, ModifySet
+/// merge) to the request's object, as Gatekeeper does before validation.
+/// Returns the names of the mutators that applied.
+pub fn gatekeeper_mutate(objs: &[Value], r: &mut Request) -> Result<Vec<String>, String> {
+    let mut applied = Vec::new();
+    for m in objs
+        .iter()
+        .filter(|o| str_of(o, "apiVersion").starts_with("mutations.gatekeeper.sh/"))
+    {
+        let spec = &m["spec"];
+        let kind = str_of(m, "kind");
+        if !gatekeeper_matches(&spec["match"], r) {
+            continue;
+        }
+        // `applyTo` (Assign, ModifySet) narrows by group/kind too.
+        if let Some(apply) = spec.get("applyTo").and_then(Value::as_array) {
+            let hit = apply.iter().any(|a| {
+                let has = |f: &str, v: &str| {
+                    a.get(f)
+                        .and_then(Value::as_array)
+                        .is_some_and(|l| l.iter().any(|x| x == v))
+                };
+                has("groups", &r.group) && has("kinds", &r.kind)
+            });
+            if !hit {
+                continue;
+            }
+        }
+        let location = parse_location(str_of(spec, "location"))?;
+        let (parent, last) = match location.split_last() {
+            Some((last, parent)) => (parent, last),
+            None => return Err(format!("mutator `{}` has no location", name_of(m))),
+        };
+        let Some(slot) = walk_mut(&mut r.object, parent) else {
+            continue;
+        };
+        let before = slot.get(last).cloned();
+        match kind {
+            "Assign" => {
+                slot[last.as_str()] = spec["parameters"]["assign"]["value"].clone();
+            }
+            "AssignMetadata" => {
+                if before.is_none() {
+                    slot[last.as_str()] = spec["parameters"]["assign"]["value"].clone();
+                }
+            }
+            "ModifySet" => {
+                if str_of(&spec["parameters"], "operation") == "prune" {
+                    continue;
+                }
+                let mut list = before.clone().and_then(|v| v.as_array().cloned());
+                let list_ref = list.get_or_insert_with(Vec::new);
+                for v in spec["parameters"]["values"]["fromList"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    if !list_ref.contains(v) {
+                        list_ref.push(v.clone());
+                    }
+                }
+                slot[last.as_str()] = Value::Array(list.unwrap_or_default());
+            }
+            other => return Err(format!("unknown Gatekeeper mutator kind `{other}`")),
+        }
+        if slot.get(last) != before.as_ref() {
+            applied.push(format!("{kind}/{}", name_of(m)));
+        }
+    }
+    Ok(applied)
+}
+
+/// `spec.nodeSelector."kubernetes.io/os"` → [spec, nodeSelector, kubernetes.io/os].
+fn parse_location(loc: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in loc.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '.' if !quoted => out.push(std::mem::take(&mut cur)),
+            '[' | ']' if !quoted => {
+                return Err(format!(
+                    "mutator location `{loc}` uses list keys, which verify does not apply"
+                ));
+            }
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    Ok(out)
+}
+
+/// The object at `path` under `v`, creating empty objects on the way.
+fn walk_mut<'a>(v: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
+    let mut cur = v;
+    for seg in path {
+        let map = cur.as_object_mut()?;
+        cur = map.entry(seg.clone()).or_insert_with(|| json!({}));
+        if cur.is_null() {
+            *cur = json!({});
+        }
+    }
+    cur.is_object().then_some(cur)
+}
+
+/// The violations Gatekeeper would report for `r`, with `inventory` as the
+/// synced cluster data (`data.inventory`). Constraints whose
+/// `enforcementAction` is not `deny` only warn, so they refuse nothing.
+pub fn gatekeeper(objs: &[Value], r: &Request, inventory: &Value) -> Result<Vec<Denial>, String> {
+    let mut out = Vec::new();
+    for constraint in objs
+        .iter()
+        .filter(|o| str_of(o, "apiVersion") == "constraints.gatekeeper.sh/v1beta1")
+    {
+        let spec = &constraint["spec"];
+        if spec.get("enforcementAction").is_some_and(|a| a != "deny") {
+            continue;
+        }
+        if !gatekeeper_matches(&spec["match"], r) {
+            continue;
+        }
+        let kind = str_of(constraint, "kind");
+        let template = objs
+            .iter()
+            .find(|o| {
+                str_of(o, "kind") == "ConstraintTemplate" && name_of(o) == kind.to_ascii_lowercase()
+            })
+            .ok_or_else(|| format!("no ConstraintTemplate for constraint kind `{kind}`"))?;
+        let rego = template
+            .pointer("/spec/targets/0/rego")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("ConstraintTemplate `{}` has no Rego", name_of(template)))?;
+        let fail = |e: &dyn std::fmt::Display| format!("Rego of `{kind}`: {e}");
+        let mut engine = regorus::Engine::new();
+        engine.set_rego_v0(true);
+        engine.set_strict_builtin_errors(true);
+        engine
+            .add_policy(format!("{kind}.rego"), rego.to_owned())
+            .map_err(|e| fail(&e))?;
+        engine
+            .add_data(
+                regorus::Value::from_json_str(&json!({"inventory": inventory}).to_string())
+                    .map_err(|e| fail(&e))?,
+            )
+            .map_err(|e| fail(&e))?;
+        let input = json!({
+            "review": {
+                "kind": {"group": r.group, "version": r.version, "kind": r.kind},
+                "operation": r.operation,
+                "namespace": r.namespace,
+                "object": r.object,
+            },
+            "parameters": spec["parameters"],
+        });
+        engine.set_input(regorus::Value::from_json_str(&input.to_string()).map_err(|e| fail(&e))?);
+        let pkg = kind.to_ascii_lowercase();
+        let v = engine
+            .eval_rule(format!("data.{pkg}.violation"))
+            .map_err(|e| fail(&e))?;
+        let v: Value =
+            serde_json::from_str(&v.to_json_str().map_err(|e| fail(&e))?).map_err(|e| fail(&e))?;
+        for x in v.as_array().into_iter().flatten() {
+            out.push(Denial::new(
+                kind,
+                name_of(constraint),
+                str_of(x, "msg").to_owned(),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+// ---- ValidatingAdmissionPolicy ----
+
+/// A binding's namespace selector over `kubernetes.io/metadata.name` (what
+/// kharden renders); other keys never match, so nothing is over-claimed.
+fn namespace_selector_matches(sel: &Value, ns: &str) -> bool {
+    let labels = std::collections::BTreeMap::from([(
+        "kubernetes.io/metadata.name".to_owned(),
+        ns.to_owned(),
+    )]);
+    match serde_json::from_value::<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>(
+        sel.clone(),
+    ) {
+        Ok(s) => crate::netpol_eval::selector_matches(Some(&s), &labels),
+        Err(_) => sel.is_null(),
+    }
+}
+
+fn rule_matches(rule: &Value, r: &Request) -> bool {
+    let resource = if r.subresource.is_empty() {
+        r.resource.clone()
+    } else {
+        format!("{}/{}", r.resource, r.subresource)
+    };
+    let any = |f: &str, v: &str| {
+        rule.get(f)
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|x| x == "*" || x == v))
+    };
+    let ops = rule
+        .get("operations")
+        .and_then(Value::as_array)
+        .is_none_or(|a| a.iter().any(|x| x == "*" || x == r.operation.as_str()));
+    any("apiGroups", &r.group) && any("resources", &resource) && ops
+}
+
+/// The CEL environment the API server gives admission policies (the standard
+/// library plus the strings extension kharden's expressions use).
+pub fn cel_env() -> Result<Arc<cel::Env>, String> {
+    let mut env = cel::Env::stdlib();
+    cel::extensions::strings(&mut env).map_err(|e| format!("CEL strings extension: {e:?}"))?;
+    Ok(Arc::new(env))
+}
+
+/// Compile and run one expression.
+pub fn cel_eval(env: &Arc<cel::Env>, ctx: &cel::Context, expr: &str) -> Result<cel::Value, String> {
+    let program = env
+        .compile(expr)
+        .map_err(|e| format!("CEL `{expr}`: {e:?}"))?;
+    program
+        .execute(ctx)
+        .map_err(|e| format!("CEL `{expr}`: {e:?}"))
+}
+
+/// The denials the API server would report for `r` from the rendered
+/// ValidatingAdmissionPolicies and their bindings (`Deny` bindings only).
+pub fn native(objs: &[Value], r: &Request) -> Result<Vec<Denial>, String> {
+    let env = cel_env()?;
+    let mut out = Vec::new();
+    let to_cel = |v: &Value| cel::to_value(v).map_err(|e| format!("CEL value: {e:?}"));
+    let request = json!({
+        "kind": {"group": r.group, "version": r.version, "kind": r.kind},
+        "resource": {"group": r.group, "version": r.version, "resource": r.resource},
+        "subResource": r.subresource,
+        "namespace": r.namespace,
+        "operation": r.operation,
+    });
+    let object = to_cel(&r.object)?;
+    let request = to_cel(&request)?;
+    for binding in objs
+        .iter()
+        .filter(|o| str_of(o, "kind") == "ValidatingAdmissionPolicyBinding")
+    {
+        let bspec = &binding["spec"];
+        let denies = bspec["validationActions"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == "Deny"));
+        if !denies
+            || !namespace_selector_matches(
+                &bspec["matchResources"]["namespaceSelector"],
+                &r.namespace,
+            )
+        {
+            continue;
+        }
+        let pname = str_of(bspec, "policyName");
+        let policy = objs
+            .iter()
+            .find(|o| str_of(o, "kind") == "ValidatingAdmissionPolicy" && name_of(o) == pname)
+            .ok_or_else(|| format!("binding `{}` names no rendered policy", name_of(binding)))?;
+        let spec = &policy["spec"];
+        let rules = spec["matchConstraints"]["resourceRules"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if !rules.iter().any(|rule| rule_matches(rule, r)) {
+            continue;
+        }
+        let base = || {
+            let mut ctx = cel::Context::with_env(env.clone());
+            ctx.add_variable_from_value("object", object.clone());
+            ctx.add_variable_from_value("request", request.clone());
+            ctx
+        };
+        // Variables in order, each seeing the ones before it.
+        let mut vars: HashMap<String, cel::Value> = HashMap::new();
+        for v in spec["variables"].as_array().into_iter().flatten() {
+            let mut ctx = base();
+            ctx.add_variable_from_value("variables", vars.clone());
+            let val = cel_eval(&env, &ctx, str_of(v, "expression"))?;
+            vars.insert(str_of(v, "name").to_owned(), val);
+        }
+        let mut ctx = base();
+        ctx.add_variable_from_value("variables", vars);
+        for val in spec["validations"].as_array().into_iter().flatten() {
+            match cel_eval(&env, &ctx, str_of(val, "expression"))? {
+                cel::Value::Bool(true) => {}
+                cel::Value::Bool(false) => {
+                    let msg = match val.get("messageExpression").and_then(Value::as_str) {
+                        Some(e) => match cel_eval(&env, &ctx, e)? {
+                            cel::Value::String(s) => s.to_string(),
+                            other => return Err(format!("message is not a string: {other:?}")),
+                        },
+                        None => str_of(val, "message").to_owned(),
+                    };
+                    out.push(Denial::new("ValidatingAdmissionPolicy", pname, msg));
+                }
+                other => return Err(format!("validation of `{pname}` gave {other:?}")),
+            }
+        }
+    }
+    Ok(out)
+}
+
+// ---- LimitRange and ResourceQuota ----
+
+/// The pod spec inside a Pod or a workload template.
+fn pod_spec_mut(o: &mut Value) -> Option<&mut Value> {
+    let kind = str_of(o, "kind").to_owned();
+    let ptr = match kind.as_str() {
+        "Pod" => "/spec",
+        "CronJob" => "/spec/jobTemplate/spec/template/spec",
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => "/spec/template/spec",
+        _ => return None,
+    };
+    o.pointer_mut(ptr)
+}
+
+const CONTAINER_LISTS: [&str; 2] = ["containers", "initContainers"];
+
+/// Apply the namespace's LimitRange defaults to the object's containers (what
+/// the LimitRanger admission plugin does for pods), then refuse any container
+/// over `max`. Returns the denials and a note per default applied.
+pub fn limit_ranges(objs: &[Value], r: &mut Request) -> (Vec<Denial>, Vec<String>) {
+    let mut denials = Vec::new();
+    let mut notes = Vec::new();
+    let ranges: Vec<&Value> = objs
+        .iter()
+        .filter(|o| {
+            str_of(o, "kind") == "LimitRange"
+                && o.pointer("/metadata/namespace").and_then(Value::as_str)
+                    == Some(r.namespace.as_str())
+        })
+        .collect();
+    let Some(spec) = pod_spec_mut(&mut r.object) else {
+        return (denials, notes);
+    };
+    for lr in ranges {
+        let lname = name_of(lr);
+        for limit in lr["spec"]["limits"].as_array().into_iter().flatten() {
+            if str_of(limit, "type") != "Container" {
+                continue;
+            }
+            for list in CONTAINER_LISTS {
+                for c in spec
+                    .get_mut(list)
+                    .and_then(Value::as_array_mut)
+                    .into_iter()
+                    .flatten()
+                {
+                    let cname = str_of(c, "name").to_owned();
+                    for (field, default) in [("limits", "default"), ("requests", "defaultRequest")]
+                    {
+                        for (res, q) in limit
+                            .get(default)
+                            .and_then(Value::as_object)
+                            .into_iter()
+                            .flatten()
+                        {
+                            let res_map = &mut c["resources"][field];
+                            if res_map.is_null() {
+                                *res_map = json!({});
+                            }
+                            if res_map.get(res).is_none() {
+                                res_map[res.as_str()] = q.clone();
+                                notes.push(format!(
+                                    "LimitRange/{lname} set {field}.{res} of `{cname}` to {}",
+                                    q.as_str().unwrap_or_default()
+                                ));
+                            }
+                        }
+                    }
+                    // A request without a limit defaults to the limit, not the other way.
+                    for (res, q) in limit
+                        .get("max")
+                        .and_then(Value::as_object)
+                        .into_iter()
+                        .flatten()
+                    {
+                        let max = q.as_str().and_then(|q| quantity::parse(q).ok());
+                        for field in ["limits", "requests"] {
+                            let have = c["resources"][field][res.as_str()]
+                                .as_str()
+                                .and_then(|q| quantity::parse(q).ok());
+                            if let (Some(h), Some(m)) = (have, max)
+                                && h > m
+                            {
+                                denials.push(Denial::new(
+                                    "LimitRange",
+                                    lname,
+                                    format!(
+                                        "maximum {res} usage per Container is {}, but {field}.{res} of `{cname}` is {}",
+                                        q.as_str().unwrap_or_default(),
+                                        c["resources"][field][res.as_str()].as_str().unwrap_or_default()
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (denials, notes)
+}
+
+/// Admit the object against the namespace's ResourceQuotas with nothing else
+/// in use: a single object that alone exceeds a `hard` value is refused.
+pub fn quotas(objs: &[Value], r: &Request) -> Vec<Denial> {
+    let mut usage: Vec<(String, f64)> = Vec::new();
+    match r.kind.as_str() {
+        "Pod" => {
+            usage.push(("pods".to_owned(), 1.0));
+            let spec = &r.object["spec"];
+            for (key, field) in [
+                ("requests.cpu", ("requests", "cpu")),
+                ("requests.memory", ("requests", "memory")),
+                ("limits.cpu", ("limits", "cpu")),
+                ("limits.memory", ("limits", "memory")),
+            ] {
+                let total: f64 = spec["containers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| {
+                        c["resources"][field.0][field.1]
+                            .as_str()
+                            .and_then(|q| quantity::parse(q).ok())
+                    })
+                    .sum();
+                usage.push((key.to_owned(), total));
+            }
+        }
+        "Service" => {
+            usage.push(("services".to_owned(), 1.0));
+            match str_of(&r.object["spec"], "type") {
+                "LoadBalancer" => {
+                    usage.push(("services.loadbalancers".to_owned(), 1.0));
+                    usage.push(("services.nodeports".to_owned(), 1.0));
+                }
+                "NodePort" => usage.push(("services.nodeports".to_owned(), 1.0)),
+                _ => {}
+            }
+        }
+        "ConfigMap" => usage.push(("configmaps".to_owned(), 1.0)),
+        "Secret" => usage.push(("secrets".to_owned(), 1.0)),
+        "PersistentVolumeClaim" => usage.push(("persistentvolumeclaims".to_owned(), 1.0)),
+        _ => {}
+    }
+    let mut out = Vec::new();
+    for q in objs.iter().filter(|o| {
+        str_of(o, "kind") == "ResourceQuota"
+            && o.pointer("/metadata/namespace").and_then(Value::as_str)
+                == Some(r.namespace.as_str())
+    }) {
+        for (key, used) in &usage {
+            let hard = q["spec"]["hard"][key.as_str()]
+                .as_str()
+                .and_then(|q| quantity::parse(q).ok());
+            if let Some(h) = hard
+                && *used > h
+            {
+                out.push(Denial::new(
+                    "ResourceQuota",
+                    name_of(q),
+                    format!(
+                        "exceeded quota: {key}, limited to {}",
+                        q["spec"]["hard"][key.as_str()].as_str().unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,275 @@
+//! Issue 8: `kharden verify` on the shipped scenarios, deliberately wrong
+//! expectations, a profile change that breaks the right flow, invalid scenario
+//! files; `kharden report` (self-contained, escaped, deterministic) and
+//! `kharden explain --format mermaid`.
+
+mod common;
+
+use std::fs;
+
+use common::{kharden, root, stderr, stdout};
+
+/// Every `examples/scenarios/<name>.yaml` runs against `examples/<name>.yaml`.
+#[test]
+fn shipped_scenarios_pass() {
+    let mut n = 0;
+    for e in fs::read_dir(root().join("examples/scenarios")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_none_or(|x| x != "yaml") {
+            continue;
+        }
+        let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+        let profile = format!("examples/{name}.yaml");
+        let scenario = format!("examples/scenarios/{name}.yaml");
+        let o = kharden(&["verify", &profile, &scenario]);
+        let out = stdout(&o);
+        assert_eq!(o.status.code(), Some(0), "{scenario}:\n{out}{}", stderr(&o));
+        assert!(!out.contains("MISMATCH"), "{out}");
+        let last = out.lines().last().unwrap();
+        assert!(last.ends_with(" passed, 0 failed"), "{last}");
+        n += 1;
+    }
+    assert!(n >= 2, "expected scenarios for prod-east and native-policy");
+}
+
+#[test]
+fn the_contract_scenario_has_20_expectations_of_every_kind() {
+    let o = kharden(&[
+        "verify",
+        "examples/prod-east.yaml",
+        "examples/scenarios/prod-east.yaml",
+    ]);
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("ok ")).collect();
+    assert!(lines.len() >= 20, "{out}");
+    for (kind, got) in [
+        ("flows[", "allowed"),
+        ("flows[", "denied"),
+        ("admission[", "allowed"),
+        ("admission[", "denied"),
+    ] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(kind) && l.contains(&format!(": {got} ("))),
+            "no {kind} {got} in\n{out}"
+        );
+    }
+    // Each layer decides at least one expectation, and says so.
+    for by in [
+        "NetworkPolicy team-a/allow-ingress-0",
+        "mesh: denied by default: no rule of the ALLOW policies matches",
+        "mesh: denied by PeerAuthentication istio-system/default",
+        "denied by KhardenAllowedRegistries/allowed-registries",
+        "denied by LimitRange/kharden-default: maximum cpu usage per Container is 4",
+        "denied by ResourceQuota/kharden-default: exceeded quota: services.loadbalancers",
+        "mutated: Assign/windows-node-selector",
+    ] {
+        assert!(out.contains(by), "no `{by}` in\n{out}");
+    }
+    assert_eq!(out.lines().last(), Some("32 passed, 0 failed"));
+}
+
+/// The same workloads with every expectation flipped: each line is a MISMATCH
+/// naming what decided, and the exit code is 1.
+#[test]
+fn wrong_expectations_are_mismatches() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(root().join("examples/scenarios/prod-east.yaml")).unwrap();
+    let flipped = text
+        .replace("expect: allow", "expect: TMP")
+        .replace("expect: deny", "expect: allow")
+        .replace("expect: TMP", "expect: deny");
+    fs::create_dir_all(tmp.path().join("objects")).unwrap();
+    for f in ["pod-from-dockerhub.yaml", "pod-from-artifactory.yaml"] {
+        fs::copy(
+            root().join("examples/scenarios/objects").join(f),
+            tmp.path().join("objects").join(f),
+        )
+        .unwrap();
+    }
+    let scenario = tmp.path().join("flipped.yaml");
+    fs::write(&scenario, flipped).unwrap();
+    let o = kharden(&[
+        "verify",
+        "examples/prod-east.yaml",
+        scenario.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(out.lines().last(), Some("0 passed, 32 failed"));
+    assert!(out.contains(
+        "MISMATCH flows[0] flow team-b/frontend -> team-a/api 8080/TCP: expected deny, but allowed (egress: NetworkPolicy team-b/allow-egress-to-team-a-0; ingress: NetworkPolicy team-a/allow-ingress-0; mesh: AuthorizationPolicy team-a/allow-rule-0)"
+    ), "{out}");
+    assert!(out.contains(
+        "MISMATCH admission[0] admission Pod team-a/from-dockerhub: expected allow, but denied (denied by KhardenAllowedRegistries/allowed-registries: image nginx:1.27 (docker.io/library/nginx:1.27) is not from an allowed registry; allowed: artifactory.cloud.statcan.ca)"
+    ), "{out}");
+}
+
+/// Must show: one NetworkPolicy-relevant change in the profile (team-a accepts
+/// team-b's frontend on 8081 instead of 8080) fails exactly the flows that
+/// depend on it, naming the policies that now refuse them.
+#[test]
+fn a_profile_change_breaks_the_right_flow() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(root().join("examples/prod-east.yaml")).unwrap();
+    assert_eq!(text.matches("ports: [8080/TCP]").count(), 1);
+    let changed = text.replace("ports: [8080/TCP]", "ports: [8081/TCP]");
+    let profile = tmp.path().join("prod-east.yaml");
+    fs::write(&profile, changed).unwrap();
+    let scenario = root().join("examples/scenarios/prod-east.yaml");
+    let o = kharden(&[
+        "verify",
+        profile.to_str().unwrap(),
+        scenario.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    let mismatches: Vec<&str> = out.lines().filter(|l| l.starts_with("MISMATCH")).collect();
+    assert_eq!(mismatches.len(), 2, "{out}");
+    assert!(mismatches[0].starts_with(
+        "MISMATCH flows[0] flow team-b/frontend -> team-a/api 8080/TCP: expected allow, but denied (egress: denied, selected by NetworkPolicy team-b/allow-dns, team-b/allow-egress-to-team-a-0, team-b/allow-istio-control-plane, team-b/allow-same-namespace, team-b/default-deny and none allows it; ingress: denied, selected by NetworkPolicy team-a/allow-from-ingress-controller, team-a/allow-from-istio-ingressgateway, team-a/allow-ingress-0, team-a/allow-same-namespace, team-a/default-deny and none allows it)"
+    ), "{out}");
+    assert!(mismatches[1].starts_with("MISMATCH flows[1] "), "{out}");
+    assert_eq!(out.lines().last(), Some("30 passed, 2 failed"));
+}
+
+fn invalid(scenario: &str) -> (Option<i32>, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("bad.yaml");
+    fs::write(&p, scenario).unwrap();
+    let o = common::kharden_in(
+        tmp.path(),
+        &[
+            "verify",
+            root().join("examples/prod-east.yaml").to_str().unwrap(),
+            "bad.yaml",
+        ],
+    );
+    assert!(stdout(&o).is_empty());
+    (o.status.code(), stderr(&o))
+}
+
+#[test]
+fn invalid_scenarios_exit_2_with_file_line_col() {
+    let (code, err) = invalid(
+        "workloads:\n  - {namespace: team-a, name: api}\nflows:\n  - {from: team-a/apj, to: 8.8.8.8, port: 443/TCP, expect: deny}\n  - {from: team-a/api, to: 8.8.8.8, port: 99999/TCP, expect: deny}\n",
+    );
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        err,
+        "error: `team-a/apj` is neither a declared workload nor an IP address\n --> bad.yaml:4:12\n  |\n4 |   - {from: team-a/apj, to: 8.8.8.8, port: 443/TCP, expect: deny}\n  |            ^^^^^^^^^^\n  = field: flows[0].from\n  = hint: did you mean `team-a/api`?\nerror: `99999/TCP`: 99999 is outside 1-65535\n --> bad.yaml:5:43\n  |\n5 |   - {from: team-a/api, to: 8.8.8.8, port: 99999/TCP, expect: deny}\n  |                                           ^^^^^^^^^\n  = field: flows[1].port\n  = hint: write a number and protocol, e.g. `8080/TCP`\nerror: the scenario has 2 problems; nothing was verified\n"
+    );
+    let (code, err) = invalid("flows:\n  - {from: a/b, to: c/d, port: 80/TCP, expectt: deny}\n");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("bad.yaml:2:"), "{err}");
+    assert!(err.contains("expectt"), "{err}");
+    let (code, err) = invalid(
+        "admission:\n  - {object: missing.yaml, namespace: team-a, expect: deny}\n  - {object: {kind: Pod}, namespace: team-a, expect: maybe}\n",
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("bad.yaml:3:"), "{err}");
+}
+
+#[test]
+fn scenario_schema_is_printed() {
+    let o = kharden(&["schema", "--scenario"]);
+    assert_eq!(o.status.code(), Some(0));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["title"], "kharden verify scenario");
+    assert_eq!(s["additionalProperties"], false);
+    for f in ["workloads", "flows", "admission"] {
+        assert!(s["properties"][f].is_object(), "{f}");
+    }
+    assert!(s["$defs"]["FlowExpectation"]["properties"]["method"]["description"].is_string());
+}
+
+fn report(profile: &str) -> String {
+    let o = kharden(&["report", profile, "-o", "-"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    stdout(&o)
+}
+
+#[test]
+fn report_is_self_contained_and_deterministic() {
+    let html = report("examples/prod-east.yaml");
+    assert_eq!(html, report("examples/prod-east.yaml"));
+    let lower = html.to_ascii_lowercase();
+    for banned in [
+        "<script",
+        "<link",
+        "src=",
+        "@import",
+        "url(http",
+        "href=\"http",
+        "<iframe",
+    ] {
+        assert!(!lower.contains(banned), "`{banned}` in the report");
+    }
+    for id in [
+        "id=\"role-matrix\"",
+        "id=\"flow-graph\"",
+        "id=\"flow-table\"",
+        "id=\"quota-table\"",
+        "id=\"mesh-table\"",
+        "id=\"admission-table\"",
+        "id=\"exceptions\"",
+        "id=\"apiserver-table\"",
+    ] {
+        assert!(html.contains(id), "no {id}");
+    }
+    // The matrix, the graph and the CIS ids carry the contract's facts.
+    assert!(html.contains("<td>ServiceAccount team-a/ci-deployer</td>"));
+    assert!(html.contains("Role app-deployer"));
+    assert!(html.contains("<td>team-b</td><td>team-a</td><td>8080/TCP</td>"));
+    assert!(html.contains("10.20.0.0/16 except 10.20.5.0/24"));
+    assert!(html.contains("CIS 1.2.15"));
+    assert!(html.contains("SEC-1234"));
+}
+
+#[test]
+fn report_highlights_expiring_exceptions_and_escapes_everything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hostile = "<script>alert('x')</script>&\"";
+    let text = fs::read_to_string(root().join("examples/prod-east.yaml"))
+        .unwrap()
+        .replace("expires: 2030-06-30", "expires: 2026-12-10")
+        .replace(
+            "  - group: 6f7a8b9c-2345-4678-9abc-def012345678\n",
+            &format!("  - group: {hostile:?}\n"),
+        );
+    assert!(text.contains("<script>"));
+    let p = tmp.path().join("prod-east.yaml");
+    fs::write(&p, text).unwrap();
+    let html = report(p.to_str().unwrap());
+    assert!(!html.contains("<script"), "unescaped user string");
+    assert!(html.contains("Group &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;"));
+    assert!(
+        html.contains("<tr class=\"soon\">"),
+        "expiring exception not highlighted"
+    );
+    assert!(html.contains("expires in 14 days"));
+}
+
+#[test]
+fn explain_draws_the_flow_graph_in_mermaid() {
+    let o = kharden(&["explain", "examples/prod-east.yaml", "--format", "mermaid"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("```mermaid\nflowchart LR\n"), "{out}");
+    assert!(out.ends_with("```\n"));
+    let id = |name: &str| {
+        out.lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_suffix(&format!("[\"{name}\"]"))
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| panic!("no node {name} in {out}"))
+    };
+    let (b, a) = (id("team-b"), id("team-a"));
+    assert!(
+        out.contains(&format!("  {b} -->|\"8080/TCP\"| {a}\n")),
+        "{out}"
+    );
+}
