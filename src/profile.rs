@@ -642,6 +642,25 @@ pub struct NamespaceMesh {
     /// Overrides the mesh-wide mTLS mode (e.g. `permissive` during a migration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtls: Option<MtlsMode>,
+    /// Per-service timeout and retry overrides (Istio: one VirtualService per
+    /// service). A listed service without `timeout` gets `mesh.defaults.timeout`.
+    #[serde(default)]
+    pub services: Vec<MeshService>,
+}
+
+/// One Service of the namespace whose calls get their own timeout and retries.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MeshService {
+    /// The Service name in this namespace (a DNS label).
+    pub name: String,
+    /// The Service port the override applies to.
+    pub port: u16,
+    /// Request timeout, e.g. `10s`, `500ms`, `1m30s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<Retries>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -247,3 +247,142 @@ fn the_profile_schema_serves_editors() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(!o.status.success() && out.contains("4 problems"), "{out}");
 }
+
+/// Render the contract (`../shared/profile.example.yaml`) after `edit`, into a
+/// temporary directory; the rendered files by relative path, and stderr.
+fn render_contract(edit: impl Fn(String) -> String) -> (tempfile::TempDir, Vec<String>, String) {
+    let contract = std::fs::read_to_string(root().join("../shared/profile.example.yaml")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = tmp.path().join("contract.yaml");
+    std::fs::write(&profile, edit(contract)).unwrap();
+    let out = tmp.path().join("out");
+    let o = common::kharden(&[
+        "render",
+        profile.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let err = common::stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let files = common::tree(&out)
+        .into_keys()
+        .filter(|p| p.ends_with(".yaml") && !p.ends_with("kustomization.yaml"))
+        .map(|p| out.join(p).to_str().unwrap().to_owned())
+        .collect();
+    (tmp, files, err)
+}
+
+/// (apiVersion, kind) of each file.
+fn kinds(files: &[String]) -> Vec<(String, String)> {
+    files
+        .iter()
+        .map(|f| {
+            let v: serde_json::Value =
+                serde_saphyr::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+            (
+                v["apiVersion"].as_str().unwrap_or_default().to_owned(),
+                v["kind"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn validate_crs(files: &[String]) {
+    let o = Command::new(python())
+        .arg("scripts/validate-crs.py")
+        .arg(crd_schemas())
+        .args(files)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "custom resources fail their schemas:\n{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
+/// The second must-show: the contract with `mesh.provider: linkerd`
+/// renders Linkerd policy objects instead of Istio's, all passing their schemas.
+#[test]
+fn the_contract_with_linkerd_renders_linkerd_policy_objects() {
+    let (_tmp, files, err) = render_contract(|c| {
+        assert_eq!(c.matches("provider: istio").count(), 1);
+        c.replace("provider: istio", "provider: linkerd")
+    });
+    let all = kinds(&files);
+    let linkerd: Vec<String> = files
+        .iter()
+        .zip(&all)
+        .filter(|(_, (api, _))| api.starts_with("policy.linkerd.io/"))
+        .map(|(f, _)| f.clone())
+        .collect();
+    let found: std::collections::BTreeSet<(String, String)> = all
+        .iter()
+        .filter(|(api, _)| api.starts_with("policy.linkerd.io/"))
+        .cloned()
+        .collect();
+    for want in [
+        ("policy.linkerd.io/v1beta3", "Server"),
+        ("policy.linkerd.io/v1beta3", "HTTPRoute"),
+        ("policy.linkerd.io/v1alpha1", "AuthorizationPolicy"),
+        ("policy.linkerd.io/v1alpha1", "MeshTLSAuthentication"),
+        ("policy.linkerd.io/v1alpha1", "EgressNetwork"),
+    ] {
+        assert!(
+            found.contains(&(want.0.to_owned(), want.1.to_owned())),
+            "no {want:?} in {found:?}"
+        );
+    }
+    assert!(
+        !all.iter().any(
+            |(api, _)| api.contains("istio.io") || api.starts_with("gateway.networking.k8s.io")
+        ),
+        "{all:?}"
+    );
+    validate_crs(&linkerd);
+    // What Linkerd cannot express here is said, not dropped.
+    assert!(
+        err.contains("Linkerd allows an external host only through a Gateway API TLSRoute"),
+        "{err}"
+    );
+}
+
+/// The contract plus per-service overrides (`namespaces[].mesh.services`): the
+/// Istio objects, VirtualServices included, pass their strict schemas.
+#[test]
+fn the_contract_with_service_overrides_passes_the_istio_schemas() {
+    let (_tmp, files, err) = render_contract(|c| {
+        let anchor = "      allowedExternalHosts: [api.github.com]\n";
+        assert_eq!(c.matches(anchor).count(), 1);
+        c.replace(
+            anchor,
+            &format!("{anchor}      services:\n        - {{name: api, port: 8080, timeout: 2s, retries: {{attempts: 2, perTryTimeout: 500ms}}}}\n        - {{name: api, port: 9090}}\n"),
+        )
+    });
+    let all = kinds(&files);
+    let istio: Vec<String> = files
+        .iter()
+        .zip(&all)
+        .filter(|(_, (api, _))| api.contains("istio.io/"))
+        .map(|(f, _)| f.clone())
+        .collect();
+    assert!(
+        files
+            .iter()
+            .any(|f| f.ends_with("team-a/virtualservice-service-api.yaml")),
+        "{files:?}"
+    );
+    for kind in [
+        "Gateway",
+        "VirtualService",
+        "DestinationRule",
+        "ServiceEntry",
+        "Sidecar",
+    ] {
+        assert!(all.iter().any(|(_, k)| k == kind), "no {kind}");
+    }
+    validate_crs(&istio);
+    assert!(err.contains("applies only to services listed"), "{err}");
+    assert!(!err.contains("the profile lists no services"), "{err}");
+}

@@ -612,6 +612,25 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
                         vec![],
                         vec![egress_rule(pods_peer(ISTIO_NS, &istiod), &[tcp(15012)])],
                     ));
+                    // External hosts are reached only through the egress gateway:
+                    // its pods, never the internet. 443 is the Service port the
+                    // sidecar addresses; 8443 the pod port the istio-egress chart
+                    // maps it to (the istio/gateway chart keeps 443).
+                    if !crate::concern::mesh::gateway_hosts(m, ns).is_empty() {
+                        let (k, v) = crate::concern::mesh::EGRESS_GATEWAY_LABEL;
+                        let gw = BTreeMap::from([(k.to_owned(), v.to_owned())]);
+                        out.push(policy(
+                            m,
+                            ns,
+                            "allow-istio-egressgateway",
+                            every(),
+                            vec![],
+                            vec![egress_rule(
+                                pods_peer(ISTIO_NS, &gw),
+                                &[tcp(443), tcp(8443)],
+                            )],
+                        ));
+                    }
                 }
                 if deny_in {
                     let gw = BTreeMap::from([("istio".to_owned(), "ingressgateway".to_owned())]);
@@ -978,6 +997,23 @@ mod tests {
         // The mesh control plane.
         assert!(c.allows(&a, &istiod, 15012, "TCP"));
         assert!(!c.allows(&a, &istiod, 15017, "TCP"));
+        // External hosts only through the egress gateway: its pods on the
+        // Service port and the chart's pod port; not other istio-system pods,
+        // not other ports, and never the internet itself.
+        let egress_gw = Endpoint::pod("istio-system", &[("istio", "egressgateway")]);
+        let ingress_gw = Endpoint::pod("istio-system", &[("istio", "ingressgateway")]);
+        for src in [&a, &frontend] {
+            assert!(c.allows(src, &egress_gw, 443, "TCP"));
+            assert!(c.allows(src, &egress_gw, 8443, "TCP"));
+            assert!(!c.allows(src, &egress_gw, 80, "TCP"));
+            assert!(!c.allows(src, &egress_gw, 443, "UDP"));
+            assert!(!c.allows(src, &ingress_gw, 443, "TCP"));
+            assert!(!c.allows(src, &istiod, 443, "TCP"));
+            for internet in ["140.82.112.5", "20.190.128.1", "8.8.8.8"] {
+                assert!(!c.allows(src, &ip(internet), 443, "TCP"));
+                assert!(!c.allows(src, &ip(internet), 8443, "TCP"));
+            }
+        }
         // Everything else is denied.
         assert!(!c.allows(&a, &ip("140.82.112.5"), 443, "TCP"));
         assert!(!c.allows(&ip("203.0.113.9"), &a, 8080, "TCP"));
