@@ -128,7 +128,7 @@ fn a_profile_change_breaks_the_right_flow() {
     let mismatches: Vec<&str> = out.lines().filter(|l| l.starts_with("MISMATCH")).collect();
     assert_eq!(mismatches.len(), 2, "{out}");
     assert!(mismatches[0].starts_with(
-        "MISMATCH flows[0] flow team-b/frontend -> team-a/api 8080/TCP: expected allow, but denied (egress: denied, selected by NetworkPolicy team-b/allow-dns, team-b/allow-egress-to-team-a-0, team-b/allow-istio-control-plane, team-b/allow-same-namespace, team-b/default-deny and none allows it; ingress: denied, selected by NetworkPolicy team-a/allow-from-ingress-controller, team-a/allow-from-istio-ingressgateway, team-a/allow-ingress-0, team-a/allow-same-namespace, team-a/default-deny and none allows it)"
+        "MISMATCH flows[0] flow team-b/frontend -> team-a/api 8080/TCP: expected allow, but denied (egress: denied, selected by NetworkPolicy team-b/allow-dns, team-b/allow-egress-to-team-a-0, team-b/allow-istio-control-plane, team-b/allow-istio-egressgateway, team-b/allow-same-namespace, team-b/default-deny and none allows it; ingress: denied, selected by NetworkPolicy team-a/allow-from-ingress-controller, team-a/allow-from-istio-ingressgateway, team-a/allow-ingress-0, team-a/allow-same-namespace, team-a/default-deny and none allows it)"
     ), "{out}");
     assert!(mismatches[1].starts_with("MISMATCH flows[1] "), "{out}");
     assert_eq!(out.lines().last(), Some("30 passed, 2 failed"));
