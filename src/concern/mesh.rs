@@ -694,6 +694,8 @@ struct OutboundPolicy {
 #[serde(rename_all = "camelCase")]
 struct ServiceEntrySpec {
     hosts: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    addresses: Vec<String>,
     location: &'static str,
     ports: Vec<SePort>,
     resolution: &'static str,
@@ -703,7 +705,7 @@ struct ServiceEntrySpec {
 #[derive(Serialize)]
 struct SePort {
     number: u16,
-    name: &'static str,
+    name: String,
     protocol: &'static str,
 }
 
@@ -1019,10 +1021,11 @@ fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), String> {
                 inner_meta(m, ns, &name),
                 ServiceEntrySpec {
                     hosts: vec![h.clone()],
+                    addresses: Vec::new(),
                     location: "MESH_EXTERNAL",
                     ports: vec![SePort {
                         number: 443,
-                        name: "tls",
+                        name: "tls".to_owned(),
                         protocol: "TLS",
                     }],
                     // A wildcard host cannot be resolved by DNS; Envoy forwards to
@@ -1031,6 +1034,34 @@ fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), String> {
                     export_to: vec![".".to_owned()],
                 },
             )?);
+        }
+        // With REGISTRY_ONLY, Envoy drops traffic to any address the registry does
+        // not know, so each egress flow to a CIDR gets a ServiceEntry for its block
+        // and TCP ports (the NetworkPolicy still enforces `except`).
+        if mesh.outbound_traffic == OutboundTraffic::RegistryOnly {
+            for (block, ports) in cidr_egress(ns) {
+                let slug = names::slug(&block, 40);
+                out.push(cr(
+                    net,
+                    "ServiceEntry",
+                    inner_meta(m, ns, &format!("cidr-{slug}")),
+                    ServiceEntrySpec {
+                        hosts: vec![format!("cidr-{slug}.external")],
+                        addresses: vec![block.clone()],
+                        location: "MESH_EXTERNAL",
+                        ports: ports
+                            .iter()
+                            .map(|p| SePort {
+                                number: *p,
+                                name: format!("tcp-{p}"),
+                                protocol: "TCP",
+                            })
+                            .collect(),
+                        resolution: "NONE",
+                        export_to: vec![".".to_owned()],
+                    },
+                )?);
+            }
         }
         // The mesh side of the egress gateway: TLS for each host goes to the
         // gateway (the NetworkPolicies let pods reach nothing else outside).
@@ -1108,7 +1139,7 @@ fn egress_gateway(m: &Model, out: &mut Vec<Manifest>) -> Result<(), String> {
             servers: vec![Server {
                 port: SePort {
                     number: 443,
-                    name: "tls",
+                    name: "tls".to_owned(),
                     protocol: "TLS",
                 },
                 // `./host`: only VirtualServices of this namespace may bind to it.
@@ -1127,10 +1158,11 @@ fn egress_gateway(m: &Model, out: &mut Vec<Manifest>) -> Result<(), String> {
             meta(&name, Some(ISTIO_NS)),
             ServiceEntrySpec {
                 hosts: vec![h.clone()],
+                addresses: Vec::new(),
                 location: "MESH_EXTERNAL",
                 ports: vec![SePort {
                     number: 443,
-                    name: "tls",
+                    name: "tls".to_owned(),
                     protocol: "TLS",
                 }],
                 resolution: "DNS",
@@ -1680,6 +1712,44 @@ fn in_linkerd_cluster_networks(cidr: &str) -> bool {
 }
 
 /// What the rendering leaves to the operator, said on stderr rather than hidden.
+/// Egress flows to CIDR blocks with their single TCP ports (what a ServiceEntry
+/// can carry), by block.
+fn cidr_egress(ns: &NamespaceSpec) -> BTreeMap<String, BTreeSet<u16>> {
+    let mut out: BTreeMap<String, BTreeSet<u16>> = BTreeMap::new();
+    for f in ns.network.iter().flat_map(|n| &n.egress) {
+        let Some(block) = &f.to.cidr else { continue };
+        let ports = out.entry(block.clone()).or_default();
+        for p in &f.ports {
+            let (num, proto) = p.split_once('/').unwrap_or((p.as_str(), "TCP"));
+            if proto == "TCP"
+                && let Ok(n) = num.parse::<u16>()
+            {
+                ports.insert(n);
+            }
+        }
+    }
+    out.retain(|_, p| !p.is_empty());
+    out
+}
+
+/// Egress flows a REGISTRY_ONLY mesh cannot carry: UDP, ranges, named ports or no ports.
+fn cidr_egress_gaps(ns: &NamespaceSpec) -> Vec<String> {
+    let mut gaps = Vec::new();
+    for f in ns.network.iter().flat_map(|n| &n.egress) {
+        let Some(block) = &f.to.cidr else { continue };
+        if f.ports.is_empty() {
+            gaps.push(format!("{block} (all ports)"));
+        }
+        for p in &f.ports {
+            let (num, proto) = p.split_once('/').unwrap_or((p.as_str(), "TCP"));
+            if proto != "TCP" || num.parse::<u16>().is_err() {
+                gaps.push(format!("{block}:{p}"));
+            }
+        }
+    }
+    gaps
+}
+
 pub fn notes(m: &Model) -> Vec<String> {
     let mut out = Vec::new();
     let Some(mesh) = &m.profile.mesh else {
@@ -1693,6 +1763,14 @@ pub fn notes(m: &Model) -> Vec<String> {
     match mesh.provider {
         MeshProvider::Istio => {
             for ns in &m.profile.namespaces {
+                let gaps = cidr_egress_gaps(ns);
+                if mesh.outbound_traffic == OutboundTraffic::RegistryOnly && !gaps.is_empty() {
+                    out.push(format!(
+                        "note: namespace `{}`: with `outboundTraffic: registryOnly` the mesh carries egress to CIDRs only for single TCP ports (as ServiceEntries); {} stay blocked by the sidecar although the NetworkPolicies allow them",
+                        ns.name,
+                        gaps.join(", ")
+                    ));
+                }
                 let wildcards: Vec<String> = external_hosts(m, ns)
                     .into_iter()
                     .filter(|h| h.starts_with("*."))
@@ -2190,6 +2268,40 @@ mod tests {
             "{notes}"
         );
         assert!(!notes.contains("10.20.0.0/16"), "{notes}");
+    }
+
+    #[test]
+    fn registry_only_meshes_carry_cidr_egress_as_service_entries() {
+        let objs = render(
+            "mesh: {provider: istio}\nnamespaces:\n  - name: a\n    network:\n      egress:\n        - to: {cidr: 10.20.0.0/16, except: [10.20.5.0/24]}\n          ports: [5432/TCP, 5433/TCP, 53/UDP]\n",
+        );
+        let (_, se) = objs
+            .iter()
+            .find(|(p, _)| p.starts_with("a/serviceentry-cidr-10-20-0-0-16"))
+            .expect("a ServiceEntry for the block");
+        assert_eq!(se["spec"]["addresses"], serde_json::json!(["10.20.0.0/16"]));
+        assert_eq!(se["spec"]["resolution"], "NONE");
+        assert_eq!(se["spec"]["location"], "MESH_EXTERNAL");
+        let ports: Vec<u64> = se["spec"]["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["number"].as_u64().unwrap())
+            .collect();
+        assert_eq!(ports, [5432, 5433]);
+        let m = crate::load_text(
+            &format!("{}mesh: {{provider: istio}}\nnamespaces:\n  - name: a\n    network:\n      egress:\n        - to: {{cidr: 10.20.0.0/16}}\n          ports: [53/UDP]\n", crate::testing::HEAD),
+            "t.yaml",
+            crate::testing::today(),
+        )
+        .unwrap();
+        let notes = super::notes(&m);
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("10.20.0.0/16:53/UDP stay blocked by the sidecar")),
+            "{notes:?}"
+        );
     }
 
     #[test]
