@@ -159,7 +159,10 @@ fn refuse_dangerous(dir: &Path) -> Result<(), String> {
     let abs =
         std::path::absolute(dir).map_err(|e| format!("cannot resolve `{}`: {e}", dir.display()))?;
     let canon = fs::canonicalize(&abs).unwrap_or_else(|_| lexical(&abs));
-    let home = std::env::var_os("HOME").map(PathBuf::from);
+    // HOME itself may be a symlink (or spelled with `..`): compare real paths.
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .map(|h| fs::canonicalize(&h).unwrap_or(h));
     if canon.parent().is_none() || home.as_deref() == Some(canon.as_path()) {
         return Err(format!(
             "refusing to write to `{}`: choose a dedicated output directory",
