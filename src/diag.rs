@@ -2,9 +2,13 @@
 //! hint, and the single renderer that draws them (rustc style, with a caret
 //! under the source). Every invalid profile is reported through here.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::source::{FieldPath, Located, Sources};
+
+/// Problems drawn in full in one report; the summary line still counts them all.
+const MAX_SHOWN: usize = 200;
 
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
@@ -120,7 +124,11 @@ impl Diagnostics {
     pub fn render_items_in(&self, sources: Option<&Sources>) -> String {
         let mut out = String::new();
         let items = self.resolved_in(sources);
-        for (at, d) in &items {
+        // Each file's lines, split once: looking a line up by walking the text
+        // for every problem made a report with many problems quadratic (a
+        // hostile 6 MB profile with 200 000 unknown fields never finished).
+        let mut lines: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+        for (at, d) in items.iter().take(MAX_SHOWN) {
             match d.code {
                 Some(code) => {
                     let _ = writeln!(out, "{}[{code}]: {}", d.severity, d.message);
@@ -136,7 +144,10 @@ impl Diagnostics {
                 let num = at.pos.line.to_string();
                 pad = " ".repeat(num.len());
                 let _ = writeln!(out, "{pad}--> {}:{}:{}", file.name, at.pos.line, at.pos.col);
-                if let Some(line) = file.text.lines().nth(at.pos.line.saturating_sub(1)) {
+                let file_lines = lines
+                    .entry(at.file)
+                    .or_insert_with(|| file.text.lines().collect());
+                if let Some(line) = file_lines.get(at.pos.line.saturating_sub(1)) {
                     let line = line.trim_end_matches('\r');
                     let shown: String = line.chars().take(200).collect();
                     let width = shown.chars().count();
@@ -158,6 +169,15 @@ impl Diagnostics {
             if let Some(h) = &d.hint {
                 let _ = writeln!(out, "{pad} = hint: {h}");
             }
+        }
+        if items.len() > MAX_SHOWN {
+            // The first ones are enough to act on; a hostile profile must not
+            // turn into hundreds of megabytes on stderr.
+            let _ = writeln!(
+                out,
+                "note: {} more problems not shown; fix the ones above first",
+                items.len() - MAX_SHOWN
+            );
         }
         out
     }

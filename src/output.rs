@@ -148,10 +148,21 @@ fn list(dir: &Path) -> Result<BTreeMap<String, PathBuf>, String> {
 
 /// Refuse output directories that must never be replaced wholesale.
 fn refuse_dangerous(dir: &Path) -> Result<(), String> {
+    if dir.components().next_back() == Some(std::path::Component::ParentDir) {
+        // `x/..`: the directory it names is not where its parent says,
+        // and `x` need not exist, so the checks below could not see through it.
+        return Err(format!(
+            "refusing to write to `{}`: name the output directory itself, without a trailing `..`",
+            dir.display()
+        ));
+    }
     let abs =
         std::path::absolute(dir).map_err(|e| format!("cannot resolve `{}`: {e}", dir.display()))?;
-    let canon = fs::canonicalize(&abs).unwrap_or(abs.clone());
-    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let canon = fs::canonicalize(&abs).unwrap_or_else(|_| lexical(&abs));
+    // HOME itself may be a symlink (or spelled with `..`): compare real paths.
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .map(|h| fs::canonicalize(&h).unwrap_or(h));
     if canon.parent().is_none() || home.as_deref() == Some(canon.as_path()) {
         return Err(format!(
             "refusing to write to `{}`: choose a dedicated output directory",
@@ -168,6 +179,21 @@ fn refuse_dangerous(dir: &Path) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// `path` with `.` and `..` resolved by name (for paths that do not exist yet).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Replace `dir` with exactly `files`: write a sibling temporary tree, then swap

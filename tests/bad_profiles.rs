@@ -1,13 +1,14 @@
 //! Bad input: each fixture under `tests/fixtures/bad/` is one behaviour, named
 //! for it, with its exact expected stderr beside it (`<name>.stderr`). Every one
-//! must exit 2 within a second, never panic, and write nothing.
+//! must exit 2 within a second, never panic, and write nothing: no new output
+//! directory, and an existing rendering left byte for byte as it was.
 //! `KHARDEN_BLESS=1 cargo test --test bad_profiles` rewrites the `.stderr` files.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{kharden_in, root, stderr};
+use common::{kharden_in, root, stderr, tree};
 
 #[test]
 fn every_bad_profile_fails_cleanly_with_its_expected_report() {
@@ -25,10 +26,25 @@ fn every_bad_profile_fails_cleanly_with_its_expected_report() {
         .collect();
     names.sort();
     assert!(
-        names.len() >= 25,
+        names.len() >= 60,
         "the bad corpus shrank to {}",
         names.len()
     );
+    // An earlier rendering that every bad profile is also rendered over: it must
+    // come through each one byte for byte.
+    let prev_tmp = tempfile::tempdir().unwrap();
+    let prev = prev_tmp.path().join("prev");
+    let o = kharden_in(
+        &root(),
+        &[
+            "render",
+            "examples/small.yaml",
+            "-o",
+            prev.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let prev_tree = tree(&prev);
     let mut failures = Vec::new();
     for name in &names {
         let tmp = tempfile::tempdir().unwrap();
@@ -60,6 +76,25 @@ fn every_bad_profile_fails_cleanly_with_its_expected_report() {
         let leftovers = std::fs::read_dir(tmp.path()).unwrap().count();
         assert_eq!(leftovers, 1, "{name}: left files beside the output directory");
         assert!(took < Duration::from_secs(1), "{name}: took {took:?}");
+        let o = kharden_in(
+            &dir,
+            &[
+                "render",
+                &format!("{name}.yaml"),
+                "-o",
+                prev.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(o.status.code(), Some(2), "{name} over a previous rendering");
+        assert_eq!(
+            stderr(&o),
+            err,
+            "{name}: another report over a previous rendering"
+        );
+        assert!(
+            tree(&prev) == prev_tree,
+            "{name}: changed the previous rendering"
+        );
         let expected = dir.join(format!("{name}.stderr"));
         if bless {
             std::fs::write(&expected, &err).unwrap();

@@ -978,7 +978,10 @@ fn daemon_set(
                     containers: vec![Container {
                         name: k.name.to_owned(),
                         image: Some(image.to_owned()),
-                        image_pull_policy: Some("IfNotPresent".to_owned()),
+                        // Always: the kubelet checks the registry (and the pull
+                        // credentials) at every start instead of trusting a cached
+                        // image a tag may no longer name; checkov CKV_K8S_15.
+                        image_pull_policy: Some("Always".to_owned()),
                         command,
                         args,
                         env: Some(env),
@@ -1463,6 +1466,7 @@ mod tests {
         assert!(c["resources"]["requests"]["memory"].is_string());
         assert!(c["resources"]["limits"]["memory"].is_string());
         assert!(c["resources"]["limits"]["cpu"].is_string());
+        assert_eq!(c["imagePullPolicy"], "Always");
 
         // Remaining scanner findings are skipped with a reason, in checkov's format.
         let ann = ds["metadata"]["annotations"].as_object().unwrap();
