@@ -122,6 +122,9 @@ fn check(
             return Err(diags.with_sources(sources));
         }
     };
+    // The generic tree is as large as the typed profile; free it before validating
+    // and rendering rather than carry both to the end.
+    drop(value);
     let model = Model {
         profile,
         sources,
