@@ -138,6 +138,9 @@ fn check(
             return Err(diags.with_sources(sources));
         }
     };
+    // The generic tree is as large as the typed profile; free it before validating
+    // and rendering rather than carry both to the end.
+    drop(value);
     let mut found = Vec::new();
     let templates = concern::extension::read(&profile, dir.as_deref(), &mut found);
     let model = Model {

@@ -2,8 +2,9 @@
 //! the multi-document stream, the drift check, and the atomic directory write
 //! that never touches files kharden did not write.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -55,14 +56,27 @@ pub fn files(set: &ManifestSet, profile: &str) -> Result<Files, String> {
 /// One multi-document stream, in file order, without the kustomization and
 /// without control-plane files (they are not API objects).
 pub fn stream(set: &ManifestSet, profile: &str) -> String {
-    let mut out = header(profile);
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail, and every piece is a String.
+    let _ = write_stream(&mut out, set, profile);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `stream`, written piece by piece: at fleet scale the joined text would be one
+/// more copy of every object in memory.
+pub fn write_stream<W: Write + ?Sized>(
+    w: &mut W,
+    set: &ManifestSet,
+    profile: &str,
+) -> std::io::Result<()> {
+    w.write_all(header(profile).as_bytes())?;
     for (i, m) in set.iter().filter(|m| !m.control_plane).enumerate() {
         if i > 0 {
-            out.push_str("---\n");
+            w.write_all(b"---\n")?;
         }
-        out.push_str(&m.body);
+        w.write_all(m.body.as_bytes())?;
     }
-    out
+    Ok(())
 }
 
 /// What `--check` found.
@@ -230,11 +244,16 @@ pub fn write(dir: &Path, files: &Files) -> Result<(), String> {
     remove_leftovers(&parent, &base);
     let tmp = parent.join(format!(".{base}.kharden-new-{}", std::process::id()));
     let result = (|| {
+        // Each directory once: files come sorted, so most share their parent.
+        let mut made: BTreeSet<PathBuf> = BTreeSet::new();
         for (rel, text) in files {
             let path = tmp.join(rel);
-            if let Some(p) = path.parent() {
+            if let Some(p) = path.parent()
+                && !made.contains(p)
+            {
                 fs::create_dir_all(p)
                     .map_err(|e| format!("cannot create `{}`: {e}", p.display()))?;
+                made.insert(p.to_path_buf());
             }
             fs::write(&path, text)
                 .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
@@ -315,5 +334,9 @@ fn is_ours(path: &Path) -> bool {
     if !meta.is_file() {
         return false;
     }
-    fs::read(path).is_ok_and(|b| b.starts_with(HEADER_PREFIX.as_bytes()))
+    // The header is all we need; reading whole files made re-rendering a large
+    // tree read it all back first.
+    let mut head = [0u8; HEADER_PREFIX.len()];
+    fs::File::open(path)
+        .is_ok_and(|mut f| f.read_exact(&mut head).is_ok() && head == HEADER_PREFIX.as_bytes())
 }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 use serde_saphyr::granit_parser::{Event, Parser};
@@ -143,7 +144,15 @@ pub struct SourceFile {
     /// The name shown to users: the path as given, or `profiles/<name>.yaml (built-in)`.
     pub name: String,
     pub text: String,
-    places: BTreeMap<FieldPath, Place>,
+    /// Filled on first use: only messages and `explain` need places, and mapping
+    /// every path of a large profile costs more than parsing it.
+    places: OnceLock<BTreeMap<FieldPath, Place>>,
+}
+
+impl SourceFile {
+    fn places(&self) -> &BTreeMap<FieldPath, Place> {
+        self.places.get_or_init(|| positions(&self.text))
+    }
 }
 
 /// Every file of a profile, and which file last set each path.
@@ -167,7 +176,7 @@ impl Sources {
         let mut p = Some(path.clone());
         while let Some(cur) = p {
             if let Some(&file) = self.origin.get(&cur)
-                && let Some(place) = self.files[file].places.get(&cur)
+                && let Some(place) = self.files[file].places().get(&cur)
             {
                 let pos = if want_key {
                     place.key.or(place.value)
@@ -189,7 +198,7 @@ impl Sources {
         let f = &self.files[file];
         Some((
             f.name.clone(),
-            f.places.get(path).and_then(|p| p.value.or(p.key)),
+            f.places().get(path).and_then(|p| p.value.or(p.key)),
         ))
     }
 }
@@ -257,7 +266,8 @@ fn load_layer(
             sources.files.push(SourceFile {
                 name,
                 text,
-                places: BTreeMap::new(),
+                // Unparsable: no places (a partial map would point at guesses).
+                places: OnceLock::from(BTreeMap::new()),
             });
             let mut d = Diagnostic::error(FieldPath::root(), msg).hint(hint);
             d.at = pos.map(|pos| Located {
@@ -268,11 +278,10 @@ fn load_layer(
             return false;
         }
     };
-    let places = positions(&text);
     sources.files.push(SourceFile {
         name: name.clone(),
         text,
-        places,
+        places: OnceLock::new(),
     });
     if !value.is_object() {
         let mut d = Diagnostic::error(
@@ -298,16 +307,13 @@ fn load_layer(
     let mut ok = true;
     if let Some(ext) = value.get("extends") {
         let path = FieldPath::root().key("extends");
-        let count = ext.as_array().map_or(1, |a| a.len().max(1));
-        let spots: Vec<Option<Located>> = (0..count)
-            .map(|i| {
-                Some(Located {
-                    file: file_idx,
-                    pos: sources_pos(sources, file_idx, &path.index(i)),
-                })
+        // Where entry `i` stands, looked up only for a message (see `places`).
+        let here = |sources: &Sources, i: usize| {
+            Some(Located {
+                file: file_idx,
+                pos: sources_pos(sources, file_idx, &path.index(i)),
             })
-            .collect();
-        let here = |i: usize| spots.get(i).cloned().flatten();
+        };
         match ext.as_array() {
             None => {
                 let mut d = Diagnostic::error(
@@ -315,7 +321,7 @@ fn load_layer(
                     "`extends` must be a list of preset names or relative paths".to_owned(),
                 )
                 .hint("write `extends: [baseline]`");
-                d.at = here(0);
+                d.at = here(sources, 0);
                 diags.push(d);
                 ok = false;
             }
@@ -326,7 +332,7 @@ fn load_layer(
                             path.index(i),
                             "an `extends` entry must be a string".to_owned(),
                         );
-                        d.at = here(i);
+                        d.at = here(sources, i);
                         diags.push(d);
                         ok = false;
                         continue;
@@ -334,7 +340,7 @@ fn load_layer(
                     match resolve_layer(s, dir.as_deref(), &name) {
                         Err((msg, hint)) => {
                             let mut d = Diagnostic::error(path.index(i), msg).hint(hint);
-                            d.at = here(i);
+                            d.at = here(sources, i);
                             diags.push(d);
                             ok = false;
                         }
@@ -352,7 +358,7 @@ fn load_layer(
                                     ),
                                 )
                                 .hint("remove one of the layers from the chain");
-                                d.at = here(i);
+                                d.at = here(sources, i);
                                 diags.push(d);
                                 ok = false;
                             } else if stack.len() >= MAX_LAYERS {
@@ -360,7 +366,7 @@ fn load_layer(
                                     path.index(i),
                                     format!("`extends` chain deeper than {MAX_LAYERS} layers"),
                                 );
-                                d.at = here(i);
+                                d.at = here(sources, i);
                                 diags.push(d);
                                 ok = false;
                             } else {
@@ -384,7 +390,7 @@ fn load_layer(
 }
 
 fn sources_pos(sources: &Sources, file: usize, path: &FieldPath) -> Pos {
-    let places = &sources.files[file].places;
+    let places = sources.files[file].places();
     let mut p = Some(path.clone());
     while let Some(cur) = p {
         if let Some(pl) = places.get(&cur)
@@ -563,6 +569,11 @@ fn parse_yaml(text: &str) -> Result<Value, (String, Option<Pos>, &'static str)> 
 /// ("billion laughs"), before anything is expanded: count each anchored node's
 /// size once, and charge every alias that size.
 fn expansion_check(text: &str) -> Result<(), (String, Option<Pos>, &'static str)> {
+    // No `&`, no anchor, so nothing an alias could expand (an alias to a missing
+    // anchor is a syntax error): skip a second parse of large profiles.
+    if !text.contains('&') {
+        return Ok(());
+    }
     let mut sizes: BTreeMap<usize, u64> = BTreeMap::new();
     // Open collections: (anchor id, expanded size so far).
     let mut open: Vec<(usize, u64)> = Vec::new();
@@ -675,16 +686,26 @@ fn merge(
 }
 
 fn mark(v: &Value, path: &FieldPath, file: usize, origin: &mut BTreeMap<FieldPath, usize>) {
+    mark_in(v, &mut path.clone(), file, origin);
+}
+
+/// `mark` on one path buffer, extended and cut back in place: one copy per
+/// value (the map's key) instead of two.
+fn mark_in(v: &Value, path: &mut FieldPath, file: usize, origin: &mut BTreeMap<FieldPath, usize>) {
     origin.insert(path.clone(), file);
     match v {
         Value::Object(m) => {
             for (k, v) in m {
-                mark(v, &path.key(k), file, origin);
+                path.0.push(Seg::Key(k.clone()));
+                mark_in(v, path, file, origin);
+                path.0.pop();
             }
         }
         Value::Array(a) => {
             for (i, v) in a.iter().enumerate() {
-                mark(v, &path.index(i), file, origin);
+                path.0.push(Seg::Index(i));
+                mark_in(v, path, file, origin);
+                path.0.pop();
             }
         }
         _ => {}

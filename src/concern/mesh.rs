@@ -192,11 +192,18 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
     }
     if linkerd {
         // A Linkerd Server takes one port (number or name): ranges have no equivalent.
+        // Positions by name, looked up per flow (a scan per flow is quadratic).
+        let index: BTreeMap<&str, usize> = p
+            .namespaces
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.as_str(), i))
+            .collect();
         for f in network::flows(m) {
             let End::Pods { namespace, .. } = &f.dst else {
                 continue;
             };
-            if !m.profile.namespaces.iter().any(|n| &n.name == namespace) {
+            if !index.contains_key(namespace.as_str()) {
                 continue;
             }
             if f.ports
@@ -207,12 +214,7 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
                     Declared::Ingress => ("ingress", f.index),
                     Declared::Egress => ("egress", f.index),
                 };
-                let owner = m
-                    .profile
-                    .namespaces
-                    .iter()
-                    .position(|n| n.name == f.owner)
-                    .unwrap_or_default();
+                let owner = index.get(f.owner.as_str()).copied().unwrap_or_default();
                 out.push(
                     Diagnostic::error(
                         FieldPath::root()
@@ -460,8 +462,29 @@ struct Grant {
     ports: Vec<PortSpec>,
 }
 
+/// Flows grouped by the namespace at one end (pod ends only), in profile order.
+/// Each namespace reads its own group: scanning every flow for every namespace
+/// is quadratic and dominated rendering at 10,000 namespaces.
+fn flows_by(flows: &[Flow], end: fn(&Flow) -> &End) -> BTreeMap<&str, Vec<&Flow>> {
+    let mut out: BTreeMap<&str, Vec<&Flow>> = BTreeMap::new();
+    for f in flows {
+        if let End::Pods { namespace, .. } = end(f) {
+            out.entry(namespace.as_str()).or_default().push(f);
+        }
+    }
+    out
+}
+
+/// The group of `ns` in a `flows_by` map.
+fn group<'a>(by: &'a BTreeMap<&str, Vec<&'a Flow>>, ns: &NamespaceSpec) -> &'a [&'a Flow] {
+    by.get(ns.name.as_str())
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
 /// What L4 lets into `ns`, minus sources that `mesh.authorization` governs.
-fn grants(m: &Model, ns: &NamespaceSpec, flows: &[Flow]) -> Vec<Grant> {
+/// `flows` may be all flows or only those into `ns`.
+fn grants(m: &Model, ns: &NamespaceSpec, flows: &[&Flow]) -> Vec<Grant> {
     let d = &m.profile.defaults.network;
     let mut out = Vec::new();
     if !denies(m, ns, Direction::Ingress) {
@@ -558,8 +581,9 @@ fn grants(m: &Model, ns: &NamespaceSpec, flows: &[Flow]) -> Vec<Grant> {
     out
 }
 
-/// Namespaces `ns` may send to (for the Sidecar's egress hosts).
-fn destinations(ns: &NamespaceSpec, flows: &[Flow]) -> BTreeSet<String> {
+/// Namespaces `ns` may send to (for the Sidecar's egress hosts). `flows` may be
+/// all flows or only those from `ns`.
+fn destinations(ns: &NamespaceSpec, flows: &[&Flow]) -> BTreeSet<String> {
     flows
         .iter()
         .filter_map(|f| match (&f.src, &f.dst) {
@@ -913,6 +937,7 @@ fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), String> {
         return Ok(());
     };
     let flows = network::flows(m);
+    let (into, from) = (flows_by(&flows, |f| &f.dst), flows_by(&flows, |f| &f.src));
     let sec = "security.istio.io/v1";
     let net = "networking.istio.io/v1";
     // Mesh-wide mTLS: a selector-less PeerAuthentication in the root namespace.
@@ -959,7 +984,7 @@ fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), String> {
                 inner_meta(m, ns, "allow-nothing"),
                 AuthorizationPolicySpec::default(),
             )?);
-            for g in grants(m, ns, &flows) {
+            for g in grants(m, ns, group(&into, ns)) {
                 let source = match &g.source {
                     Source::Namespace(n) => IstioSource {
                         namespaces: vec![n.clone()],
@@ -999,7 +1024,11 @@ fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), String> {
         let hosts = external_hosts(m, ns);
         if mesh.outbound_traffic == OutboundTraffic::RegistryOnly {
             let mut egress = vec!["./*".to_owned(), format!("{ISTIO_NS}/*")];
-            egress.extend(destinations(ns, &flows).iter().map(|d| format!("{d}/*")));
+            egress.extend(
+                destinations(ns, group(&from, ns))
+                    .iter()
+                    .map(|d| format!("{d}/*")),
+            );
             out.push(cr(
                 net,
                 "Sidecar",
@@ -1436,6 +1465,7 @@ fn server_name(p: &PortNum) -> Option<String> {
 
 fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), String> {
     let flows = network::flows(m);
+    let into = flows_by(&flows, |f| &f.dst);
     let values = serde_json::json!({
         // Pod Security `restricted` forbids the NET_ADMIN proxy-init container;
         // the linkerd-cni plugin does the redirection on the node instead.
@@ -1478,7 +1508,7 @@ fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), String> {
             continue;
         }
         let nm = ns.mesh.clone().unwrap_or_default();
-        let grants = grants(m, ns, &flows);
+        let grants = grants(m, ns, group(&into, ns));
         // One Server per TCP port any grant or rule names; all pods of the namespace.
         let mut ports: BTreeSet<PortNum> = grants
             .iter()

@@ -14,23 +14,38 @@ pub mod policy;
 pub mod quota;
 pub mod rbac;
 
-use crate::manifest::ManifestSet;
+use crate::manifest::{Manifest, ManifestSet};
 use crate::model::Model;
 
-/// Render every concern into one set.
+/// Render every concern into one set. Network and mesh rendering (about half
+/// the work) run on a second thread; errors and insertion order stay those of
+/// the sequence below, so the result does not depend on the threads.
 pub fn render_all(model: &Model) -> Result<ManifestSet, String> {
-    let mut set = ManifestSet::default();
-    for m in namespace::render(model)?
+    let (first, net, mesh, rest) = std::thread::scope(|s| {
+        let other = s.spawn(|| (network::render(model), mesh::render(model)));
+        let first = [
+            namespace::render(model),
+            rbac::render(model),
+            quota::render(model),
+            apiserver::render(model),
+        ];
+        let rest = [
+            logging::render(model),
+            policy::render(model),
+            extension::render(model),
+        ];
+        let (net, mesh) = other
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (first, net, mesh, rest)
+    });
+    let parts: Vec<Vec<Manifest>> = first
         .into_iter()
-        .chain(rbac::render(model)?)
-        .chain(quota::render(model)?)
-        .chain(apiserver::render(model)?)
-        .chain(network::render(model)?)
-        .chain(mesh::render(model)?)
-        .chain(logging::render(model)?)
-        .chain(policy::render(model)?)
-        .chain(extension::render(model)?)
-    {
+        .chain([net, mesh])
+        .chain(rest)
+        .collect::<Result<_, _>>()?;
+    let mut set = ManifestSet::default();
+    for m in parts.into_iter().flatten() {
         set.insert(m)?;
     }
     Ok(set)

@@ -186,8 +186,16 @@ pub fn denies(m: &Model, ns: &NamespaceSpec, dir: Direction) -> bool {
         .contains(&dir)
 }
 
-fn profile_ns<'a>(m: &'a Model, name: &str) -> Option<&'a NamespaceSpec> {
-    m.profile.namespaces.iter().find(|n| n.name == name)
+/// The profile's namespaces by name, built once per pass: flows look their
+/// ends up here (a scan per flow is quadratic in namespaces).
+type Index<'a> = BTreeMap<&'a str, &'a NamespaceSpec>;
+
+fn index(m: &Model) -> Index<'_> {
+    m.profile
+        .namespaces
+        .iter()
+        .map(|n| (n.name.as_str(), n))
+        .collect()
 }
 
 fn mesh_provider(m: &Model) -> MeshProvider {
@@ -245,6 +253,7 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
         }
     }
     let external = external_namespaces(m);
+    let by_name = index(m);
     for (i, ns) in p.namespaces.iter().enumerate() {
         let Some(net) = &ns.network else { continue };
         let base = FieldPath::root().key("namespaces").index(i).key("network");
@@ -277,7 +286,7 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
                 }
             }
             if out.len() == before {
-                check_effect(m, out, ns, declared, &fp, peer);
+                check_effect(m, &by_name, out, ns, declared, &fp, peer);
             }
         }
     }
@@ -375,6 +384,7 @@ fn check_peer(
 /// than let the user believe it does something.
 fn check_effect(
     m: &Model,
+    by_name: &Index,
     out: &mut Vec<Diagnostic>,
     ns: &NamespaceSpec,
     declared: Declared,
@@ -383,7 +393,7 @@ fn check_effect(
 ) {
     let other = resolve(&ns.name, peer);
     let other_ns = match &other {
-        End::Pods { namespace, .. } => profile_ns(m, namespace),
+        End::Pods { namespace, .. } => by_name.get(namespace.as_str()).copied(),
         End::Block { .. } => None,
     };
     let (mine, theirs) = match declared {
@@ -516,6 +526,9 @@ fn egress_rule(to: NetworkPolicyPeer, ports: &[PortSpec]) -> NetworkPolicyEgress
 
 /// The NetworkPolicies of every profile namespace.
 pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
+    // Policies are serialized namespace by namespace: holding every policy object
+    // to the end was the peak of a large fleet's memory.
+    let mut done = Vec::new();
     let mut out = Vec::new();
     let d = &m.profile.defaults.network;
     let all = BTreeMap::new();
@@ -699,9 +712,15 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
                 ));
             }
         }
+        for np in out.drain(..) {
+            done.push(Manifest::k8s(&np)?);
+        }
     }
+    let by_name = index(m);
     for f in flows(m) {
-        out.extend(render_flow(m, &f));
+        for np in render_flow(m, &by_name, &f) {
+            done.push(Manifest::k8s(&np)?);
+        }
     }
     if let Some(l) = &m.profile.logging
         && !m.profile.namespaces.iter().any(|n| n.name == l.namespace)
@@ -719,7 +738,10 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
             }),
         });
     }
-    out.iter().map(Manifest::k8s).collect()
+    for np in &out {
+        done.push(Manifest::k8s(np)?);
+    }
+    Ok(done)
 }
 
 /// Where the log collector ships to, when NetworkPolicies can name it: a
@@ -751,11 +773,11 @@ pub fn logging_target(m: &Model) -> Option<(End, u16)> {
     }
 }
 
-fn render_flow(m: &Model, f: &Flow) -> Vec<NetworkPolicy> {
+fn render_flow(m: &Model, by_name: &Index, f: &Flow) -> Vec<NetworkPolicy> {
     let mut out = Vec::new();
     // Ingress half, in the destination namespace.
     if let End::Pods { namespace, labels } = &f.dst
-        && let Some(dns) = profile_ns(m, namespace)
+        && let Some(dns) = by_name.get(namespace.as_str()).copied()
         && denies(m, dns, Direction::Ingress)
     {
         let name = match f.declared {
@@ -773,7 +795,7 @@ fn render_flow(m: &Model, f: &Flow) -> Vec<NetworkPolicy> {
     }
     // Egress half, in the source namespace.
     if let End::Pods { namespace, labels } = &f.src
-        && let Some(sns) = profile_ns(m, namespace)
+        && let Some(sns) = by_name.get(namespace.as_str()).copied()
         && denies(m, sns, Direction::Egress)
     {
         let name = match f.declared {
