@@ -62,7 +62,7 @@ impl Manifest {
         name: &str,
         obj: &impl Serialize,
     ) -> Result<Manifest, String> {
-        let body = to_yaml(obj)?;
+        let body = to_yaml(&Sorted::of(obj)?)?;
         let dir = namespace.unwrap_or("_cluster");
         Ok(Manifest {
             path: format!("{dir}/{}-{name}.yaml", kind.to_ascii_lowercase()),
@@ -96,7 +96,7 @@ impl Manifest {
             body.push_str(n);
             body.push('\n');
         }
-        body.push_str(&to_yaml(obj)?);
+        body.push_str(&to_yaml(&Sorted::of(obj)?)?);
         Ok(Manifest {
             path: format!("control-plane/{platform}/{file}"),
             kind: kind.to_owned(),
@@ -129,6 +129,42 @@ pub fn to_yaml(obj: &impl Serialize) -> Result<String, String> {
         }
     }
     Ok(text)
+}
+
+/// An object with every map's keys sorted, except that `apiVersion`, `kind` and
+/// `metadata` lead, as in every Kubernetes manifest (and as k8s-openapi types
+/// serialize). Custom resources are typed structs whose fields serialize in
+/// declaration order; this gives them the same sorted layout as everything else.
+pub struct Sorted(serde_json::Value);
+
+impl Sorted {
+    pub fn of(obj: &impl Serialize) -> Result<Sorted, String> {
+        // serde_json's map is a BTreeMap (the `preserve_order` feature is off), so
+        // the value is sorted at every level.
+        serde_json::to_value(obj)
+            .map(Sorted)
+            .map_err(|e| format!("internal error: {e}; this is a bug in kharden"))
+    }
+}
+
+impl Serialize for Sorted {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let serde_json::Value::Object(map) = &self.0 else {
+            return self.0.serialize(s);
+        };
+        const LEAD: [&str; 3] = ["apiVersion", "kind", "metadata"];
+        let mut out = s.serialize_map(Some(map.len()))?;
+        for k in LEAD {
+            if let Some(v) = map.get(k) {
+                out.serialize_entry(k, v)?;
+            }
+        }
+        for (k, v) in map.iter().filter(|(k, _)| !LEAD.contains(&k.as_str())) {
+            out.serialize_entry(k, v)?;
+        }
+        out.end()
+    }
 }
 
 /// Every rendered object, keyed by path; a second object at a path is an error.
