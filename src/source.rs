@@ -159,7 +159,12 @@ impl SourceFile {
 #[derive(Debug, Default)]
 pub struct Sources {
     pub files: Vec<SourceFile>,
-    origin: BTreeMap<FieldPath, usize>,
+    /// Files in the order they were merged (each layer after its own `extends`).
+    merged: Vec<usize>,
+    /// Which file last set each path: worked out on first use by merging the
+    /// files again, since only messages and `explain` ask, and recording it for
+    /// every value of a large profile cost a fifth of loading it.
+    origin: OnceLock<BTreeMap<FieldPath, usize>>,
 }
 
 /// A located span, resolved for display.
@@ -170,12 +175,26 @@ pub struct Located {
 }
 
 impl Sources {
+    fn origin(&self) -> &BTreeMap<FieldPath, usize> {
+        self.origin.get_or_init(|| {
+            let mut origin = BTreeMap::new();
+            let mut value = Value::Object(Default::default());
+            for &i in &self.merged {
+                // Every merged file parsed once already, so it parses again.
+                if let Ok(v) = parse_yaml(&self.files[i].text) {
+                    merge(&mut value, v, &FieldPath::root(), i, &mut origin);
+                }
+            }
+            origin
+        })
+    }
+
     /// Where to point for `path`: the value, or the key when `want_key`; falls back
     /// to the nearest ancestor that has a known place.
     pub fn locate(&self, path: &FieldPath, want_key: bool) -> Option<Located> {
         let mut p = Some(path.clone());
         while let Some(cur) = p {
-            if let Some(&file) = self.origin.get(&cur)
+            if let Some(&file) = self.origin().get(&cur)
                 && let Some(place) = self.files[file].places().get(&cur)
             {
                 let pos = if want_key {
@@ -194,7 +213,7 @@ impl Sources {
 
     /// The file that set exactly `path`, and where in it.
     pub fn set_by(&self, path: &FieldPath) -> Option<(String, Option<Pos>)> {
-        let &file = self.origin.get(path)?;
+        let &file = self.origin().get(path)?;
         let f = &self.files[file];
         Some((
             f.name.clone(),
@@ -379,13 +398,8 @@ fn load_layer(
         }
     }
     stack.pop();
-    merge(
-        merged,
-        value,
-        &FieldPath::root(),
-        file_idx,
-        &mut sources.origin,
-    );
+    merge_values(merged, value);
+    sources.merged.push(file_idx);
     ok
 }
 
@@ -647,6 +661,24 @@ pub fn describe(v: &Value) -> &'static str {
 }
 
 /// Merge `over` into `base`: maps key by key (later wins), anything else replaces.
+/// `merge` without the bookkeeping; the two must merge alike.
+fn merge_values(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) => merge_values(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, over) => *slot = over,
+    }
+}
+
+/// Merge `over` into `base`: maps key by key (later wins), anything else replaces.
 /// Records in `origin` which file set each path.
 fn merge(
     base: &mut Value,
@@ -903,5 +935,41 @@ mod tests {
         assert_eq!(origin[&"a.x".parse().unwrap()], 0);
         assert_eq!(origin[&"a.y".parse().unwrap()], 1);
         assert!(!origin.contains_key(&"l[2]".parse().unwrap()));
+    }
+
+    /// Loading merges without bookkeeping and `origin` replays `merge` later:
+    /// both must give the same value, or messages would point at the wrong file.
+    #[test]
+    fn merge_values_merges_like_merge() {
+        let base =
+            serde_json::json!({"a": {"x": 1, "y": {"z": 2}}, "l": [1, 2], "s": "t", "m": {"k": 1}});
+        let over = serde_json::json!({"a": {"y": {"w": 3}, "n": null}, "l": [9], "s": {"now": "map"}, "m": 5});
+        let (mut one, mut two) = (base.clone(), base);
+        merge(
+            &mut one,
+            over.clone(),
+            &FieldPath::root(),
+            1,
+            &mut BTreeMap::new(),
+        );
+        merge_values(&mut two, over);
+        assert_eq!(one, two);
+        assert_eq!(two["a"]["y"], serde_json::json!({"z": 2, "w": 3}));
+    }
+
+    /// Where a value came from is known once asked, layers included.
+    #[test]
+    fn origin_is_worked_out_on_demand() {
+        let (_, sources) = load_text(
+            "extends: [baseline]\ndefaults:\n  quota: {pods: 7}\n",
+            "p.yaml",
+        )
+        .unwrap();
+        let by = |p: &str| sources.set_by(&p.parse().unwrap()).map(|(f, _)| f);
+        assert_eq!(by("defaults.quota.pods").as_deref(), Some("p.yaml"));
+        assert_eq!(
+            by("apiServer.audit.maxAgeDays").as_deref(),
+            Some("profiles/baseline.yaml (built-in)")
+        );
     }
 }
