@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use crate::concern::quota::effective_quota;
 use crate::model::Model;
-use crate::profile::{Direction, MeshProvider, MtlsMode, OutboundTraffic, Peer, PodSecurityLevel};
+use crate::profile::{Direction, MeshProvider, MtlsMode, OutboundTraffic, Peer};
 
 /// One fact. The variant order is the order facts are listed in.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -795,9 +795,4 @@ pub fn summary(f: &Facts) -> String {
         }
     }
     out
-}
-
-/// Pod Security levels in order of strictness, for callers that compare them.
-pub fn is_loosened(level: PodSecurityLevel) -> bool {
-    level != PodSecurityLevel::Restricted
 }
