@@ -7,7 +7,7 @@ use std::fs;
 
 use common::{kharden, kharden_in, root, stderr, stdout, tree};
 
-const CONTRACT: &str = "../shared/profile.example.yaml";
+const CONTRACT: &str = "tests/data/profile.example.yaml";
 
 fn yaml_docs(text: &str) -> Vec<serde_json::Value> {
     text.split("\n---\n")

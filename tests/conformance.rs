@@ -27,10 +27,10 @@ fn kubernetes_validate() -> PathBuf {
 
 /// Strict JSON Schemas of the custom resources we emit (Istio, Linkerd, Gatekeeper).
 fn crd_schemas() -> PathBuf {
-    let dir = root().join("../shared/schemas/crds");
+    let dir = root().join("tests/data/crds");
     assert!(
         dir.is_dir(),
-        "{} missing: the shared folder must sit beside the repository",
+        "{} missing: vendored from ../shared/schemas/crds",
         dir.display()
     );
     dir
@@ -229,7 +229,7 @@ fn the_profile_schema_serves_editors() {
         .iter()
         .map(|n| format!("examples/{n}.yaml"))
         .collect();
-    profiles.push("../shared/profile.example.yaml".to_owned());
+    profiles.push("tests/data/profile.example.yaml".to_owned());
     let run = |files: &[String]| {
         Command::new(python())
             .arg("scripts/validate-profile-schema.py")
@@ -248,10 +248,10 @@ fn the_profile_schema_serves_editors() {
     assert!(!o.status.success() && out.contains("4 problems"), "{out}");
 }
 
-/// Render the contract (`../shared/profile.example.yaml`) after `edit`, into a
+/// Render the contract (`tests/data/profile.example.yaml`, vendored from `../shared`) after `edit`, into a
 /// temporary directory; the rendered files by relative path, and stderr.
 fn render_contract(edit: impl Fn(String) -> String) -> (tempfile::TempDir, Vec<String>, String) {
-    let contract = std::fs::read_to_string(root().join("../shared/profile.example.yaml")).unwrap();
+    let contract = std::fs::read_to_string(root().join("tests/data/profile.example.yaml")).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let profile = tmp.path().join("contract.yaml");
     std::fs::write(&profile, edit(contract)).unwrap();

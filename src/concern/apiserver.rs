@@ -944,7 +944,7 @@ mod tests {
 
         fn load(file: &str) -> Value {
             let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../shared/cis/cis-1.12")
+                .join("tests/data/cis/cis-1.12")
                 .join(file);
             let text = std::fs::read_to_string(&path)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
