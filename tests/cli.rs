@@ -5,9 +5,7 @@ mod common;
 
 use std::fs;
 
-use common::{kharden, kharden_in, root, stderr, stdout, tree};
-
-const CONTRACT: &str = "tests/data/profile.example.yaml";
+use common::{CONTRACT, kharden, kharden_in, root, stderr, stdout, tree};
 
 fn yaml_docs(text: &str) -> Vec<serde_json::Value> {
     text.split("\n---\n")

@@ -229,7 +229,7 @@ fn the_profile_schema_serves_editors() {
         .iter()
         .map(|n| format!("examples/{n}.yaml"))
         .collect();
-    profiles.push("tests/data/profile.example.yaml".to_owned());
+    profiles.push(common::CONTRACT.to_owned());
     let run = |files: &[String]| {
         Command::new(python())
             .arg("scripts/validate-profile-schema.py")
@@ -248,10 +248,10 @@ fn the_profile_schema_serves_editors() {
     assert!(!o.status.success() && out.contains("4 problems"), "{out}");
 }
 
-/// Render the contract (`tests/data/profile.example.yaml`, vendored from `../shared`) after `edit`, into a
+/// Render the contract (`common::CONTRACT`) after `edit`, into a
 /// temporary directory; the rendered files by relative path, and stderr.
 fn render_contract(edit: impl Fn(String) -> String) -> (tempfile::TempDir, Vec<String>, String) {
-    let contract = std::fs::read_to_string(root().join("tests/data/profile.example.yaml")).unwrap();
+    let contract = std::fs::read_to_string(root().join(common::CONTRACT)).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let profile = tmp.path().join("contract.yaml");
     std::fs::write(&profile, edit(contract)).unwrap();
