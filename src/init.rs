@@ -90,7 +90,8 @@ mod tests {
             // Starters route through Gateway API: team-a accepts the Gateway's proxies.
             assert!(
                 r.set.iter().any(|o| o.kind == "NetworkPolicy"
-                    && o.path == "team-a/networkpolicy-allow-from-gateway-gateway-system-public.yaml"),
+                    && o.path
+                        == "team-a/networkpolicy-allow-from-gateway-gateway-system-public.yaml"),
                 "{p}"
             );
         }

@@ -84,7 +84,10 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
             if !ours.contains(n.as_str()) {
                 let hint = match nearest(n, ours.iter().copied()) {
                     Some(x) => format!("did you mean `{x}`?"),
-                    None => "list namespaces of the profile; leave the list out to route to all of them".to_owned(),
+                    None => {
+                        "list namespaces of the profile; leave the list out to route to all of them"
+                            .to_owned()
+                    }
                 };
                 out.push(
                     Diagnostic::error(
@@ -145,7 +148,10 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
                 ns,
                 &grant_name(g),
                 LabelSelector::default(),
-                vec![ingress_rule(pods_peer(pod_namespace(g), &g.pod_labels), &[])],
+                vec![ingress_rule(
+                    pods_peer(pod_namespace(g), &g.pod_labels),
+                    &[],
+                )],
                 vec![],
             );
             out.push(Manifest::k8s(&np)?);
@@ -194,7 +200,10 @@ pub fn notes(m: &Model) -> Vec<String> {
         }
     }
     if !m.profile.cluster.gateways.is_empty()
-        && m.profile.mesh.as_ref().is_some_and(|x| x.provider != MeshProvider::None)
+        && m.profile
+            .mesh
+            .as_ref()
+            .is_some_and(|x| x.provider != MeshProvider::None)
     {
         out.push("note: `cluster.gateways` with a mesh: the routed namespaces authorize each Gateway's pod namespace by mesh identity, so the Gateway's pods must be in the mesh (an Istio gateway is; Envoy Gateway or NGINX pods need the sidecar injected) or STRICT mTLS refuses their plain-text requests".to_owned());
     }
@@ -242,7 +251,10 @@ mod tests {
     #[test]
     fn gateway_pods_reach_routed_namespaces_only() {
         let c = cluster();
-        let gw = pod("gw", &[("gateway.networking.k8s.io/gateway-name", "public")]);
+        let gw = pod(
+            "gw",
+            &[("gateway.networking.k8s.io/gateway-name", "public")],
+        );
         let other_gw_pod = pod("gw", &[("app", "x")]);
         let target = |ns: &str| pod(ns, &[("app", "web")]);
         assert!(c.allows(&gw, &target("a"), 8080, "TCP"), "both halves open");
@@ -261,7 +273,10 @@ mod tests {
         assert!(c.allows(&eg, &target("b"), 443, "TCP"));
         assert!(c.allows(&eg, &target("gw"), 443, "TCP"));
         assert!(!c.allows(&pod("elsewhere", &[]), &target("b"), 443, "TCP"));
-        assert!(!c.allows(&target("a"), &gw, 443, "TCP"), "nothing flows back");
+        assert!(
+            !c.allows(&target("a"), &gw, 443, "TCP"),
+            "nothing flows back"
+        );
     }
 
     #[test]

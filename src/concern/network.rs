@@ -214,7 +214,11 @@ fn external_namespaces(m: &Model) -> BTreeSet<String> {
         out.insert(r.namespace.clone());
     }
     for g in &m.profile.cluster.gateways {
-        out.insert(g.pod_namespace.clone().unwrap_or_else(|| g.namespace.clone()));
+        out.insert(
+            g.pod_namespace
+                .clone()
+                .unwrap_or_else(|| g.namespace.clone()),
+        );
     }
     match mesh_provider(m) {
         MeshProvider::Istio => {
@@ -513,7 +517,10 @@ pub(crate) fn policy(
     }
 }
 
-pub(crate) fn ingress_rule(from: NetworkPolicyPeer, ports: &[PortSpec]) -> NetworkPolicyIngressRule {
+pub(crate) fn ingress_rule(
+    from: NetworkPolicyPeer,
+    ports: &[PortSpec],
+) -> NetworkPolicyIngressRule {
     NetworkPolicyIngressRule {
         from: Some(vec![from]),
         ports: np_ports(ports),

@@ -181,11 +181,14 @@ pub fn objects(m: &Model, plan: &[Instance]) -> Vec<Value> {
     }
     if rules.contains(&Rule::UniqueIngressHosts) {
         // The uniqueness rules read other namespaces' Ingresses and routes.
-        let mut sync = vec![json!({"group": "networking.k8s.io", "version": "v1", "kind": "Ingress"})];
+        let mut sync =
+            vec![json!({"group": "networking.k8s.io", "version": "v1", "kind": "Ingress"})];
         if rules.contains(&Rule::UniqueRouteHosts) {
-            sync.extend(super::routes::HOSTNAME_ROUTES.iter().map(
-                |k| json!({"group": super::routes::GROUP, "version": "v1", "kind": k}),
-            ));
+            sync.extend(
+                super::routes::HOSTNAME_ROUTES
+                    .iter()
+                    .map(|k| json!({"group": super::routes::GROUP, "version": "v1", "kind": k})),
+            );
         }
         out.push(object(
             "config.gatekeeper.sh/v1alpha1",

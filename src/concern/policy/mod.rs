@@ -307,7 +307,9 @@ pub fn plan(m: &Model) -> Vec<Instance> {
         // The native engine cannot see other Ingresses; it confines each
         // namespace's hosts to `<namespace>.<domain>` and below instead (see vap).
         for r in [Rule::UniqueIngressHosts, Rule::UniqueRouteHosts] {
-            rule(r, json!({ "domain": domain.to_ascii_lowercase() }), &|_| None);
+            rule(r, json!({ "domain": domain.to_ascii_lowercase() }), &|_| {
+                None
+            });
         }
     }
     if !p.cluster.gateways.is_empty() {

@@ -86,10 +86,15 @@ pub fn hosts_in_domain() -> Cel {
 pub fn unique_hosts() -> Cel {
     Cel {
         variables: vec![
-            ("own", "request.namespace + '.' + variables.domain".to_owned()),
+            (
+                "own",
+                "request.namespace + '.' + variables.domain".to_owned(),
+            ),
             (
                 "hosts",
-                format!("request.kind.kind in {ROUTE_KINDS} ? (has(object.spec.hostnames) ? object.spec.hostnames : []) : (request.kind.kind == 'ListenerSet' && has(object.spec.listeners) ? object.spec.listeners.filter(l, has(l.hostname)).map(l, l.hostname) : [])"),
+                format!(
+                    "request.kind.kind in {ROUTE_KINDS} ? (has(object.spec.hostnames) ? object.spec.hostnames : []) : (request.kind.kind == 'ListenerSet' && has(object.spec.listeners) ? object.spec.listeners.filter(l, has(l.hostname)).map(l, l.hostname) : [])"
+                ),
             ),
         ],
         validations: vec![(

@@ -196,7 +196,13 @@ pub fn resource_rules(r: Rule) -> Vec<NamedRuleWithOperations> {
         Rule::WindowsPods => vec![rule("", &["pods"])],
         Rule::RouteHostsInDomain => vec![rule(
             super::routes::GROUP,
-            &["gateways", "grpcroutes", "httproutes", "listenersets", "tlsroutes"],
+            &[
+                "gateways",
+                "grpcroutes",
+                "httproutes",
+                "listenersets",
+                "tlsroutes",
+            ],
         )],
         Rule::UniqueRouteHosts => vec![rule(
             super::routes::GROUP,
@@ -204,7 +210,14 @@ pub fn resource_rules(r: Rule) -> Vec<NamedRuleWithOperations> {
         )],
         Rule::GatewayParents => vec![rule(
             super::routes::GROUP,
-            &["grpcroutes", "httproutes", "listenersets", "tcproutes", "tlsroutes", "udproutes"],
+            &[
+                "grpcroutes",
+                "httproutes",
+                "listenersets",
+                "tcproutes",
+                "tlsroutes",
+                "udproutes",
+            ],
         )],
     }
 }

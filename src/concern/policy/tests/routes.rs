@@ -116,7 +116,12 @@ fn table() -> Vec<Case> {
             http(&["*.team-a.apps.prod-east.example.ca"]),
             false,
         ),
-        gw_case("bare domain", a, http(&["apps.prod-east.example.ca"]), false),
+        gw_case(
+            "bare domain",
+            a,
+            http(&["apps.prod-east.example.ca"]),
+            false,
+        ),
         gw_case(
             "suffix trick: no dot before the domain",
             a,
@@ -168,7 +173,11 @@ fn table() -> Vec<Case> {
         gw_case(
             "TLSRoute outside the domain",
             a,
-            route("TLSRoute", Some(&["db.example.com"]), json!([parent(PUBLIC)])),
+            route(
+                "TLSRoute",
+                Some(&["db.example.com"]),
+                json!([parent(PUBLIC)]),
+            ),
             false,
         ),
         // Parents.
@@ -316,7 +325,10 @@ fn table() -> Vec<Case> {
             a,
             listeners(
                 "ListenerSet",
-                json!([listener("HTTPS", Some("*.team-a.apps.prod-east.example.ca"))]),
+                json!([listener(
+                    "HTTPS",
+                    Some("*.team-a.apps.prod-east.example.ca")
+                )]),
             ),
             true,
         ),
@@ -335,7 +347,10 @@ fn table() -> Vec<Case> {
     ];
     let mut tenant_set = listeners(
         "ListenerSet",
-        json!([listener("HTTPS", Some("x.team-b.apps.prod-east.example.ca"))]),
+        json!([listener(
+            "HTTPS",
+            Some("x.team-b.apps.prod-east.example.ca")
+        )]),
     );
     tenant_set["spec"]["parentRef"] = parent(PUBLIC);
     cases.push(gw_case(
@@ -392,13 +407,17 @@ fn gatekeeper_refuses_a_hostname_another_namespace_holds() {
     );
     let v = gatekeeper_eval(&objs, &c, &by_ingress);
     assert!(
-        v.iter().any(|m| m.contains("already claimed by Ingress team-b/shop")),
+        v.iter()
+            .any(|m| m.contains("already claimed by Ingress team-b/shop")),
         "{v:?}"
     );
     // Its own namespace's claim (an update) is fine.
     let mut same = gw_case("same", "team-b", http(&[host]), true);
     same.object["spec"]["parentRefs"] = json!([parent(SHARED)]);
-    assert_eq!(gatekeeper_eval(&objs, &same, &by_route), Vec::<String>::new());
+    assert_eq!(
+        gatekeeper_eval(&objs, &same, &by_route),
+        Vec::<String>::new()
+    );
     // Gatekeeper sees routes only through the sync Config.
     let config = objs.iter().find(|o| o["kind"] == "Config").unwrap();
     let synced: Vec<&str> = config["spec"]["sync"]["syncOnly"]
