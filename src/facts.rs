@@ -55,6 +55,10 @@ pub enum Fact {
     AllowIngressController {
         ns: String,
     },
+    AllowGateway {
+        ns: String,
+        gateway: String,
+    },
     Flow {
         ns: String,
         direction: String,
@@ -231,6 +235,15 @@ pub fn facts(m: &Model) -> Facts {
             set(
                 Fact::AllowIngressController { ns: n.clone() },
                 ic.namespace.clone(),
+            );
+        }
+        for g in crate::concern::gateway::routed_into(m, &n) {
+            set(
+                Fact::AllowGateway {
+                    ns: n.clone(),
+                    gateway: format!("{}/{}", g.namespace, g.name),
+                },
+                crate::concern::gateway::pod_namespace(g).to_owned(),
             );
         }
         if let Some(net) = &ns.network {
@@ -550,6 +563,19 @@ fn describe(f: &Fact, old: Option<&String>, new: Option<&String>) -> Option<Chan
                 }
             ),
         ),
+        Fact::AllowGateway { ns, gateway } => {
+            if new.is_some() {
+                ch(
+                    true,
+                    format!("namespace `{ns}` now accepts Gateway {gateway} (pods in `{n}`)"),
+                )
+            } else {
+                ch(
+                    false,
+                    format!("namespace `{ns}` no longer accepts Gateway {gateway}"),
+                )
+            }
+        }
         Fact::AllowIngressController { ns } => {
             if new.is_some() {
                 ch(
@@ -717,6 +743,10 @@ pub fn summary(f: &Facts) -> String {
             Fact::AllowIngressController { ns } => (
                 ns.clone(),
                 format!("accepts the ingress controller in `{v}`"),
+            ),
+            Fact::AllowGateway { ns, gateway } => (
+                ns.clone(),
+                format!("accepts Gateway {gateway} (pods in `{v}`)"),
             ),
             Fact::Flow {
                 ns,

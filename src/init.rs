@@ -47,6 +47,17 @@ cluster:
   platform: {platform}
   kubernetesVersion: "1.33"
   ingressDomain: apps.{name}.example.com
+  # Gateway API: the shared Gateway tenants' routes attach to, and its proxy pods,
+  # which the routed namespaces accept traffic from. Here Envoy Gateway (proxies in
+  # its own namespace); Istio and NGINX Gateway Fabric run them in the Gateway's
+  # namespace, labelled gateway.networking.k8s.io/gateway-name: <name>.
+  gateways:
+    - name: public
+      namespace: gateway-system
+      podNamespace: envoy-gateway-system
+      podLabels:
+        gateway.envoyproxy.io/owning-gateway-name: public
+        gateway.envoyproxy.io/owning-gateway-namespace: gateway-system
 
 apiServer:
   private: true
@@ -75,7 +86,14 @@ mod tests {
             let text = starter(p, "demo").unwrap();
             let m = crate::load_text(&text, "demo.yaml", crate::testing::today())
                 .unwrap_or_else(|e| panic!("{p}:\n{e}"));
-            crate::render(&m).unwrap();
+            let r = crate::render(&m).unwrap();
+            // Starters route through Gateway API: team-a accepts the Gateway's proxies.
+            assert!(
+                r.set.iter().any(|o| o.kind == "NetworkPolicy"
+                    && o.path
+                        == "team-a/networkpolicy-allow-from-gateway-gateway-system-public.yaml"),
+                "{p}"
+            );
         }
     }
 

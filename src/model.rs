@@ -193,6 +193,7 @@ fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
     concern::rbac::validate(m, out);
     concern::quota::validate(m, out);
     concern::network::validate(m, out);
+    concern::gateway::validate(m, out);
     concern::logging::validate(m, out);
     concern::mesh::validate(m, out);
     concern::policy::validate(m, out);

@@ -114,6 +114,37 @@ pub struct Cluster {
     /// Ingress hosts must be `<something>.<ingressDomain>`; the policy controller enforces it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress_domain: Option<String>,
+    /// Gateway API Gateways that tenant routes may attach to (the successor of
+    /// `defaults.network.allowFromIngressController`): routed namespaces accept
+    /// traffic from each Gateway's pods, and with a `policy` section routes may
+    /// attach to these Gateways only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gateways: Vec<GatewaySpec>,
+}
+
+/// One Gateway (`gateway.networking.k8s.io/v1`) and the pods that carry its traffic.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GatewaySpec {
+    /// The Gateway object's name.
+    #[schemars(example = &"public")]
+    pub name: String,
+    /// The Gateway object's namespace.
+    #[schemars(example = &"gateway-system")]
+    pub namespace: String,
+    /// Where its data-plane pods run, when not in the Gateway's namespace (Envoy
+    /// Gateway's default deployment mode runs them in `envoy-gateway-system`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_namespace: Option<String>,
+    /// Labels of its data-plane pods (Istio and NGINX Gateway Fabric:
+    /// `gateway.networking.k8s.io/gateway-name: <name>`). Empty: every pod of the
+    /// pod namespace.
+    #[serde(default)]
+    pub pod_labels: BTreeMap<String, String>,
+    /// Profile namespaces whose routes may attach to it and that accept traffic
+    /// from its pods. Empty: every profile namespace.
+    #[serde(default)]
+    pub route_namespaces: Vec<String>,
 }
 
 #[derive(

@@ -529,6 +529,13 @@ fn grants(m: &Model, ns: &NamespaceSpec, flows: &[&Flow]) -> Vec<Grant> {
             vec![],
         );
     }
+    for g in crate::concern::gateway::routed_into(m, &ns.name) {
+        push(
+            crate::concern::gateway::grant_name(g),
+            Source::Namespace(crate::concern::gateway::pod_namespace(g).to_owned()),
+            vec![],
+        );
+    }
     if provider(m) == MeshProvider::Istio {
         push(
             "allow-from-istio-ingressgateway".to_owned(),

@@ -5,6 +5,7 @@
 pub mod apiserver;
 pub mod audit;
 pub mod extension;
+pub mod gateway;
 pub mod identity;
 pub mod logging;
 pub mod mesh;
@@ -30,6 +31,7 @@ pub fn render_all(model: &Model) -> Result<ManifestSet, String> {
             apiserver::render(model),
         ];
         let rest = [
+            gateway::render(model),
             logging::render(model),
             policy::render(model),
             extension::render(model),
@@ -58,5 +60,6 @@ pub fn notes(model: &Model) -> Vec<String> {
     let mut out = apiserver::warnings(model);
     out.extend(mesh::notes(model));
     out.extend(policy::notes(model));
+    out.extend(gateway::notes(model));
     out
 }

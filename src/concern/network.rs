@@ -213,6 +213,13 @@ fn external_namespaces(m: &Model) -> BTreeSet<String> {
     if let Some(r) = &d.allow_from_ingress_controller {
         out.insert(r.namespace.clone());
     }
+    for g in &m.profile.cluster.gateways {
+        out.insert(
+            g.pod_namespace
+                .clone()
+                .unwrap_or_else(|| g.namespace.clone()),
+        );
+    }
     match mesh_provider(m) {
         MeshProvider::Istio => {
             out.insert(ISTIO_NS.to_owned());
@@ -430,7 +437,7 @@ fn ns_selector(ns: &str) -> LabelSelector {
     }
 }
 
-fn labels_selector(labels: &BTreeMap<String, String>) -> LabelSelector {
+pub(crate) fn labels_selector(labels: &BTreeMap<String, String>) -> LabelSelector {
     LabelSelector {
         match_labels: (!labels.is_empty()).then(|| labels.clone()),
         ..LabelSelector::default()
@@ -438,7 +445,7 @@ fn labels_selector(labels: &BTreeMap<String, String>) -> LabelSelector {
 }
 
 /// Pods in a namespace, by label: namespace and pod selector in ONE peer (AND).
-fn pods_peer(ns: &str, labels: &BTreeMap<String, String>) -> NetworkPolicyPeer {
+pub(crate) fn pods_peer(ns: &str, labels: &BTreeMap<String, String>) -> NetworkPolicyPeer {
     NetworkPolicyPeer {
         namespace_selector: Some(ns_selector(ns)),
         pod_selector: Some(labels_selector(labels)),
@@ -484,7 +491,7 @@ fn tcp(n: u16) -> PortSpec {
 }
 
 /// A policy in `ns` for the pods `selector` picks, with rules of either direction.
-fn policy(
+pub(crate) fn policy(
     m: &Model,
     ns: &NamespaceSpec,
     name: &str,
@@ -510,14 +517,17 @@ fn policy(
     }
 }
 
-fn ingress_rule(from: NetworkPolicyPeer, ports: &[PortSpec]) -> NetworkPolicyIngressRule {
+pub(crate) fn ingress_rule(
+    from: NetworkPolicyPeer,
+    ports: &[PortSpec],
+) -> NetworkPolicyIngressRule {
     NetworkPolicyIngressRule {
         from: Some(vec![from]),
         ports: np_ports(ports),
     }
 }
 
-fn egress_rule(to: NetworkPolicyPeer, ports: &[PortSpec]) -> NetworkPolicyEgressRule {
+pub(crate) fn egress_rule(to: NetworkPolicyPeer, ports: &[PortSpec]) -> NetworkPolicyEgressRule {
     NetworkPolicyEgressRule {
         to: Some(vec![to]),
         ports: np_ports(ports),

@@ -72,6 +72,12 @@ pub fn resource_of(group: &str, kind: &str) -> Option<&'static str> {
         ("batch", "CronJob") => "cronjobs",
         ("networking.k8s.io", "Ingress") => "ingresses",
         ("networking.k8s.io", "NetworkPolicy") => "networkpolicies",
+        ("gateway.networking.k8s.io", "Gateway") => "gateways",
+        ("gateway.networking.k8s.io", "ListenerSet") => "listenersets",
+        ("gateway.networking.k8s.io", "HTTPRoute") => "httproutes",
+        ("gateway.networking.k8s.io", "GRPCRoute") => "grpcroutes",
+        ("gateway.networking.k8s.io", "TLSRoute") => "tlsroutes",
+        ("gateway.networking.k8s.io", "TCPRoute") => "tcproutes",
         _ => return None,
     })
 }

@@ -72,3 +72,18 @@ pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     }
     out
 }
+
+/// The Python of the pinned validator venv (`scripts/setup-tools`), which has
+/// PyYAML and jsonschema. Fails, never skips, without it.
+pub fn tools_python() -> PathBuf {
+    let dir = std::env::var_os("KHARDEN_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".tools/venv/bin"));
+    let bin = dir.join("python");
+    assert!(
+        bin.exists(),
+        "{} not found: run scripts/setup-tools (the README's test command does)",
+        bin.display()
+    );
+    bin
+}

@@ -24,6 +24,9 @@ pub fn kind(rule: Rule) -> &'static str {
         Rule::InternalLoadBalancers => "KhardenInternalLoadBalancers",
         Rule::NamespaceAnnotations => "KhardenNamespaceAnnotations",
         Rule::WindowsPods => "KhardenWindowsPods",
+        Rule::RouteHostsInDomain => "KhardenRouteHostsInDomain",
+        Rule::UniqueRouteHosts => "KhardenUniqueRouteHosts",
+        Rule::GatewayParents => "KhardenGatewayParents",
     }
 }
 
@@ -41,6 +44,9 @@ pub fn rego(rule: Rule) -> &'static str {
         }
         Rule::NamespaceAnnotations => include_str!("../../../templates/namespace_annotations.rego"),
         Rule::WindowsPods => include_str!("../../../templates/windows_pods.rego"),
+        Rule::RouteHostsInDomain => include_str!("../../../templates/route_hosts_in_domain.rego"),
+        Rule::UniqueRouteHosts => include_str!("../../../templates/unique_route_hosts.rego"),
+        Rule::GatewayParents => include_str!("../../../templates/gateway_parents.rego"),
     }
 }
 
@@ -53,8 +59,11 @@ fn parameters_schema(rule: Rule) -> Value {
     let props = match rule {
         Rule::AllowedRegistries => json!({"registries": strings()}),
         Rule::RequiredAnnotations => json!({"annotations": strings()}),
-        Rule::IngressHostsInDomain => json!({"domains": strings()}),
-        Rule::UniqueIngressHosts => json!({"domain": {"type": "string"}}),
+        Rule::IngressHostsInDomain | Rule::RouteHostsInDomain => json!({"domains": strings()}),
+        Rule::UniqueIngressHosts | Rule::UniqueRouteHosts => json!({"domain": {"type": "string"}}),
+        Rule::GatewayParents => {
+            json!({"gateways": {"type": "object", "additionalProperties": strings()}})
+        }
         Rule::InternalLoadBalancers => {
             json!({"annotation": {"type": "string"}, "value": {"type": "string"}})
         }
@@ -90,6 +99,12 @@ pub fn match_kinds(rule: Rule) -> Value {
         Rule::InternalLoadBalancers => json!([{"apiGroups": [""], "kinds": ["Service"]}]),
         Rule::NamespaceAnnotations => json!([{"apiGroups": ["*"], "kinds": ["*"]}]),
         Rule::WindowsPods => json!([{"apiGroups": [""], "kinds": ["Pod"]}]),
+        Rule::RouteHostsInDomain => json!([{"apiGroups": [super::routes::GROUP],
+            "kinds": ["GRPCRoute", "Gateway", "HTTPRoute", "ListenerSet", "TLSRoute"]}]),
+        Rule::UniqueRouteHosts => json!([{"apiGroups": [super::routes::GROUP],
+            "kinds": super::routes::HOSTNAME_ROUTES}]),
+        Rule::GatewayParents => json!([{"apiGroups": [super::routes::GROUP],
+            "kinds": ["GRPCRoute", "HTTPRoute", "ListenerSet", "TCPRoute", "TLSRoute", "UDPRoute"]}]),
     }
 }
 
@@ -165,13 +180,21 @@ pub fn objects(m: &Model, plan: &[Instance]) -> Vec<Value> {
         out.extend(mutators(m, inst));
     }
     if rules.contains(&Rule::UniqueIngressHosts) {
+        // The uniqueness rules read other namespaces' Ingresses and routes.
+        let mut sync =
+            vec![json!({"group": "networking.k8s.io", "version": "v1", "kind": "Ingress"})];
+        if rules.contains(&Rule::UniqueRouteHosts) {
+            sync.extend(
+                super::routes::HOSTNAME_ROUTES
+                    .iter()
+                    .map(|k| json!({"group": super::routes::GROUP, "version": "v1", "kind": k})),
+            );
+        }
         out.push(object(
             "config.gatekeeper.sh/v1alpha1",
             "Config",
             metadata("config", Some(GATEKEEPER_NAMESPACE), &BTreeMap::new()),
-            json!({"sync": {"syncOnly": [
-                {"group": "networking.k8s.io", "version": "v1", "kind": "Ingress"},
-            ]}}),
+            json!({"sync": {"syncOnly": sync}}),
         ));
     }
     out

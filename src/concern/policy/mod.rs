@@ -9,6 +9,7 @@
 //! stays the baseline for pod security; nothing here duplicates it.
 
 pub mod gatekeeper;
+pub mod routes;
 pub mod vap;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,6 +43,9 @@ pub enum Rule {
     InternalLoadBalancers,
     NamespaceAnnotations,
     WindowsPods,
+    RouteHostsInDomain,
+    UniqueRouteHosts,
+    GatewayParents,
 }
 
 impl Rule {
@@ -55,6 +59,11 @@ impl Rule {
             Rule::InternalLoadBalancers => "internalLoadBalancers",
             Rule::NamespaceAnnotations => "propagateNamespaceAnnotations",
             Rule::WindowsPods => "workloads.windows",
+            // The Ingress rules cover Gateway API routes too, waivers included:
+            // otherwise a route would be the way around them.
+            Rule::RouteHostsInDomain => "ingressHostsInDomain",
+            Rule::UniqueRouteHosts => "uniqueIngressHosts",
+            Rule::GatewayParents => "cluster.gateways",
         }
     }
     /// Object names: `allowed-registries`, ….
@@ -67,6 +76,9 @@ impl Rule {
             Rule::InternalLoadBalancers => "internal-load-balancers",
             Rule::NamespaceAnnotations => "namespace-annotations",
             Rule::WindowsPods => "windows-pods",
+            Rule::RouteHostsInDomain => "route-hosts-in-domain",
+            Rule::UniqueRouteHosts => "unique-route-hosts",
+            Rule::GatewayParents => "gateway-parents",
         }
     }
 }
@@ -278,23 +290,32 @@ pub fn plan(m: &Model) -> Vec<Instance> {
     }
     let domain = p.cluster.ingress_domain.clone().unwrap_or_default();
     if pol.ingress_hosts_in_domain {
-        rule(
-            Rule::IngressHostsInDomain,
-            json!({ "domains": [domain.to_ascii_lowercase()] }),
-            &|ex| {
-                let mut all: BTreeSet<String> =
-                    ex.allow.iter().map(|d| d.to_ascii_lowercase()).collect();
-                all.insert(domain.to_ascii_lowercase());
-                (!ex.allow.is_empty()).then(|| json!({ "domains": all }))
-            },
-        );
+        for r in [Rule::IngressHostsInDomain, Rule::RouteHostsInDomain] {
+            rule(
+                r,
+                json!({ "domains": [domain.to_ascii_lowercase()] }),
+                &|ex| {
+                    let mut all: BTreeSet<String> =
+                        ex.allow.iter().map(|d| d.to_ascii_lowercase()).collect();
+                    all.insert(domain.to_ascii_lowercase());
+                    (!ex.allow.is_empty()).then(|| json!({ "domains": all }))
+                },
+            );
+        }
     }
     if pol.unique_ingress_hosts {
         // The native engine cannot see other Ingresses; it confines each
         // namespace's hosts to `<namespace>.<domain>` and below instead (see vap).
+        for r in [Rule::UniqueIngressHosts, Rule::UniqueRouteHosts] {
+            rule(r, json!({ "domain": domain.to_ascii_lowercase() }), &|_| {
+                None
+            });
+        }
+    }
+    if !p.cluster.gateways.is_empty() {
         rule(
-            Rule::UniqueIngressHosts,
-            json!({ "domain": domain.to_ascii_lowercase() }),
+            Rule::GatewayParents,
+            json!({ "gateways": routes::allowed_parents(m) }),
             &|_| None,
         );
     }

@@ -144,6 +144,9 @@ pub fn cel(rule: Rule) -> Cel {
                 "'annotations copied from the namespace must keep its values (or be left out): ' + variables.annotations.map(a, a.key + ': ' + a.value).join(', ')",
             )],
         },
+        Rule::RouteHostsInDomain => super::routes::hosts_in_domain(),
+        Rule::UniqueRouteHosts => super::routes::unique_hosts(),
+        Rule::GatewayParents => super::routes::parents(),
         Rule::WindowsPods => Cel {
             variables: vec![],
             validations: vec![
@@ -160,7 +163,7 @@ pub fn cel(rule: Rule) -> Cel {
     }
 }
 
-fn rule(group: &str, resources: &[&str]) -> NamedRuleWithOperations {
+pub(super) fn rule(group: &str, resources: &[&str]) -> NamedRuleWithOperations {
     NamedRuleWithOperations {
         api_groups: Some(vec![group.to_owned()]),
         api_versions: Some(vec![if group == "*" { "*" } else { "v1" }.to_owned()]),
@@ -191,6 +194,31 @@ pub fn resource_rules(r: Rule) -> Vec<NamedRuleWithOperations> {
         Rule::InternalLoadBalancers => vec![rule("", &["services"])],
         Rule::NamespaceAnnotations => vec![rule("*", &["*"])],
         Rule::WindowsPods => vec![rule("", &["pods"])],
+        Rule::RouteHostsInDomain => vec![rule(
+            super::routes::GROUP,
+            &[
+                "gateways",
+                "grpcroutes",
+                "httproutes",
+                "listenersets",
+                "tlsroutes",
+            ],
+        )],
+        Rule::UniqueRouteHosts => vec![rule(
+            super::routes::GROUP,
+            &["grpcroutes", "httproutes", "listenersets", "tlsroutes"],
+        )],
+        Rule::GatewayParents => vec![rule(
+            super::routes::GROUP,
+            &[
+                "grpcroutes",
+                "httproutes",
+                "listenersets",
+                "tcproutes",
+                "tlsroutes",
+                "udproutes",
+            ],
+        )],
     }
 }
 

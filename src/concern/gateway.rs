@@ -1,0 +1,300 @@
+//! Gateway API (`cluster.gateways`): which Gateways tenant routes may attach to
+//! and the L4 flows from their data-plane pods, both halves: ingress in every
+//! routed namespace that denies ingress, egress in the pods' namespace when
+//! kharden manages it and it denies egress. The admission side (route hosts,
+//! parents) lives with the other rules in `policy`, the mesh side in `mesh`'s
+//! grants; both read the same helpers here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::networking::v1::NetworkPolicyPeer;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+
+use crate::concern::network::{
+    NS_NAME_LABEL, denies, egress_rule, ingress_rule, labels_selector, pods_peer, policy,
+};
+use crate::diag::{Diagnostic, nearest};
+use crate::manifest::Manifest;
+use crate::model::{Model, label};
+use crate::names;
+use crate::profile::{Direction, GatewaySpec, MeshProvider, NamespaceSpec};
+use crate::source::FieldPath;
+
+/// The namespace a Gateway's data-plane pods run in.
+pub fn pod_namespace(g: &GatewaySpec) -> &str {
+    g.pod_namespace.as_deref().unwrap_or(&g.namespace)
+}
+
+/// Whether routes of namespace `ns` may attach to `g`.
+pub fn routes_from(g: &GatewaySpec, ns: &str) -> bool {
+    g.route_namespaces.is_empty() || g.route_namespaces.iter().any(|n| n == ns)
+}
+
+/// The Gateways whose pods send traffic into `ns`.
+pub fn routed_into<'a>(m: &'a Model, ns: &'a str) -> impl Iterator<Item = &'a GatewaySpec> + 'a {
+    m.profile
+        .cluster
+        .gateways
+        .iter()
+        .filter(move |g| routes_from(g, ns))
+}
+
+/// The name shared by a Gateway's NetworkPolicy and mesh grants in a routed namespace.
+pub fn grant_name(g: &GatewaySpec) -> String {
+    format!("allow-from-gateway-{}-{}", g.namespace, g.name)
+}
+
+pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+    let p = &m.profile;
+    let ours: BTreeSet<&str> = p.namespaces.iter().map(|n| n.name.as_str()).collect();
+    let mut seen: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for (i, g) in p.cluster.gateways.iter().enumerate() {
+        let base = FieldPath::root().key("cluster").key("gateways").index(i);
+        if let Err(e) = names::dns_subdomain(&g.name) {
+            out.push(
+                Diagnostic::error(
+                    base.key("name"),
+                    format!("`{}` is not a valid Gateway name: {e}", g.name),
+                )
+                .hint("write the Gateway object's name, e.g. `public`"),
+            );
+        }
+        label(out, &base.key("namespace"), &g.namespace);
+        if let Some(n) = &g.pod_namespace {
+            label(out, &base.key("podNamespace"), n);
+        }
+        for (k, v) in &g.pod_labels {
+            if let Err(e) = names::qualified_name(k) {
+                out.push(
+                    Diagnostic::error(
+                        base.key("podLabels").key(k),
+                        format!("`{k}` is not a valid label key: {e}"),
+                    )
+                    .at_key(),
+                );
+            }
+            if let Err(e) = names::label_value(v) {
+                out.push(Diagnostic::error(
+                    base.key("podLabels").key(k),
+                    format!("`{v}` is not a valid label value: {e}"),
+                ));
+            }
+        }
+        for (j, n) in g.route_namespaces.iter().enumerate() {
+            if !ours.contains(n.as_str()) {
+                let hint = match nearest(n, ours.iter().copied()) {
+                    Some(x) => format!("did you mean `{x}`?"),
+                    None => {
+                        "list namespaces of the profile; leave the list out to route to all of them"
+                            .to_owned()
+                    }
+                };
+                out.push(
+                    Diagnostic::error(
+                        base.key("routeNamespaces").index(j),
+                        format!("namespace `{n}` is not in the profile"),
+                    )
+                    .hint(hint),
+                );
+            }
+        }
+        if let Some(first) = seen.insert((g.namespace.as_str(), g.name.as_str()), i) {
+            out.push(
+                Diagnostic::error(
+                    base.clone(),
+                    format!(
+                        "Gateway `{}/{}` is listed twice (cluster.gateways[{first}])",
+                        g.namespace, g.name
+                    ),
+                )
+                .hint("merge the two entries into one"),
+            );
+        }
+    }
+}
+
+/// Peers for "every pod of these namespaces", one namespace selector.
+fn namespaces_peer(names: Vec<String>) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector {
+            match_expressions: Some(vec![LabelSelectorRequirement {
+                key: NS_NAME_LABEL.to_owned(),
+                operator: "In".to_owned(),
+                values: Some(names),
+            }]),
+            ..LabelSelector::default()
+        }),
+        ..NetworkPolicyPeer::default()
+    }
+}
+
+/// The NetworkPolicies of the Gateways' flows. Ports stay open: which backend
+/// ports a route forwards to is the route's, written by the tenant later.
+pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
+    let p = &m.profile;
+    let mut out = Vec::new();
+    if p.cluster.gateways.is_empty() {
+        return Ok(out);
+    }
+    let by_name: BTreeMap<&str, &NamespaceSpec> =
+        p.namespaces.iter().map(|n| (n.name.as_str(), n)).collect();
+    for ns in &p.namespaces {
+        if !denies(m, ns, Direction::Ingress) {
+            continue;
+        }
+        for g in routed_into(m, &ns.name) {
+            let np = policy(
+                m,
+                ns,
+                &grant_name(g),
+                LabelSelector::default(),
+                vec![ingress_rule(
+                    pods_peer(pod_namespace(g), &g.pod_labels),
+                    &[],
+                )],
+                vec![],
+            );
+            out.push(Manifest::k8s(&np)?);
+        }
+    }
+    for g in &p.cluster.gateways {
+        let Some(home) = by_name.get(pod_namespace(g)).copied() else {
+            continue;
+        };
+        if !denies(m, home, Direction::Egress) {
+            continue;
+        }
+        let routed: Vec<String> = p
+            .namespaces
+            .iter()
+            .filter(|n| n.name != home.name && routes_from(g, &n.name))
+            .map(|n| n.name.clone())
+            .collect();
+        if routed.is_empty() {
+            continue;
+        }
+        let np = policy(
+            m,
+            home,
+            &format!("allow-egress-to-routes-{}-{}", g.namespace, g.name),
+            labels_selector(&g.pod_labels),
+            vec![],
+            vec![egress_rule(namespaces_peer(routed), &[])],
+        );
+        out.push(Manifest::k8s(&np)?);
+    }
+    Ok(out)
+}
+
+/// What the Gateways' flows cannot say by themselves.
+pub fn notes(m: &Model) -> Vec<String> {
+    let mut out = Vec::new();
+    for g in &m.profile.cluster.gateways {
+        if g.pod_labels.is_empty() {
+            out.push(format!(
+                "note: `cluster.gateways` {}/{}: no `podLabels`, so every pod of namespace `{}` may reach the routed namespaces; name the Gateway's data-plane pods to narrow it",
+                g.namespace,
+                g.name,
+                pod_namespace(g)
+            ));
+        }
+    }
+    if !m.profile.cluster.gateways.is_empty()
+        && m.profile
+            .mesh
+            .as_ref()
+            .is_some_and(|x| x.provider != MeshProvider::None)
+    {
+        out.push("note: `cluster.gateways` with a mesh: the routed namespaces authorize each Gateway's pod namespace by mesh identity, so the Gateway's pods must be in the mesh (an Istio gateway is; Envoy Gateway or NGINX pods need the sidecar injected) or STRICT mTLS refuses their plain-text requests".to_owned());
+    }
+    if !m.profile.cluster.gateways.is_empty() {
+        out.push("note: `cluster.gateways`: the NetworkPolicies select the Gateways' data-plane pods; an implementation whose proxy is not a pod is not matched by them: allow Cilium's per-node Envoy with Cilium's own policy, and a cloud-managed Gateway (GKE `gke-l7-*`, AWS Load Balancer Controller, Azure Application Gateway for Containers) by its load balancer's address ranges as a `cidr` flow".to_owned());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::networking::v1::NetworkPolicy;
+
+    use crate::netpol_eval::{Cluster, Endpoint};
+    use crate::testing::{HEAD, today};
+
+    /// `HEAD` with `gateways` in its cluster line, then `body`.
+    pub(crate) fn text(gateways: &str, body: &str) -> String {
+        let head = HEAD.replace(
+            "kubernetesVersion: \"1.33\"}",
+            &format!("kubernetesVersion: \"1.33\", gateways: {gateways}}}"),
+        );
+        format!("{head}{body}")
+    }
+
+    const GATEWAYS: &str = "[{name: public, namespace: gw, podLabels: {gateway.networking.k8s.io/gateway-name: public}, routeNamespaces: [a]}, {name: all, namespace: gw2, podNamespace: envoy-gateway-system}]";
+    const BODY: &str = "namespaces:\n  - name: a\n  - name: b\n  - name: gw\n";
+
+    fn cluster() -> Cluster {
+        let m = crate::load_text(&text(GATEWAYS, BODY), "t.yaml", today()).unwrap();
+        let r = crate::render(&m).unwrap();
+        let nps: Vec<NetworkPolicy> = r
+            .set
+            .iter()
+            .filter(|m| m.kind == "NetworkPolicy")
+            .map(|m| serde_saphyr::from_str(&m.body).unwrap())
+            .collect();
+        Cluster::new(nps)
+    }
+
+    fn pod(ns: &str, labels: &[(&str, &str)]) -> Endpoint {
+        Endpoint::pod(ns, labels)
+    }
+
+    #[test]
+    fn gateway_pods_reach_routed_namespaces_only() {
+        let c = cluster();
+        let gw = pod(
+            "gw",
+            &[("gateway.networking.k8s.io/gateway-name", "public")],
+        );
+        let other_gw_pod = pod("gw", &[("app", "x")]);
+        let target = |ns: &str| pod(ns, &[("app", "web")]);
+        assert!(c.allows(&gw, &target("a"), 8080, "TCP"), "both halves open");
+        assert!(
+            !c.allows(&gw, &target("b"), 8080, "TCP"),
+            "b is not routed by public"
+        );
+        assert!(
+            !c.allows(&other_gw_pod, &target("a"), 8080, "TCP"),
+            "other pods of the gateway namespace stay denied"
+        );
+        // The second Gateway routes everywhere from Envoy Gateway's namespace
+        // (unmanaged, so only the ingress halves exist).
+        let eg = pod("envoy-gateway-system", &[("app", "envoy")]);
+        assert!(c.allows(&eg, &target("a"), 443, "TCP"));
+        assert!(c.allows(&eg, &target("b"), 443, "TCP"));
+        assert!(c.allows(&eg, &target("gw"), 443, "TCP"));
+        assert!(!c.allows(&pod("elsewhere", &[]), &target("b"), 443, "TCP"));
+        assert!(
+            !c.allows(&target("a"), &gw, 443, "TCP"),
+            "nothing flows back"
+        );
+    }
+
+    #[test]
+    fn gateway_entries_are_checked() {
+        let e = crate::load_text(
+            &text(
+                "[{name: Public_1, namespace: gw, podLabels: {\"bad key!\": x}, routeNamespaces: [teama]}, {name: Public_1, namespace: gw}]",
+                "namespaces: [{name: team-a}]\n",
+            ),
+            "t.yaml",
+            today(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`Public_1` is not a valid Gateway name"), "{e}");
+        assert!(e.contains("`bad key!` is not a valid label key"), "{e}");
+        assert!(e.contains("namespace `teama` is not in the profile"), "{e}");
+        assert!(e.contains("did you mean `team-a`?"), "{e}");
+        assert!(e.contains("Gateway `gw/Public_1` is listed twice"), "{e}");
+    }
+}

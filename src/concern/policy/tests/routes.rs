@@ -1,0 +1,479 @@
+//! The Gateway API rules, run on both engines through the same harness as the
+//! main case table: route and listener hostnames, bypasses included, and
+//! parents limited to the profile's Gateways.
+
+use serde_json::{Value, json};
+
+use super::{Case, gatekeeper_eval, native_eval, rendered_for};
+use crate::testing::{HEAD, today};
+
+const PROFILE: &str = r#"
+namespaces:
+  - name: team-a
+  - name: team-b
+  - name: gateway-system
+policy:
+  engine: ENGINE
+  uniqueIngressHosts: true
+  ingressHostsInDomain: true
+  exemptNamespaces: [kube-system]
+"#;
+
+const GATEWAYS: &str = "[{name: public, namespace: gateway-system, podLabels: {gateway.networking.k8s.io/gateway-name: public}, routeNamespaces: [team-a]}, {name: shared, namespace: gateway-system}]";
+
+fn model(engine: &str) -> crate::Model {
+    let text = format!("{HEAD}{}", PROFILE.replace("ENGINE", engine)).replace(
+        "kubernetesVersion: \"1.33\"}",
+        &format!(
+            "kubernetesVersion: \"1.33\", ingressDomain: apps.prod-east.example.ca, gateways: {GATEWAYS}}}"
+        ),
+    );
+    match crate::load_text(&text, "t.yaml", today()) {
+        Ok(m) => m,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn gw_case(what: &'static str, ns: &'static str, object: Value, allowed: bool) -> Case {
+    let kind = object["kind"].as_str().unwrap_or_default();
+    let (kind, resource): (&str, &str) = match kind {
+        "HTTPRoute" => ("HTTPRoute", "httproutes"),
+        "GRPCRoute" => ("GRPCRoute", "grpcroutes"),
+        "TLSRoute" => ("TLSRoute", "tlsroutes"),
+        "TCPRoute" => ("TCPRoute", "tcproutes"),
+        "Gateway" => ("Gateway", "gateways"),
+        "ListenerSet" => ("ListenerSet", "listenersets"),
+        k => panic!("no resource for {k}"),
+    };
+    Case {
+        what,
+        group: "gateway.networking.k8s.io",
+        kind,
+        resource,
+        subresource: "",
+        namespace: ns,
+        object,
+        allowed,
+    }
+}
+
+const PUBLIC: &str = r#"{"name": "public", "namespace": "gateway-system"}"#;
+const SHARED: &str = r#"{"name": "shared", "namespace": "gateway-system"}"#;
+
+fn parent(s: &str) -> Value {
+    serde_json::from_str(s).unwrap()
+}
+
+fn route(kind: &str, hostnames: Option<&[&str]>, parents: Value) -> Value {
+    let mut spec = json!({"parentRefs": parents, "rules": [{}]});
+    if let Some(h) = hostnames {
+        spec["hostnames"] = json!(h);
+    }
+    json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": kind,
+        "metadata": {"name": "r"}, "spec": spec})
+}
+
+fn http(hostnames: &[&str]) -> Value {
+    route("HTTPRoute", Some(hostnames), json!([parent(PUBLIC)]))
+}
+
+fn listeners(kind: &str, listeners: Value) -> Value {
+    let mut spec = json!({"listeners": listeners});
+    if kind == "Gateway" {
+        spec["gatewayClassName"] = json!("istio");
+    } else {
+        spec["parentRef"] = parent(PUBLIC);
+    }
+    json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": kind,
+        "metadata": {"name": "g"}, "spec": spec})
+}
+
+fn listener(protocol: &str, hostname: Option<&str>) -> Value {
+    let mut l = json!({"name": "l", "port": 443, "protocol": protocol});
+    if let Some(h) = hostname {
+        l["hostname"] = json!(h);
+    }
+    l
+}
+
+/// Both engines give these answers.
+fn table() -> Vec<Case> {
+    let a = "team-a";
+    let own = "shop.team-a.apps.prod-east.example.ca";
+    let mut cases = vec![
+        // Hostnames.
+        gw_case("route host under the domain", a, http(&[own]), true),
+        gw_case(
+            "route without hostnames",
+            a,
+            route("HTTPRoute", None, json!([parent(PUBLIC)])),
+            false,
+        ),
+        gw_case("route with an empty hostnames list", a, http(&[]), false),
+        gw_case(
+            "wildcard route hostname",
+            a,
+            http(&["*.team-a.apps.prod-east.example.ca"]),
+            false,
+        ),
+        gw_case(
+            "bare domain",
+            a,
+            http(&["apps.prod-east.example.ca"]),
+            false,
+        ),
+        gw_case(
+            "suffix trick: no dot before the domain",
+            a,
+            http(&["team-aapps.prod-east.example.ca"]),
+            false,
+        ),
+        gw_case(
+            "suffix trick: the domain inside another",
+            a,
+            http(&["shop.team-a.apps.prod-east.example.ca.evil.com"]),
+            false,
+        ),
+        gw_case(
+            "empty leading label",
+            a,
+            http(&[".team-a.apps.prod-east.example.ca"]),
+            false,
+        ),
+        gw_case(
+            "empty inner label",
+            a,
+            http(&["shop..team-a.apps.prod-east.example.ca"]),
+            false,
+        ),
+        gw_case(
+            "trailing dot",
+            a,
+            http(&["shop.team-a.apps.prod-east.example.ca."]),
+            false,
+        ),
+        gw_case(
+            "upper case",
+            a,
+            http(&["Shop.team-a.apps.prod-east.example.ca"]),
+            false,
+        ),
+        gw_case(
+            "one good and one bad hostname",
+            a,
+            http(&[own, "shop.example.com"]),
+            false,
+        ),
+        gw_case(
+            "GRPCRoute under the domain",
+            a,
+            route("GRPCRoute", Some(&[own]), json!([parent(PUBLIC)])),
+            true,
+        ),
+        gw_case(
+            "TLSRoute outside the domain",
+            a,
+            route(
+                "TLSRoute",
+                Some(&["db.example.com"]),
+                json!([parent(PUBLIC)]),
+            ),
+            false,
+        ),
+        // Parents.
+        gw_case(
+            "route to a Gateway listed for its namespace",
+            "team-b",
+            route(
+                "HTTPRoute",
+                Some(&["x.team-b.apps.prod-east.example.ca"]),
+                json!([parent(SHARED)]),
+            ),
+            true,
+        ),
+        gw_case(
+            "route to a Gateway not listed for its namespace",
+            "team-b",
+            route(
+                "HTTPRoute",
+                Some(&["x.team-b.apps.prod-east.example.ca"]),
+                json!([parent(PUBLIC)]),
+            ),
+            false,
+        ),
+        gw_case(
+            "route to an unknown Gateway",
+            a,
+            route(
+                "HTTPRoute",
+                Some(&[own]),
+                json!([{"name": "rogue", "namespace": "gateway-system"}]),
+            ),
+            false,
+        ),
+        gw_case(
+            "parentRef without namespace means the route's own",
+            a,
+            route("HTTPRoute", Some(&[own]), json!([{"name": "public"}])),
+            false,
+        ),
+        gw_case(
+            "one allowed and one unknown parent",
+            a,
+            route(
+                "HTTPRoute",
+                Some(&[own]),
+                json!([parent(PUBLIC), {"name": "mine", "namespace": "team-a"}]),
+            ),
+            false,
+        ),
+        gw_case(
+            "explicit defaults",
+            a,
+            route(
+                "HTTPRoute",
+                Some(&[own]),
+                json!([{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "public", "namespace": "gateway-system", "sectionName": "https"}]),
+            ),
+            true,
+        ),
+        gw_case(
+            "another kind named like a listed Gateway",
+            a,
+            route(
+                "HTTPRoute",
+                Some(&[own]),
+                json!([{"group": "example.com", "kind": "Gateway", "name": "public", "namespace": "gateway-system"}]),
+            ),
+            false,
+        ),
+        gw_case(
+            "mesh route to a Service of its own namespace",
+            a,
+            route(
+                "HTTPRoute",
+                Some(&[own]),
+                json!([{"group": "", "kind": "Service", "name": "api"}]),
+            ),
+            true,
+        ),
+        gw_case(
+            "mesh route to a Service of another namespace",
+            a,
+            route(
+                "HTTPRoute",
+                Some(&[own]),
+                json!([{"group": "", "kind": "Service", "name": "api", "namespace": "team-b"}]),
+            ),
+            false,
+        ),
+        gw_case(
+            "TCPRoute to the shared Gateway",
+            a,
+            route("TCPRoute", None, json!([parent(SHARED)])),
+            true,
+        ),
+        gw_case(
+            "TCPRoute to an unknown Gateway",
+            a,
+            route(
+                "TCPRoute",
+                None,
+                json!([{"name": "x", "namespace": "gateway-system"}]),
+            ),
+            false,
+        ),
+        // Listeners.
+        gw_case(
+            "Gateway with a wildcard over the domain",
+            "gateway-system",
+            listeners(
+                "Gateway",
+                json!([listener("HTTPS", Some("*.apps.prod-east.example.ca"))]),
+            ),
+            true,
+        ),
+        gw_case(
+            "Gateway listener without a hostname",
+            "gateway-system",
+            listeners("Gateway", json!([listener("HTTPS", None)])),
+            false,
+        ),
+        gw_case(
+            "Gateway TCP listener needs no hostname",
+            "gateway-system",
+            listeners("Gateway", json!([listener("TCP", None)])),
+            true,
+        ),
+        gw_case(
+            "Gateway wildcard over the parent of the domain",
+            "gateway-system",
+            listeners(
+                "Gateway",
+                json!([listener("HTTP", Some("*.prod-east.example.ca"))]),
+            ),
+            false,
+        ),
+        gw_case(
+            "Gateway listener for another domain",
+            "gateway-system",
+            listeners("Gateway", json!([listener("TLS", Some("evil.com"))])),
+            false,
+        ),
+        gw_case(
+            "ListenerSet of a tenant, under its own name",
+            a,
+            listeners(
+                "ListenerSet",
+                json!([listener(
+                    "HTTPS",
+                    Some("*.team-a.apps.prod-east.example.ca")
+                )]),
+            ),
+            true,
+        ),
+        gw_case(
+            "ListenerSet without a hostname",
+            a,
+            listeners("ListenerSet", json!([listener("HTTPS", None)])),
+            false,
+        ),
+        gw_case(
+            "exempt namespace is untouched",
+            "kube-system",
+            route("HTTPRoute", None, json!([{"name": "x"}])),
+            true,
+        ),
+    ];
+    let mut tenant_set = listeners(
+        "ListenerSet",
+        json!([listener(
+            "HTTPS",
+            Some("x.team-b.apps.prod-east.example.ca")
+        )]),
+    );
+    tenant_set["spec"]["parentRef"] = parent(PUBLIC);
+    cases.push(gw_case(
+        "ListenerSet attached to a Gateway not listed for its namespace",
+        "team-b",
+        tenant_set,
+        false,
+    ));
+    cases
+}
+
+fn run(engine: &str) {
+    let objs = rendered_for(&model(engine), engine);
+    let mut wrong = Vec::new();
+    for c in table() {
+        let v = match engine {
+            "gatekeeper" => gatekeeper_eval(&objs, &c, &json!({})),
+            _ => native_eval(&objs, &c),
+        };
+        if v.is_empty() != c.allowed {
+            wrong.push(format!(
+                "{} ({}): expected allowed={}, got {v:?}",
+                c.what, c.namespace, c.allowed
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{engine}:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_route_table_passes_on_gatekeeper() {
+    run("gatekeeper");
+}
+
+#[test]
+fn the_route_table_passes_on_the_native_engine() {
+    run("validating-admission-policy");
+}
+
+#[test]
+fn gatekeeper_refuses_a_hostname_another_namespace_holds() {
+    let objs = rendered_for(&model("gatekeeper"), "gatekeeper");
+    let host = "shop.team-b.apps.prod-east.example.ca";
+    let by_route = json!({"namespace": {"team-b": {"gateway.networking.k8s.io/v1": {"HTTPRoute": {
+        "shop": {"spec": {"hostnames": [host]}}}}}}});
+    let by_ingress = json!({"namespace": {"team-b": {"networking.k8s.io/v1": {"Ingress": {
+        "shop": {"spec": {"rules": [{"host": host}]}}}}}}});
+    let c = gw_case("dup", "team-a", http(&[host]), false);
+    let v = gatekeeper_eval(&objs, &c, &by_route);
+    assert!(
+        v.iter()
+            .any(|m| m.contains("already claimed by HTTPRoute team-b/shop")),
+        "{v:?}"
+    );
+    let v = gatekeeper_eval(&objs, &c, &by_ingress);
+    assert!(
+        v.iter()
+            .any(|m| m.contains("already claimed by Ingress team-b/shop")),
+        "{v:?}"
+    );
+    // Its own namespace's claim (an update) is fine.
+    let mut same = gw_case("same", "team-b", http(&[host]), true);
+    same.object["spec"]["parentRefs"] = json!([parent(SHARED)]);
+    assert_eq!(
+        gatekeeper_eval(&objs, &same, &by_route),
+        Vec::<String>::new()
+    );
+    // Gatekeeper sees routes only through the sync Config.
+    let config = objs.iter().find(|o| o["kind"] == "Config").unwrap();
+    let synced: Vec<&str> = config["spec"]["sync"]["syncOnly"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k["kind"].as_str())
+        .collect();
+    assert_eq!(synced, ["Ingress", "GRPCRoute", "HTTPRoute", "TLSRoute"]);
+}
+
+#[test]
+fn the_native_engine_confines_route_hostnames_to_the_namespace() {
+    let objs = rendered_for(
+        &model("validating-admission-policy"),
+        "validating-admission-policy",
+    );
+    let theirs = gw_case(
+        "theirs",
+        "team-a",
+        http(&["shop.team-b.apps.prod-east.example.ca"]),
+        false,
+    );
+    let v = native_eval(&objs, &theirs);
+    assert!(
+        v.iter().any(|m| m.contains(
+            "HTTPRoute hostnames in namespace team-a must be team-a.apps.prod-east.example.ca or names under it"
+        )),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn denials_name_the_parent_and_the_rule() {
+    let c = gw_case(
+        "x",
+        "team-b",
+        route(
+            "HTTPRoute",
+            Some(&["x.team-b.apps.prod-east.example.ca"]),
+            json!([parent(PUBLIC)]),
+        ),
+        false,
+    );
+    for engine in ["gatekeeper", "validating-admission-policy"] {
+        let objs = rendered_for(&model(engine), engine);
+        let v = if engine == "gatekeeper" {
+            gatekeeper_eval(&objs, &c, &json!({}))
+        } else {
+            native_eval(&objs, &c)
+        };
+        assert!(
+            v.iter().any(|m| m.contains(
+                "HTTPRoute may not attach to Gateway gateway-system/public: routes of namespace team-b attach only to the Gateways kharden lists for it"
+            )),
+            "{engine}: {v:?}"
+        );
+    }
+}
