@@ -243,7 +243,7 @@ pub fn facts(m: &Model) -> Facts {
                     ns: n.clone(),
                     gateway: format!("{}/{}", g.namespace, g.name),
                 },
-                crate::concern::gateway::pod_namespace(g).to_owned(),
+                g.proxy_namespace().to_owned(),
             );
         }
         if let Some(net) = &ns.network {

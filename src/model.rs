@@ -200,6 +200,29 @@ fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
     concern::extension::validate(m, out);
 }
 
+/// Report every key of `labels` (at `path`) that is not a label key, and every
+/// value that is not a label value.
+pub fn labels(
+    out: &mut Vec<Diagnostic>,
+    path: &FieldPath,
+    labels: &std::collections::BTreeMap<String, String>,
+) {
+    for (k, v) in labels {
+        if let Err(e) = names::qualified_name(k) {
+            out.push(
+                Diagnostic::error(path.key(k), format!("`{k}` is not a valid label key: {e}"))
+                    .at_key(),
+            );
+        }
+        if let Err(e) = names::label_value(v) {
+            out.push(Diagnostic::error(
+                path.key(k),
+                format!("`{v}` is not a valid label value: {e}"),
+            ));
+        }
+    }
+}
+
 /// Report `value` at `path` unless it is a DNS label.
 pub fn label(out: &mut Vec<Diagnostic>, path: &FieldPath, value: &str) {
     if let Err(e) = names::dns_label(value) {

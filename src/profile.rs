@@ -147,6 +147,18 @@ pub struct GatewaySpec {
     pub route_namespaces: Vec<String>,
 }
 
+impl GatewaySpec {
+    /// The namespace its data-plane pods run in.
+    pub fn proxy_namespace(&self) -> &str {
+        self.pod_namespace.as_deref().unwrap_or(&self.namespace)
+    }
+
+    /// Whether routes of namespace `ns` may attach to it.
+    pub fn routes_from(&self, ns: &str) -> bool {
+        self.route_namespaces.is_empty() || self.route_namespaces.iter().any(|n| n == ns)
+    }
+}
+
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
 )]

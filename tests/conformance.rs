@@ -13,16 +13,7 @@ use common::{examples, root};
 const VERSIONS: &[&str] = &["1.33.0", "1.34.0", "1.35.0", "1.36.0", "1.37.0"];
 
 fn kubernetes_validate() -> PathBuf {
-    let dir = std::env::var_os("KHARDEN_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".tools/venv/bin"));
-    let bin = dir.join("kubernetes-validate");
-    assert!(
-        bin.is_file(),
-        "{} not found: run scripts/setup-tools (the README's test command does)",
-        bin.display()
-    );
-    bin
+    common::tool("kubernetes-validate")
 }
 
 /// Strict JSON Schemas of the custom resources we emit (Istio, Linkerd, Gatekeeper).
@@ -63,7 +54,7 @@ fn split_by_group(files: &[String]) -> (Vec<String>, Vec<String>) {
 }
 
 fn python() -> PathBuf {
-    kubernetes_validate().with_file_name("python")
+    common::tools_python()
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{kharden_in, root, stderr, tree};
+use common::{kharden_in, stderr, tree};
 
 const HOSTILE: &[&str] = &[
     "a\nb",
@@ -94,10 +94,7 @@ fn hostile_strings_survive_every_reader() {
     );
 
     // PyYAML (YAML 1.1) reads every file to the same value as serde-saphyr.
-    let python = std::env::var_os("KHARDEN_TOOLS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root().join(".tools/venv/bin"))
-        .join("python");
+    let python = common::tools_python();
     for (rel, bytes) in files {
         let text = String::from_utf8(bytes).unwrap();
         let ours: serde_json::Value = serde_saphyr::from_str(&text).unwrap();

@@ -15,20 +15,10 @@ use crate::concern::network::{
 };
 use crate::diag::{Diagnostic, nearest};
 use crate::manifest::Manifest;
-use crate::model::{Model, label};
+use crate::model::{Model, label, labels};
 use crate::names;
 use crate::profile::{Direction, GatewaySpec, MeshProvider, NamespaceSpec};
 use crate::source::FieldPath;
-
-/// The namespace a Gateway's data-plane pods run in.
-pub fn pod_namespace(g: &GatewaySpec) -> &str {
-    g.pod_namespace.as_deref().unwrap_or(&g.namespace)
-}
-
-/// Whether routes of namespace `ns` may attach to `g`.
-pub fn routes_from(g: &GatewaySpec, ns: &str) -> bool {
-    g.route_namespaces.is_empty() || g.route_namespaces.iter().any(|n| n == ns)
-}
 
 /// The Gateways whose pods send traffic into `ns`.
 pub fn routed_into<'a>(m: &'a Model, ns: &'a str) -> impl Iterator<Item = &'a GatewaySpec> + 'a {
@@ -36,7 +26,7 @@ pub fn routed_into<'a>(m: &'a Model, ns: &'a str) -> impl Iterator<Item = &'a Ga
         .cluster
         .gateways
         .iter()
-        .filter(move |g| routes_from(g, ns))
+        .filter(move |g| g.routes_from(ns))
 }
 
 /// The name shared by a Gateway's NetworkPolicy and mesh grants in a routed namespace.
@@ -63,23 +53,7 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
         if let Some(n) = &g.pod_namespace {
             label(out, &base.key("podNamespace"), n);
         }
-        for (k, v) in &g.pod_labels {
-            if let Err(e) = names::qualified_name(k) {
-                out.push(
-                    Diagnostic::error(
-                        base.key("podLabels").key(k),
-                        format!("`{k}` is not a valid label key: {e}"),
-                    )
-                    .at_key(),
-                );
-            }
-            if let Err(e) = names::label_value(v) {
-                out.push(Diagnostic::error(
-                    base.key("podLabels").key(k),
-                    format!("`{v}` is not a valid label value: {e}"),
-                ));
-            }
-        }
+        labels(out, &base.key("podLabels"), &g.pod_labels);
         for (j, n) in g.route_namespaces.iter().enumerate() {
             if !ours.contains(n.as_str()) {
                 let hint = match nearest(n, ours.iter().copied()) {
@@ -149,7 +123,7 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
                 &grant_name(g),
                 LabelSelector::default(),
                 vec![ingress_rule(
-                    pods_peer(pod_namespace(g), &g.pod_labels),
+                    pods_peer(g.proxy_namespace(), &g.pod_labels),
                     &[],
                 )],
                 vec![],
@@ -158,7 +132,7 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
         }
     }
     for g in &p.cluster.gateways {
-        let Some(home) = by_name.get(pod_namespace(g)).copied() else {
+        let Some(home) = by_name.get(g.proxy_namespace()).copied() else {
             continue;
         };
         if !denies(m, home, Direction::Egress) {
@@ -167,7 +141,7 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
         let routed: Vec<String> = p
             .namespaces
             .iter()
-            .filter(|n| n.name != home.name && routes_from(g, &n.name))
+            .filter(|n| n.name != home.name && g.routes_from(&n.name))
             .map(|n| n.name.clone())
             .collect();
         if routed.is_empty() {
@@ -188,27 +162,27 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
 
 /// What the Gateways' flows cannot say by themselves.
 pub fn notes(m: &Model) -> Vec<String> {
-    let mut out = Vec::new();
-    for g in &m.profile.cluster.gateways {
+    let gateways = &m.profile.cluster.gateways;
+    if gateways.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec!["note: `cluster.gateways`: the NetworkPolicies select the Gateways' data-plane pods; an implementation whose proxy is not a pod is not matched by them: allow Cilium's per-node Envoy with Cilium's own policy, and a cloud-managed Gateway (GKE `gke-l7-*`, AWS Load Balancer Controller, Azure Application Gateway for Containers) by its load balancer's address ranges as a `cidr` flow".to_owned()];
+    for g in gateways {
         if g.pod_labels.is_empty() {
             out.push(format!(
                 "note: `cluster.gateways` {}/{}: no `podLabels`, so every pod of namespace `{}` may reach the routed namespaces; name the Gateway's data-plane pods to narrow it",
                 g.namespace,
                 g.name,
-                pod_namespace(g)
+                g.proxy_namespace()
             ));
         }
     }
-    if !m.profile.cluster.gateways.is_empty()
-        && m.profile
-            .mesh
-            .as_ref()
-            .is_some_and(|x| x.provider != MeshProvider::None)
+    if m.profile
+        .mesh
+        .as_ref()
+        .is_some_and(|x| x.provider != MeshProvider::None)
     {
         out.push("note: `cluster.gateways` with a mesh: the routed namespaces authorize each Gateway's pod namespace by mesh identity, so the Gateway's pods must be in the mesh (an Istio gateway is; Envoy Gateway or NGINX pods need the sidecar injected) or STRICT mTLS refuses their plain-text requests".to_owned());
-    }
-    if !m.profile.cluster.gateways.is_empty() {
-        out.push("note: `cluster.gateways`: the NetworkPolicies select the Gateways' data-plane pods; an implementation whose proxy is not a pod is not matched by them: allow Cilium's per-node Envoy with Cilium's own policy, and a cloud-managed Gateway (GKE `gke-l7-*`, AWS Load Balancer Controller, Azure Application Gateway for Containers) by its load balancer's address ranges as a `cidr` flow".to_owned());
     }
     out
 }
@@ -221,7 +195,7 @@ mod tests {
     use crate::testing::{HEAD, today};
 
     /// `HEAD` with `gateways` in its cluster line, then `body`.
-    pub(crate) fn text(gateways: &str, body: &str) -> String {
+    fn text(gateways: &str, body: &str) -> String {
         let head = HEAD.replace(
             "kubernetesVersion: \"1.33\"}",
             &format!("kubernetesVersion: \"1.33\", gateways: {gateways}}}"),
@@ -244,19 +218,15 @@ mod tests {
         Cluster::new(nps)
     }
 
-    fn pod(ns: &str, labels: &[(&str, &str)]) -> Endpoint {
-        Endpoint::pod(ns, labels)
-    }
-
     #[test]
     fn gateway_pods_reach_routed_namespaces_only() {
         let c = cluster();
-        let gw = pod(
+        let gw = Endpoint::pod(
             "gw",
             &[("gateway.networking.k8s.io/gateway-name", "public")],
         );
-        let other_gw_pod = pod("gw", &[("app", "x")]);
-        let target = |ns: &str| pod(ns, &[("app", "web")]);
+        let other_gw_pod = Endpoint::pod("gw", &[("app", "x")]);
+        let target = |ns: &str| Endpoint::pod(ns, &[("app", "web")]);
         assert!(c.allows(&gw, &target("a"), 8080, "TCP"), "both halves open");
         assert!(
             !c.allows(&gw, &target("b"), 8080, "TCP"),
@@ -268,14 +238,39 @@ mod tests {
         );
         // The second Gateway routes everywhere from Envoy Gateway's namespace
         // (unmanaged, so only the ingress halves exist).
-        let eg = pod("envoy-gateway-system", &[("app", "envoy")]);
+        let eg = Endpoint::pod("envoy-gateway-system", &[("app", "envoy")]);
         assert!(c.allows(&eg, &target("a"), 443, "TCP"));
         assert!(c.allows(&eg, &target("b"), 443, "TCP"));
         assert!(c.allows(&eg, &target("gw"), 443, "TCP"));
-        assert!(!c.allows(&pod("elsewhere", &[]), &target("b"), 443, "TCP"));
+        assert!(!c.allows(&Endpoint::pod("elsewhere", &[]), &target("b"), 443, "TCP"));
         assert!(
             !c.allows(&target("a"), &gw, 443, "TCP"),
             "nothing flows back"
+        );
+    }
+
+    #[test]
+    fn notes_say_what_the_flows_cannot() {
+        let notes = |gateways: &str, body: &str| {
+            let m = crate::load_text(&text(gateways, body), "t.yaml", today()).unwrap();
+            super::notes(&m)
+        };
+        assert!(notes("[]", BODY).is_empty());
+        let n = notes(GATEWAYS, BODY);
+        assert_eq!(n.len(), 2, "{n:?}");
+        assert!(
+            n[0].contains("an implementation whose proxy is not a pod"),
+            "{n:?}"
+        );
+        assert!(
+            n[1].contains("`cluster.gateways` gw2/all: no `podLabels`, so every pod of namespace `envoy-gateway-system` may reach"),
+            "{n:?}"
+        );
+        let n = notes(GATEWAYS, &format!("mesh: {{provider: linkerd}}\n{BODY}"));
+        assert!(
+            n.iter()
+                .any(|x| x.contains("so the Gateway's pods must be in the mesh")),
+            "{n:?}"
         );
     }
 

@@ -532,7 +532,7 @@ fn grants(m: &Model, ns: &NamespaceSpec, flows: &[&Flow]) -> Vec<Grant> {
     for g in crate::concern::gateway::routed_into(m, &ns.name) {
         push(
             crate::concern::gateway::grant_name(g),
-            Source::Namespace(crate::concern::gateway::pod_namespace(g).to_owned()),
+            Source::Namespace(g.proxy_namespace().to_owned()),
             vec![],
         );
     }

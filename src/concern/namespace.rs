@@ -42,22 +42,8 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
                 .hint("merge the two entries"),
             );
         }
-        for (k, v) in &ns.labels {
-            if let Err(e) = names::qualified_name(k) {
-                out.push(
-                    Diagnostic::error(
-                        base.key("labels").key(k),
-                        format!("`{k}` is not a valid label key: {e}"),
-                    )
-                    .at_key(),
-                );
-            }
-            if let Err(e) = names::label_value(v) {
-                out.push(Diagnostic::error(
-                    base.key("labels").key(k),
-                    format!("`{v}` is not a valid label value: {e}"),
-                ));
-            }
+        crate::model::labels(out, &base.key("labels"), &ns.labels);
+        for k in ns.labels.keys() {
             if k.starts_with("pod-security.kubernetes.io/") || k == MANAGED_BY.0 {
                 out.push(
                     Diagnostic::error(

@@ -21,8 +21,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use crate::concern::namespace::inner_meta;
 use crate::diag::{Diagnostic, nearest};
 use crate::manifest::Manifest;
-use crate::model::{Model, cidr, label};
-use crate::names;
+use crate::model::{Model, cidr, label, labels};
 use crate::profile::{Direction, MeshProvider, NamespaceSpec, Peer};
 use crate::source::FieldPath;
 
@@ -214,11 +213,7 @@ fn external_namespaces(m: &Model) -> BTreeSet<String> {
         out.insert(r.namespace.clone());
     }
     for g in &m.profile.cluster.gateways {
-        out.insert(
-            g.pod_namespace
-                .clone()
-                .unwrap_or_else(|| g.namespace.clone()),
-        );
+        out.insert(g.proxy_namespace().to_owned());
     }
     match mesh_provider(m) {
         MeshProvider::Istio => {
@@ -340,23 +335,7 @@ fn check_peer(
             );
         }
     }
-    for (k, v) in &peer.pod_labels {
-        if let Err(e) = names::qualified_name(k) {
-            out.push(
-                Diagnostic::error(
-                    pp.key("podLabels").key(k),
-                    format!("`{k}` is not a valid label key: {e}"),
-                )
-                .at_key(),
-            );
-        }
-        if let Err(e) = names::label_value(v) {
-            out.push(Diagnostic::error(
-                pp.key("podLabels").key(k),
-                format!("`{v}` is not a valid label value: {e}"),
-            ));
-        }
-    }
+    labels(out, &pp.key("podLabels"), &peer.pod_labels);
     if let Some(c) = &peer.cidr {
         let block = cidr(out, &pp.key("cidr"), c);
         for (k, e) in peer.except.iter().enumerate() {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use crate::concern::policy::routes;
 use crate::quantity;
 
 /// One admission request, as the API server would send it to webhooks.
@@ -72,12 +73,7 @@ pub fn resource_of(group: &str, kind: &str) -> Option<&'static str> {
         ("batch", "CronJob") => "cronjobs",
         ("networking.k8s.io", "Ingress") => "ingresses",
         ("networking.k8s.io", "NetworkPolicy") => "networkpolicies",
-        ("gateway.networking.k8s.io", "Gateway") => "gateways",
-        ("gateway.networking.k8s.io", "ListenerSet") => "listenersets",
-        ("gateway.networking.k8s.io", "HTTPRoute") => "httproutes",
-        ("gateway.networking.k8s.io", "GRPCRoute") => "grpcroutes",
-        ("gateway.networking.k8s.io", "TLSRoute") => "tlsroutes",
-        ("gateway.networking.k8s.io", "TCPRoute") => "tcproutes",
+        (routes::GROUP, k) => return routes::resource(k),
         _ => return None,
     })
 }

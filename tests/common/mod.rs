@@ -73,17 +73,23 @@ pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     out
 }
 
-/// The Python of the pinned validator venv (`scripts/setup-tools`), which has
-/// PyYAML and jsonschema. Fails, never skips, without it.
-pub fn tools_python() -> PathBuf {
+/// A program of the pinned validator venv (`$KHARDEN_TOOLS`, by default
+/// `.tools/venv/bin`, installed by `scripts/setup-tools`). Fails, never skips,
+/// without it.
+pub fn tool(name: &str) -> PathBuf {
     let dir = std::env::var_os("KHARDEN_TOOLS")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join(".tools/venv/bin"));
-    let bin = dir.join("python");
+    let bin = dir.join(name);
     assert!(
         bin.exists(),
         "{} not found: run scripts/setup-tools (the README's test command does)",
         bin.display()
     );
     bin
+}
+
+/// The venv's Python, which has PyYAML and jsonschema.
+pub fn tools_python() -> PathBuf {
+    tool("python")
 }

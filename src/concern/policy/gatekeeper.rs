@@ -99,12 +99,9 @@ pub fn match_kinds(rule: Rule) -> Value {
         Rule::InternalLoadBalancers => json!([{"apiGroups": [""], "kinds": ["Service"]}]),
         Rule::NamespaceAnnotations => json!([{"apiGroups": ["*"], "kinds": ["*"]}]),
         Rule::WindowsPods => json!([{"apiGroups": [""], "kinds": ["Pod"]}]),
-        Rule::RouteHostsInDomain => json!([{"apiGroups": [super::routes::GROUP],
-            "kinds": ["GRPCRoute", "Gateway", "HTTPRoute", "ListenerSet", "TLSRoute"]}]),
-        Rule::UniqueRouteHosts => json!([{"apiGroups": [super::routes::GROUP],
-            "kinds": super::routes::HOSTNAME_ROUTES}]),
-        Rule::GatewayParents => json!([{"apiGroups": [super::routes::GROUP],
-            "kinds": ["GRPCRoute", "HTTPRoute", "ListenerSet", "TCPRoute", "TLSRoute", "UDPRoute"]}]),
+        Rule::RouteHostsInDomain | Rule::UniqueRouteHosts | Rule::GatewayParents => {
+            json!([{"apiGroups": [super::routes::GROUP], "kinds": super::routes::kinds(rule)}])
+        }
     }
 }
 

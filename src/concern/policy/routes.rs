@@ -3,15 +3,15 @@
 //! twins, so a route is no way around them), hostnames confined per namespace
 //! (the native stand-in for uniqueness), and parents limited to the Gateways of
 //! `cluster.gateways`. The Gatekeeper half is the Rego of the same names in
-//! `templates/`; the case table in `tests_routes` runs both.
+//! `templates/`; the case table in `policy/tests/routes.rs` runs both.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
 use serde_json::{Value, json};
 
+use super::Rule;
 use super::vap::Cel;
-use crate::concern::gateway::routes_from;
 use crate::model::Model;
 
 /// The Gateway API group.
@@ -19,6 +19,55 @@ pub const GROUP: &str = "gateway.networking.k8s.io";
 
 /// Route kinds that carry `hostnames`.
 pub const HOSTNAME_ROUTES: [&str; 3] = ["GRPCRoute", "HTTPRoute", "TLSRoute"];
+
+/// The Gateway API kinds the rules read, with their resources.
+const RESOURCES: [(&str, &str); 7] = [
+    ("GRPCRoute", "grpcroutes"),
+    ("Gateway", "gateways"),
+    ("HTTPRoute", "httproutes"),
+    ("ListenerSet", "listenersets"),
+    ("TCPRoute", "tcproutes"),
+    ("TLSRoute", "tlsroutes"),
+    ("UDPRoute", "udproutes"),
+];
+
+/// The kinds a Gateway API rule matches (Gatekeeper `match.kinds`; the native
+/// engine's resource rules are the same kinds by resource). Empty for other rules.
+pub fn kinds(rule: Rule) -> &'static [&'static str] {
+    match rule {
+        Rule::RouteHostsInDomain => &[
+            "GRPCRoute",
+            "Gateway",
+            "HTTPRoute",
+            "ListenerSet",
+            "TLSRoute",
+        ],
+        // The native engine confines ListenerSet hostnames too; Gatekeeper's
+        // Rego reads routes only and lets other kinds pass.
+        Rule::UniqueRouteHosts => &["GRPCRoute", "HTTPRoute", "ListenerSet", "TLSRoute"],
+        Rule::GatewayParents => &[
+            "GRPCRoute",
+            "HTTPRoute",
+            "ListenerSet",
+            "TCPRoute",
+            "TLSRoute",
+            "UDPRoute",
+        ],
+        _ => &[],
+    }
+}
+
+/// The plural resource of a Gateway API kind.
+pub fn resource(kind: &str) -> Option<&'static str> {
+    RESOURCES.iter().find(|(k, _)| *k == kind).map(|(_, r)| *r)
+}
+
+/// The resources of `kinds(rule)`, sorted.
+pub fn resources(rule: Rule) -> Vec<&'static str> {
+    let mut out: Vec<&str> = kinds(rule).iter().filter_map(|k| resource(k)).collect();
+    out.sort_unstable();
+    out
+}
 
 /// DNS names as Gateway API writes them (lower case), with an optional
 /// leading `*.` for the listener form. CEL single-quoted string bodies.
@@ -31,19 +80,15 @@ const WILDCARD_NAME: &str =
 /// literal type-checks as `map(string, list(string))`.
 pub fn allowed_parents(m: &Model) -> Value {
     let p = &m.profile;
-    let map: BTreeMap<String, Vec<String>> = p
+    let map: BTreeMap<String, BTreeSet<&str>> = p
         .cluster
         .gateways
         .iter()
         .map(|g| {
-            let routed = if g.route_namespaces.is_empty() {
-                vec!["*".to_owned()]
+            let routed: BTreeSet<&str> = if g.route_namespaces.is_empty() {
+                BTreeSet::from(["*"])
             } else {
-                p.namespaces
-                    .iter()
-                    .filter(|n| routes_from(g, &n.name))
-                    .map(|n| n.name.clone())
-                    .collect()
+                g.route_namespaces.iter().map(String::as_str).collect()
             };
             (format!("{}/{}", g.namespace, g.name), routed)
         })

@@ -163,7 +163,7 @@ pub fn cel(rule: Rule) -> Cel {
     }
 }
 
-pub(super) fn rule(group: &str, resources: &[&str]) -> NamedRuleWithOperations {
+fn rule(group: &str, resources: &[&str]) -> NamedRuleWithOperations {
     NamedRuleWithOperations {
         api_groups: Some(vec![group.to_owned()]),
         api_versions: Some(vec![if group == "*" { "*" } else { "v1" }.to_owned()]),
@@ -194,31 +194,9 @@ pub fn resource_rules(r: Rule) -> Vec<NamedRuleWithOperations> {
         Rule::InternalLoadBalancers => vec![rule("", &["services"])],
         Rule::NamespaceAnnotations => vec![rule("*", &["*"])],
         Rule::WindowsPods => vec![rule("", &["pods"])],
-        Rule::RouteHostsInDomain => vec![rule(
-            super::routes::GROUP,
-            &[
-                "gateways",
-                "grpcroutes",
-                "httproutes",
-                "listenersets",
-                "tlsroutes",
-            ],
-        )],
-        Rule::UniqueRouteHosts => vec![rule(
-            super::routes::GROUP,
-            &["grpcroutes", "httproutes", "listenersets", "tlsroutes"],
-        )],
-        Rule::GatewayParents => vec![rule(
-            super::routes::GROUP,
-            &[
-                "grpcroutes",
-                "httproutes",
-                "listenersets",
-                "tcproutes",
-                "tlsroutes",
-                "udproutes",
-            ],
-        )],
+        Rule::RouteHostsInDomain | Rule::UniqueRouteHosts | Rule::GatewayParents => {
+            vec![rule(super::routes::GROUP, &super::routes::resources(r))]
+        }
     }
 }
 

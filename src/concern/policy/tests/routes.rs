@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Case, gatekeeper_eval, native_eval, rendered_for};
+use super::{Case, assert_table, eval, gatekeeper_eval, native_eval, rendered_for};
 use crate::testing::{HEAD, today};
 
 const PROFILE: &str = r#"
@@ -363,21 +363,7 @@ fn table() -> Vec<Case> {
 }
 
 fn run(engine: &str) {
-    let objs = rendered_for(&model(engine), engine);
-    let mut wrong = Vec::new();
-    for c in table() {
-        let v = match engine {
-            "gatekeeper" => gatekeeper_eval(&objs, &c, &json!({})),
-            _ => native_eval(&objs, &c),
-        };
-        if v.is_empty() != c.allowed {
-            wrong.push(format!(
-                "{} ({}): expected allowed={}, got {v:?}",
-                c.what, c.namespace, c.allowed
-            ));
-        }
-    }
-    assert!(wrong.is_empty(), "{engine}:\n{}", wrong.join("\n"));
+    assert_table(engine, &rendered_for(&model(engine), engine), table());
 }
 
 #[test]
@@ -450,30 +436,57 @@ fn the_native_engine_confines_route_hostnames_to_the_namespace() {
     );
 }
 
+/// The same expected message on both engines.
+fn both(m: String) -> [String; 2] {
+    [m.clone(), m]
+}
+
 #[test]
-fn denials_name_the_parent_and_the_rule() {
-    let c = gw_case(
-        "x",
-        "team-b",
-        route(
-            "HTTPRoute",
-            Some(&["x.team-b.apps.prod-east.example.ca"]),
-            json!([parent(PUBLIC)]),
+fn denials_say_what_is_wrong() {
+    let d = "apps.prod-east.example.ca";
+    let rows: Vec<(Case, [String; 2])> = vec![
+        (
+            gw_case("x", "team-b", route("HTTPRoute", Some(&["x.team-b.apps.prod-east.example.ca"]), json!([parent(PUBLIC)])), false),
+            both("HTTPRoute may not attach to Gateway gateway-system/public: routes of namespace team-b attach only to the Gateways kharden lists for it".to_owned()),
         ),
-        false,
-    );
-    for engine in ["gatekeeper", "validating-admission-policy"] {
+        (
+            gw_case("x", "team-a", route("HTTPRoute", None, json!([parent(PUBLIC)])), false),
+            both(format!("a HTTPRoute must list its hostnames (names under {d}): without them it takes every host")),
+        ),
+        (
+            gw_case("x", "team-a", http(&["*.team-a.apps.prod-east.example.ca"]), false),
+            [
+                format!("HTTPRoute hostname *.team-a.apps.prod-east.example.ca must be a name under {d}; wildcards are refused"),
+                format!("HTTPRoute hostnames must be names under {d}; wildcards are refused"),
+            ],
+        ),
+        (
+            gw_case("x", "gateway-system", listeners("Gateway", json!([listener("HTTPS", None)])), false),
+            [
+                format!("Gateway listener l (HTTPS) must name a hostname under {d}: without one it answers for every host"),
+                format!("Gateway listeners for HTTP, HTTPS and TLS must name a hostname under {d}: without one a listener answers for every host"),
+            ],
+        ),
+        (
+            gw_case("x", "gateway-system", listeners("Gateway", json!([listener("TLS", Some("evil.com"))])), false),
+            [
+                format!("Gateway listener l hostname evil.com must be a name under {d}, or a wildcard over one"),
+                format!("Gateway listener hostnames must be names under {d}, or wildcards over one"),
+            ],
+        ),
+    ];
+    for (i, engine) in ["gatekeeper", "validating-admission-policy"]
+        .into_iter()
+        .enumerate()
+    {
         let objs = rendered_for(&model(engine), engine);
-        let v = if engine == "gatekeeper" {
-            gatekeeper_eval(&objs, &c, &json!({}))
-        } else {
-            native_eval(&objs, &c)
-        };
-        assert!(
-            v.iter().any(|m| m.contains(
-                "HTTPRoute may not attach to Gateway gateway-system/public: routes of namespace team-b attach only to the Gateways kharden lists for it"
-            )),
-            "{engine}: {v:?}"
-        );
+        for (c, want) in &rows {
+            let v = eval(engine, &objs, c);
+            assert!(
+                v.iter().any(|m| m.contains(&want[i])),
+                "{engine}: want {:?}, got {v:?}",
+                want[i]
+            );
+        }
     }
 }
