@@ -141,6 +141,24 @@ pub(crate) mod testing {
         }
     }
 
+    /// One check of the vendored kube-bench CIS 1.12 definitions, by id.
+    pub fn vendored_cis_check(file: &str, id: &str) -> Value {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/cis/cis-1.12")
+            .join(file);
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let doc: Value = serde_saphyr::from_str(&text).unwrap();
+        doc["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["checks"].as_array().unwrap())
+            .find(|c| c["id"].as_str() == Some(id))
+            .unwrap_or_else(|| panic!("no check {id} in {file}"))
+            .clone()
+    }
+
     /// The report for an invalid `HEAD + body`.
     pub fn errors(body: &str) -> String {
         match crate::load_text(&format!("{HEAD}{body}"), "t.yaml", today()) {

@@ -188,6 +188,7 @@ fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
         ));
     }
     concern::apiserver::validate(m, out);
+    concern::encryption::validate(m, out);
     concern::identity::validate(m, out);
     concern::namespace::validate(m, out);
     concern::rbac::validate(m, out);

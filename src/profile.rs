@@ -184,6 +184,34 @@ pub struct ApiServer {
     pub authorized_networks: Vec<String>,
     #[serde(default)]
     pub audit: Audit,
+    /// kubeadm only: how Secrets are encrypted at rest (the
+    /// EncryptionConfiguration kharden writes; keys are never in the profile).
+    #[serde(default)]
+    pub encryption: Encryption,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Encryption {
+    /// `secretbox` (default) or `aescbc`: a local key you generate on the node;
+    /// `kms`: a KMS v2 plugin holds the key.
+    #[serde(default)]
+    pub provider: EncryptionProvider,
+    /// `kms` only: the plugin's socket, `unix:///…` (an absolute path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_endpoint: Option<String>,
+    /// `kms` only: the provider's name (a key change needs a new name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EncryptionProvider {
+    #[default]
+    Secretbox,
+    Aescbc,
+    Kms,
 }
 
 fn yes() -> bool {

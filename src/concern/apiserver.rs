@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::concern::audit::{self, Flag};
-use crate::concern::identity;
+use crate::concern::{encryption, identity};
 use crate::diag::Diagnostic;
 use crate::manifest::Manifest;
 use crate::model::{self, Model};
@@ -29,7 +29,9 @@ use crate::source::FieldPath;
 
 /// Encryption-at-rest provider config on a kubeadm control-plane node. kharden
 /// references it but never writes it: it holds a key.
-pub const ENCRYPTION_CONFIG_PATH: &str = "/etc/kubernetes/encryption-config.yaml";
+pub use crate::concern::encryption::CONFIG_PATH as ENCRYPTION_CONFIG_PATH;
+/// Where `kubeadm init` reads the per-node patches kharden writes.
+pub const PATCH_DIR: &str = "/etc/kubernetes/kharden-patches";
 
 /// The kubeadm cluster CA, which kubeadm already mounts (`/etc/kubernetes/pki`).
 const CLUSTER_CA: &str = "/etc/kubernetes/pki/ca.crt";
@@ -137,7 +139,7 @@ pub fn kubeadm_flags(m: &Model) -> Vec<Flag> {
         flag(
             "kubelet-certificate-authority",
             CLUSTER_CA,
-            "CIS 1.2.5: verify kubelet serving certs (needs serverTLSBootstrap: true in the KubeletConfiguration)",
+            "CIS 1.2.5: verify kubelet serving certs (serverTLSBootstrap: true in kubeletconfiguration.yaml; approve their CSRs)",
         ),
         flag(
             "tls-min-version",
@@ -157,7 +159,7 @@ pub fn kubeadm_flags(m: &Model) -> Vec<Flag> {
         flag(
             "encryption-provider-config",
             ENCRYPTION_CONFIG_PATH,
-            "CIS 1.2.27: secrets encrypted at rest; create the file (aescbc, secretbox or kms: CIS 1.2.28), kharden never writes keys",
+            "CIS 1.2.27: secrets encrypted at rest by encryption-config.yaml (secretbox, aescbc or kms: CIS 1.2.28); kharden never writes keys",
         ),
     ]);
     out.extend(audit::flags(m));
@@ -228,6 +230,17 @@ fn render_kubeadm(m: &Model) -> Result<Vec<Manifest>, String> {
         volumes.push(file_mount("authentication-config", identity::CONFIG_PATH));
     }
     volumes.push(file_mount("encryption-config", ENCRYPTION_CONFIG_PATH));
+    if let Some(dir) = encryption::kms_socket_dir(m) {
+        volumes.push(HostPathMount {
+            name: "kms-plugin",
+            host_path: dir.to_owned(),
+            mount_path: dir.to_owned(),
+            // The API server only connects to the socket, and Linux checks no
+            // read-only mount on connect(); the plugin owns the directory.
+            read_only: true,
+            path_type: "Directory",
+        });
+    }
     if let Some(dir) = audit::log_dir(m) {
         volumes.push(file_mount("audit-policy", audit::POLICY_PATH));
         volumes.push(HostPathMount {
@@ -239,8 +252,8 @@ fn render_kubeadm(m: &Model) -> Result<Vec<Manifest>, String> {
         });
     }
     let mut notes = vec![
-        "kubeadm ClusterConfiguration: `kubeadm init --config` with this file and initconfiguration.yaml".to_owned(),
-        "(concatenated with `---`). kube-apiserver flags and the control each one satisfies:".to_owned(),
+        "kubeadm ClusterConfiguration: `kubeadm init --config` with this file, initconfiguration.yaml and".to_owned(),
+        "kubeletconfiguration.yaml (concatenated with `---`). kube-apiserver flags and the control each one satisfies:".to_owned(),
     ];
     for f in &flags {
         notes.push(format!("  {}: {}", f.name, f.cis));
@@ -248,8 +261,8 @@ fn render_kubeadm(m: &Model) -> Result<Vec<Manifest>, String> {
     notes.extend([
         "  controllerManager and scheduler profiling: CIS 1.3.2, 1.4.1".to_owned(),
         "Not settable by flags (see README): file permissions and ownership (CIS 1.1),".to_owned(),
-        "the encryption config's contents (1.2.28), EventRateLimit (1.2.9, needs an".to_owned(),
-        "admission config file) and AlwaysPullImages (1.2.11, a workload trade-off).".to_owned(),
+        "the encryption key (1.2.28: fill the placeholder in encryption-config.yaml), EventRateLimit".to_owned(),
+        "(1.2.9, needs an admission config file) and AlwaysPullImages (1.2.11, a workload trade-off).".to_owned(),
     ]);
     let cc = ClusterConfiguration {
         api_version: "kubeadm.k8s.io/v1beta4",
@@ -276,16 +289,38 @@ fn render_kubeadm(m: &Model) -> Result<Vec<Manifest>, String> {
         &cc,
     )?];
     if let Some(addr) = &m.profile.api_server.advertise_address {
+        let mut init = json!({
+            "apiVersion": "kubeadm.k8s.io/v1beta4",
+            "kind": "InitConfiguration",
+            "localAPIEndpoint": {"advertiseAddress": addr},
+        });
+        let mut notes = vec!["kubeadm InitConfiguration: the API server advertises (and kubeadm probes) this private address.".to_owned()];
+        if m.profile.api_server.private {
+            // kube-apiserver listens on 0.0.0.0 unless told otherwise, so a
+            // "private" API server would still answer on every interface. The
+            // address is this node's own: a ClusterConfiguration extraArg would
+            // reach every control-plane node that joins, and one bound to another
+            // node's address cannot start. A per-node kubeadm patch keeps it here.
+            init["patches"] = json!({"directory": PATCH_DIR});
+            notes.push(format!("The API server binds to it only (--bind-address, from the patch in patches/; copy that directory to {PATCH_DIR}); a control-plane node that joins needs its own patch with its address."));
+            out.push(Manifest::control_plane(
+                P,
+                "patches/kube-apiserver+json.yaml",
+                "JSONPatch",
+                &[format!("kubeadm patch (JSON patch on the kube-apiserver static pod): bind to {addr} only, not 0.0.0.0.")],
+                &json!([{
+                    "op": "add",
+                    "path": "/spec/containers/0/command/-",
+                    "value": format!("--bind-address={addr}"),
+                }]),
+            )?);
+        }
         out.push(Manifest::control_plane(
             P,
             "initconfiguration.yaml",
             "InitConfiguration",
-            &["kubeadm InitConfiguration: the API server advertises (and kubeadm probes) this private address.".to_owned()],
-            &json!({
-                "apiVersion": "kubeadm.k8s.io/v1beta4",
-                "kind": "InitConfiguration",
-                "localAPIEndpoint": {"advertiseAddress": addr},
-            }),
+            &notes,
+            &init,
         )?);
     }
     if audit::log_path(m).is_some() {
@@ -543,6 +578,14 @@ pub fn warnings(m: &Model) -> Vec<String> {
         }
         if a.advertise_address.is_some() {
             unused.push("`apiServer.advertiseAddress`");
+        }
+        let e = &a.encryption;
+        if e.provider != crate::profile::EncryptionProvider::Secretbox
+            || e.kms_endpoint.is_some()
+            || e.kms_name.is_some()
+        {
+            // The provider encrypts etcd itself; its key settings are the cloud's.
+            unused.push("`apiServer.encryption`");
         }
         if !unused.is_empty() {
             let verb = if unused.len() == 1 { "does" } else { "do" };
@@ -908,6 +951,43 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("is not a private address"), "{e}");
+    }
+
+    /// The kube-apiserver command after kubeadm applies `patch` (JSON patch
+    /// `add` ops on the container's command, the only kind kharden writes).
+    fn patched_command(patch: &Value) -> Vec<String> {
+        let mut cmd = vec![
+            "kube-apiserver".to_owned(),
+            "--advertise-address=10.0.0.10".to_owned(),
+        ];
+        for op in patch.as_array().unwrap() {
+            assert_eq!(op["op"], "add");
+            assert_eq!(op["path"], "/spec/containers/0/command/-");
+            cmd.push(op["value"].as_str().unwrap().to_owned());
+        }
+        cmd
+    }
+
+    #[test]
+    fn a_private_kubeadm_api_server_binds_to_its_advertise_address_only() {
+        let objs = render("apiServer: {advertiseAddress: 10.0.0.10}\n");
+        let init = object(&objs, "control-plane/kubeadm/initconfiguration.yaml");
+        assert_eq!(init["patches"]["directory"], super::PATCH_DIR);
+        let patch = object(
+            &objs,
+            "control-plane/kubeadm/patches/kube-apiserver+json.yaml",
+        );
+        let cmd = patched_command(&patch);
+        let bind: Vec<_> = cmd
+            .iter()
+            .filter(|a| a.starts_with("--bind-address="))
+            .collect();
+        assert_eq!(bind, ["--bind-address=10.0.0.10"]);
+        // Never cluster-wide: a joining control-plane node has another address.
+        assert!(!args(&object(&objs, CC)).contains_key("bind-address"));
+        // A public API server keeps listening everywhere, by request.
+        let objs = render("apiServer: {private: false, advertiseAddress: 203.0.113.5}\n");
+        assert!(!objs.iter().any(|(p, _)| p.contains("patches/")));
     }
 
     #[test]

@@ -213,6 +213,23 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
             ),
         );
     }
+    // The flag comments and the README claim these CIS checks pass; a smaller
+    // value (0 included: kube-bench compares numbers) would make that untrue.
+    for (field, have, min, cis) in [
+        ("maxAgeDays", audit.max_age_days, 30, "1.2.17"),
+        ("maxBackups", audit.max_backups, 10, "1.2.18"),
+        ("maxSizeMB", audit.max_size_mb, 100, "1.2.19"),
+    ] {
+        if have < min {
+            out.push(
+                Diagnostic::error(
+                    ap.key(field),
+                    format!("`{field}: {have}` is below the CIS {cis} minimum of {min}"),
+                )
+                .hint(format!("use {min} or more (the default is {min})")),
+            );
+        }
+    }
     for (i, r) in audit.extra_rules.iter().enumerate() {
         let rp = ap.key("extraRules").index(i);
         if r.users.is_empty()
@@ -256,6 +273,23 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
 mod tests {
     use crate::testing::{errors, object, render};
     use serde_json::{Value, json};
+
+    #[test]
+    fn retention_below_the_cis_minimums_is_refused() {
+        let e = errors("apiServer:\n  audit: {maxAgeDays: 7, maxBackups: 0, maxSizeMB: 99}\n");
+        for want in [
+            "apiServer.audit.maxAgeDays",
+            "below the CIS 1.2.17 minimum of 30",
+            "apiServer.audit.maxBackups",
+            "below the CIS 1.2.18 minimum of 10",
+            "apiServer.audit.maxSizeMB",
+            "below the CIS 1.2.19 minimum of 100",
+        ] {
+            assert!(e.contains(want), "{want}: {e}");
+        }
+        // At the minimums the profile is accepted.
+        render("apiServer:\n  audit: {maxAgeDays: 30, maxBackups: 10, maxSizeMB: 100}\n");
+    }
 
     const P: &str = "control-plane/kubeadm/audit-policy.yaml";
 

@@ -46,7 +46,11 @@ const RESERVED: &[&str] = &["default", "kube-node-lease", "kube-public", "kube-s
 /// Node directories the collector reads (read-only mounts).
 const CONTAINERS_DIR: &str = "/var/log/containers";
 const PODS_DIR: &str = "/var/log/pods";
-const JOURNAL_DIR: &str = "/var/log/journal";
+/// journald writes to /var/log/journal when it persists, to /run/log/journal
+/// when it is volatile (`Storage=volatile`, or `auto` without the directory,
+/// as on many cloud images); the collector reads both.
+const JOURNAL_DIRS: [(&str, &str); 2] =
+    [("", "/var/log/journal"), ("_runtime", "/run/log/journal")];
 const MACHINE_ID: &str = "/etc/machine-id";
 /// Parent of the per-collector directory for positions, cursors and buffers: the
 /// one writable host mount.
@@ -296,7 +300,8 @@ pub fn audit_path(p: &str, collector: Collector) -> Result<(), String> {
     let taken = [
         CONTAINERS_DIR,
         PODS_DIR,
-        JOURNAL_DIR,
+        JOURNAL_DIRS[0].1,
+        JOURNAL_DIRS[1].1,
         MACHINE_ID,
         STATE_ROOT,
         state.as_str(),
@@ -411,7 +416,6 @@ struct View {
     tail: Option<TailView>,
     control_plane_tail: Option<String>,
     journals: Vec<JournalView>,
-    journal_dir: &'static str,
     audit_path: Option<String>,
     files: BTreeMap<&'static str, String>,
     es: EsView,
@@ -427,7 +431,8 @@ struct TailView {
 
 #[derive(Serialize)]
 struct JournalView {
-    id: &'static str,
+    id: String,
+    dir: &'static str,
     tag: &'static str,
     units: Vec<&'static str>,
     matches_json: String,
@@ -480,13 +485,17 @@ fn view(p: &Plan) -> View {
             .iter()
             .map(|u| BTreeMap::from([("_SYSTEMD_UNIT", *u)]))
             .collect();
-        journals.push(JournalView {
-            id,
-            tag,
-            matches_json: serde_json::to_string(&matches).unwrap_or_default(),
-            cursor: file(&format!("{id}-cursor.json")),
-            units,
-        });
+        for (suffix, dir) in JOURNAL_DIRS {
+            let id = format!("{id}{suffix}");
+            journals.push(JournalView {
+                cursor: file(&format!("{id}-cursor.json")),
+                id,
+                dir,
+                tag,
+                matches_json: serde_json::to_string(&matches).unwrap_or_default(),
+                units: units.clone(),
+            });
+        }
     };
     if p.has(LogSource::Nodes) {
         journal("in_systemd_node", "journal.node", NODE_UNITS.to_vec());
@@ -513,7 +522,6 @@ fn view(p: &Plan) -> View {
             .has(LogSource::ControlPlane)
             .then(|| control_plane_globs().join(",")),
         journals,
-        journal_dir: JOURNAL_DIR,
         audit_path: p.audit_path.clone(),
         files: BTreeMap::from([
             ("containers_pos", file("containers.log.pos")),
@@ -681,6 +689,10 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
         ..Namespace::default()
     })?);
 
+    out.push(crate::concern::rbac::default_service_account(meta(
+        "default",
+        Some(ns),
+    ))?);
     out.push(Manifest::k8s(&ServiceAccount {
         metadata: meta(k.name, Some(ns)),
         // The token is mounted only into the collector's pods (see the pod spec).
@@ -763,8 +775,15 @@ fn host_mounts(p: &Plan) -> Vec<HostMount> {
         v.push(ro("pods", PODS_DIR, "Directory"));
     }
     if p.reads_journal() {
-        // A missing persistent journal fails the pod visibly instead of shipping nothing.
-        v.push(ro("journal", JOURNAL_DIR, "Directory"));
+        // `Directory` would keep the pod from starting on a node whose journal
+        // is volatile. Creating /var/log/journal there makes journald persist
+        // from its next start (bounded by its SystemMaxUse, 10% of the disk).
+        v.push(ro("journal", JOURNAL_DIRS[0].1, "DirectoryOrCreate"));
+        v.push(ro(
+            "journal-runtime",
+            JOURNAL_DIRS[1].1,
+            "DirectoryOrCreate",
+        ));
         v.push(ro("machine-id", MACHINE_ID, "File"));
     }
     if let Some(a) = &p.audit_path {
@@ -1293,7 +1312,7 @@ mod tests {
                 );
             }
             // The structure is unchanged: no directive was injected or closed early.
-            assert_eq!(conf.all("source").len(), 5, "{h:?}");
+            assert_eq!(conf.all("source").len(), 7, "{h:?}");
             assert_eq!(conf.all("match").len(), 2, "{h:?}");
             assert_eq!(es.child("buffer").get("@type"), "file");
         }
@@ -1329,7 +1348,7 @@ mod tests {
                     assert_eq!(fb_get(out, "Logstash_Prefix"), *h);
                     let audit = fb_section(&conf, "in_tail_kube_apiserver_audit");
                     assert_eq!(fb_get(audit, "Path"), *h);
-                    assert_eq!(conf.iter().filter(|(n, _)| n == "INPUT").count(), 5);
+                    assert_eq!(conf.iter().filter(|(n, _)| n == "INPUT").count(), 7);
                     assert_eq!(conf.iter().filter(|(n, _)| n == "OUTPUT").count(), 1);
                 }
             }
@@ -1392,6 +1411,8 @@ mod tests {
         assert!(crb["metadata"]["annotations"]["kharden.dev/justification"].is_string());
         let sa = object(&objs, "logging/serviceaccount-fluentd.yaml");
         assert_eq!(sa["automountServiceAccountToken"], false);
+        let sa = object(&objs, "logging/serviceaccount-default.yaml");
+        assert_eq!(sa["automountServiceAccountToken"], false);
     }
 
     #[test]
@@ -1448,6 +1469,7 @@ mod tests {
                 ("/etc/machine-id".to_owned(), true),
                 ("/var/lib/kharden/fluentd".to_owned(), false),
                 ("/var/log/containers".to_owned(), true),
+                ("/run/log/journal".to_owned(), true),
                 ("/var/log/journal".to_owned(), true),
                 ("/var/log/kubernetes/audit".to_owned(), true),
                 ("/var/log/pods".to_owned(), true),
@@ -1502,10 +1524,25 @@ mod tests {
                 "kubernetes.*",
                 "controlplane.*",
                 "journal.node",
+                "journal.node",
+                "journal.controlplane",
                 "journal.controlplane",
                 "kube-apiserver-audit"
             ]
         );
+        // Both journals, each with its own cursor: persistent and volatile.
+        for (id, dir) in [
+            ("in_systemd_node", "/var/log/journal"),
+            ("in_systemd_node_runtime", "/run/log/journal"),
+        ] {
+            let j = conf.by_id(id);
+            assert_eq!(j.get("path"), dir);
+            assert!(
+                j.child("storage")
+                    .get("path")
+                    .ends_with(&format!("{id}-cursor.json"))
+            );
+        }
         let pods = conf.by_id("in_tail_containers");
         assert_eq!(pods.get("path"), "/var/log/containers/*.log");
         assert_eq!(pods.child("parse").get("@type"), "cri");
@@ -1596,6 +1633,8 @@ mod tests {
                 "kube.*",
                 "kubecp.*",
                 "journal.node",
+                "journal.node",
+                "journal.controlplane",
                 "journal.controlplane",
                 "kube-apiserver-audit"
             ]

@@ -4,9 +4,11 @@
 
 pub mod apiserver;
 pub mod audit;
+pub mod encryption;
 pub mod extension;
 pub mod gateway;
 pub mod identity;
+pub mod kubelet;
 pub mod logging;
 pub mod mesh;
 pub mod namespace;
@@ -29,6 +31,8 @@ pub fn render_all(model: &Model) -> Result<ManifestSet, String> {
             rbac::render(model),
             quota::render(model),
             apiserver::render(model),
+            encryption::render(model),
+            kubelet::render(model),
         ];
         let rest = [
             gateway::render(model),

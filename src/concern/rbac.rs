@@ -1,6 +1,7 @@
 //! RBAC: the built-in roles (`view`, `edit`, `limited-user`) and custom `roles`,
 //! a RoleBinding per access entry with the OIDC prefixes applied, ServiceAccounts
-//! with tokens off unless asked, and justified cluster-wide grants.
+//! with tokens off unless asked (each namespace's `default` one included), and
+//! justified cluster-wide grants.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,6 +9,7 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{
     ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
 };
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::concern::namespace::inner_meta;
 use crate::diag::{Diagnostic, nearest};
@@ -508,6 +510,16 @@ fn user_subject(m: &Model, user: Option<&str>, group: Option<&str>) -> Subject {
     }
 }
 
+/// The namespace's `default` ServiceAccount with no API token mounted into the
+/// pods that run as it.
+pub fn default_service_account(metadata: ObjectMeta) -> Result<Manifest, String> {
+    Manifest::k8s(&ServiceAccount {
+        metadata,
+        automount_service_account_token: Some(false),
+        ..ServiceAccount::default()
+    })
+}
+
 pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
     let mut out = Vec::new();
     for ns in &m.profile.namespaces {
@@ -534,6 +546,13 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
                 },
                 subjects: Some(vec![user_subject(m, a.user.as_deref(), a.group.as_deref())]),
             })?);
+        }
+        // The controller manager creates `default` in every namespace with an
+        // automounted token, and every pod that names no account runs as it
+        // (CIS 5.1.5/5.1.6). Applying it with the token off changes only that
+        // field; a profile that lists `default` itself decides.
+        if !ns.service_accounts.iter().any(|sa| sa.name == "default") {
+            out.push(default_service_account(inner_meta(m, ns, "default"))?);
         }
         for sa in &ns.service_accounts {
             out.push(Manifest::k8s(&ServiceAccount {
@@ -672,6 +691,27 @@ mod tests {
         assert_eq!(
             object(&objs, "a/role-deployer.yaml")["rules"][0]["verbs"],
             json!(["get", "patch"])
+        );
+    }
+
+    #[test]
+    fn every_default_service_account_mounts_no_token() {
+        let objs = render(
+            "namespaces:\n  - name: a\n  - name: b\n    serviceAccounts:\n      - {name: default, automountToken: true}\n",
+        );
+        let sa = object(&objs, "a/serviceaccount-default.yaml");
+        assert_eq!(sa["automountServiceAccountToken"], false);
+        assert_eq!(sa["metadata"]["namespace"], "a");
+        // A profile that lists `default` itself gets what it asked, once.
+        assert_eq!(
+            object(&objs, "b/serviceaccount-default.yaml")["automountServiceAccountToken"],
+            true
+        );
+        assert_eq!(
+            objs.iter()
+                .filter(|(p, _)| p == "b/serviceaccount-default.yaml")
+                .count(),
+            1
         );
     }
 
