@@ -170,7 +170,7 @@ pub enum Platform {
     Gke,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ApiServer {
     /// Private API: not reachable from the internet. Default true.
@@ -312,6 +312,20 @@ fn default_max_size() -> u32 {
     100
 }
 
+/// A profile without `apiServer` gets the same values as an empty one: a
+/// private endpoint (a derived `Default` would make it public).
+impl Default for ApiServer {
+    fn default() -> Self {
+        ApiServer {
+            private: true,
+            advertise_address: None,
+            authorized_networks: Vec::new(),
+            audit: Audit::default(),
+            encryption: Encryption::default(),
+        }
+    }
+}
+
 impl Default for Audit {
     fn default() -> Self {
         Audit {
@@ -430,6 +444,12 @@ pub struct Elasticsearch {
     pub index_prefix: String,
     /// Secret (in the logging namespace) with keys `username` and `password`; never inlined.
     pub credentials_secret: String,
+    /// Secret (in the logging namespace) holding the CA certificate that signed
+    /// Elasticsearch's, under key `ca.crt` (ECK: `<name>-es-http-certs-public`).
+    /// Mounted read-only; the collector verifies against it instead of the
+    /// image's public CA bundle. Needed for an in-cluster Elasticsearch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_secret: Option<String>,
 }
 
 fn default_es_port() -> u16 {

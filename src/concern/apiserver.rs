@@ -480,8 +480,10 @@ fn render_aks(m: &Model) -> Result<Manifest, String> {
                 .to_owned(),
             "A private cluster and authorized IP ranges never appear together (AKS rejects it)."
                 .to_owned(),
-            "AKS manages the API server's flags; send the kube-audit log category to a".to_owned(),
-            "Log Analytics workspace with a diagnostic setting (not rendered here).".to_owned(),
+            "AKS manages the API server's flags; its kube-audit and control-plane logs reach Log"
+                .to_owned(),
+            "Analytics through diagnostic-setting.yaml when `logging.sources` asks for them."
+                .to_owned(),
         ],
         &json!({"properties": Value::Object(props)}),
     )
@@ -521,6 +523,9 @@ fn render_gke(m: &Model) -> Result<Manifest, String> {
     );
     if identity::oidc(m).is_some() {
         cluster.insert("identityServiceConfig".into(), json!({"enabled": true}));
+    }
+    if let Some(lc) = crate::concern::managed_logs::gke_logging_config(m) {
+        cluster.insert("loggingConfig".into(), lc);
     }
     Manifest::control_plane(
         "gke",
@@ -844,6 +849,14 @@ mod tests {
             w[0].contains("`identity.mode` and `apiServer.advertiseAddress` do not apply"),
             "{w:?}"
         );
+    }
+
+    #[test]
+    fn a_profile_without_api_server_settings_is_private() {
+        let text = HEAD.replace("platform: kubeadm", "platform: eks");
+        let m = crate::load_text(&text, "t.yaml", today()).unwrap();
+        let c = object(&objects(&m), "control-plane/eks/clusterconfig.yaml");
+        assert_eq!(c["vpc"]["clusterEndpoints"]["publicAccess"], false);
     }
 
     #[test]

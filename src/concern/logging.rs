@@ -13,9 +13,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec};
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar,
-    EnvVarSource, HostPathVolumeSource, Namespace, ObjectFieldSelector, PodSecurityContext,
-    PodSpec, PodTemplateSpec, ResourceRequirements, SeccompProfile, SecretKeySelector,
-    SecurityContext, ServiceAccount, Toleration, Volume, VolumeMount,
+    EnvVarSource, HostPathVolumeSource, KeyToPath, Namespace, ObjectFieldSelector,
+    PodSecurityContext, PodSpec, PodTemplateSpec, ResourceRequirements, SeccompProfile,
+    SecretKeySelector, SecretVolumeSource, SecurityContext, ServiceAccount, Toleration, Volume,
+    VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -55,6 +56,8 @@ const MACHINE_ID: &str = "/etc/machine-id";
 /// Parent of the per-collector directory for positions, cursors and buffers: the
 /// one writable host mount.
 const STATE_ROOT: &str = "/var/lib/kharden";
+/// Where Elasticsearch's CA certificate is mounted (`ca.crt` inside).
+const CA_DIR: &str = "/etc/kharden/elasticsearch-ca";
 
 /// Control-plane static pods (kubeadm) and the systemd units they run as elsewhere.
 const CONTROL_PLANE: &[&str] = &[
@@ -140,28 +143,12 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
                 .hint("list at least one of controlPlane, pods, nodes, audit"),
         );
     }
+    // On eks, aks and gke the control plane is the provider's: its logs and the
+    // audit log are exported by the provider (`concern::managed_logs`), and the
+    // collector ships only what is on the nodes.
     let managed = p.cluster.platform != Platform::Kubeadm;
-    for (i, s) in l.sources.iter().enumerate() {
-        let what = match s {
-            LogSource::ControlPlane => "control-plane",
-            LogSource::Audit => "API-server audit",
-            _ => continue,
-        };
-        if managed {
-            out.push(
-                Diagnostic::error(
-                    base.key("sources").index(i),
-                    format!(
-                        "{what} logs are not on the nodes of a `{}` cluster",
-                        platform_name(p.cluster.platform)
-                    ),
-                )
-                .hint("the provider keeps them; export them from its logging service, and remove this source"),
-            );
-        }
-    }
-    if l.sources.contains(&LogSource::Audit) && !managed {
-        audit_source(m, l.collector, out);
+    if l.sources.contains(&LogSource::Audit) {
+        audit_source(m, l.collector, managed, out);
     }
     let es = base.key("elasticsearch");
     let host = &l.elasticsearch.host;
@@ -176,6 +163,23 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
             es.key("port"),
             "port 0 is not a port".to_owned(),
         ));
+    }
+    if let Some(ca) = &l.elasticsearch.ca_secret {
+        if let Err(e) = names::dns_subdomain(ca) {
+            out.push(Diagnostic::error(
+                es.key("caSecret"),
+                format!("`{ca}` is not a valid Secret name: {e}"),
+            ));
+        }
+        if l.elasticsearch.scheme == Scheme::Http {
+            out.push(
+                Diagnostic::error(
+                    es.key("caSecret"),
+                    "`caSecret` verifies TLS, but `scheme` is `http`".to_owned(),
+                )
+                .hint("use `scheme: https`, or remove `caSecret`"),
+            );
+        }
     }
     if let Err(e) = names::dns_subdomain(&l.elasticsearch.credentials_secret) {
         out.push(Diagnostic::error(
@@ -209,19 +213,10 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn platform_name(p: Platform) -> &'static str {
-    match p {
-        Platform::Kubeadm => "kubeadm",
-        Platform::Aks => "aks",
-        Platform::Eks => "eks",
-        Platform::Gke => "gke",
-    }
-}
-
 /// The audit source reads `apiServer.audit.logPath` (the one field the
 /// control-plane rendering writes the flag from). TODO(after merge of #4): read it
 /// through that accessor.
-fn audit_source(m: &Model, collector: Collector, out: &mut Vec<Diagnostic>) {
+fn audit_source(m: &Model, collector: Collector, managed: bool, out: &mut Vec<Diagnostic>) {
     let audit = &m.profile.api_server.audit;
     let path = FieldPath::root()
         .key("apiServer")
@@ -238,8 +233,8 @@ fn audit_source(m: &Model, collector: Collector, out: &mut Vec<Diagnostic>) {
         );
         return;
     }
-    if !audit.log_path.starts_with('/') {
-        // Reported by the API-server checks already.
+    if managed || !audit.log_path.starts_with('/') {
+        // The provider writes it (or the API-server checks report the path).
         return;
     }
     if let Err(e) = audit_path(&audit.log_path, collector) {
@@ -380,12 +375,24 @@ pub struct Plan {
     pub tls: bool,
     pub index_prefix: String,
     pub audit_path: Option<String>,
+    /// The Secret with Elasticsearch's CA, mounted at [`CA_DIR`].
+    pub ca_secret: Option<String>,
 }
 
 impl Plan {
     fn from_model(m: &Model) -> Option<Plan> {
         let l = m.profile.logging.as_ref()?;
-        let sources: BTreeSet<LogSource> = l.sources.iter().copied().collect();
+        let managed = m.profile.cluster.platform != Platform::Kubeadm;
+        let sources: BTreeSet<LogSource> = l
+            .sources
+            .iter()
+            .copied()
+            .filter(|s| !managed || matches!(s, LogSource::Pods | LogSource::Nodes))
+            .collect();
+        if sources.is_empty() {
+            // Everything asked for is exported by the provider: no collector.
+            return None;
+        }
         Some(Plan {
             collector: l.collector,
             namespace: l.namespace.clone(),
@@ -393,6 +400,7 @@ impl Plan {
             port: l.elasticsearch.port,
             tls: l.elasticsearch.scheme == Scheme::Https,
             index_prefix: l.elasticsearch.index_prefix.clone(),
+            ca_secret: l.elasticsearch.ca_secret.clone(),
             audit_path: sources
                 .contains(&LogSource::Audit)
                 .then(|| m.profile.api_server.audit.log_path.clone()),
@@ -450,6 +458,7 @@ struct EsView {
     password_env: &'static str,
     user_ref: String,
     password_ref: String,
+    ca_file: Option<String>,
 }
 
 fn control_plane_globs() -> Vec<String> {
@@ -542,6 +551,7 @@ fn view(p: &Plan) -> View {
             index_prefix: p.index_prefix.clone(),
             user_env: k.user_env,
             password_env: k.password_env,
+            ca_file: p.ca_secret.as_ref().map(|_| format!("{CA_DIR}/ca.crt")),
             user_ref,
             password_ref,
         },
@@ -646,6 +656,23 @@ pub fn config_files(p: &Plan) -> Result<BTreeMap<String, String>, String> {
 
 // ---------------------------------------------------------------------------
 // Objects
+
+/// An Elasticsearch inside the cluster usually has a certificate from its
+/// own CA (ECK makes one), which the image's public bundle cannot verify.
+pub fn notes(m: &Model) -> Vec<String> {
+    let Some(p) = Plan::from_model(m) else {
+        return Vec::new();
+    };
+    let host = p.host.strip_suffix(".cluster.local").unwrap_or(&p.host);
+    if p.tls && p.ca_secret.is_none() && host.ends_with(".svc") {
+        vec![format!(
+            "warning: `{}` is inside the cluster, but no `logging.elasticsearch.caSecret` is set: the collector verifies its certificate against the image's public CA bundle only, and a private CA (as ECK makes) fails every TLS handshake",
+            p.host
+        )]
+    } else {
+        Vec::new()
+    }
+}
 
 pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
     let Some(plan) = Plan::from_model(m) else {
@@ -930,6 +957,30 @@ fn daemon_set(
         read_only: Some(true),
         ..VolumeMount::default()
     });
+    if let Some(ca) = &p.ca_secret {
+        volumes.push(Volume {
+            name: "elasticsearch-ca".to_owned(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(ca.clone()),
+                items: Some(vec![KeyToPath {
+                    key: "ca.crt".to_owned(),
+                    path: "ca.crt".to_owned(),
+                    mode: None,
+                }]),
+                // A missing Secret keeps the pod pending, visibly, rather than
+                // starting a collector that cannot verify its output.
+                optional: Some(false),
+                ..SecretVolumeSource::default()
+            }),
+            ..Volume::default()
+        });
+        mounts.push(VolumeMount {
+            name: "elasticsearch-ca".to_owned(),
+            mount_path: CA_DIR.to_owned(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        });
+    }
     let (command, args) = match p.collector {
         Collector::Fluentd => {
             // Ruby writes temporary files; the root filesystem stays read-only.
@@ -1263,7 +1314,64 @@ mod tests {
             tls: true,
             index_prefix: prefix.to_owned(),
             audit_path: Some(audit.to_owned()),
+            ca_secret: None,
         }
+    }
+
+    #[test]
+    fn an_in_cluster_elasticsearch_is_verified_against_its_own_ca() {
+        for collector in ["fluentd", "fluent-bit"] {
+            let objs = render(&format!(
+                "logging:\n  collector: {collector}\n  sources: [pods]\n  elasticsearch: {{host: es-http.logging.svc, indexPrefix: k, credentialsSecret: es, caSecret: es-http-certs-public}}\n"
+            ));
+            let name = if collector == "fluentd" {
+                "fluentd"
+            } else {
+                "fluent-bit"
+            };
+            let ds = object(&objs, &format!("logging/daemonset-{name}.yaml"));
+            let pod = &ds["spec"]["template"]["spec"];
+            let vol = pod["volumes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["name"] == "elasticsearch-ca")
+                .unwrap();
+            assert_eq!(vol["secret"]["secretName"], "es-http-certs-public");
+            assert_eq!(vol["secret"]["items"][0]["key"], "ca.crt");
+            let mount = pod["containers"][0]["volumeMounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["name"] == "elasticsearch-ca")
+                .unwrap();
+            assert_eq!(mount["readOnly"], true);
+            // The file the collector's TLS setting names is the mounted key.
+            let file = format!("{}/{}", mount["mountPath"].as_str().unwrap(), "ca.crt");
+            if collector == "fluentd" {
+                let conf = fluent_conf(&objs);
+                assert_eq!(conf.by_id("out_es").get("ca_file"), file);
+            } else {
+                let cm = object(&objs, "logging/configmap-fluent-bit-config.yaml");
+                let conf = parse_fluent_bit(cm["data"]["fluent-bit.conf"].as_str().unwrap());
+                assert_eq!(fb_get(fb_section(&conf, "out_es"), "tls.ca_file"), file);
+            }
+        }
+        // Without it, the gap is said, not left to a failing handshake.
+        let text = format!("{}{}", crate::testing::HEAD, logging("", "[pods]"));
+        let m = crate::load_text(&text, "t.yaml", crate::testing::today()).unwrap();
+        assert!(
+            super::notes(&m).iter().any(|n| n.contains("caSecret")),
+            "{:?}",
+            super::notes(&m)
+        );
+        let e = errors(
+            "logging:\n  sources: [pods]\n  elasticsearch: {host: es.logging.svc, scheme: http, indexPrefix: k, credentialsSecret: es, caSecret: ca}\n",
+        );
+        assert!(
+            e.contains("`caSecret` verifies TLS, but `scheme` is `http`"),
+            "{e}"
+        );
     }
 
     const HOSTILE: &[&str] = &[
@@ -1800,23 +1908,22 @@ mod tests {
             logging("", "[audit]")
         ));
         assert!(e.contains("`apiServer.audit.enabled` is false"), "{e}");
-        let body = logging("", "[pods, controlPlane, audit]")
-            .replace("platform: kubeadm", "platform: aks");
-        let e = match crate::load_text(
-            &format!("{}{body}", crate::testing::HEAD.replace("kubeadm", "aks")),
-            "t.yaml",
-            crate::testing::today(),
-        ) {
-            Ok(_) => panic!("valid"),
-            Err(e) => e.to_string(),
-        };
-        assert!(
-            e.contains("control-plane logs are not on the nodes of a `aks` cluster"),
-            "{e}"
+        // On a managed platform the provider exports both: accepted, and the
+        // collector reads only the node sources.
+        let body = logging("", "[pods, controlPlane, audit]");
+        let text = format!("{}{body}", crate::testing::HEAD.replace("kubeadm", "aks"));
+        let m = crate::load_text(&text, "t.yaml", crate::testing::today()).unwrap();
+        let plan = super::Plan::from_model(&m).unwrap();
+        assert_eq!(plan.sources, BTreeSet::from([LogSource::Pods]));
+        assert_eq!(plan.audit_path, None);
+        // The provider's audit export still needs the audit log on.
+        let text = format!(
+            "{}apiServer:\n  audit: {{enabled: false}}\n{body}",
+            crate::testing::HEAD.replace("kubeadm", "eks")
         );
-        assert!(
-            e.contains("API-server audit logs are not on the nodes of a `aks` cluster"),
-            "{e}"
-        );
+        let e = crate::load_text(&text, "t.yaml", crate::testing::today())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`apiServer.audit.enabled` is false"), "{e}");
     }
 }

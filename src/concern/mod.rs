@@ -10,6 +10,7 @@ pub mod gateway;
 pub mod identity;
 pub mod kubelet;
 pub mod logging;
+pub mod managed_logs;
 pub mod mesh;
 pub mod namespace;
 pub mod network;
@@ -37,6 +38,7 @@ pub fn render_all(model: &Model) -> Result<ManifestSet, String> {
         let rest = [
             gateway::render(model),
             logging::render(model),
+            managed_logs::render(model),
             policy::render(model),
             extension::render(model),
         ];
@@ -65,5 +67,7 @@ pub fn notes(model: &Model) -> Vec<String> {
     out.extend(mesh::notes(model));
     out.extend(policy::notes(model));
     out.extend(gateway::notes(model));
+    out.extend(managed_logs::notes(model));
+    out.extend(logging::notes(model));
     out
 }

@@ -726,6 +726,24 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
                 egress: None,
             }),
         });
+        // Unless Elasticsearch runs there too (`elasticsearch.logging.svc`): then
+        // the deny would cut the collector off from it.
+        if let Some((End::Pods { namespace, .. }, port)) = logging_target(m)
+            && namespace == l.namespace
+        {
+            out.push(NetworkPolicy {
+                metadata: crate::manifest::meta("allow-from-log-collector", Some(&l.namespace)),
+                spec: Some(NetworkPolicySpec {
+                    pod_selector: Some(LabelSelector::default()),
+                    policy_types: Some(vec!["Ingress".to_owned()]),
+                    ingress: Some(vec![ingress_rule(
+                        pods_peer(&l.namespace, &BTreeMap::new()),
+                        &[tcp(port)],
+                    )]),
+                    egress: None,
+                }),
+            });
+        }
     }
     for np in &out {
         done.push(Manifest::k8s(np)?);
@@ -902,6 +920,36 @@ mod tests {
             "logging"
         );
         assert_eq!(rule["ports"][0]["port"], 9200);
+    }
+
+    #[test]
+    fn elasticsearch_beside_the_collector_stays_reachable() {
+        let objs = render(
+            "logging:\n  namespace: logging\n  sources: [pods]\n  elasticsearch: {host: elasticsearch.logging.svc, indexPrefix: x, credentialsSecret: es}\nnamespaces:\n  - name: a\n",
+        );
+        let policies: Vec<NetworkPolicy> = objs
+            .iter()
+            .filter(|(p, _)| p.contains("/networkpolicy-"))
+            .map(|(_, v)| serde_json::from_value(v.clone()).unwrap())
+            .collect();
+        let c = Cluster::new(policies);
+        let ds = object(&objs, "logging/daemonset-fluentd.yaml");
+        let labels: Vec<(String, String)> = ds["spec"]["template"]["metadata"]["labels"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+            .collect();
+        let labels: Vec<(&str, &str)> = labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let collector = Endpoint::pod("logging", &labels);
+        let es = Endpoint::pod("logging", &[("app", "elasticsearch")]);
+        assert!(c.allows(&collector, &es, 9200, "TCP"));
+        // Only the shipping port; tenants still cannot reach in.
+        assert!(!c.allows(&collector, &es, 9300, "TCP"));
+        assert!(!c.allows(&Endpoint::pod("a", &[]), &es, 9200, "TCP"));
     }
 
     #[test]
