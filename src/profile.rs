@@ -348,6 +348,20 @@ pub struct Identity {
     /// AuthenticationConfiguration file. The two never mix.
     #[serde(default)]
     pub mode: IdentityMode,
+    /// aks: Entra ID group object IDs that get cluster-admin
+    /// (`aadProfile.adminGroupObjectIDs`). Required there: local accounts are
+    /// disabled, so without one no one can administer the cluster.
+    #[serde(
+        default,
+        rename = "adminGroupObjectIDs",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub admin_group_object_ids: Vec<String>,
+    /// gke: the Google Groups for RBAC umbrella group
+    /// (`gke-security-groups@<domain>`, `authenticatorGroupsConfig`); without
+    /// it a Google account's groups never reach RBAC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_group: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -384,9 +398,14 @@ pub struct Oidc {
     /// Claims every token must carry with exactly this value.
     #[serde(default)]
     pub required_claims: BTreeMap<String, String>,
-    /// Path on the control-plane node of the CA that signed the issuer's certificate.
+    /// `mode: flags`: path on the control-plane node of the CA that signed the
+    /// issuer's certificate (`--oidc-ca-file`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
+    /// `mode: config`: the same CA as PEM text, written into the structured
+    /// config's `issuer.certificateAuthority` (the file form has no path field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_authority: Option<String>,
     /// Accepted token signing algorithms. Default RS256.
     #[serde(default)]
     pub signing_algs: Vec<String>,

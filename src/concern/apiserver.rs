@@ -462,6 +462,14 @@ fn render_aks(m: &Model) -> Result<Manifest, String> {
         if let Some(t) = identity::entra_tenant(&o.issuer_url) {
             aad.insert("tenantID".into(), json!(t));
         }
+        // Validation refuses Entra ID without admin groups (a lock-out).
+        let admins = m
+            .profile
+            .identity
+            .as_ref()
+            .map(|i| i.admin_group_object_ids.clone())
+            .unwrap_or_default();
+        aad.insert("adminGroupObjectIDs".into(), json!(admins));
         props.insert("aadProfile".into(), Value::Object(aad));
         // Only with Entra ID: without it, no one could sign in.
         props.insert("disableLocalAccounts".into(), json!(true));
@@ -524,6 +532,17 @@ fn render_gke(m: &Model) -> Result<Manifest, String> {
     if identity::oidc(m).is_some() {
         cluster.insert("identityServiceConfig".into(), json!({"enabled": true}));
     }
+    if let Some(sg) = m
+        .profile
+        .identity
+        .as_ref()
+        .and_then(|i| i.security_group.as_ref())
+    {
+        cluster.insert(
+            "authenticatorGroupsConfig".into(),
+            json!({"enabled": true, "securityGroup": sg}),
+        );
+    }
     if let Some(lc) = crate::concern::managed_logs::gke_logging_config(m) {
         cluster.insert("loggingConfig".into(), lc);
     }
@@ -578,7 +597,7 @@ pub fn warnings(m: &Model) -> Vec<String> {
             _ => "gke (identity through GKE Identity Service)",
         };
         let mut unused = Vec::new();
-        if p.identity.is_some() {
+        if p.identity.as_ref().is_some_and(|i| i.oidc.is_some()) {
             unused.push("`identity.mode`");
         }
         if a.advertise_address.is_some() {
@@ -700,11 +719,15 @@ mod tests {
     /// The contract on a managed platform, whose provider keeps the control-plane
     /// and audit logs (the logging concern refuses those sources there).
     fn managed(s: String, platform: &str) -> String {
-        s.replace("platform: kubeadm", &format!("platform: {platform}"))
-            .replace(
-                "sources: [controlPlane, pods, nodes, audit]",
-                "sources: [pods, nodes]",
+        let s = s.replace("platform: kubeadm", &format!("platform: {platform}"));
+        if platform == "aks" {
+            s.replace(
+                "  mode: config\n",
+                "  mode: config\n  adminGroupObjectIDs: [7a8b9c0d-3456-4789-abcd-ef0123456789]\n",
             )
+        } else {
+            s
+        }
     }
 
     fn objects(m: &crate::Model) -> Vec<(String, Value)> {

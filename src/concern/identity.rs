@@ -163,8 +163,11 @@ struct Jwt {
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Issuer {
     url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    certificate_authority: Option<String>,
     audiences: Vec<String>,
 }
 
@@ -209,6 +212,7 @@ pub fn authentication_config(m: &Model) -> Option<AuthenticationConfiguration> {
         .map(|o| Jwt {
             issuer: Issuer {
                 url: o.issuer_url.clone(),
+                certificate_authority: o.certificate_authority.clone(),
                 audiences: vec![o.client_id.clone()],
             },
             claim_validation_rules: o
@@ -246,8 +250,91 @@ pub fn authentication_config(m: &Model) -> Option<AuthenticationConfiguration> {
     })
 }
 
+/// The first group subject of the profile's bindings, by field path.
+fn first_group_subject(m: &Model) -> Option<FieldPath> {
+    for (i, ns) in m.profile.namespaces.iter().enumerate() {
+        if let Some(j) = ns.access.iter().position(|a| a.group.is_some()) {
+            let base = FieldPath::root().key("namespaces").index(i);
+            return Some(base.key("access").index(j).key("group"));
+        }
+    }
+    let i = m
+        .profile
+        .cluster_access
+        .iter()
+        .position(|c| c.group.is_some())?;
+    Some(FieldPath::root().key("clusterAccess").index(i).key("group"))
+}
+
+/// What a managed platform needs before the profile's bindings can work:
+/// an AKS admin group (local accounts are off), GKE's security group.
+fn platform_checks(m: &Model, out: &mut Vec<Diagnostic>) {
+    let base = FieldPath::root().key("identity");
+    let identity = m.profile.identity.as_ref();
+    let admins = identity.map_or(&[][..], |i| &i.admin_group_object_ids[..]);
+    for (i, id) in admins.iter().enumerate() {
+        if !is_guid(id) {
+            out.push(
+                Diagnostic::error(
+                    base.key("adminGroupObjectIDs").index(i),
+                    format!("`{id}` is not an Entra ID object ID"),
+                )
+                .hint("write the group's object ID, e.g. 5e6f7a8b-1234-4567-89ab-cdef01234567"),
+            );
+        }
+    }
+    let platform = m.profile.cluster.platform;
+    if platform == Platform::Aks && oidc(m).is_some() && admins.is_empty() {
+        out.push(
+            Diagnostic::error(
+                base.key("adminGroupObjectIDs"),
+                "on aks Entra ID sign-in disables local accounts, and no `identity.adminGroupObjectIDs` is set: no one could administer the cluster".to_owned(),
+            )
+            .hint("list the object ID of the Entra ID group of cluster administrators"),
+        );
+    }
+    let sg = identity.and_then(|i| i.security_group.as_deref());
+    if let Some(sg) = sg
+        && !sg
+            .strip_prefix("gke-security-groups@")
+            .is_some_and(|d| d.contains('.') && crate::names::dns_subdomain(d).is_ok())
+    {
+        out.push(
+            Diagnostic::error(
+                base.key("securityGroup"),
+                format!("`{sg}` is not a Google Groups for RBAC group"),
+            )
+            .hint("GKE requires the name gke-security-groups@<your domain>"),
+        );
+    }
+    if platform == Platform::Gke
+        && oidc(m).is_none()
+        && sg.is_none()
+        && let Some(path) = first_group_subject(m)
+    {
+        out.push(
+            Diagnostic::error(
+                path,
+                "on gke a Google account's groups reach RBAC only through Google Groups for RBAC, and no `identity.securityGroup` is set: this binding would never match".to_owned(),
+            )
+            .hint("set `identity.securityGroup: gke-security-groups@<your domain>` (and nest the group in it), or bind users"),
+        );
+    }
+}
+
+/// `8-4-4-4-12` hex digits.
+fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 /// Checks of `identity`.
 pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+    platform_checks(m, out);
     let Some(identity) = &m.profile.identity else {
         return;
     };
@@ -291,6 +378,53 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
             out.push(d);
         }
     }
+    // Each mode has its own way to say "trust this CA" and only flags can
+    // limit the algorithms; a field the chosen mode cannot write is refused,
+    // never dropped (the API server would then trust the system roots, or more
+    // algorithms, than the profile says).
+    if m.profile.cluster.platform == Platform::Kubeadm {
+        let config = identity.mode == IdentityMode::Config;
+        if config && oidc.ca_file.is_some() {
+            out.push(
+                Diagnostic::error(
+                    op.key("caFile"),
+                    "`caFile` is a path for `--oidc-ca-file`; the structured config (`mode: config`) takes the CA itself".to_owned(),
+                )
+                .hint("put the PEM text in `certificateAuthority`, or use `mode: flags`"),
+            );
+        }
+        if config && !oidc.signing_algs.is_empty() {
+            out.push(
+                Diagnostic::error(
+                    op.key("signingAlgs"),
+                    "the structured config (`mode: config`) has no signing-algorithm list: it accepts every asymmetric algorithm of the issuer's keys".to_owned(),
+                )
+                .hint("remove `signingAlgs`, or use `mode: flags` to limit them"),
+            );
+        }
+        if !config && oidc.certificate_authority.is_some() {
+            out.push(
+                Diagnostic::error(
+                    op.key("certificateAuthority"),
+                    "`certificateAuthority` is written into the structured config, but `mode` is `flags`".to_owned(),
+                )
+                .hint("install the PEM on the control-plane nodes and set `caFile`, or use `mode: config`"),
+            );
+        }
+    }
+    if let Some(pem) = &oidc.certificate_authority
+        && !pem.trim_start().starts_with("-----BEGIN CERTIFICATE-----")
+    {
+        out.push(
+            Diagnostic::error(
+                op.key("certificateAuthority"),
+                "`certificateAuthority` is not a PEM certificate".to_owned(),
+            )
+            .hint(
+                "paste the CA as a block scalar (`|`), starting with -----BEGIN CERTIFICATE-----",
+            ),
+        );
+    }
     if m.profile.cluster.platform == Platform::Aks && entra_tenant(&oidc.issuer_url).is_none() {
         out.push(
             Diagnostic::error(
@@ -309,6 +443,104 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
 mod tests {
     use crate::testing::{errors, object, render};
     use serde_json::{Value, json};
+
+    fn on(platform: &str, body: &str) -> Result<Vec<(String, Value)>, String> {
+        let text = format!(
+            "{}{body}",
+            crate::testing::HEAD.replace("kubeadm", platform)
+        );
+        let m = crate::load_text(&text, "t.yaml", crate::testing::today())
+            .map_err(|e| e.to_string())?;
+        let r = crate::render(&m).map_err(|e| e.to_string())?;
+        Ok(r.set
+            .iter()
+            .map(|f| (f.path.clone(), serde_saphyr::from_str(&f.body).unwrap()))
+            .collect())
+    }
+
+    const ENTRA: &str = "identity:\n  oidc: {issuerURL: \"https://login.microsoftonline.com/3f2b8c1e-5d4a-4c2b-9e7f-0a1b2c3d4e5f/v2.0\", clientID: k, groupsClaim: groups}\n";
+
+    #[test]
+    fn aks_never_disables_local_accounts_without_an_admin_group() {
+        let e = on("aks", ENTRA).unwrap_err();
+        assert!(e.contains("identity.adminGroupObjectIDs"), "{e}");
+        assert!(e.contains("no one could administer the cluster"), "{e}");
+        let e = on("aks", &format!("{ENTRA}  adminGroupObjectIDs: [admins]\n")).unwrap_err();
+        assert!(e.contains("`admins` is not an Entra ID object ID"), "{e}");
+        let id = "7a8b9c0d-3456-4789-abcd-ef0123456789";
+        let objs = on("aks", &format!("{ENTRA}  adminGroupObjectIDs: [{id}]\n")).unwrap();
+        let p = &object(&objs, "control-plane/aks/managedcluster.yaml")["properties"];
+        assert_eq!(p["disableLocalAccounts"], true);
+        assert_eq!(p["aadProfile"]["adminGroupObjectIDs"], json!([id]));
+    }
+
+    #[test]
+    fn gke_group_bindings_need_google_groups_for_rbac() {
+        let body = "namespaces:\n  - name: a\n    access:\n      - {group: devs@example.com, role: view}\n";
+        let e = on("gke", body).unwrap_err();
+        assert!(e.contains("namespaces[0].access[0].group"), "{e}");
+        assert!(e.contains("would never match"), "{e}");
+        let e = on(
+            "gke",
+            &format!("identity:\n  securityGroup: admins@example.com\n{body}"),
+        )
+        .unwrap_err();
+        assert!(e.contains("not a Google Groups for RBAC group"), "{e}");
+        let objs = on(
+            "gke",
+            &format!("identity:\n  securityGroup: gke-security-groups@example.com\n{body}"),
+        )
+        .unwrap();
+        let c = object(&objs, "control-plane/gke/cluster.yaml");
+        assert_eq!(
+            c["authenticatorGroupsConfig"],
+            json!({"enabled": true, "securityGroup": "gke-security-groups@example.com"})
+        );
+        // Users need no group plumbing.
+        on(
+            "gke",
+            "namespaces:\n  - name: a\n    access:\n      - {user: a@example.com, role: view}\n",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn the_issuer_ca_reaches_the_api_server_in_either_mode_or_is_refused() {
+        const PEM: &str = "-----BEGIN CERTIFICATE-----\n    MIIB\n    -----END CERTIFICATE-----\n";
+        let config = OIDC.replace("MODE", "config").replace(
+            "    clientID: kube\n",
+            &format!(
+                "    clientID: kube\n    certificateAuthority: |\n      {}",
+                PEM.replace("\n    ", "\n      ")
+            ),
+        );
+        let objs = render(&config);
+        let ca = object(&objs, AC)["jwt"][0]["issuer"]["certificateAuthority"].clone();
+        assert!(
+            ca.as_str()
+                .unwrap()
+                .starts_with("-----BEGIN CERTIFICATE-----\nMIIB\n"),
+            "{ca}"
+        );
+        let flags = OIDC
+            .replace("MODE", "flags")
+            .replace("    clientID: kube\n", "    clientID: kube\n    caFile: /etc/kubernetes/pki/idp-ca.crt\n    signingAlgs: [ES256]\n");
+        let a = args(&render(&flags));
+        assert!(a.contains(&(
+            "oidc-ca-file".to_owned(),
+            "/etc/kubernetes/pki/idp-ca.crt".to_owned()
+        )));
+        assert!(a.contains(&("oidc-signing-algs".to_owned(), "ES256".to_owned())));
+        // What a mode cannot write is refused, not dropped.
+        let e = errors(&flags.replace("mode: flags", "mode: config"));
+        assert!(e.contains("identity.oidc.caFile"), "{e}");
+        assert!(e.contains("identity.oidc.signingAlgs"), "{e}");
+        let e = errors(&config.replace("mode: config", "mode: flags"));
+        assert!(
+            e.contains("`certificateAuthority` is written into the structured config"),
+            "{e}"
+        );
+    }
 
     const CC: &str = "control-plane/kubeadm/clusterconfiguration.yaml";
     const AC: &str = "control-plane/kubeadm/authentication-config.yaml";
