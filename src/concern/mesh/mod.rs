@@ -1,0 +1,479 @@
+//! The service mesh: Istio (mTLS, L7 authorization, egress scoping, access
+//! logging) or Linkerd (the same intent in its policy CRDs), rendered as typed
+//! serde structs of our own and checked against the strict CRD schemas.
+//!
+//! The rule that ties L7 to L4: what the NetworkPolicies allow by default (same
+//! namespace, the ingress controller, the mesh's ingress gateway) and every flow
+//! the profile grants, L7 allows too, so turning the mesh on never breaks a
+//! granted flow. `mesh.authorization` rules are the exception: a source named
+//! there gets only what its rules say (that is the point of an L7 rule).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use serde::Serialize;
+
+use crate::concern::namespace::inner_meta;
+use crate::concern::network::{
+    self, Declared, End, Flow, ISTIO_NS, LINKERD_NS, PortNum, PortSpec, denies,
+};
+use crate::diag::Diagnostic;
+use crate::manifest::{Manifest, meta};
+use crate::model::{Model, label};
+use crate::names;
+use crate::profile::{
+    Direction, MeshAuthorization, MeshProvider, MtlsMode, NamespaceMesh, NamespaceSpec,
+    OutboundTraffic,
+};
+use crate::source::FieldPath;
+
+mod istio;
+mod istio_types;
+mod linkerd;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+use istio::render_istio;
+pub use istio_types::{EGRESS_GATEWAY_LABEL, EGRESS_GATEWAY_SVC};
+use linkerd::{render_linkerd, server_name};
+use validate::linkerd_rule_ports;
+pub use validate::{parse_duration, validate};
+
+/// Linkerd's default trust domain; identities are `<sa>.<ns>.serviceaccount.identity.linkerd.<domain>`.
+const LINKERD_DOMAIN: &str = "cluster.local";
+
+fn provider(m: &Model) -> MeshProvider {
+    m.profile
+        .mesh
+        .as_ref()
+        .map_or(MeshProvider::None, |x| x.provider)
+}
+
+/// The namespace of an Istio-style principal `<domain>/ns/<ns>/sa/<sa>`, and the SA.
+fn principal_parts(p: &str) -> Option<(&str, &str)> {
+    let (_, rest) = p.split_once("/ns/")?;
+    let (ns, sa) = rest.split_once("/sa/")?;
+    (!ns.is_empty() && !sa.is_empty() && !sa.contains('/')).then_some((ns, sa))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Object<'a, S: Serialize> {
+    api_version: &'a str,
+    kind: &'a str,
+    metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    spec: S,
+}
+
+/// A custom resource of either mesh: apiVersion, kind, metadata, spec.
+fn cr<S: Serialize>(
+    api_version: &str,
+    kind: &str,
+    metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    spec: S,
+) -> Result<Manifest, String> {
+    let name = metadata.name.clone().unwrap_or_default();
+    let ns = metadata.namespace.clone();
+    Manifest::new(
+        kind,
+        ns.as_deref(),
+        &name,
+        &Object {
+            api_version,
+            kind,
+            metadata,
+            spec,
+        },
+    )
+}
+
+// ---- namespace metadata ----
+
+/// Labels the mesh needs on a tenant Namespace (sidecar injection).
+pub fn namespace_labels(m: &Model) -> BTreeMap<String, String> {
+    match provider(m) {
+        MeshProvider::Istio => {
+            BTreeMap::from([("istio-injection".to_owned(), "enabled".to_owned())])
+        }
+        _ => BTreeMap::new(),
+    }
+}
+
+/// Annotations the mesh needs on a tenant Namespace (Linkerd injection, default deny, access log).
+pub fn namespace_annotations(m: &Model) -> BTreeMap<String, String> {
+    let mut a = BTreeMap::new();
+    if provider(m) == MeshProvider::Linkerd {
+        a.insert("linkerd.io/inject".to_owned(), "enabled".to_owned());
+        a.insert(
+            "config.linkerd.io/default-inbound-policy".to_owned(),
+            "deny".to_owned(),
+        );
+        if m.profile.mesh.as_ref().is_some_and(|x| x.access_logging) {
+            a.insert("config.linkerd.io/access-log".to_owned(), "json".to_owned());
+        }
+    }
+    a
+}
+
+// ---- shared: who may reach a namespace ----
+
+/// A source the L4 layer lets into a namespace, in mesh terms.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Source {
+    Namespace(String),
+    Block { cidr: String, except: Vec<String> },
+}
+
+/// One L4 grant into a namespace, named like its NetworkPolicy.
+#[derive(Debug, Clone)]
+struct Grant {
+    name: String,
+    source: Source,
+    /// TCP ports only (the mesh carries TCP); empty = all ports.
+    ports: Vec<PortSpec>,
+}
+
+/// Flows grouped by the namespace at one end (pod ends only), in profile order.
+/// Each namespace reads its own group: scanning every flow for every namespace
+/// is quadratic and dominated rendering at 10,000 namespaces.
+fn flows_by(flows: &[Flow], end: fn(&Flow) -> &End) -> BTreeMap<&str, Vec<&Flow>> {
+    let mut out: BTreeMap<&str, Vec<&Flow>> = BTreeMap::new();
+    for f in flows {
+        if let End::Pods { namespace, .. } = end(f) {
+            out.entry(namespace.as_str()).or_default().push(f);
+        }
+    }
+    out
+}
+
+/// The group of `ns` in a `flows_by` map.
+fn group<'a>(by: &'a BTreeMap<&str, Vec<&'a Flow>>, ns: &NamespaceSpec) -> &'a [&'a Flow] {
+    by.get(ns.name.as_str())
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+/// What L4 lets into `ns`, minus sources that `mesh.authorization` governs.
+/// `flows` may be all flows or only those into `ns`.
+fn grants(m: &Model, ns: &NamespaceSpec, flows: &[&Flow]) -> Vec<Grant> {
+    let d = &m.profile.defaults.network;
+    let mut out = Vec::new();
+    if !denies(m, ns, Direction::Ingress) {
+        return out;
+    }
+    let explicit: BTreeSet<String> = ns
+        .mesh
+        .iter()
+        .flat_map(|x| &x.authorization)
+        .flat_map(|a| {
+            a.from.namespace.iter().cloned().chain(
+                a.from
+                    .principals
+                    .iter()
+                    .filter_map(|p| principal_parts(p).map(|(n, _)| n.to_owned())),
+            )
+        })
+        .collect();
+    let mut push = |name: String, source: Source, ports: Vec<PortSpec>| {
+        if let Source::Namespace(n) = &source
+            && explicit.contains(n)
+        {
+            return;
+        }
+        out.push(Grant {
+            name,
+            source,
+            ports,
+        });
+    };
+    if d.allow_same_namespace {
+        push(
+            "allow-same-namespace".to_owned(),
+            Source::Namespace(ns.name.clone()),
+            vec![],
+        );
+    }
+    if let Some(ic) = &d.allow_from_ingress_controller {
+        push(
+            "allow-from-ingress-controller".to_owned(),
+            Source::Namespace(ic.namespace.clone()),
+            vec![],
+        );
+    }
+    for g in crate::concern::gateway::routed_into(m, &ns.name) {
+        push(
+            crate::concern::gateway::grant_name(g),
+            Source::Namespace(g.proxy_namespace().to_owned()),
+            vec![],
+        );
+    }
+    if provider(m) == MeshProvider::Istio {
+        push(
+            "allow-from-istio-ingressgateway".to_owned(),
+            Source::Namespace(ISTIO_NS.to_owned()),
+            vec![],
+        );
+    }
+    if let Some((End::Pods { namespace, .. }, port)) = network::logging_target(m)
+        && namespace == ns.name
+        && let Some(l) = &m.profile.logging
+    {
+        push(
+            "allow-from-log-collector".to_owned(),
+            Source::Namespace(l.namespace.clone()),
+            vec![PortSpec {
+                port: PortNum::Number(port),
+                protocol: "TCP".to_owned(),
+            }],
+        );
+    }
+    for f in flows {
+        let End::Pods { namespace, .. } = &f.dst else {
+            continue;
+        };
+        if *namespace != ns.name {
+            continue;
+        }
+        let tcp: Vec<PortSpec> = f
+            .ports
+            .iter()
+            .filter(|p| p.protocol == "TCP")
+            .cloned()
+            .collect();
+        if !f.ports.is_empty() && tcp.is_empty() {
+            continue; // UDP/SCTP only: the mesh does not carry it.
+        }
+        let name = match f.declared {
+            Declared::Ingress => format!("allow-ingress-{}", f.index),
+            Declared::Egress => format!("allow-ingress-from-{}-{}", f.owner, f.index),
+        };
+        let source = match &f.src {
+            End::Pods { namespace, .. } => Source::Namespace(namespace.clone()),
+            End::Block { cidr, except } => Source::Block {
+                cidr: cidr.clone(),
+                except: except.clone(),
+            },
+        };
+        push(name, source, tcp);
+    }
+    out
+}
+
+/// Namespaces `ns` may send to (for the Sidecar's egress hosts). `flows` may be
+/// all flows or only those from `ns`.
+fn destinations(ns: &NamespaceSpec, flows: &[&Flow]) -> BTreeSet<String> {
+    flows
+        .iter()
+        .filter_map(|f| match (&f.src, &f.dst) {
+            (End::Pods { namespace: s, .. }, End::Pods { namespace: d, .. })
+                if *s == ns.name && *d != ns.name =>
+            {
+                Some(d.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The external hosts of `ns` that go through the Istio egress gateway: all but
+/// wildcards (a TLS-passthrough gateway forwards to one resolved host; Istio
+/// needs an SNI proxy for arbitrary wildcard hosts). Empty unless the mesh is Istio.
+pub fn gateway_hosts(m: &Model, ns: &NamespaceSpec) -> BTreeSet<String> {
+    if provider(m) != MeshProvider::Istio {
+        return BTreeSet::new();
+    }
+    external_hosts(m, ns)
+        .into_iter()
+        .filter(|h| !h.starts_with("*."))
+        .collect()
+}
+
+/// `api.github.com` -> `api-github-com`, `*.github.com` -> `wildcard-github-com`.
+fn host_slug(h: &str) -> String {
+    h.replace("*.", "wildcard.").replace('.', "-")
+}
+
+/// Every external host a namespace may reach: its own plus the mesh-wide list.
+fn external_hosts(m: &Model, ns: &NamespaceSpec) -> BTreeSet<String> {
+    m.profile
+        .mesh
+        .iter()
+        .flat_map(|x| &x.allowed_external_hosts)
+        .chain(ns.mesh.iter().flat_map(|x| &x.allowed_external_hosts))
+        .cloned()
+        .collect()
+}
+
+/// Whether `cidr` lies inside Linkerd's default `clusterNetworks` (its install
+/// value), which an EgressNetwork without `networks` leaves alone.
+fn in_linkerd_cluster_networks(cidr: &str) -> bool {
+    const DEFAULT: [&str; 5] = [
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "fd00::/8",
+    ];
+    let Ok(c) = crate::net::Cidr::parse(cidr) else {
+        return false;
+    };
+    DEFAULT
+        .iter()
+        .filter_map(|d| crate::net::Cidr::parse(d).ok())
+        .any(|d| d.contains(&c))
+}
+
+/// What the rendering leaves to the operator, said on stderr rather than hidden.
+/// Egress flows to CIDR blocks with their single TCP ports (what a ServiceEntry
+/// can carry), by block.
+fn cidr_egress(ns: &NamespaceSpec) -> BTreeMap<String, BTreeSet<u16>> {
+    let mut out: BTreeMap<String, BTreeSet<u16>> = BTreeMap::new();
+    for f in ns.network.iter().flat_map(|n| &n.egress) {
+        let Some(block) = &f.to.cidr else { continue };
+        let ports = out.entry(block.clone()).or_default();
+        for p in &f.ports {
+            let (num, proto) = p.split_once('/').unwrap_or((p.as_str(), "TCP"));
+            if proto == "TCP"
+                && let Ok(n) = num.parse::<u16>()
+            {
+                ports.insert(n);
+            }
+        }
+    }
+    out.retain(|_, p| !p.is_empty());
+    out
+}
+
+/// Egress flows a REGISTRY_ONLY mesh cannot carry: UDP, ranges, named ports or no ports.
+fn cidr_egress_gaps(ns: &NamespaceSpec) -> Vec<String> {
+    let mut gaps = Vec::new();
+    for f in ns.network.iter().flat_map(|n| &n.egress) {
+        let Some(block) = &f.to.cidr else { continue };
+        if f.ports.is_empty() {
+            gaps.push(format!("{block} (all ports)"));
+        }
+        for p in &f.ports {
+            let (num, proto) = p.split_once('/').unwrap_or((p.as_str(), "TCP"));
+            if proto != "TCP" || num.parse::<u16>().is_err() {
+                gaps.push(format!("{block}:{p}"));
+            }
+        }
+    }
+    gaps
+}
+
+pub fn notes(m: &Model) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(mesh) = &m.profile.mesh else {
+        return out;
+    };
+    let listed = m
+        .profile
+        .namespaces
+        .iter()
+        .any(|ns| ns.mesh.as_ref().is_some_and(|x| !x.services.is_empty()));
+    match mesh.provider {
+        MeshProvider::Istio => {
+            for ns in &m.profile.namespaces {
+                let gaps = cidr_egress_gaps(ns);
+                if mesh.outbound_traffic == OutboundTraffic::RegistryOnly && !gaps.is_empty() {
+                    out.push(format!(
+                        "note: namespace `{}`: with `outboundTraffic: registryOnly` the mesh carries egress to CIDRs only for single TCP ports (as ServiceEntries); {} stay blocked by the sidecar although the NetworkPolicies allow them",
+                        ns.name,
+                        gaps.join(", ")
+                    ));
+                }
+                let wildcards: Vec<String> = external_hosts(m, ns)
+                    .into_iter()
+                    .filter(|h| h.starts_with("*."))
+                    .map(|h| format!("`{h}`"))
+                    .collect();
+                if !wildcards.is_empty() && denies(m, ns, Direction::Egress) {
+                    out.push(format!(
+                        "note: namespace `{}`: the wildcard host(s) {} cannot go through the egress gateway (TLS passthrough forwards to one resolved host; Istio needs an SNI proxy for wildcards), and its NetworkPolicies deny egress to the internet: add an egress `cidr` flow for their addresses, or list the exact hosts",
+                        ns.name,
+                        wildcards.join(", ")
+                    ));
+                }
+            }
+            if mesh.defaults.as_ref().is_some_and(|d| d.timeout.is_some()) {
+                out.push(format!(
+                    "note: `mesh.defaults.timeout` applies only to services listed in `namespaces[].mesh.services` (as their VirtualService route `timeout`): Istio's mesh config has no HTTP request timeout (`connectTimeout` is the TCP connect timeout) and a route's timeout is off unless set{}",
+                    if listed { "" } else { "; the profile lists no services, so it is not rendered" }
+                ));
+            }
+        }
+        MeshProvider::Linkerd => {
+            for ns in &m.profile.namespaces {
+                let hosts = external_hosts(m, ns);
+                if !hosts.is_empty() {
+                    out.push(format!(
+                        "note: namespace `{}`: Linkerd allows an external host only through a Gateway API TLSRoute (gateway.networking.k8s.io) attached to an EgressNetwork; kharden cannot validate that kind here and does not render it, so {} {}",
+                        ns.name,
+                        hosts.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", "),
+                        if mesh.outbound_traffic == OutboundTraffic::RegistryOnly {
+                            "stay blocked by the namespace's `Deny` EgressNetwork until you add one"
+                        } else {
+                            "are not restricted by the mesh (`outboundTraffic: allowAny`)"
+                        }
+                    ));
+                }
+                if mesh.outbound_traffic == OutboundTraffic::RegistryOnly {
+                    let outside: Vec<String> = network::flows(m)
+                        .into_iter()
+                        .filter(|f| {
+                            matches!(&f.src, End::Pods { namespace, .. } if *namespace == ns.name)
+                        })
+                        .filter_map(|f| match f.dst {
+                            End::Block { cidr, .. } if !in_linkerd_cluster_networks(&cidr) => {
+                                Some(format!("`{cidr}`"))
+                            }
+                            _ => None,
+                        })
+                        .collect();
+                    if !outside.is_empty() {
+                        out.push(format!(
+                            "note: namespace `{}`: the egress flow(s) to {} leave Linkerd's default `clusterNetworks`, so the `Deny` EgressNetwork blocks meshed traffic there although the NetworkPolicies allow it; attach a TCPRoute (gateway.networking.k8s.io, not rendered) or set `mesh.outboundTraffic: allowAny`",
+                            ns.name,
+                            outside.join(", ")
+                        ));
+                    }
+                }
+                if !denies(m, ns, Direction::Ingress) {
+                    continue;
+                }
+                let routed: BTreeSet<String> = ns
+                    .mesh
+                    .iter()
+                    .flat_map(|x| &x.authorization)
+                    .filter(|a| !a.methods.is_empty() || !a.paths.is_empty())
+                    .flat_map(|a| linkerd_rule_ports(m, ns, a))
+                    .filter_map(|p| server_name(&p))
+                    .collect();
+                if !routed.is_empty() {
+                    out.push(format!(
+                        "note: namespace `{}`: HTTPRoutes on Server(s) {} turn off Linkerd's automatic authorization of kubelet probes on those ports; serve probes on another port or authorize them on a route of their own",
+                        ns.name,
+                        routed.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+            }
+            if mesh.defaults.is_some() || listed {
+                out.push("note: Linkerd has no mesh-wide timeout or retry default, and sets per-service ones by annotations on your Services or routes (`timeout.linkerd.io/*`, `retry.linkerd.io/*`); `mesh.defaults` and `mesh.services` are not rendered for Linkerd".to_owned());
+            }
+        }
+        MeshProvider::None => {}
+    }
+    out
+}
+
+pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
+    let mut out = Vec::new();
+    match provider(m) {
+        MeshProvider::Istio => render_istio(m, &mut out)?,
+        MeshProvider::Linkerd => render_linkerd(m, &mut out)?,
+        MeshProvider::None => {}
+    }
+    Ok(out)
+}
