@@ -97,6 +97,11 @@ policy:
   exemptNamespaces: [kube-system, gatekeeper-system, istio-system, logging]
 "#;
 
+/// Whether tenant `i` runs on Windows nodes (one in ten).
+pub fn windows(i: usize) -> bool {
+    i.is_multiple_of(10)
+}
+
 /// The name of tenant `i`.
 pub fn ns(i: usize) -> String {
     format!("team-{i:05}")
@@ -124,16 +129,18 @@ pub fn profile(n: usize) -> String {
     egress:
     - {{to: {{namespace: {after}, podLabels: {{app: db}}}}, ports: [5432/TCP]}}
     - {{to: {{cidr: 10.20.0.0/16, except: [10.20.5.0/24]}}, ports: [443/TCP]}}
-  mesh:
-    allowedExternalHosts: [api-{i:05}.example.com]
-    authorization: [{{from: {{namespace: {next}}}, methods: [GET, POST], paths: ["/api/*"]}}]
-"#,
+{tail}"#,
             pods = 20 + i % 80,
             cpu = 2 + i % 6,
+            tail = if windows(i) {
+                // Windows pods get no sidecar, so no mesh settings of their own.
+                "  workloads: {windows: true}\n".to_owned()
+            } else {
+                format!(
+                    "  mesh:\n    allowedExternalHosts: [api-{i:05}.example.com]\n    authorization: [{{from: {{namespace: {next}}}, methods: [GET, POST], paths: [\"/api/*\"]}}]\n"
+                )
+            },
         );
-        if i % 10 == 0 {
-            s.push_str("  workloads: {windows: true}\n");
-        }
     }
     s.push_str("exceptions:\n");
     for start in (0..n).step_by(10) {

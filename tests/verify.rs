@@ -57,8 +57,8 @@ fn the_contract_scenario_has_20_expectations_of_every_kind() {
     }
     // Each layer decides at least one expectation, and says so.
     for by in [
-        "NetworkPolicy team-a/allow-ingress-0",
-        "mesh: denied by default: no rule of the ALLOW policies matches",
+        "NetworkPolicy team-a/allow-from-ingress-controller",
+        "mesh: AuthorizationPolicy team-a/allow-same-namespace",
         "mesh: denied by PeerAuthentication istio-system/default",
         "denied by KhardenAllowedRegistries/allowed-registries",
         "denied by LimitRange/kharden-default: maximum cpu usage per Container is 4",
@@ -99,22 +99,22 @@ fn wrong_expectations_are_mismatches() {
     let out = stdout(&o);
     assert_eq!(out.lines().last(), Some("0 passed, 32 failed"));
     assert!(out.contains(
-        "MISMATCH flows[0] flow team-b/frontend -> team-a/api 8080/TCP: expected deny, but allowed (egress: NetworkPolicy team-b/allow-egress-to-team-a-0; ingress: NetworkPolicy team-a/allow-ingress-0; mesh: AuthorizationPolicy team-a/allow-rule-0)"
+        "MISMATCH flows[0] flow team-b/frontend -> team-a/api 8080/TCP: expected allow, but denied (mesh: denied by PeerAuthentication istio-system/default (STRICT mTLS refuses plaintext from outside the mesh))"
     ), "{out}");
     assert!(out.contains(
         "MISMATCH admission[0] admission Pod team-a/from-dockerhub: expected allow, but denied (denied by KhardenAllowedRegistries/allowed-registries: image nginx:1.27 (docker.io/library/nginx:1.27) is not from an allowed registry; allowed: artifactory.cloud.statcan.ca)"
     ), "{out}");
 }
 
-/// Must show: one NetworkPolicy-relevant change in the profile (team-a accepts
-/// team-b's frontend on 8081 instead of 8080) fails exactly the flows that
-/// depend on it, naming the policies that now refuse them.
+/// Must show: one NetworkPolicy-relevant change in the profile (team-a's
+/// egress to the database block on 5433 instead of 5432) fails exactly the
+/// flows that depend on it, naming the policies that now decide them.
 #[test]
 fn a_profile_change_breaks_the_right_flow() {
     let tmp = tempfile::tempdir().unwrap();
     let text = fs::read_to_string(root().join("examples/prod-east.yaml")).unwrap();
-    assert_eq!(text.matches("ports: [8080/TCP]").count(), 1);
-    let changed = text.replace("ports: [8080/TCP]", "ports: [8081/TCP]");
+    assert_eq!(text.matches("ports: [5432/TCP]").count(), 1);
+    let changed = text.replace("ports: [5432/TCP]", "ports: [5433/TCP]");
     let profile = tmp.path().join("prod-east.yaml");
     fs::write(&profile, changed).unwrap();
     let scenario = root().join("examples/scenarios/prod-east.yaml");
@@ -128,9 +128,11 @@ fn a_profile_change_breaks_the_right_flow() {
     let mismatches: Vec<&str> = out.lines().filter(|l| l.starts_with("MISMATCH")).collect();
     assert_eq!(mismatches.len(), 2, "{out}");
     assert!(mismatches[0].starts_with(
-        "MISMATCH flows[0] flow team-b/frontend -> team-a/api 8080/TCP: expected allow, but denied (egress: denied, selected by NetworkPolicy team-b/allow-dns, team-b/allow-egress-to-team-a-0, team-b/allow-istio-control-plane, team-b/allow-istio-egressgateway, team-b/allow-same-namespace, team-b/default-deny and none allows it; ingress: denied, selected by NetworkPolicy team-a/allow-from-ingress-controller, team-a/allow-from-istio-ingressgateway, team-a/allow-ingress-0, team-a/allow-same-namespace, team-a/default-deny and none allows it)"
+        "MISMATCH flows[9] flow team-a/api -> 10.20.1.5 5432/TCP: expected allow, but denied (egress: denied, selected by NetworkPolicy team-a/allow-dns, team-a/allow-egress-0, team-a/allow-istio-control-plane, team-a/allow-istio-egressgateway, team-a/allow-same-namespace, team-a/default-deny and none allows it)"
     ), "{out}");
-    assert!(mismatches[1].starts_with("MISMATCH flows[1] "), "{out}");
+    assert!(mismatches[1].starts_with(
+        "MISMATCH flows[11] flow team-a/api -> 10.20.1.5 5433/TCP: expected deny, but allowed (egress: NetworkPolicy team-a/allow-egress-0"
+    ), "{out}");
     assert_eq!(out.lines().last(), Some("30 passed, 2 failed"));
 }
 

@@ -83,7 +83,7 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
             let mut md = meta(&ns.name, None);
             let labels = md.labels.get_or_insert_with(BTreeMap::new);
             labels.extend(ns.labels.clone());
-            labels.extend(crate::concern::mesh::namespace_labels(m));
+            labels.extend(crate::concern::mesh::namespace_labels(m, ns));
             // Enforce the chosen level; audit and warn always at restricted, so a
             // loosened namespace still shows what would break under the strict level.
             // Versions are pinned to the cluster's, so an upgrade never changes the
@@ -98,7 +98,7 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
                 labels.insert(format!("{pss}/{mode}-version"), version.clone());
             }
             let mut annotations = ns.annotations.clone();
-            annotations.extend(crate::concern::mesh::namespace_annotations(m));
+            annotations.extend(crate::concern::mesh::namespace_annotations(m, ns));
             if !annotations.is_empty() {
                 md.annotations = Some(annotations);
             }

@@ -601,9 +601,11 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
                 vec![],
             ));
         }
+        // Only sidecars talk to the mesh's control plane; a Windows namespace has none.
+        let sidecars = crate::concern::mesh::meshed(m, ns);
         match mesh_provider(m) {
             MeshProvider::Istio => {
-                if deny_out {
+                if deny_out && sidecars {
                     // Sidecars fetch config and certificates from istiod (xDS + CA on 15012).
                     let istiod = BTreeMap::from([("app".to_owned(), "istiod".to_owned())]);
                     out.push(policy(
@@ -647,7 +649,7 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
                 }
             }
             MeshProvider::Linkerd => {
-                if deny_out {
+                if deny_out && sidecars {
                     // Proxies talk to identity (8080), destination (8086) and the
                     // policy controller (8090, in the destination pod).
                     let peer = NetworkPolicyPeer {
@@ -1062,8 +1064,11 @@ mod tests {
         let egress_gw = Endpoint::pod("istio-system", &[("istio", "egressgateway")]);
         let ingress_gw = Endpoint::pod("istio-system", &[("istio", "ingressgateway")]);
         for src in [&a, &frontend] {
-            assert!(c.allows(src, &egress_gw, 443, "TCP"));
-            assert!(c.allows(src, &egress_gw, 8443, "TCP"));
+            // team-b runs on Windows nodes: no sidecar routes to the gateway,
+            // so its pods get no way out (a note says so).
+            let meshed = src == &a;
+            assert_eq!(c.allows(src, &egress_gw, 443, "TCP"), meshed);
+            assert_eq!(c.allows(src, &egress_gw, 8443, "TCP"), meshed);
             assert!(!c.allows(src, &egress_gw, 80, "TCP"));
             assert!(!c.allows(src, &egress_gw, 443, "UDP"));
             assert!(!c.allows(src, &ingress_gw, 443, "TCP"));

@@ -37,7 +37,7 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Str
         )?);
     }
     out.push(istio_values(m)?);
-    for ns in &m.profile.namespaces {
+    for ns in m.profile.namespaces.iter().filter(|n| meshed(m, n)) {
         let nm = ns.mesh.clone().unwrap_or_default();
         if let Some(mt) = nm.mtls {
             out.push(cr(

@@ -157,7 +157,7 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), S
         .mesh
         .as_ref()
         .is_some_and(|x| x.outbound_traffic == OutboundTraffic::RegistryOnly);
-    for ns in &m.profile.namespaces {
+    for ns in m.profile.namespaces.iter().filter(|n| meshed(m, n)) {
         if registry_only {
             // Namespace-local: the namespace's clients may send to no destination
             // outside the cluster networks that no route allows. The routes that

@@ -90,20 +90,42 @@ fn cr<S: Serialize>(
 
 // ---- namespace metadata ----
 
-/// Labels the mesh needs on a tenant Namespace (sidecar injection).
-pub fn namespace_labels(m: &Model) -> BTreeMap<String, String> {
+/// Pods of a `workloads.windows` namespace run on Windows nodes, where neither
+/// mesh's Linux sidecar (an init container that programs iptables, then Envoy
+/// or linkerd2-proxy) can run: such a namespace is never injected.
+pub fn runs_windows(ns: &NamespaceSpec) -> bool {
+    ns.workloads.as_ref().is_some_and(|w| w.windows)
+}
+
+/// Whether the namespace's pods get a sidecar (a mesh is on and they run Linux).
+pub fn meshed(m: &Model, ns: &NamespaceSpec) -> bool {
+    provider(m) != MeshProvider::None && !runs_windows(ns)
+}
+
+/// Labels the mesh needs on a tenant Namespace (sidecar injection; off, and
+/// said so, for Windows namespaces).
+pub fn namespace_labels(m: &Model, ns: &NamespaceSpec) -> BTreeMap<String, String> {
     match provider(m) {
         MeshProvider::Istio => {
-            BTreeMap::from([("istio-injection".to_owned(), "enabled".to_owned())])
+            let v = if runs_windows(ns) {
+                "disabled"
+            } else {
+                "enabled"
+            };
+            BTreeMap::from([("istio-injection".to_owned(), v.to_owned())])
         }
         _ => BTreeMap::new(),
     }
 }
 
 /// Annotations the mesh needs on a tenant Namespace (Linkerd injection, default deny, access log).
-pub fn namespace_annotations(m: &Model) -> BTreeMap<String, String> {
+pub fn namespace_annotations(m: &Model, ns: &NamespaceSpec) -> BTreeMap<String, String> {
     let mut a = BTreeMap::new();
     if provider(m) == MeshProvider::Linkerd {
+        if runs_windows(ns) {
+            a.insert("linkerd.io/inject".to_owned(), "disabled".to_owned());
+            return a;
+        }
         a.insert("linkerd.io/inject".to_owned(), "enabled".to_owned());
         a.insert(
             "config.linkerd.io/default-inbound-policy".to_owned(),
@@ -363,11 +385,77 @@ fn cidr_egress_gaps(ns: &NamespaceSpec) -> Vec<String> {
     gaps
 }
 
+/// Flows and L7 rules from a Windows namespace into a meshed one: its pods
+/// have no sidecar, so no mesh identity and no mTLS, and the destination's
+/// sidecars refuse them (Linkerd's inbound default is deny; Istio's STRICT
+/// refuses plaintext and allow-nothing refuses unidentified sources). The
+/// rules are still rendered (they say the intent), and this says they cannot
+/// hold until the source runs in the mesh.
+fn windows_flow_gaps(m: &Model) -> Vec<String> {
+    let Some(mesh) = &m.profile.mesh else {
+        return Vec::new();
+    };
+    let by_name: BTreeMap<&str, &NamespaceSpec> = m
+        .profile
+        .namespaces
+        .iter()
+        .map(|n| (n.name.as_str(), n))
+        .collect();
+    let refuses = |d: &NamespaceSpec| {
+        let strict = d.mesh.as_ref().and_then(|n| n.mtls).unwrap_or(mesh.mtls) == MtlsMode::Strict;
+        meshed(m, d)
+            && (mesh.provider == MeshProvider::Linkerd
+                || strict
+                || denies(m, d, Direction::Ingress))
+    };
+    let mut gaps = BTreeSet::new();
+    for f in network::flows(m) {
+        if let (End::Pods { namespace: src, .. }, End::Pods { namespace: dst, .. }) =
+            (&f.src, &f.dst)
+            && let (Some(s), Some(d)) = (by_name.get(src.as_str()), by_name.get(dst.as_str()))
+            && runs_windows(s)
+            && refuses(d)
+        {
+            gaps.insert((dst.clone(), src.clone(), "flow"));
+        }
+    }
+    for d in &m.profile.namespaces {
+        for a in d.mesh.iter().flat_map(|x| &x.authorization) {
+            if let Some(src) = &a.from.namespace
+                && by_name.get(src.as_str()).is_some_and(|s| runs_windows(s))
+                && refuses(d)
+            {
+                gaps.insert((d.name.clone(), src.clone(), "mesh authorization rule"));
+            }
+        }
+    }
+    gaps.into_iter()
+        .map(|(dst, src, what)| format!(
+            "warning: the {what} from `{src}` into `{dst}` cannot hold: `{src}` runs on Windows nodes without a sidecar, so its requests carry no mesh identity or mTLS, and `{dst}`'s sidecars refuse them; serve the client from a Linux namespace, or take `{dst}` out of the mesh"
+        ))
+        .collect()
+}
+
 pub fn notes(m: &Model) -> Vec<String> {
     let mut out = Vec::new();
     let Some(mesh) = &m.profile.mesh else {
         return out;
     };
+    out.extend(windows_flow_gaps(m));
+    for ns in m.profile.namespaces.iter().filter(|n| runs_windows(n)) {
+        let hosts = external_hosts(m, ns);
+        if !hosts.is_empty() {
+            out.push(format!(
+                "warning: namespace `{}` runs on Windows nodes without a sidecar, so the mesh cannot carry its external hosts ({}) through the egress gateway and they stay closed; allow their addresses with an egress `cidr` flow if the namespace needs them",
+                ns.name,
+                hosts.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        out.push(format!(
+            "note: namespace `{}` runs on Windows nodes, where the mesh's Linux sidecar cannot run: it is not injected, no mesh policy applies to it, and only its NetworkPolicies (on a CNI that enforces them on Windows) protect it; meshed clients reach it without mTLS",
+            ns.name
+        ));
+    }
     let listed = m
         .profile
         .namespaces

@@ -445,3 +445,50 @@ fn mesh_settings_need_a_mesh() {
         "{e}"
     );
 }
+
+#[test]
+fn windows_namespaces_are_never_injected_and_what_cannot_hold_is_refused() {
+    for (provider, key, on) in [
+        ("istio", "labels", "istio-injection"),
+        ("linkerd", "annotations", "linkerd.io/inject"),
+    ] {
+        let objs = render(&format!(
+            "mesh: {{provider: {provider}}}\npolicy: {{engine: gatekeeper}}\nnamespaces:\n  - name: win\n    workloads: {{windows: true}}\n  - name: lin\n    network:\n      egress:\n        - to: {{namespace: win}}\n          ports: [8080/TCP]\n"
+        ));
+        let win = object(&objs, "_cluster/namespace-win.yaml");
+        assert_eq!(win["metadata"][key][on], "disabled", "{provider}");
+        let lin = object(&objs, "_cluster/namespace-lin.yaml");
+        assert_eq!(lin["metadata"][key][on], "enabled", "{provider}");
+        // No mesh object in a namespace no sidecar enforces.
+        let in_win: Vec<&String> = objs
+            .iter()
+            .map(|(p, _)| p)
+            .filter(|p| p.starts_with("win/"))
+            .filter(|p| !p.contains("/networkpolicy-") && !p.contains("/serviceaccount-"))
+            .filter(|p| !p.contains("/resourcequota-") && !p.contains("/limitrange-"))
+            .collect();
+        assert!(in_win.is_empty(), "{provider}: {in_win:?}");
+        assert!(
+            !objs
+                .iter()
+                .any(|(p, _)| p.starts_with("win/") && p.contains("control-plane")),
+            "{provider}: no sidecar needs the mesh's control plane"
+        );
+        // Windows pods cannot present a mesh identity to a meshed namespace:
+        // said, since the contract itself asks for such a flow.
+        let text = format!(
+            "{}mesh: {{provider: {provider}}}\npolicy: {{engine: gatekeeper}}\nnamespaces:\n  - name: win\n    workloads: {{windows: true}}\n    network:\n      egress:\n        - to: {{namespace: lin}}\n          ports: [8080/TCP]\n  - name: lin\n",
+            crate::testing::HEAD
+        );
+        let m = crate::load_text(&text, "t.yaml", crate::testing::today()).unwrap();
+        let notes = super::notes(&m).join("\n");
+        assert!(
+            notes.contains("the flow from `win` into `lin` cannot hold"),
+            "{notes}"
+        );
+        let e = errors(&format!(
+            "mesh: {{provider: {provider}}}\npolicy: {{engine: gatekeeper}}\nnamespaces:\n  - name: win\n    workloads: {{windows: true}}\n    mesh: {{mtls: permissive}}\n"
+        ));
+        assert!(e.contains("namespaces[0].mesh"), "{e}");
+    }
+}

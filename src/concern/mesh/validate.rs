@@ -41,7 +41,27 @@ pub(super) fn host(out: &mut Vec<Diagnostic>, path: &FieldPath, h: &str) {
     }
 }
 
+/// A Windows namespace in a mesh cannot have mesh settings of its own: no
+/// sidecar enforces them.
+fn windows_namespaces(m: &Model, out: &mut Vec<Diagnostic>) {
+    if provider(m) == MeshProvider::None {
+        return;
+    }
+    for (i, ns) in m.profile.namespaces.iter().enumerate() {
+        if runs_windows(ns) && ns.mesh.is_some() {
+            out.push(
+                Diagnostic::error(
+                    FieldPath::root().key("namespaces").index(i).key("mesh"),
+                    format!("namespace `{}` runs on Windows nodes, where no sidecar can enforce mesh settings", ns.name),
+                )
+                .hint("remove `mesh` from this namespace; its NetworkPolicies still apply"),
+            );
+        }
+    }
+}
+
 pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+    windows_namespaces(m, out);
     let p = &m.profile;
     let linkerd = provider(m) == MeshProvider::Linkerd;
     if let Some(mesh) = &p.mesh {
