@@ -182,10 +182,13 @@ fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
     if let Some(d) = &p.cluster.ingress_domain
         && let Err(e) = names::dns_subdomain(d)
     {
-        out.push(Diagnostic::error(
-            root.key("cluster").key("ingressDomain"),
-            format!("`{d}` is not a valid DNS domain: {e}"),
-        ));
+        out.push(
+            Diagnostic::error(
+                root.key("cluster").key("ingressDomain"),
+                format!("`{d}` is not a valid DNS domain: {e}"),
+            )
+            .hint("write the domain tenant hosts go under, e.g. apps.prod-east.example.ca (no empty labels, no leading or trailing dot)"),
+        );
     }
     concern::apiserver::validate(m, out);
     concern::encryption::validate(m, out);

@@ -28,7 +28,10 @@ pub fn dns_subdomain(s: &str) -> Result<(), String> {
     }
     for part in s.split('.') {
         if part.is_empty() {
-            return Err("it has an empty part between dots".to_owned());
+            return Err(
+                "it has an empty label (two dots in a row, or a dot at the start or end)"
+                    .to_owned(),
+            );
         }
         label_chars(part)?;
     }

@@ -886,19 +886,25 @@ pub struct Policy {
     /// `gatekeeper`: ConstraintTemplates, Constraints and mutators;
     /// `validating-admission-policy`: native CEL policies.
     pub engine: PolicyEngine,
-    /// Registries every image must come from (anchored match).
+    /// Registries every image must come from: a host (`registry.example.com`)
+    /// allows everything under it, an entry with a repository path
+    /// (`docker.io/library/nginx`) that repository only, with any tag or digest.
     #[serde(default)]
     pub allowed_registries: Vec<String>,
-    /// Annotation keys every workload must carry, non-empty.
+    /// Annotation keys every workload must carry, non-empty, on itself and on
+    /// the pod (and job) templates its controllers copy them from.
     #[serde(default)]
     pub required_annotations: Vec<String>,
     /// No two Ingresses in different namespaces claim the same host.
     #[serde(default)]
     pub unique_ingress_hosts: bool,
-    /// Every Ingress host lies under `cluster.ingressDomain`.
+    /// Every Ingress host lies under `cluster.ingressDomain`; `spec.defaultBackend`
+    /// (it takes every host no rule names) is refused.
     #[serde(default)]
     pub ingress_hosts_in_domain: bool,
-    /// Services of type LoadBalancer get the platform's internal annotation.
+    /// Load balancers are internal: Services of type LoadBalancer carry the
+    /// platform's internal annotation, and on EKS and GKE Ingresses the cloud's
+    /// own controller takes ask for an internal load balancer.
     #[serde(default)]
     pub internal_load_balancers: bool,
     /// Namespace annotations copied onto every object created in the namespace.

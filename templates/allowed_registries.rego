@@ -1,10 +1,12 @@
 package khardenallowedregistries
 
 # Every image of a pod, or of a workload's pod template, comes from a listed
-# registry prefix. Matching is anchored at a path boundary: a host entry allows
-# `<host>/...` only, a repository entry also allows its tags and digests.
+# registry prefix. A host entry (`registry.example.com`) allows everything
+# under `<host>/`; an entry with a repository path allows that repository only:
+# the entry itself, `<entry>:<tag>`, `<entry>@<digest>` (never `<entry>/more`
+# or `<entry>more`).
 
-workload_kinds := {"Deployment", "StatefulSet", "DaemonSet", "Job"}
+workload_kinds := {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job"}
 
 pod_specs[spec] {
 	input.review.kind.kind == "Pod"
@@ -57,8 +59,8 @@ allowed(name) {
 allowed(name) {
 	entry := input.parameters.registries[_]
 	contains(entry, "/")
-	sep := ["/", ":", "@"][_]
-	startswith(name, concat("", [entry, sep]))
+	startswith(name, entry)
+	regex.match(`^[:@][^/]*$`, trim_prefix(name, entry))
 }
 
 violation[{"msg": msg}] {

@@ -1,8 +1,8 @@
 package khardeningresshostsindomain
 
-# Every Ingress host is `<label>.<domain>` or deeper for a listed domain; the
-# bare domain, wildcards and rules without a host (which claim every host) are
-# refused.
+# Every Ingress host is `<label>.<domain>` or deeper for a listed domain, with
+# no empty label; the bare domain, wildcards, rules without a host and
+# `spec.defaultBackend` (both take hosts no rule names) are refused.
 
 hosts[host] {
 	host := input.review.object.spec.rules[_].host
@@ -13,6 +13,7 @@ hosts[host] {
 }
 
 in_domain(host) {
+	regex.match(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`, lower(host))
 	domain := input.parameters.domains[_]
 	endswith(lower(host), concat("", [".", domain]))
 }
@@ -34,4 +35,9 @@ violation[{"msg": msg}] {
 	rule := input.review.object.spec.rules[_]
 	object.get(rule, "host", "") == ""
 	msg := sprintf("every Ingress rule needs a host under %v", [concat(" or ", input.parameters.domains)])
+}
+
+violation[{"msg": msg}] {
+	input.review.object.spec.defaultBackend
+	msg := sprintf("an Ingress with spec.defaultBackend takes the requests for every host no rule names, around the host rules: remove defaultBackend and route through rules whose hosts are under %v", [concat(" or ", input.parameters.domains)])
 }

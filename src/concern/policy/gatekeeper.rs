@@ -65,7 +65,7 @@ fn parameters_schema(rule: Rule) -> Value {
             json!({"gateways": {"type": "object", "additionalProperties": strings()}})
         }
         Rule::InternalLoadBalancers => {
-            json!({"annotation": {"type": "string"}, "value": {"type": "string"}})
+            json!({"annotation": {"type": "string"}, "value": {"type": "string"}, "platform": {"type": "string"}})
         }
         Rule::NamespaceAnnotations => json!({"annotations": {
             "type": "array",
@@ -87,7 +87,7 @@ pub fn match_kinds(rule: Rule) -> Value {
     let workloads = || {
         json!([
             {"apiGroups": [""], "kinds": ["Pod"]},
-            {"apiGroups": ["apps"], "kinds": ["DaemonSet", "Deployment", "StatefulSet"]},
+            {"apiGroups": ["apps"], "kinds": ["DaemonSet", "Deployment", "ReplicaSet", "StatefulSet"]},
             {"apiGroups": ["batch"], "kinds": ["CronJob", "Job"]},
         ])
     };
@@ -96,7 +96,10 @@ pub fn match_kinds(rule: Rule) -> Value {
         Rule::IngressHostsInDomain | Rule::UniqueIngressHosts => {
             json!([{"apiGroups": ["networking.k8s.io"], "kinds": ["Ingress"]}])
         }
-        Rule::InternalLoadBalancers => json!([{"apiGroups": [""], "kinds": ["Service"]}]),
+        Rule::InternalLoadBalancers => json!([
+            {"apiGroups": [""], "kinds": ["Service"]},
+            {"apiGroups": ["networking.k8s.io"], "kinds": ["Ingress"]},
+        ]),
         Rule::NamespaceAnnotations => json!([{"apiGroups": ["*"], "kinds": ["*"]}]),
         Rule::WindowsPods => json!([{"apiGroups": [""], "kinds": ["Pod"]}]),
         Rule::RouteHostsInDomain | Rule::UniqueRouteHosts | Rule::GatewayParents => {

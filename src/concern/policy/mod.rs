@@ -323,7 +323,7 @@ pub fn plan(m: &Model) -> Vec<Instance> {
         let (key, value) = internal_lb_annotation(p.cluster.platform).unwrap_or(("", ""));
         rule(
             Rule::InternalLoadBalancers,
-            json!({ "annotation": key, "value": value }),
+            json!({ "annotation": key, "value": value, "platform": p.cluster.platform }),
             &|_| None,
         );
     }
@@ -632,11 +632,16 @@ fn validate_allow(pol: &Policy, ex: &Exception, base: &FieldPath, out: &mut Vec<
         }
         "ingressHostsInDomain" => {
             for (i, d) in ex.allow.iter().enumerate() {
-                if names::dns_subdomain(d).is_err() || !d.contains('.') {
+                let why = match names::dns_subdomain(d) {
+                    Err(e) => format!(": {e}"),
+                    Ok(()) if !d.contains('.') => ": it has a single label".to_owned(),
+                    Ok(()) => String::new(),
+                };
+                if !why.is_empty() {
                     out.push(
                         Diagnostic::error(
                             base.key("allow").index(i),
-                            format!("`{d}` is not a DNS domain"),
+                            format!("`{d}` is not a DNS domain{why}"),
                         )
                         .hint("list the extra domains the namespaces' Ingress hosts may use, e.g. apps.example.ca"),
                     );

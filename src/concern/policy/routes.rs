@@ -71,7 +71,7 @@ pub fn resources(rule: Rule) -> Vec<&'static str> {
 
 /// DNS names as Gateway API writes them (lower case), with an optional
 /// leading `*.` for the listener form. CEL single-quoted string bodies.
-const NAME: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+pub const NAME: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 const WILDCARD_NAME: &str =
     "^(\\\\*\\\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 

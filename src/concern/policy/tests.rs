@@ -12,6 +12,7 @@ use super::{gatekeeper, normalise_registry, plan, vap};
 use crate::testing::{HEAD, errors, render, today};
 use crate::verify::admission;
 
+mod issue13;
 mod routes;
 
 /// The contract's policy section, on a platform with an internal LB annotation.
@@ -80,6 +81,8 @@ fn case(what: &'static str, ns: &'static str, object: Value, allowed: bool) -> C
     let (group, kind, resource): (&str, &str, &str) = match kind {
         "Pod" => ("", "Pod", "pods"),
         "Deployment" => ("apps", "Deployment", "deployments"),
+        "ReplicaSet" => ("apps", "ReplicaSet", "replicasets"),
+        "Job" => ("batch", "Job", "jobs"),
         "CronJob" => ("batch", "CronJob", "cronjobs"),
         "Ingress" => ("networking.k8s.io", "Ingress", "ingresses"),
         "Service" => ("", "Service", "services"),
@@ -135,7 +138,8 @@ fn table() -> Vec<Case> {
     let good = "artifactory.cloud.statcan.ca/team/app:1.0";
     let mut deploy = json!({"apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "d", "annotations": {"contact": "x@y.z"}},
-        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}}}});
+        "spec": {"template": {"metadata": {"annotations": {"contact": "x@y.z"}},
+            "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}}}});
     let mut good_deploy = deploy.clone();
     good_deploy["spec"]["template"]["spec"]["containers"][0]["image"] = json!(good);
     let cron = json!({"apiVersion": "batch/v1", "kind": "CronJob",
@@ -273,11 +277,12 @@ fn table() -> Vec<Case> {
             json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "annotations": {"contact": " "}}, "spec": {"containers": [{"name": "c", "image": good}]}}),
             false,
         ),
+        // #13 item 13: ownerReferences are the client's word, so they exempt nothing.
         case(
-            "pod owned by a controller",
+            "pod that claims a controller owner",
             a,
             json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "r", "uid": "u", "controller": true}]}, "spec": {"containers": [{"name": "c", "image": good}]}}),
-            true,
+            false,
         ),
         case(
             "deployment without contact",

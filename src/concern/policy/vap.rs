@@ -17,6 +17,8 @@ use k8s_openapi::api::admissionregistration::v1::{
     ValidatingAdmissionPolicySpec, Validation, Variable,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+use std::sync::LazyLock;
+
 use serde_json::Value;
 
 use super::{Instance, Rule, Scope};
@@ -86,7 +88,7 @@ pub fn cel(rule: Rule) -> Cel {
                 ("spec", "request.kind.kind == 'Pod' ? object.spec : (request.kind.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec : object.spec.template.spec)".to_owned()),
                 ("images", "((has(variables.spec.containers) ? variables.spec.containers : []) + (has(variables.spec.initContainers) ? variables.spec.initContainers : []) + (has(variables.spec.ephemeralContainers) ? variables.spec.ephemeralContainers : [])).map(c, c.image)".to_owned()),
                 ("names", format!("variables.images.map(i, {FULL_NAME})")),
-                ("denied", "variables.names.filter(n, !variables.registries.exists(e, e.contains('/') ? (n == e || n.startsWith(e + '/') || n.startsWith(e + ':') || n.startsWith(e + '@')) : n.startsWith(e + '/')))".to_owned()),
+                ("denied", "variables.names.filter(n, !variables.registries.exists(e, e.contains('/') ? (n == e || ((n.startsWith(e + ':') || n.startsWith(e + '@')) && !n.substring(size(e)).contains('/'))) : n.startsWith(e + '/')))".to_owned()),
             ],
             validations: vec![(
                 "size(variables.denied) == 0",
@@ -94,14 +96,51 @@ pub fn cel(rule: Rule) -> Cel {
             )],
         },
         Rule::RequiredAnnotations => Cel {
+            // Every place the annotations must be: the object's own metadata
+            // and the templates controllers copy from (no exemption for a
+            // client-written `ownerReferences`).
             variables: vec![
-                ("controlled", "has(object.metadata.ownerReferences) && object.metadata.ownerReferences.exists(r, has(r.controller) && r.controller)".to_owned()),
-                ("missing", "variables.annotations.filter(k, !has(object.metadata.annotations) || !(k in object.metadata.annotations) || object.metadata.annotations[k].trim() == '')".to_owned()),
+                ("missing", missing("object.metadata")),
+                (
+                    "missingInTemplate",
+                    format!(
+                        "request.kind.kind in ['DaemonSet', 'Deployment', 'Job', 'ReplicaSet', 'StatefulSet'] ? {} : []",
+                        missing("object.spec.template.metadata")
+                    ),
+                ),
+                (
+                    "missingInJobTemplate",
+                    format!(
+                        "request.kind.kind == 'CronJob' ? {} : []",
+                        missing("object.spec.jobTemplate.metadata")
+                    ),
+                ),
+                (
+                    "missingInJobPodTemplate",
+                    format!(
+                        "request.kind.kind == 'CronJob' ? {} : []",
+                        missing("object.spec.jobTemplate.spec.template.metadata")
+                    ),
+                ),
             ],
-            validations: vec![(
-                "variables.controlled || size(variables.missing) == 0",
-                "'a ' + request.kind.kind + ' must carry these annotations with non-empty values: ' + variables.missing.join(', ')",
-            )],
+            validations: vec![
+                (
+                    "size(variables.missing) == 0",
+                    "'a ' + request.kind.kind + ' must carry these annotations with non-empty values: ' + variables.missing.join(', ')",
+                ),
+                (
+                    "size(variables.missingInTemplate) == 0",
+                    "'a ' + request.kind.kind + ' must carry these annotations with non-empty values in spec.template.metadata.annotations, which its pods get theirs from: ' + variables.missingInTemplate.join(', ')",
+                ),
+                (
+                    "size(variables.missingInJobTemplate) == 0",
+                    "'a CronJob must carry these annotations with non-empty values in spec.jobTemplate.metadata.annotations, which its Jobs get theirs from: ' + variables.missingInJobTemplate.join(', ')",
+                ),
+                (
+                    "size(variables.missingInJobPodTemplate) == 0",
+                    "'a CronJob must carry these annotations with non-empty values in spec.jobTemplate.spec.template.metadata.annotations, which its pods get theirs from: ' + variables.missingInJobPodTemplate.join(', ')",
+                ),
+            ],
         },
         Rule::IngressHostsInDomain => Cel {
             variables: vec![],
@@ -111,12 +150,16 @@ pub fn cel(rule: Rule) -> Cel {
                     "'every Ingress rule needs a host under ' + variables.domains.join(' or ')",
                 ),
                 (
-                    "!has(object.spec.rules) || object.spec.rules.all(r, !has(r.host) || r.host == '' || (!r.host.contains('*') && variables.domains.exists(d, r.host.lowerAscii().endsWith('.' + d))))",
+                    INGRESS_RULE_HOSTS.as_str(),
                     "'Ingress hosts must be names under ' + variables.domains.join(' or ') + '; wildcard hosts are refused'",
                 ),
                 (
-                    "!has(object.spec.tls) || object.spec.tls.all(t, !has(t.hosts) || t.hosts.all(h, !h.contains('*') && variables.domains.exists(d, h.lowerAscii().endsWith('.' + d))))",
+                    INGRESS_TLS_HOSTS.as_str(),
                     "'Ingress TLS hosts must be names under ' + variables.domains.join(' or ') + '; wildcard hosts are refused'",
+                ),
+                (
+                    "!has(object.spec.defaultBackend)",
+                    "'an Ingress with spec.defaultBackend takes the requests for every host no rule names, around the host rules: remove defaultBackend and route through rules whose hosts are under ' + variables.domains.join(' or ')",
                 ),
             ],
         },
@@ -125,18 +168,18 @@ pub fn cel(rule: Rule) -> Cel {
                 "own",
                 "request.namespace + '.' + variables.domain".to_owned(),
             )],
-            validations: vec![(
-                "!has(object.spec.rules) || object.spec.rules.all(r, !has(r.host) || r.host.lowerAscii() == variables.own || r.host.lowerAscii().endsWith('.' + variables.own))",
-                "'Ingress hosts in namespace ' + request.namespace + ' must be ' + variables.own + ' or a name under it, so no other namespace can claim them'",
-            )],
+            validations: vec![
+                (
+                    "!has(object.spec.rules) || object.spec.rules.all(r, !has(r.host) || r.host.lowerAscii() == variables.own || r.host.lowerAscii().endsWith('.' + variables.own))",
+                    "'Ingress hosts in namespace ' + request.namespace + ' must be ' + variables.own + ' or a name under it, so no other namespace can claim them'",
+                ),
+                (
+                    "!has(object.spec.defaultBackend)",
+                    "'an Ingress with spec.defaultBackend takes the requests for every host no rule names, including hosts other namespaces hold: remove defaultBackend and route through rules with hosts of your own'",
+                ),
+            ],
         },
-        Rule::InternalLoadBalancers => Cel {
-            variables: vec![],
-            validations: vec![(
-                "!has(object.spec.type) || object.spec.type != 'LoadBalancer' || (variables.annotation != '' && has(object.metadata.annotations) && variables.annotation in object.metadata.annotations && object.metadata.annotations[variables.annotation] == variables.value)",
-                "variables.annotation == '' ? 'Services of type LoadBalancer are refused: this platform has no internal load balancer annotation; expose the service through the ingress controller' : 'a Service of type LoadBalancer must be internal: set the annotation ' + variables.annotation + ': ' + variables.value",
-            )],
-        },
+        Rule::InternalLoadBalancers => internal_load_balancers(),
         Rule::NamespaceAnnotations => Cel {
             variables: vec![],
             validations: vec![(
@@ -163,6 +206,81 @@ pub fn cel(rule: Rule) -> Cel {
     }
 }
 
+/// The required annotations missing (absent or blank) from the metadata at `md`.
+fn missing(md: &str) -> String {
+    format!(
+        "variables.annotations.filter(k, !has({md}) || !has({md}.annotations) || !(k in {md}.annotations) || {md}.annotations[k].trim() == '')"
+    )
+}
+
+/// An annotation's value, or `''` without it.
+fn annotation(key: &str) -> String {
+    format!("('{key}' in variables.ann ? variables.ann['{key}'] : '')")
+}
+
+/// Internal load balancers: the platform's annotation on LoadBalancer
+/// Services; on EKS the AWS scheme annotations and ALB Ingresses, on GKE the
+/// GKE Ingress class. The same decisions as `internal_load_balancers.rego`,
+/// which says why.
+fn internal_load_balancers() -> Cel {
+    Cel {
+        variables: vec![
+            ("lb", "request.kind.kind == 'Service' && has(object.spec.type) && object.spec.type == 'LoadBalancer'".to_owned()),
+            ("ingress", "request.kind.kind == 'Ingress'".to_owned()),
+            ("ann", "has(object.metadata.annotations) ? object.metadata.annotations : {}".to_owned()),
+            ("awsScheme", annotation("service.beta.kubernetes.io/aws-load-balancer-scheme")),
+            ("awsController", format!(
+                "{} in ['external', 'nlb-ip'] || (has(object.spec.loadBalancerClass) && object.spec.loadBalancerClass == 'service.k8s.aws/nlb')",
+                annotation("service.beta.kubernetes.io/aws-load-balancer-type")
+            )),
+            ("awsInternal", format!(
+                "{} == 'true' || (variables.awsScheme == 'internal' && variables.awsController)",
+                annotation("service.beta.kubernetes.io/aws-load-balancer-internal")
+            )),
+            ("albScheme", annotation("alb.ingress.kubernetes.io/scheme")),
+            ("ingressClass", annotation("kubernetes.io/ingress.class")),
+            ("albPublic", "variables.albScheme != '' ? variables.albScheme != 'internal' : ((has(object.spec.ingressClassName) && object.spec.ingressClassName == 'alb') || variables.ingressClass == 'alb')".to_owned()),
+            ("gceExternal", "variables.ingressClass == 'gce' || (variables.ingressClass == '' && (!has(object.spec.ingressClassName) || object.spec.ingressClassName == ''))".to_owned()),
+        ],
+        validations: vec![
+            (
+                "!variables.lb || variables.platform == 'eks' || (variables.annotation != '' && variables.annotation in variables.ann && variables.ann[variables.annotation] == variables.value)",
+                "variables.annotation == '' ? 'Services of type LoadBalancer are refused: this platform has no internal load balancer annotation; expose the service through the ingress controller' : 'a Service of type LoadBalancer must be internal: set the annotation ' + variables.annotation + ': ' + variables.value",
+            ),
+            (
+                "!variables.lb || variables.platform != 'eks' || variables.awsScheme in ['', 'internal']",
+                "'a Service of type LoadBalancer must be internal: service.beta.kubernetes.io/aws-load-balancer-scheme is ' + variables.awsScheme + ' and wins over service.beta.kubernetes.io/aws-load-balancer-internal; set it to internal'",
+            ),
+            (
+                "!variables.lb || variables.platform != 'eks' || !(variables.awsScheme in ['', 'internal']) || variables.awsInternal",
+                "'a Service of type LoadBalancer must be internal: set the annotation service.beta.kubernetes.io/aws-load-balancer-internal: true (the in-tree controller reads only that one; service.beta.kubernetes.io/aws-load-balancer-scheme: internal is enough only for the AWS Load Balancer Controller)'",
+            ),
+            (
+                "!variables.ingress || variables.platform != 'eks' || !variables.albPublic",
+                "'an ALB Ingress must be internal: set the annotation alb.ingress.kubernetes.io/scheme: internal'",
+            ),
+            (
+                "!variables.ingress || variables.platform != 'gke' || !variables.gceExternal",
+                "'an Ingress with no class or with kubernetes.io/ingress.class: gce gets an external Application Load Balancer on GKE: set the annotation kubernetes.io/ingress.class: gce-internal'",
+            ),
+        ],
+    }
+}
+
+/// Ingress hosts: lower-cased, a DNS name with no empty label, under a domain.
+static INGRESS_RULE_HOSTS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "!has(object.spec.rules) || object.spec.rules.all(r, !has(r.host) || r.host == '' || (!r.host.contains('*') && r.host.lowerAscii().matches('{NAME}') && variables.domains.exists(d, r.host.lowerAscii().endsWith('.' + d))))",
+        NAME = super::routes::NAME
+    )
+});
+static INGRESS_TLS_HOSTS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "!has(object.spec.tls) || object.spec.tls.all(t, !has(t.hosts) || t.hosts.all(h, !h.contains('*') && h.lowerAscii().matches('{NAME}') && variables.domains.exists(d, h.lowerAscii().endsWith('.' + d))))",
+        NAME = super::routes::NAME
+    )
+});
+
 fn rule(group: &str, resources: &[&str]) -> NamedRuleWithOperations {
     NamedRuleWithOperations {
         api_groups: Some(vec![group.to_owned()]),
@@ -180,18 +298,27 @@ pub fn resource_rules(r: Rule) -> Vec<NamedRuleWithOperations> {
         Rule::AllowedRegistries => vec![
             // Ephemeral containers arrive through their own subresource.
             rule("", &["pods", "pods/ephemeralcontainers"]),
-            rule("apps", &["daemonsets", "deployments", "statefulsets"]),
+            rule(
+                "apps",
+                &["daemonsets", "deployments", "replicasets", "statefulsets"],
+            ),
             rule("batch", &["cronjobs", "jobs"]),
         ],
         Rule::RequiredAnnotations => vec![
             rule("", &["pods"]),
-            rule("apps", &["daemonsets", "deployments", "statefulsets"]),
+            rule(
+                "apps",
+                &["daemonsets", "deployments", "replicasets", "statefulsets"],
+            ),
             rule("batch", &["cronjobs", "jobs"]),
         ],
         Rule::IngressHostsInDomain | Rule::UniqueIngressHosts => {
             vec![rule("networking.k8s.io", &["ingresses"])]
         }
-        Rule::InternalLoadBalancers => vec![rule("", &["services"])],
+        Rule::InternalLoadBalancers => vec![
+            rule("", &["services"]),
+            rule("networking.k8s.io", &["ingresses"]),
+        ],
         Rule::NamespaceAnnotations => vec![rule("*", &["*"])],
         Rule::WindowsPods => vec![rule("", &["pods"])],
         Rule::RouteHostsInDomain | Rule::UniqueRouteHosts | Rule::GatewayParents => {
