@@ -133,7 +133,22 @@ pub const RULES: &[Rule] = &[
         explanation: "`outboundTraffic: allowAny` lets meshed workloads reach any external host. Use `registryOnly` and list the hosts each namespace needs.",
         check: mesh_allow_any,
     },
+    Rule {
+        id: "KH015",
+        name: "quota-holds-few-meshed-pods",
+        level: Level::Warning,
+        explanation: "A ResourceQuota is charged for every container of a pod, the injected proxy included. When the quota's CPU or memory divided by what one pod of default size takes (one app container with the LimitRange defaults, plus the proxy) is below the `pods` quota, the namespace fills up long before its pod count, and new pods are refused with `exceeded quota`. Raise the compute quota, lower `pods` to match, or size the proxy with `mesh.sidecarResources`.",
+        check: quota_meshed_pods,
+    },
 ];
+
+fn quota_meshed_pods(m: &Model, out: &mut Vec<Diagnostic>) {
+    for (i, msg) in crate::concern::mesh::sidecar::quota_gaps(m) {
+        out.push(Diagnostic::error(ns_path(i).key("quota"), msg).hint(
+            "raise the compute quota, lower `pods`, or size the proxy with `mesh.sidecarResources`",
+        ));
+    }
+}
 
 /// Run every rule; findings sorted by rule id then position of their path.
 pub fn run(m: &Model) -> Vec<Finding> {

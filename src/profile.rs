@@ -843,6 +843,24 @@ pub struct Mesh {
     pub defaults: Option<MeshDefaults>,
     #[serde(default)]
     pub access_logging: bool,
+    /// Requests and limits of every injected proxy (Istio: istiod values
+    /// `global.proxy.resources`; Linkerd: namespace annotations). Default:
+    /// 100m/128Mi requested, 500m/256Mi limit, lowered to fit the smallest
+    /// meshed LimitRange `max`. Istio's own default limit (2 CPU, 1Gi) is
+    /// refused by tight LimitRanges and eats the quota.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sidecar_resources: Option<SidecarResources>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SidecarResources {
+    /// `cpu` and `memory` the proxy requests.
+    #[serde(default)]
+    pub requests: BTreeMap<String, QuantityValue>,
+    /// `cpu` and `memory` the proxy may use at most.
+    #[serde(default)]
+    pub limits: BTreeMap<String, QuantityValue>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -65,7 +65,8 @@ pub fn effective_quota(m: &Model, ns: &NamespaceSpec) -> BTreeMap<String, Quanti
     q
 }
 
-fn limits<'a>(m: &'a Model, ns: &'a NamespaceSpec) -> Option<&'a ContainerLimits> {
+/// The LimitRange values a namespace renders with (its own or the defaults).
+pub fn limits<'a>(m: &'a Model, ns: &'a NamespaceSpec) -> Option<&'a ContainerLimits> {
     ns.container_limits
         .as_ref()
         .or(m.profile.defaults.container_limits.as_ref())

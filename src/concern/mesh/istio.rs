@@ -389,11 +389,14 @@ pub(super) fn istio_values(m: &Model) -> Result<Manifest, String> {
         }
         mesh_config.insert("defaultHttpRetryPolicy".to_owned(), p.into());
     }
+    let proxy = super::sidecar::resources(m);
     let values = serde_json::json!({
         // Pod Security `restricted` forbids the NET_ADMIN init container that
         // redirects traffic; with the Istio CNI plugin the node does it instead.
         "pilot": {"cni": {"enabled": true}},
         "meshConfig": mesh_config,
+        // Sized to the meshed LimitRanges (see `sidecar`), not the chart's 2 CPU / 1Gi.
+        "global": {"proxy": {"resources": {"requests": proxy.requests(), "limits": proxy.limits()}}},
     });
     let mut md = meta("kharden-istio-values", Some(ISTIO_NS));
     md.annotations = Some(BTreeMap::from([(

@@ -30,6 +30,7 @@ use crate::source::FieldPath;
 mod istio;
 mod istio_types;
 mod linkerd;
+pub mod sidecar;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -131,6 +132,13 @@ pub fn namespace_annotations(m: &Model, ns: &NamespaceSpec) -> BTreeMap<String, 
             "config.linkerd.io/default-inbound-policy".to_owned(),
             "deny".to_owned(),
         );
+        // Without these the proxy gets the LimitRange defaults, sized for apps.
+        let r = sidecar::resources(m);
+        for (part, q) in [("request", r.requests()), ("limit", r.limits())] {
+            for (k, v) in q {
+                a.insert(format!("config.linkerd.io/proxy-{k}-{part}"), v);
+            }
+        }
         if m.profile.mesh.as_ref().is_some_and(|x| x.access_logging) {
             a.insert("config.linkerd.io/access-log".to_owned(), "json".to_owned());
         }

@@ -62,6 +62,7 @@ fn windows_namespaces(m: &Model, out: &mut Vec<Diagnostic>) {
 
 pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
     windows_namespaces(m, out);
+    super::sidecar::validate(m, out);
     let p = &m.profile;
     let linkerd = provider(m) == MeshProvider::Linkerd;
     if let Some(mesh) = &p.mesh {

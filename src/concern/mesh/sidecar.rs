@@ -1,0 +1,367 @@
+//! The injected proxy's requests and limits, sized to the LimitRanges of the
+//! meshed namespaces: the LimitRange admission plugin checks every container
+//! of a pod, the proxy included, so a proxy limit above a namespace's `max`
+//! makes every meshed pod there unschedulable, and a generous one eats the
+//! quota (Istio's chart default is 2 CPU and 1Gi per proxy).
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::concern::quota;
+use crate::profile::QuantityValue;
+
+/// What the proxy asks for unless the profile says otherwise.
+const DEFAULT_REQUESTS: [(&str, &str); 2] = [("cpu", "100m"), ("memory", "128Mi")];
+const DEFAULT_LIMITS: [(&str, &str); 2] = [("cpu", "500m"), ("memory", "256Mi")];
+
+/// A resource amount: as written, and in base units for comparing.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Amount {
+    pub(super) text: String,
+    pub(super) value: f64,
+}
+
+fn amount(text: &str) -> Option<Amount> {
+    let value = crate::quantity::parse(text).ok()?;
+    Some(Amount {
+        text: text.to_owned(),
+        value,
+    })
+}
+
+fn amounts(q: &BTreeMap<String, QuantityValue>) -> BTreeMap<String, Amount> {
+    q.iter()
+        .filter_map(|(k, v)| Some((k.clone(), amount(&v.text())?)))
+        .collect()
+}
+
+/// The proxy's resources: `requests` and `limits` by resource (`cpu`, `memory`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resources {
+    pub(super) requests: BTreeMap<String, Amount>,
+    pub(super) limits: BTreeMap<String, Amount>,
+}
+
+impl Resources {
+    pub fn requests(&self) -> BTreeMap<String, String> {
+        self.requests
+            .iter()
+            .map(|(k, a)| (k.clone(), a.text.clone()))
+            .collect()
+    }
+    pub fn limits(&self) -> BTreeMap<String, String> {
+        self.limits
+            .iter()
+            .map(|(k, a)| (k.clone(), a.text.clone()))
+            .collect()
+    }
+}
+
+fn meshed_limits(m: &Model) -> Vec<(&NamespaceSpec, &crate::profile::ContainerLimits)> {
+    m.profile
+        .namespaces
+        .iter()
+        .filter(|ns| meshed(m, ns))
+        .filter_map(|ns| Some((ns, quota::limits(m, ns)?)))
+        .collect()
+}
+
+/// The proxy's resources for this profile: the profile's, or the defaults
+/// lowered to the smallest `max` of a meshed namespace's LimitRange (and a
+/// request never above its limit).
+pub fn resources(m: &Model) -> Resources {
+    if let Some(r) = m
+        .profile
+        .mesh
+        .as_ref()
+        .and_then(|x| x.sidecar_resources.as_ref())
+    {
+        return Resources {
+            requests: amounts(&r.requests),
+            limits: amounts(&r.limits),
+        };
+    }
+    let mut limits: BTreeMap<String, Amount> = DEFAULT_LIMITS
+        .iter()
+        .filter_map(|(k, v)| Some(((*k).to_owned(), amount(v)?)))
+        .collect();
+    for (_, cl) in meshed_limits(m) {
+        for (k, max) in amounts(&cl.max) {
+            if let Some(l) = limits.get_mut(&k)
+                && max.value < l.value
+            {
+                *l = max;
+            }
+        }
+    }
+    let requests = DEFAULT_REQUESTS
+        .iter()
+        .filter_map(|(k, v)| {
+            let r = amount(v)?;
+            let r = match limits.get(*k) {
+                Some(l) if l.value < r.value => l.clone(),
+                _ => r,
+            };
+            Some(((*k).to_owned(), r))
+        })
+        .collect();
+    Resources { requests, limits }
+}
+
+/// Checks of `mesh.sidecarResources`: what a meshed namespace's LimitRange
+/// would refuse (limit above `max`, request below `min`), and a request
+/// above its limit, which the API server refuses in every pod.
+pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+    let Some(r) = m
+        .profile
+        .mesh
+        .as_ref()
+        .and_then(|x| x.sidecar_resources.as_ref())
+    else {
+        return;
+    };
+    let base = FieldPath::root().key("mesh").key("sidecarResources");
+    for (part, q) in [("requests", &r.requests), ("limits", &r.limits)] {
+        for (k, v) in q {
+            if k != "cpu" && k != "memory" {
+                out.push(
+                    Diagnostic::error(
+                        base.key(part).key(k),
+                        format!("`{k}` is not a proxy resource"),
+                    )
+                    .hint("use `cpu` and `memory`")
+                    .at_key(),
+                );
+            } else if let Err(e) = crate::quantity::parse(&v.text()) {
+                out.push(Diagnostic::error(
+                    base.key(part).key(k),
+                    format!("`{}` is not a quantity: {e}", v.text()),
+                ));
+            }
+        }
+    }
+    let res = resources(m);
+    for (k, req) in &res.requests {
+        if let Some(lim) = res.limits.get(k)
+            && req.value > lim.value
+        {
+            out.push(Diagnostic::error(
+                base.key("requests").key(k),
+                format!(
+                    "the proxy requests {} {k}, more than its limit {}",
+                    req.text, lim.text
+                ),
+            ));
+        }
+    }
+    for (ns, cl) in meshed_limits(m) {
+        for (k, max) in amounts(&cl.max) {
+            if let Some(l) = res.limits.get(&k)
+                && l.value > max.value
+            {
+                out.push(
+                    Diagnostic::error(
+                        base.key("limits").key(&k),
+                        format!(
+                            "a proxy limit of {} {k} is above namespace `{}`'s LimitRange max {}: every meshed pod there would be refused",
+                            l.text, ns.name, max.text
+                        ),
+                    )
+                    .hint(format!("use at most {} (or leave `sidecarResources` out: kharden sizes it)", max.text)),
+                );
+            }
+        }
+        for (k, min) in amounts(&cl.min) {
+            if let Some(r) = res.requests.get(&k)
+                && r.value < min.value
+            {
+                out.push(
+                    Diagnostic::error(
+                        base.key("requests").key(&k),
+                        format!(
+                            "a proxy request of {} {k} is below namespace `{}`'s LimitRange min {}",
+                            r.text, ns.name, min.text
+                        ),
+                    )
+                    .hint(format!("request at least {}", min.text)),
+                );
+            }
+        }
+    }
+}
+
+/// Lint: how many pods of default size (one app container with the
+/// LimitRange defaults, plus the proxy) the namespace's compute quota holds,
+/// when that is fewer than its `pods` quota.
+pub fn quota_gaps(m: &Model) -> Vec<(usize, String)> {
+    let res = resources(m);
+    let mut out = Vec::new();
+    for (i, ns) in m.profile.namespaces.iter().enumerate() {
+        if !meshed(m, ns) {
+            continue;
+        }
+        let q = quota::effective_quota(m, ns);
+        let Some(pods) = q
+            .get("pods")
+            .and_then(|v| crate::quantity::parse(&v.text()).ok())
+        else {
+            continue;
+        };
+        let app = quota::limits(m, ns);
+        let per_pod = |part: &str, res_name: &str| -> f64 {
+            let (app_q, proxy) = match part {
+                "requests" => (app.map(|c| &c.default_request), &res.requests),
+                _ => (app.map(|c| &c.default), &res.limits),
+            };
+            let a = app_q
+                .and_then(|q| q.get(res_name))
+                .and_then(|v| crate::quantity::parse(&v.text()).ok())
+                .unwrap_or(0.0);
+            a + proxy.get(res_name).map_or(0.0, |x| x.value)
+        };
+        for key in [
+            "requests.cpu",
+            "requests.memory",
+            "limits.cpu",
+            "limits.memory",
+            "cpu",
+            "memory",
+        ] {
+            let Some(hard) = q
+                .get(key)
+                .and_then(|v| crate::quantity::parse(&v.text()).ok())
+            else {
+                continue;
+            };
+            let (part, name) = key.split_once('.').unwrap_or(("requests", key));
+            let each = per_pod(part, name);
+            if each <= 0.0 {
+                continue;
+            }
+            let fits = (hard / each).floor();
+            if fits < pods {
+                out.push((
+                    i,
+                    format!(
+                        "namespace `{}`: quota `{key}` holds {fits} meshed pods of default size ({} per pod, the proxy's {} included), not the {pods} that `pods` allows",
+                        ns.name,
+                        fmt(each, name),
+                        res_fmt(part, name, &res),
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn res_fmt(part: &str, name: &str, r: &Resources) -> String {
+    let q = if part == "requests" {
+        &r.requests
+    } else {
+        &r.limits
+    };
+    q.get(name)
+        .map_or_else(|| "0".to_owned(), |a| a.text.clone())
+}
+
+fn fmt(v: f64, name: &str) -> String {
+    if name == "memory" {
+        format!("{}Mi", (v / (1024.0 * 1024.0)).round())
+    } else {
+        format!("{}m", (v * 1000.0).round())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{errors, object, render};
+
+    const TIGHT: &str = "defaults:\n  containerLimits:\n    defaultRequest: {cpu: 100m, memory: 128Mi}\n    default: {cpu: 200m, memory: 256Mi}\n    max: {cpu: 300m, memory: 384Mi}\n";
+
+    fn proxy(objs: &[(String, serde_json::Value)]) -> serde_json::Value {
+        let cm = object(objs, "istio-system/configmap-kharden-istio-values.yaml");
+        let v: serde_json::Value =
+            serde_saphyr::from_str(cm["data"]["values.yaml"].as_str().unwrap()).unwrap();
+        v["global"]["proxy"]["resources"].clone()
+    }
+
+    /// What the LimitRanger admission plugin does with one container: refuse
+    /// a limit above `max` or a request below `min`.
+    fn limit_range_admits(
+        lr: &serde_json::Value,
+        requests: &serde_json::Value,
+        limits: &serde_json::Value,
+    ) -> bool {
+        let l = &lr["spec"]["limits"][0];
+        let q = |v: &serde_json::Value| crate::quantity::parse(v.as_str().unwrap()).unwrap();
+        ["cpu", "memory"].iter().all(|k| {
+            let max_ok = l["max"].get(*k).is_none_or(|mx| q(&limits[*k]) <= q(mx));
+            let min_ok = l["min"].get(*k).is_none_or(|mn| q(&requests[*k]) >= q(mn));
+            max_ok && min_ok
+        })
+    }
+
+    #[test]
+    fn the_proxy_fits_every_meshed_limit_range() {
+        let objs = render(&format!(
+            "mesh: {{provider: istio}}\n{TIGHT}namespaces:\n  - name: a\n"
+        ));
+        let p = proxy(&objs);
+        let lr = object(&objs, "a/limitrange-kharden-default.yaml");
+        assert!(limit_range_admits(&lr, &p["requests"], &p["limits"]), "{p}");
+        // Istio's chart default would be refused by that LimitRange.
+        assert!(!limit_range_admits(
+            &lr,
+            &serde_json::json!({"cpu": "100m", "memory": "128Mi"}),
+            &serde_json::json!({"cpu": "2000m", "memory": "1024Mi"})
+        ));
+        assert_eq!(p["limits"]["cpu"], "300m");
+        // Linkerd gets the same values on each meshed namespace.
+        let objs = render(&format!(
+            "mesh: {{provider: linkerd}}\n{TIGHT}namespaces:\n  - name: a\n"
+        ));
+        let ns = object(&objs, "_cluster/namespace-a.yaml");
+        let a = &ns["metadata"]["annotations"];
+        assert_eq!(a["config.linkerd.io/proxy-cpu-limit"], "300m");
+        assert_eq!(a["config.linkerd.io/proxy-memory-limit"], "256Mi");
+        assert_eq!(a["config.linkerd.io/proxy-cpu-request"], "100m");
+    }
+
+    #[test]
+    fn explicit_proxy_resources_a_limit_range_refuses_are_an_error() {
+        let e = errors(&format!(
+            "mesh:\n  provider: istio\n  sidecarResources: {{requests: {{cpu: 10m}}, limits: {{cpu: \"2\", memory: 1Gi}}}}\n{TIGHT}namespaces:\n  - name: a\n"
+        ));
+        assert!(e.contains("mesh.sidecarResources.limits.cpu"), "{e}");
+        assert!(
+            e.contains("above namespace `a`'s LimitRange max 300m"),
+            "{e}"
+        );
+        assert!(
+            e.contains("above namespace `a`'s LimitRange max 384Mi"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_quota_that_cannot_hold_its_meshed_pods_is_linted() {
+        let text = format!(
+            "{}mesh: {{provider: istio}}\n{TIGHT}  quota: {{pods: 20, limits.cpu: \"2\"}}\nnamespaces:\n  - name: a\n",
+            crate::testing::HEAD
+        );
+        let m = crate::load_text(&text, "t.yaml", crate::testing::today()).unwrap();
+        let gaps = super::quota_gaps(&m);
+        assert_eq!(gaps.len(), 1, "{gaps:?}");
+        // 2 CPU / (200m app + 300m proxy) = 4 pods.
+        assert!(
+            gaps[0].1.contains("quota `limits.cpu` holds 4 meshed pods"),
+            "{gaps:?}"
+        );
+        let findings = crate::lint::run(&m);
+        assert!(
+            findings.iter().any(|f| f.rule.id == "KH015"),
+            "lint rule not wired"
+        );
+    }
+}
