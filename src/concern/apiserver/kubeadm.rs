@@ -1,0 +1,198 @@
+//! kubeadm: the ClusterConfiguration (flags and host mounts), the
+//! InitConfiguration with the private address and its bind-address patch, the
+//! audit policy and the structured authentication config.
+
+use super::*;
+
+#[derive(Serialize)]
+pub(super) struct Arg {
+    name: &'static str,
+    value: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct HostPathMount {
+    name: &'static str,
+    host_path: String,
+    mount_path: String,
+    read_only: bool,
+    path_type: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ControlPlaneComponent {
+    extra_args: Vec<Arg>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    extra_volumes: Vec<HostPathMount>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ClusterConfiguration {
+    api_version: &'static str,
+    kind: &'static str,
+    cluster_name: String,
+    api_server: ControlPlaneComponent,
+    controller_manager: ControlPlaneComponent,
+    scheduler: ControlPlaneComponent,
+}
+
+pub(super) fn file_mount(name: &'static str, path: &str) -> HostPathMount {
+    HostPathMount {
+        name,
+        host_path: path.to_owned(),
+        mount_path: path.to_owned(),
+        read_only: true,
+        path_type: "File",
+    }
+}
+
+pub(super) fn profiling_off() -> ControlPlaneComponent {
+    ControlPlaneComponent {
+        extra_args: vec![Arg {
+            name: "profiling",
+            value: "false".to_owned(),
+        }],
+        extra_volumes: Vec::new(),
+    }
+}
+
+pub(super) fn render_kubeadm(m: &Model) -> Result<Vec<Manifest>, String> {
+    const P: &str = "kubeadm";
+    let flags = kubeadm_flags(m);
+    let mut volumes = Vec::new();
+    if identity::uses_config_file(m) {
+        volumes.push(file_mount("authentication-config", identity::CONFIG_PATH));
+    }
+    volumes.push(file_mount("encryption-config", ENCRYPTION_CONFIG_PATH));
+    if let Some(dir) = encryption::kms_socket_dir(m) {
+        volumes.push(HostPathMount {
+            name: "kms-plugin",
+            host_path: dir.to_owned(),
+            mount_path: dir.to_owned(),
+            // The API server only connects to the socket, and Linux checks no
+            // read-only mount on connect(); the plugin owns the directory.
+            read_only: true,
+            path_type: "Directory",
+        });
+    }
+    if let Some(dir) = audit::log_dir(m) {
+        volumes.push(file_mount("audit-policy", audit::POLICY_PATH));
+        volumes.push(HostPathMount {
+            name: "audit-log",
+            host_path: dir.to_owned(),
+            mount_path: dir.to_owned(),
+            read_only: false,
+            path_type: "DirectoryOrCreate",
+        });
+    }
+    let mut notes = vec![
+        "kubeadm ClusterConfiguration: `kubeadm init --config` with this file, initconfiguration.yaml and".to_owned(),
+        "kubeletconfiguration.yaml (concatenated with `---`). kube-apiserver flags and the control each one satisfies:".to_owned(),
+    ];
+    for f in &flags {
+        notes.push(format!("  {}: {}", f.name, f.cis));
+    }
+    notes.extend([
+        "  controllerManager and scheduler profiling: CIS 1.3.2, 1.4.1".to_owned(),
+        "Not settable by flags (see README): file permissions and ownership (CIS 1.1),".to_owned(),
+        "the encryption key (1.2.28: fill the placeholder in encryption-config.yaml), EventRateLimit".to_owned(),
+        "(1.2.9, needs an admission config file) and AlwaysPullImages (1.2.11, a workload trade-off).".to_owned(),
+    ]);
+    let cc = ClusterConfiguration {
+        api_version: "kubeadm.k8s.io/v1beta4",
+        kind: "ClusterConfiguration",
+        cluster_name: m.profile.cluster.name.clone(),
+        api_server: ControlPlaneComponent {
+            extra_args: flags
+                .into_iter()
+                .map(|f| Arg {
+                    name: f.name,
+                    value: f.value,
+                })
+                .collect(),
+            extra_volumes: volumes,
+        },
+        controller_manager: profiling_off(),
+        scheduler: profiling_off(),
+    };
+    let mut out = vec![Manifest::control_plane(
+        P,
+        "clusterconfiguration.yaml",
+        "ClusterConfiguration",
+        &notes,
+        &cc,
+    )?];
+    if let Some(addr) = &m.profile.api_server.advertise_address {
+        let mut init = json!({
+            "apiVersion": "kubeadm.k8s.io/v1beta4",
+            "kind": "InitConfiguration",
+            "localAPIEndpoint": {"advertiseAddress": addr},
+        });
+        let mut notes = vec!["kubeadm InitConfiguration: the API server advertises (and kubeadm probes) this private address.".to_owned()];
+        if m.profile.api_server.private {
+            // kube-apiserver listens on 0.0.0.0 unless told otherwise, so a
+            // "private" API server would still answer on every interface. The
+            // address is this node's own: a ClusterConfiguration extraArg would
+            // reach every control-plane node that joins, and one bound to another
+            // node's address cannot start. A per-node kubeadm patch keeps it here.
+            init["patches"] = json!({"directory": PATCH_DIR});
+            notes.push(format!("The API server binds to it only (--bind-address, from the patch in patches/; copy that directory to {PATCH_DIR}); a control-plane node that joins needs its own patch with its address."));
+            out.push(Manifest::control_plane(
+                P,
+                "patches/kube-apiserver+json.yaml",
+                "JSONPatch",
+                &[format!("kubeadm patch (JSON patch on the kube-apiserver static pod): bind to {addr} only, not 0.0.0.0.")],
+                &json!([{
+                    "op": "add",
+                    "path": "/spec/containers/0/command/-",
+                    "value": format!("--bind-address={addr}"),
+                }]),
+            )?);
+        }
+        out.push(Manifest::control_plane(
+            P,
+            "initconfiguration.yaml",
+            "InitConfiguration",
+            &notes,
+            &init,
+        )?);
+    }
+    if audit::log_path(m).is_some() {
+        out.push(Manifest::control_plane(
+            P,
+            "audit-policy.yaml",
+            "Policy",
+            &[
+                format!(
+                    "Audit policy: install on every control-plane node at {}.",
+                    audit::POLICY_PATH
+                ),
+                "CIS 3.2.1 (a policy exists) and 3.2.2 (secrets, configmaps, token reviews at"
+                    .to_owned(),
+                "Metadata only; exec/attach/portforward/proxy and RBAC changes in full)."
+                    .to_owned(),
+            ],
+            &audit::policy(m),
+        )?);
+    }
+    if let Some(ac) = identity::authentication_config(m) {
+        out.push(Manifest::control_plane(
+            P,
+            "authentication-config.yaml",
+            "AuthenticationConfiguration",
+            &[
+                format!("Structured authentication: install at {}.", identity::CONFIG_PATH),
+                "Anonymous requests reach only /healthz, /livez and /readyz: the kubelet probes these".to_owned(),
+                "without credentials, so a blanket --anonymous-auth=false would crash-loop the API".to_owned(),
+                "server. kube-bench 1.2.1 (Manual) greps for --anonymous-auth=false and reports this".to_owned(),
+                "as a failure; the limit here is stricter than RBAC alone. `kubeadm join` cannot".to_owned(),
+                "read kube-public/cluster-info anonymously: join with --discovery-file.".to_owned(),
+            ],
+            &ac,
+        )?);
+    }
+    Ok(out)
+}
