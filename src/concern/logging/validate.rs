@@ -1,0 +1,263 @@
+//! Checks of `logging`: the collector's namespace, the sources each platform
+//! keeps on its nodes, the audit path the collector can tail, Elasticsearch
+//! and image settings.
+
+use super::*;
+
+pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+    let Some(l) = &m.profile.logging else { return };
+    let p = &m.profile;
+    let base = FieldPath::root().key("logging");
+    label(out, &base.key("namespace"), &l.namespace);
+    if RESERVED.contains(&l.namespace.as_str()) {
+        out.push(
+            Diagnostic::error(
+                base.key("namespace"),
+                format!(
+                    "the log collector cannot run in `{}`, a namespace Kubernetes manages itself",
+                    l.namespace
+                ),
+            )
+            .hint("give the collector its own namespace, e.g. `logging`"),
+        );
+    }
+    if p.namespaces.iter().any(|n| n.name == l.namespace) {
+        out.push(
+            Diagnostic::error(
+                base.key("namespace"),
+                format!(
+                    "`{}` is also a tenant namespace; the log collector needs a namespace of its own",
+                    l.namespace
+                ),
+            )
+            .hint("the collector's namespace runs at Pod Security `privileged`; keep tenants out of it"),
+        );
+    }
+    if l.sources.is_empty() {
+        out.push(
+            Diagnostic::error(base.key("sources"), "`logging.sources` is empty".to_owned())
+                .hint("list at least one of controlPlane, pods, nodes, audit"),
+        );
+    }
+    // On eks, aks and gke the control plane is the provider's: its logs and the
+    // audit log are exported by the provider (`concern::managed_logs`), and the
+    // collector ships only what is on the nodes.
+    let managed = p.cluster.platform != Platform::Kubeadm;
+    if l.sources.contains(&LogSource::Audit) {
+        audit_source(m, l.collector, managed, out);
+    }
+    let es = base.key("elasticsearch");
+    let host = &l.elasticsearch.host;
+    if host.parse::<std::net::IpAddr>().is_err() && names::dns_subdomain(host).is_err() {
+        out.push(
+            Diagnostic::error(es.key("host"), format!("`{host}` is not a host name"))
+                .hint("write the host only, e.g. elasticsearch.logging.svc; port and scheme have their own fields"),
+        );
+    }
+    if l.elasticsearch.port == 0 {
+        out.push(Diagnostic::error(
+            es.key("port"),
+            "port 0 is not a port".to_owned(),
+        ));
+    }
+    if let Some(ca) = &l.elasticsearch.ca_secret {
+        if let Err(e) = names::dns_subdomain(ca) {
+            out.push(Diagnostic::error(
+                es.key("caSecret"),
+                format!("`{ca}` is not a valid Secret name: {e}"),
+            ));
+        }
+        if l.elasticsearch.scheme == Scheme::Http {
+            out.push(
+                Diagnostic::error(
+                    es.key("caSecret"),
+                    "`caSecret` verifies TLS, but `scheme` is `http`".to_owned(),
+                )
+                .hint("use `scheme: https`, or remove `caSecret`"),
+            );
+        }
+    }
+    if let Err(e) = names::dns_subdomain(&l.elasticsearch.credentials_secret) {
+        out.push(Diagnostic::error(
+            es.key("credentialsSecret"),
+            format!(
+                "`{}` is not a Secret name: {e}",
+                l.elasticsearch.credentials_secret
+            ),
+        ));
+    }
+    let ip = &l.elasticsearch.index_prefix;
+    if let Err(e) = index_prefix(ip) {
+        out.push(
+            Diagnostic::error(
+                es.key("indexPrefix"),
+                format!("`{ip}` is not a valid Elasticsearch index prefix: {e}"),
+            )
+            .hint(
+                "use lower-case letters, digits, `-`, `_` and `.`, starting with a letter or digit",
+            ),
+        );
+    }
+    if let Some(img) = &l.image
+        && let Err(e) = pinned_image(img)
+    {
+        out.push(
+            Diagnostic::error(base.key("image"), format!("image `{img}` {e}")).hint(
+                "pin an exact release, e.g. `registry.example.com/fluent/fluent-bit:4.2.0`, or a digest `…@sha256:<hex>`",
+            ),
+        );
+    }
+}
+
+/// The audit source reads `apiServer.audit.logPath` (the one field the
+/// control-plane rendering writes the flag from). TODO(after merge of #4): read it
+/// through that issue's accessor.
+pub(super) fn audit_source(
+    m: &Model,
+    collector: Collector,
+    managed: bool,
+    out: &mut Vec<Diagnostic>,
+) {
+    let audit = &m.profile.api_server.audit;
+    let path = FieldPath::root()
+        .key("apiServer")
+        .key("audit")
+        .key("logPath");
+    if !audit.enabled {
+        out.push(
+            Diagnostic::error(
+                FieldPath::root().key("logging").key("sources"),
+                "`logging.sources` ships the audit log, but `apiServer.audit.enabled` is false"
+                    .to_owned(),
+            )
+            .hint("enable the audit log, or remove `audit` from the sources"),
+        );
+        return;
+    }
+    if managed || !audit.log_path.starts_with('/') {
+        // The provider writes it (or the API-server checks report the path).
+        return;
+    }
+    if let Err(e) = audit_path(&audit.log_path, collector) {
+        out.push(
+            Diagnostic::error(
+                path,
+                format!(
+                    "the log collector cannot read the audit log at `{}`: {e}",
+                    audit.log_path.escape_debug()
+                ),
+            )
+            .hint("write a plain absolute path in a directory of its own, e.g. /var/log/kubernetes/audit/audit.log"),
+        );
+    }
+}
+
+/// Why the collector cannot tail `p` (an absolute path), if it cannot.
+pub fn audit_path(p: &str, collector: Collector) -> Result<(), String> {
+    if p.chars().any(char::is_control) {
+        return Err(
+            "it contains a control character (such as a newline), which no collector configuration can hold"
+                .to_owned(),
+        );
+    }
+    if let Some(c) = p.chars().find(|c| PATTERN_CHARS.contains(c)) {
+        return Err(format!(
+            "it contains `{c}`, which the collector's tail input reads as a pattern"
+        ));
+    }
+    if collector == Collector::FluentBit {
+        if p.contains('#') || p.contains('$') {
+            return Err(
+                "it contains `#` or `$`, which Fluent Bit's configuration format cannot hold"
+                    .to_owned(),
+            );
+        }
+        if p.trim() != p {
+            return Err(
+                "it ends in white space, which Fluent Bit's configuration format cannot hold"
+                    .to_owned(),
+            );
+        }
+    }
+    if p.ends_with('/')
+        || p.split('/')
+            .skip(1)
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+    {
+        return Err(
+            "it is not a normalized file path (no `//`, `.`, `..` or trailing `/`)".to_owned(),
+        );
+    }
+    let dir = parent(p);
+    if dir == "/" {
+        return Err("it sits in `/`; the collector mounts the log's directory, so give it a directory of its own".to_owned());
+    }
+    let state = state_dir(collector);
+    let taken = [
+        CONTAINERS_DIR,
+        PODS_DIR,
+        JOURNAL_DIRS[0].1,
+        JOURNAL_DIRS[1].1,
+        MACHINE_ID,
+        STATE_ROOT,
+        state.as_str(),
+    ];
+    if taken.contains(&dir) {
+        return Err(format!(
+            "its directory `{dir}` is already mounted for another purpose"
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn parent(p: &str) -> &str {
+    match p.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &p[..i],
+    }
+}
+
+/// Elasticsearch index names: lower case, no `\/*?"<>| ,#:`, not starting with
+/// `-`, `_` or `+`. kharden is stricter (the prefix also reaches both collector
+/// configurations, and Fluentd expands `${...}` placeholders in it).
+pub(super) fn index_prefix(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    if s.len() > 200 {
+        return Err("it is longer than 200 characters".to_owned());
+    }
+    if !s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+        return Err("it must start with a lower-case letter or digit".to_owned());
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(format!("it contains `{}`", c.escape_debug()));
+    }
+    Ok(())
+}
+
+/// An image reference pinned to an exact tag or a digest.
+pub(super) fn pinned_image(img: &str) -> Result<(), String> {
+    if img.is_empty() || img.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        return Err("is not an image reference".to_owned());
+    }
+    if let Some((_, digest)) = img.split_once('@') {
+        let hex = digest.strip_prefix("sha256:").unwrap_or("");
+        if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Ok(());
+        }
+        return Err("has a malformed digest".to_owned());
+    }
+    let last = img.rsplit('/').next().unwrap_or(img);
+    match last.split_once(':') {
+        None => Err("has no tag, so it floats to `latest`".to_owned()),
+        Some((_, "latest")) => Err("uses the floating tag `latest`".to_owned()),
+        Some((_, t)) if !t.contains(|c: char| c.is_ascii_digit()) => Err(format!(
+            "uses the tag `{t}`, which names no release (floating)"
+        )),
+        Some(_) => Ok(()),
+    }
+}
