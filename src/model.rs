@@ -30,9 +30,17 @@ pub struct Model {
     pub dir: Option<std::path::PathBuf>,
     /// Extension templates, read at load: (path as written, text).
     pub templates: Vec<(String, String)>,
+    /// The profile's flows, resolved on first use (validation and several
+    /// concerns read them).
+    flows: std::sync::OnceLock<Vec<crate::flows::Flow>>,
 }
 
 impl Model {
+    /// Every flow of the profile, both ends resolved (computed once).
+    pub fn flows(&self) -> &[crate::flows::Flow] {
+        self.flows.get_or_init(|| crate::flows::resolve_all(self))
+    }
+
     /// The prefix every user subject gets: the one the API server itself applies.
     /// With `--oidc-*` flags and no prefix set, Kubernetes prefixes `<issuer>#` to
     /// every claim but `email`; `-` turns prefixing off. The structured config has
@@ -150,6 +158,7 @@ fn check(
         today,
         dir,
         templates,
+        flows: std::sync::OnceLock::new(),
     };
     validate(&model, &mut found);
     diags.extend(found);

@@ -10,10 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::networking::v1::NetworkPolicyPeer;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 
-use crate::concern::network::{
-    NS_NAME_LABEL, denies, egress_rule, ingress_rule, labels_selector, pods_peer, policy,
-};
+use crate::concern::network::{egress_rule, ingress_rule, labels_selector, pods_peer, policy};
 use crate::diag::{Diagnostic, nearest};
+use crate::flows::{NS_NAME_LABEL, denies};
 use crate::manifest::Manifest;
 use crate::model::{Model, label, labels};
 use crate::names;

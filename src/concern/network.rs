@@ -20,170 +20,14 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::concern::namespace::inner_meta;
 use crate::diag::{Diagnostic, nearest};
+use crate::flows::{
+    Declared, End, Flow, ISTIO_NS, LINKERD_NS, NS_NAME_LABEL, PortNum, PortSpec, denies,
+    logging_target, parse_port, resolve,
+};
 use crate::manifest::Manifest;
 use crate::model::{Model, cidr, label, labels};
 use crate::profile::{Direction, MeshProvider, NamespaceSpec, Peer};
 use crate::source::FieldPath;
-
-/// The namespace label the API server sets on every namespace (immutable).
-pub const NS_NAME_LABEL: &str = "kubernetes.io/metadata.name";
-
-/// Istio's and Linkerd's control-plane namespaces (their install defaults).
-pub const ISTIO_NS: &str = "istio-system";
-pub const LINKERD_NS: &str = "linkerd";
-
-/// One port of a flow: a number, a range (`endPort`) or a named container port.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum PortNum {
-    Number(u16),
-    Range(u16, u16),
-    Named(String),
-}
-
-/// A parsed `8080/TCP`, `8000-8100/TCP`, `http/TCP`; the protocol defaults to TCP.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct PortSpec {
-    pub port: PortNum,
-    pub protocol: String,
-}
-
-/// Parse a port spec `N/PROTO`, `A-B/PROTO` or `name/PROTO`.
-pub fn parse_port(s: &str) -> Result<PortSpec, String> {
-    let (port, proto) = s.split_once('/').unwrap_or((s, "TCP"));
-    if !matches!(proto, "TCP" | "UDP" | "SCTP") {
-        return Err(format!("protocol `{proto}` is not TCP, UDP or SCTP"));
-    }
-    let num = |p: &str| -> Result<u16, String> {
-        match p.parse::<u32>() {
-            Ok(n) if (1..=65535).contains(&n) => Ok(n as u16),
-            Ok(n) => Err(format!("{n} is outside 1-65535")),
-            Err(_) => Err(format!("`{p}` is not a number")),
-        }
-    };
-    let protocol = proto.to_owned();
-    if let Some((a, b)) = port.split_once('-')
-        && a.chars().all(|c| c.is_ascii_digit())
-    {
-        let (a, b) = (num(a)?, num(b)?);
-        if a > b {
-            return Err(format!("range {a}-{b} runs backwards"));
-        }
-        let port = if a == b {
-            PortNum::Number(a)
-        } else {
-            PortNum::Range(a, b)
-        };
-        return Ok(PortSpec { port, protocol });
-    }
-    if port.chars().all(|c| c.is_ascii_digit()) {
-        return Ok(PortSpec {
-            port: PortNum::Number(num(port)?),
-            protocol,
-        });
-    }
-    // A named port: IANA_SVC_NAME, at most 15 characters, with at least one letter.
-    if port.is_empty()
-        || port.len() > 15
-        || !port
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        || port.starts_with('-')
-        || port.ends_with('-')
-    {
-        return Err("a named port is at most 15 lower-case letters, digits and `-`".to_owned());
-    }
-    Ok(PortSpec {
-        port: PortNum::Named(port.to_owned()),
-        protocol,
-    })
-}
-
-/// One end of a flow.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum End {
-    /// Pods with these labels (all when empty) in a namespace.
-    Pods {
-        namespace: String,
-        labels: BTreeMap<String, String>,
-    },
-    /// An IP block with holes.
-    Block { cidr: String, except: Vec<String> },
-}
-
-/// Which direction a flow was written in, and where.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Declared {
-    Ingress,
-    Egress,
-}
-
-/// A flow of the profile, both ends resolved.
-#[derive(Debug, Clone)]
-pub struct Flow {
-    /// The namespace whose `network` lists it, and its index there.
-    pub owner: String,
-    pub index: usize,
-    pub declared: Declared,
-    pub src: End,
-    pub dst: End,
-    pub ports: Vec<PortSpec>,
-}
-
-fn resolve(owner: &str, peer: &Peer) -> End {
-    match &peer.cidr {
-        Some(c) => End::Block {
-            cidr: c.clone(),
-            except: peer.except.clone(),
-        },
-        None => End::Pods {
-            namespace: peer.namespace.clone().unwrap_or_else(|| owner.to_owned()),
-            labels: peer.pod_labels.clone(),
-        },
-    }
-}
-
-/// Every flow of the profile (valid ports only; validation reports the rest).
-pub fn flows(m: &Model) -> Vec<Flow> {
-    let mut out = Vec::new();
-    for ns in &m.profile.namespaces {
-        let Some(net) = &ns.network else { continue };
-        let me = End::Pods {
-            namespace: ns.name.clone(),
-            labels: BTreeMap::new(),
-        };
-        let ports = |ps: &[String]| ps.iter().filter_map(|p| parse_port(p).ok()).collect();
-        for (i, f) in net.ingress.iter().enumerate() {
-            out.push(Flow {
-                owner: ns.name.clone(),
-                index: i,
-                declared: Declared::Ingress,
-                src: resolve(&ns.name, &f.from),
-                dst: me.clone(),
-                ports: ports(&f.ports),
-            });
-        }
-        for (i, f) in net.egress.iter().enumerate() {
-            out.push(Flow {
-                owner: ns.name.clone(),
-                index: i,
-                declared: Declared::Egress,
-                src: me.clone(),
-                dst: resolve(&ns.name, &f.to),
-                ports: ports(&f.ports),
-            });
-        }
-    }
-    out
-}
-
-/// Whether `ns` denies `dir` by default.
-pub fn denies(m: &Model, ns: &NamespaceSpec, dir: Direction) -> bool {
-    ns.network
-        .as_ref()
-        .and_then(|n| n.default_deny.as_ref())
-        .unwrap_or(&m.profile.defaults.network.default_deny)
-        .contains(&dir)
-}
 
 /// The profile's namespaces by name, built once per pass: flows look their
 /// ends up here (a scan per flow is quadratic in namespaces).
@@ -708,8 +552,8 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
         }
     }
     let by_name = index(m);
-    for f in flows(m) {
-        for np in render_flow(m, &by_name, &f) {
+    for f in m.flows() {
+        for np in render_flow(m, &by_name, f) {
             done.push(Manifest::k8s(&np)?);
         }
     }
@@ -751,35 +595,6 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
         done.push(Manifest::k8s(np)?);
     }
     Ok(done)
-}
-
-/// Where the log collector ships to, when NetworkPolicies can name it: a
-/// Service host `<svc>.<ns>.svc[.cluster.local]` (its namespace's pods) or an IP.
-pub fn logging_target(m: &Model) -> Option<(End, u16)> {
-    let l = m.profile.logging.as_ref()?;
-    let es = &l.elasticsearch;
-    if let Ok(ip) = es.host.parse::<std::net::IpAddr>() {
-        let bits = if ip.is_ipv4() { 32 } else { 128 };
-        return Some((
-            End::Block {
-                cidr: format!("{ip}/{bits}"),
-                except: vec![],
-            },
-            es.port,
-        ));
-    }
-    let host = es.host.strip_suffix(".cluster.local").unwrap_or(&es.host);
-    let parts: Vec<&str> = host.split('.').collect();
-    match parts.as_slice() {
-        [_svc, ns, "svc"] => Some((
-            End::Pods {
-                namespace: (*ns).to_owned(),
-                labels: BTreeMap::new(),
-            },
-            es.port,
-        )),
-        _ => None,
-    }
 }
 
 fn render_flow(m: &Model, by_name: &Index, f: &Flow) -> Vec<NetworkPolicy> {

@@ -17,8 +17,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::concern::network::{PortNum, parse_port};
 use crate::diag::{Diagnostic, Diagnostics, nearest};
+use crate::flows::{PortNum, parse_port};
 use crate::manifest::ManifestSet;
 use crate::model::Model;
 use crate::netpol_eval::{Cluster, Endpoint, Verdict};

@@ -9,8 +9,8 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Str
     let Some(mesh) = &m.profile.mesh else {
         return Ok(());
     };
-    let flows = network::flows(m);
-    let (into, from) = (flows_by(&flows, |f| &f.dst), flows_by(&flows, |f| &f.src));
+    let flows = m.flows();
+    let (into, from) = (flows_by(flows, |f| &f.dst), flows_by(flows, |f| &f.src));
     let sec = "security.istio.io/v1";
     let net = "networking.istio.io/v1";
     // Mesh-wide mTLS: a selector-less PeerAuthentication in the root namespace.

@@ -132,8 +132,8 @@ pub(super) fn server_name(p: &PortNum) -> Option<String> {
 }
 
 pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), String> {
-    let flows = network::flows(m);
-    let into = flows_by(&flows, |f| &f.dst);
+    let flows = m.flows();
+    let into = flows_by(flows, |f| &f.dst);
     let values = serde_json::json!({
         // Pod Security `restricted` forbids the NET_ADMIN proxy-init container;
         // the linkerd-cni plugin does the redirection on the node instead.

@@ -14,10 +14,8 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use serde::Serialize;
 
 use crate::concern::namespace::inner_meta;
-use crate::concern::network::{
-    self, Declared, End, Flow, ISTIO_NS, LINKERD_NS, PortNum, PortSpec, denies,
-};
 use crate::diag::Diagnostic;
+use crate::flows::{Declared, End, Flow, ISTIO_NS, LINKERD_NS, PortNum, PortSpec, denies};
 use crate::manifest::{Manifest, meta};
 use crate::model::{Model, label};
 use crate::names;
@@ -245,7 +243,7 @@ fn grants(m: &Model, ns: &NamespaceSpec, flows: &[&Flow]) -> Vec<Grant> {
             vec![],
         );
     }
-    if let Some((End::Pods { namespace, .. }, port)) = network::logging_target(m)
+    if let Some((End::Pods { namespace, .. }, port)) = crate::flows::logging_target(m)
         && namespace == ns.name
         && let Some(l) = &m.profile.logging
     {
@@ -417,7 +415,7 @@ fn windows_flow_gaps(m: &Model) -> Vec<String> {
                 || denies(m, d, Direction::Ingress))
     };
     let mut gaps = BTreeSet::new();
-    for f in network::flows(m) {
+    for f in m.flows() {
         if let (End::Pods { namespace: src, .. }, End::Pods { namespace: dst, .. }) =
             (&f.src, &f.dst)
             && let (Some(s), Some(d)) = (by_name.get(src.as_str()), by_name.get(dst.as_str()))
@@ -516,13 +514,13 @@ pub fn notes(m: &Model) -> Vec<String> {
                     ));
                 }
                 if mesh.outbound_traffic == OutboundTraffic::RegistryOnly {
-                    let outside: Vec<String> = network::flows(m)
-                        .into_iter()
+                    let outside: Vec<String> = m.flows()
+                        .iter()
                         .filter(|f| {
                             matches!(&f.src, End::Pods { namespace, .. } if *namespace == ns.name)
                         })
-                        .filter_map(|f| match f.dst {
-                            End::Block { cidr, .. } if !in_linkerd_cluster_networks(&cidr) => {
+                        .filter_map(|f| match &f.dst {
+                            End::Block { cidr, .. } if !in_linkerd_cluster_networks(cidr) => {
                                 Some(format!("`{cidr}`"))
                             }
                             _ => None,

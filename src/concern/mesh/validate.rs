@@ -179,7 +179,7 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
             .enumerate()
             .map(|(i, n)| (n.name.as_str(), i))
             .collect();
-        for f in network::flows(m) {
+        for f in m.flows() {
             let End::Pods { namespace, .. } = &f.dst else {
                 continue;
             };
@@ -338,11 +338,11 @@ pub(super) fn linkerd_rule_ports(
                 .filter_map(|p| principal_parts(p).map(|(n, _)| n.to_owned())),
         )
         .collect();
-    network::flows(m)
-        .into_iter()
+    m.flows()
+        .iter()
         .filter(|f| matches!(&f.dst, End::Pods { namespace, .. } if *namespace == ns.name))
         .filter(|f| matches!(&f.src, End::Pods { namespace, .. } if sources.contains(namespace)))
-        .flat_map(|f| f.ports)
+        .flat_map(|f| f.ports.iter().cloned())
         .filter(|p| p.protocol == "TCP" && !matches!(p.port, PortNum::Range(..)))
         .map(|p| p.port)
         .collect()
