@@ -237,7 +237,7 @@ pub fn facts(m: &Model) -> Facts {
                 ic.namespace.clone(),
             );
         }
-        for g in crate::concern::gateway::routed_into(m, &n) {
+        for g in crate::flows::routed_into(m, &n) {
             set(
                 Fact::AllowGateway {
                     ns: n.clone(),

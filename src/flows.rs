@@ -3,10 +3,21 @@
 //! namespace that declared it, and each namespace's default-deny directions.
 //! Flows are resolved once per model (`Model::flows`), not per concern.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::Model;
-use crate::profile::{Direction, NamespaceSpec, Peer};
+use crate::profile::{Direction, GatewaySpec, MeshProvider, NamespaceSpec, Peer, Profile};
+
+/// What the flow model reads: a profile, or anything that holds one (the
+/// `Model` implements it), so this module depends on no other.
+pub trait Profiled {
+    fn profile(&self) -> &Profile;
+}
+
+impl Profiled for Profile {
+    fn profile(&self) -> &Profile {
+        self
+    }
+}
 
 /// The namespace label the API server sets on every namespace (immutable).
 pub const NS_NAME_LABEL: &str = "kubernetes.io/metadata.name";
@@ -128,9 +139,9 @@ pub fn resolve(owner: &str, peer: &Peer) -> End {
 
 /// Every flow of the profile (valid ports only; validation reports the rest).
 /// Use `Model::flows`, which computes them once.
-pub fn resolve_all(m: &Model) -> Vec<Flow> {
+pub fn resolve_all(m: &impl Profiled) -> Vec<Flow> {
     let mut out = Vec::new();
-    for ns in &m.profile.namespaces {
+    for ns in &m.profile().namespaces {
         let Some(net) = &ns.network else { continue };
         let me = End::Pods {
             namespace: ns.name.clone(),
@@ -162,18 +173,18 @@ pub fn resolve_all(m: &Model) -> Vec<Flow> {
 }
 
 /// Whether `ns` denies `dir` by default.
-pub fn denies(m: &Model, ns: &NamespaceSpec, dir: Direction) -> bool {
+pub fn denies(m: &impl Profiled, ns: &NamespaceSpec, dir: Direction) -> bool {
     ns.network
         .as_ref()
         .and_then(|n| n.default_deny.as_ref())
-        .unwrap_or(&m.profile.defaults.network.default_deny)
+        .unwrap_or(&m.profile().defaults.network.default_deny)
         .contains(&dir)
 }
 
 /// Where the log collector ships to, when NetworkPolicies can name it: a
 /// Service host `<svc>.<ns>.svc[.cluster.local]` (its namespace's pods) or an IP.
-pub fn logging_target(m: &Model) -> Option<(End, u16)> {
-    let l = m.profile.logging.as_ref()?;
+pub fn logging_target(m: &impl Profiled) -> Option<(End, u16)> {
+    let l = m.profile().logging.as_ref()?;
     let es = &l.elasticsearch;
     if let Ok(ip) = es.host.parse::<std::net::IpAddr>() {
         let bits = if ip.is_ipv4() { 32 } else { 128 };
@@ -197,4 +208,70 @@ pub fn logging_target(m: &Model) -> Option<(End, u16)> {
         )),
         _ => None,
     }
+}
+
+// ---- who runs a sidecar, and what crosses the mesh's edges ----
+
+/// The label of the Istio egress gateway's pods: NetworkPolicies allow egress
+/// to them, the mesh routes external hosts through them.
+pub const EGRESS_GATEWAY_LABEL: (&str, &str) = ("istio", "egressgateway");
+
+fn provider(m: &impl Profiled) -> MeshProvider {
+    m.profile()
+        .mesh
+        .as_ref()
+        .map_or(MeshProvider::None, |x| x.provider)
+}
+
+/// Pods of a `workloads.windows` namespace run on Windows nodes, where neither
+/// mesh's Linux sidecar (an init container that programs iptables, then Envoy
+/// or linkerd2-proxy) can run: such a namespace is never injected.
+pub fn runs_windows(ns: &NamespaceSpec) -> bool {
+    ns.workloads.as_ref().is_some_and(|w| w.windows)
+}
+
+/// Whether the namespace's pods get a sidecar (a mesh is on and they run Linux).
+pub fn meshed(m: &impl Profiled, ns: &NamespaceSpec) -> bool {
+    provider(m) != MeshProvider::None && !runs_windows(ns)
+}
+
+/// Every external host a namespace may reach: its own plus the mesh-wide list.
+pub fn external_hosts(m: &impl Profiled, ns: &NamespaceSpec) -> BTreeSet<String> {
+    m.profile()
+        .mesh
+        .iter()
+        .flat_map(|x| &x.allowed_external_hosts)
+        .chain(ns.mesh.iter().flat_map(|x| &x.allowed_external_hosts))
+        .cloned()
+        .collect()
+}
+
+/// The external hosts of `ns` that go through the Istio egress gateway: all but
+/// wildcards (a TLS-passthrough gateway forwards to one resolved host; Istio
+/// needs an SNI proxy for arbitrary wildcard hosts). Empty unless the mesh is Istio.
+pub fn gateway_hosts(m: &impl Profiled, ns: &NamespaceSpec) -> BTreeSet<String> {
+    if provider(m) != MeshProvider::Istio {
+        return BTreeSet::new();
+    }
+    external_hosts(m, ns)
+        .into_iter()
+        .filter(|h| !h.starts_with("*."))
+        .collect()
+}
+
+/// The Gateways whose pods send traffic into `ns`.
+pub fn routed_into<'a>(
+    m: &'a impl Profiled,
+    ns: &'a str,
+) -> impl Iterator<Item = &'a GatewaySpec> + 'a {
+    m.profile()
+        .cluster
+        .gateways
+        .iter()
+        .filter(move |g| g.routes_from(ns))
+}
+
+/// The name shared by a Gateway's NetworkPolicy and mesh grants in a routed namespace.
+pub fn grant_name(g: &GatewaySpec) -> String {
+    format!("allow-from-gateway-{}-{}", g.namespace, g.name)
 }

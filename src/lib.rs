@@ -13,6 +13,7 @@ pub mod facts;
 pub mod flows;
 pub mod init;
 pub mod lint;
+pub mod load;
 pub mod manifest;
 pub mod model;
 pub mod names;
@@ -54,12 +55,12 @@ pub struct Rendered {
 
 /// Load and validate a profile; `display` is the path as the user wrote it.
 pub fn load(path: &Path, display: &str, today: clock::Date) -> Result<Model, Error> {
-    model::load(path, display, today).map_err(Error::Invalid)
+    load::load(path, display, today).map_err(Error::Invalid)
 }
 
 /// Load and validate a profile given as text (tests, fuzzing, editors).
 pub fn load_text(text: &str, display: &str, today: clock::Date) -> Result<Model, Error> {
-    model::load_text(text, display, today).map_err(Error::Invalid)
+    load::load_text(text, display, today).map_err(Error::Invalid)
 }
 
 /// Render a validated model. Error-level lint rules run first: a profile they

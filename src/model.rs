@@ -1,18 +1,14 @@
-//! Stage 2: the validated cluster model. Loading runs the structural schema
-//! check, the typed parse and every semantic check (here for the cluster-wide
-//! sections, in the concern files for theirs), and reports all problems at once.
-
-use std::path::Path;
+//! Stage 2: the validated cluster model (built by `load`), with the checks on
+//! names, labels and CIDRs every concern shares.
 
 use serde_json::Value;
 
 use crate::clock::Date;
-use crate::concern;
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::Diagnostic;
 use crate::names;
 use crate::net::Cidr;
 use crate::profile::{IdentityMode, Platform, Profile};
-use crate::source::{self, FieldPath, Sources};
+use crate::source::{FieldPath, Sources};
 
 /// Kubernetes minor versions kharden renders for.
 pub const SUPPORTED_VERSIONS: &[&str] = &["1.33", "1.34", "1.35", "1.36", "1.37"];
@@ -35,7 +31,33 @@ pub struct Model {
     flows: std::sync::OnceLock<Vec<crate::flows::Flow>>,
 }
 
+impl crate::flows::Profiled for Model {
+    fn profile(&self) -> &Profile {
+        &self.profile
+    }
+}
+
 impl Model {
+    /// A model of a parsed profile; its flows are resolved on first use.
+    pub fn new(
+        profile: Profile,
+        sources: Sources,
+        display: String,
+        today: Date,
+        dir: Option<std::path::PathBuf>,
+        templates: Vec<(String, String)>,
+    ) -> Model {
+        Model {
+            profile,
+            sources,
+            display,
+            today,
+            dir,
+            templates,
+            flows: std::sync::OnceLock::new(),
+        }
+    }
+
     /// Every flow of the profile, both ends resolved (computed once).
     pub fn flows(&self) -> &[crate::flows::Flow] {
         self.flows.get_or_init(|| crate::flows::resolve_all(self))
@@ -100,117 +122,6 @@ fn minor_of(v: &str) -> Option<u32> {
 pub fn profile_schema() -> Value {
     let schema = schemars::schema_for!(Profile);
     serde_json::to_value(schema).unwrap_or(Value::Null)
-}
-
-/// Load, merge, check and parse a profile.
-pub fn load(path: &Path, display: &str, today: Date) -> Result<Model, Diagnostics> {
-    let (value, sources) = source::load(path, display)?;
-    let dir = path
-        .parent()
-        .map(|p| {
-            if p.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                p
-            }
-        })
-        .map(Path::to_path_buf);
-    check(value, sources, display, today, dir)
-}
-
-/// Load a profile given as text; `extends:` may name built-in presets only.
-pub fn load_text(text: &str, display: &str, today: Date) -> Result<Model, Diagnostics> {
-    let (value, sources) = source::load_text(text, display)?;
-    check(value, sources, display, today, None)
-}
-
-fn check(
-    mut value: Value,
-    sources: Sources,
-    display: &str,
-    today: Date,
-    dir: Option<std::path::PathBuf>,
-) -> Result<Model, Diagnostics> {
-    let mut diags = Diagnostics::default();
-    let (found, fatal) = crate::schema_check::check(&profile_schema(), &mut value);
-    diags.extend(found);
-    if fatal {
-        return Err(diags.with_sources(sources));
-    }
-    let profile: Profile = match serde_path_to_error::deserialize(&value) {
-        Ok(p) => p,
-        Err(e) => {
-            let path: FieldPath = e.path().to_string().parse().unwrap_or_default();
-            let msg = e.into_inner().to_string();
-            diags.push(Diagnostic::error(path.clone(), format!("`{path}`: {msg}")));
-            return Err(diags.with_sources(sources));
-        }
-    };
-    // The generic tree is as large as the typed profile; free it before validating
-    // and rendering rather than carry both to the end.
-    drop(value);
-    let mut found = Vec::new();
-    let templates = concern::extension::read(&profile, dir.as_deref(), &mut found);
-    let model = Model {
-        profile,
-        sources,
-        display: display.to_owned(),
-        today,
-        dir,
-        templates,
-        flows: std::sync::OnceLock::new(),
-    };
-    validate(&model, &mut found);
-    diags.extend(found);
-    if diags.is_empty() {
-        Ok(model)
-    } else {
-        Err(diags.with_sources(model.sources))
-    }
-}
-
-/// Every semantic check, cluster-wide sections first, then each concern.
-fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
-    let p = &m.profile;
-    let root = FieldPath::root();
-    label(out, &root.key("metadata").key("name"), &p.metadata.name);
-    label(out, &root.key("cluster").key("name"), &p.cluster.name);
-    let v = &p.cluster.kubernetes_version;
-    if !SUPPORTED_VERSIONS.contains(&v.as_str()) {
-        out.push(
-            Diagnostic::error(
-                root.key("cluster").key("kubernetesVersion"),
-                format!("Kubernetes version `{v}` is not supported"),
-            )
-            .hint(format!(
-                "use one of {} (quoted, minor version only)",
-                SUPPORTED_VERSIONS.join(", ")
-            )),
-        );
-    }
-    if let Some(d) = &p.cluster.ingress_domain
-        && let Err(e) = names::dns_subdomain(d)
-    {
-        out.push(
-            Diagnostic::error(
-                root.key("cluster").key("ingressDomain"),
-                format!("`{d}` is not a valid DNS domain: {e}"),
-            )
-            .hint("write the domain tenant hosts go under, e.g. apps.prod-east.example.ca (no empty labels, no leading or trailing dot)"),
-        );
-    }
-    concern::apiserver::validate(m, out);
-    concern::encryption::validate(m, out);
-    concern::identity::validate(m, out);
-    concern::namespace::validate(m, out);
-    concern::rbac::validate(m, out);
-    concern::quota::validate(m, out);
-    concern::network::validate(m, out);
-    concern::gateway::validate(m, out);
-    concern::logging::validate(m, out);
-    concern::mesh::validate(m, out);
-    concern::policy::validate(m, out);
-    concern::extension::validate(m, out);
 }
 
 /// Report every key of `labels` (at `path`) that is not a label key, and every

@@ -12,26 +12,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelecto
 
 use crate::concern::network::{egress_rule, ingress_rule, labels_selector, pods_peer, policy};
 use crate::diag::{Diagnostic, nearest};
-use crate::flows::{NS_NAME_LABEL, denies};
+use crate::flows::{NS_NAME_LABEL, denies, grant_name, routed_into};
 use crate::manifest::Manifest;
 use crate::model::{Model, label, labels};
 use crate::names;
-use crate::profile::{Direction, GatewaySpec, MeshProvider, NamespaceSpec};
+use crate::profile::{Direction, MeshProvider, NamespaceSpec};
 use crate::source::FieldPath;
-
-/// The Gateways whose pods send traffic into `ns`.
-pub fn routed_into<'a>(m: &'a Model, ns: &'a str) -> impl Iterator<Item = &'a GatewaySpec> + 'a {
-    m.profile
-        .cluster
-        .gateways
-        .iter()
-        .filter(move |g| g.routes_from(ns))
-}
-
-/// The name shared by a Gateway's NetworkPolicy and mesh grants in a routed namespace.
-pub fn grant_name(g: &GatewaySpec) -> String {
-    format!("allow-from-gateway-{}-{}", g.namespace, g.name)
-}
 
 pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;

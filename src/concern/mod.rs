@@ -12,6 +12,7 @@ pub mod kubelet;
 pub mod logging;
 pub mod managed_logs;
 pub mod mesh;
+pub mod metadata;
 pub mod namespace;
 pub mod network;
 pub mod policy;

@@ -1,10 +1,9 @@
 //! Namespaces: names, Pod Security Admission labels, the profile's labels and
 //! annotations, and the metadata every object inside a namespace carries.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::diag::Diagnostic;
 use crate::manifest::{MANAGED_BY, Manifest, meta};
@@ -108,29 +107,6 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
             })
         })
         .collect()
-}
-
-/// Metadata for an object inside `ns`: our label, plus the namespace annotations
-/// that `policy.propagateNamespaceAnnotations` copies onto every object there
-/// (the admission mutator does the same for objects kharden did not create).
-pub fn inner_meta(m: &Model, ns: &NamespaceSpec, name: &str) -> ObjectMeta {
-    let mut md = meta(name, Some(&ns.name));
-    let keys: BTreeSet<&String> = m
-        .profile
-        .policy
-        .iter()
-        .flat_map(|p| &p.propagate_namespace_annotations)
-        .collect();
-    let copied: BTreeMap<String, String> = ns
-        .annotations
-        .iter()
-        .filter(|(k, _)| keys.contains(k))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if !copied.is_empty() {
-        md.annotations = Some(copied);
-    }
-    md
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use k8s_openapi::api::networking::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use crate::concern::namespace::inner_meta;
+use crate::concern::metadata::inner_meta;
 use crate::diag::{Diagnostic, nearest};
 use crate::flows::{
     Declared, End, Flow, ISTIO_NS, LINKERD_NS, NS_NAME_LABEL, PortNum, PortSpec, denies,
@@ -446,7 +446,7 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
             ));
         }
         // Only sidecars talk to the mesh's control plane; a Windows namespace has none.
-        let sidecars = crate::concern::mesh::meshed(m, ns);
+        let sidecars = crate::flows::meshed(m, ns);
         match mesh_provider(m) {
             MeshProvider::Istio => {
                 if deny_out && sidecars {
@@ -464,8 +464,8 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
                     // its pods, never the internet. 443 is the Service port the
                     // sidecar addresses; 8443 the pod port the istio-egress chart
                     // maps it to (the istio/gateway chart keeps 443).
-                    if !crate::concern::mesh::gateway_hosts(m, ns).is_empty() {
-                        let (k, v) = crate::concern::mesh::EGRESS_GATEWAY_LABEL;
+                    if !crate::flows::gateway_hosts(m, ns).is_empty() {
+                        let (k, v) = crate::flows::EGRESS_GATEWAY_LABEL;
                         let gw = BTreeMap::from([(k.to_owned(), v.to_owned())]);
                         out.push(policy(
                             m,

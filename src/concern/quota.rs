@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-use crate::concern::namespace::inner_meta;
+use crate::concern::metadata::inner_meta;
 use crate::diag::{Diagnostic, nearest};
 use crate::manifest::Manifest;
 use crate::model::Model;

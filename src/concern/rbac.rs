@@ -11,7 +11,7 @@ use k8s_openapi::api::rbac::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::concern::namespace::inner_meta;
+use crate::concern::metadata::inner_meta;
 use crate::diag::{Diagnostic, nearest};
 use crate::manifest::{Manifest, meta};
 use crate::model::{Model, label};

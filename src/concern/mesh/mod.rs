@@ -13,9 +13,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde::Serialize;
 
-use crate::concern::namespace::inner_meta;
+use crate::concern::metadata::inner_meta;
 use crate::diag::Diagnostic;
-use crate::flows::{Declared, End, Flow, ISTIO_NS, LINKERD_NS, PortNum, PortSpec, denies};
+use crate::flows::{
+    Declared, End, Flow, ISTIO_NS, LINKERD_NS, PortNum, PortSpec, denies, external_hosts,
+    gateway_hosts, meshed, runs_windows,
+};
 use crate::manifest::{Manifest, meta};
 use crate::model::{Model, label};
 use crate::names;
@@ -34,7 +37,7 @@ mod tests;
 mod validate;
 
 use istio::render_istio;
-pub use istio_types::{EGRESS_GATEWAY_LABEL, EGRESS_GATEWAY_SVC};
+pub use istio_types::EGRESS_GATEWAY_SVC;
 use linkerd::{render_linkerd, server_name};
 use validate::linkerd_rule_ports;
 pub use validate::{parse_duration, validate};
@@ -88,18 +91,6 @@ fn cr<S: Serialize>(
 }
 
 // ---- namespace metadata ----
-
-/// Pods of a `workloads.windows` namespace run on Windows nodes, where neither
-/// mesh's Linux sidecar (an init container that programs iptables, then Envoy
-/// or linkerd2-proxy) can run: such a namespace is never injected.
-pub fn runs_windows(ns: &NamespaceSpec) -> bool {
-    ns.workloads.as_ref().is_some_and(|w| w.windows)
-}
-
-/// Whether the namespace's pods get a sidecar (a mesh is on and they run Linux).
-pub fn meshed(m: &Model, ns: &NamespaceSpec) -> bool {
-    provider(m) != MeshProvider::None && !runs_windows(ns)
-}
 
 /// Labels the mesh needs on a tenant Namespace (sidecar injection; off, and
 /// said so, for Windows namespaces).
@@ -229,9 +220,9 @@ fn grants(m: &Model, ns: &NamespaceSpec, flows: &[&Flow]) -> Vec<Grant> {
             vec![],
         );
     }
-    for g in crate::concern::gateway::routed_into(m, &ns.name) {
+    for g in crate::flows::routed_into(m, &ns.name) {
         push(
-            crate::concern::gateway::grant_name(g),
+            crate::flows::grant_name(g),
             Source::Namespace(g.proxy_namespace().to_owned()),
             vec![],
         );
@@ -304,33 +295,9 @@ fn destinations(ns: &NamespaceSpec, flows: &[&Flow]) -> BTreeSet<String> {
         .collect()
 }
 
-/// The external hosts of `ns` that go through the Istio egress gateway: all but
-/// wildcards (a TLS-passthrough gateway forwards to one resolved host; Istio
-/// needs an SNI proxy for arbitrary wildcard hosts). Empty unless the mesh is Istio.
-pub fn gateway_hosts(m: &Model, ns: &NamespaceSpec) -> BTreeSet<String> {
-    if provider(m) != MeshProvider::Istio {
-        return BTreeSet::new();
-    }
-    external_hosts(m, ns)
-        .into_iter()
-        .filter(|h| !h.starts_with("*."))
-        .collect()
-}
-
 /// `api.github.com` -> `api-github-com`, `*.github.com` -> `wildcard-github-com`.
 fn host_slug(h: &str) -> String {
     h.replace("*.", "wildcard.").replace('.', "-")
-}
-
-/// Every external host a namespace may reach: its own plus the mesh-wide list.
-fn external_hosts(m: &Model, ns: &NamespaceSpec) -> BTreeSet<String> {
-    m.profile
-        .mesh
-        .iter()
-        .flat_map(|x| &x.allowed_external_hosts)
-        .chain(ns.mesh.iter().flat_map(|x| &x.allowed_external_hosts))
-        .cloned()
-        .collect()
 }
 
 /// Whether `cidr` lies inside Linkerd's default `clusterNetworks` (its install
