@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::source::{FieldPath, Located, Sources};
+use crate::position::{FieldPath, Located, Sources};
 
 /// Problems drawn in full in one report; the summary line still counts them all.
 const MAX_SHOWN: usize = 200;

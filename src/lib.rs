@@ -20,6 +20,7 @@ pub mod names;
 pub mod net;
 pub mod netpol_eval;
 pub mod output;
+pub mod position;
 pub mod profile;
 pub mod quantity;
 pub mod report;
