@@ -104,16 +104,5 @@ fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
             .hint("write the domain tenant hosts go under, e.g. apps.prod-east.example.ca (no empty labels, no leading or trailing dot)"),
         );
     }
-    concern::apiserver::validate(m, out);
-    concern::encryption::validate(m, out);
-    concern::identity::validate(m, out);
-    concern::namespace::validate(m, out);
-    concern::rbac::validate(m, out);
-    concern::quota::validate(m, out);
-    concern::network::validate(m, out);
-    concern::gateway::validate(m, out);
-    concern::logging::validate(m, out);
-    concern::mesh::validate(m, out);
-    concern::policy::validate(m, out);
-    concern::extension::validate(m, out);
+    concern::validate_all(m, out);
 }

@@ -1,6 +1,5 @@
-//! Stage 3: one file per concern, each with its checks and its rendering. The
-//! order here is the order objects are produced in (the output is sorted by path
-//! anyway, so it only matters for error messages).
+//! Stage 3: one file per concern, each with its checks, its rendering and its
+//! notes, and the one registry (`CONCERNS`) the pipeline runs them from.
 
 pub mod apiserver;
 pub mod audit;
@@ -19,43 +18,141 @@ pub mod policy;
 pub mod quota;
 pub mod rbac;
 
+use crate::diag::Diagnostic;
 use crate::manifest::{Manifest, ManifestSet};
 use crate::model::Model;
 
-/// Render every concern into one set. Network and mesh rendering (about half
-/// the work) run on a second thread; errors and insertion order stay those of
-/// the sequence below, so the result does not depend on the threads.
+/// One concern as the pipeline sees it: its checks, its objects and its notes
+/// (what it could not express and the user must know). Each is optional.
+pub struct Concern {
+    pub name: &'static str,
+    pub validate: fn(&Model, &mut Vec<Diagnostic>),
+    pub render: fn(&Model) -> Result<Vec<Manifest>, String>,
+    pub notes: fn(&Model) -> Vec<String>,
+    /// Rendered on the second thread (network and mesh: about half the work).
+    pub parallel: bool,
+}
+
+fn no_checks(_: &Model, _: &mut Vec<Diagnostic>) {}
+fn no_objects(_: &Model) -> Result<Vec<Manifest>, String> {
+    Ok(Vec::new())
+}
+fn no_notes(_: &Model) -> Vec<String> {
+    Vec::new()
+}
+
+const fn concern(
+    name: &'static str,
+    validate: fn(&Model, &mut Vec<Diagnostic>),
+    render: fn(&Model) -> Result<Vec<Manifest>, String>,
+    notes: fn(&Model) -> Vec<String>,
+) -> Concern {
+    Concern {
+        name,
+        validate,
+        render,
+        notes,
+        parallel: false,
+    }
+}
+
+/// Every concern, in the order checks run, objects are produced (the output
+/// is sorted by path anyway, so it only matters for messages) and notes print.
+/// A new concern is one file and one line here.
+pub const CONCERNS: &[Concern] = &[
+    concern(
+        "apiserver",
+        apiserver::validate,
+        apiserver::render,
+        apiserver::warnings,
+    ),
+    concern(
+        "encryption",
+        encryption::validate,
+        encryption::render,
+        no_notes,
+    ),
+    concern("kubelet", no_checks, kubelet::render, no_notes),
+    concern("identity", identity::validate, no_objects, no_notes),
+    concern(
+        "namespace",
+        namespace::validate,
+        namespace::render,
+        no_notes,
+    ),
+    concern("rbac", rbac::validate, rbac::render, no_notes),
+    concern("quota", quota::validate, quota::render, no_notes),
+    Concern {
+        parallel: true,
+        ..concern("network", network::validate, network::render, no_notes)
+    },
+    concern(
+        "gateway",
+        gateway::validate,
+        gateway::render,
+        gateway::notes,
+    ),
+    concern(
+        "logging",
+        logging::validate,
+        logging::render,
+        logging::notes,
+    ),
+    concern(
+        "managed-logs",
+        no_checks,
+        managed_logs::render,
+        managed_logs::notes,
+    ),
+    Concern {
+        parallel: true,
+        ..concern("mesh", mesh::validate, mesh::render, mesh::notes)
+    },
+    concern("policy", policy::validate, policy::render, policy::notes),
+    concern(
+        "extension",
+        extension::validate,
+        extension::render,
+        no_notes,
+    ),
+];
+
+/// Every concern's checks, in order.
+pub fn validate_all(model: &Model, out: &mut Vec<Diagnostic>) {
+    for c in CONCERNS {
+        (c.validate)(model, out);
+    }
+}
+
+/// Render every concern into one set. The `parallel` ones run on a second
+/// thread; errors and insertion order stay those of `CONCERNS`, so the result
+/// does not depend on the threads.
 pub fn render_all(model: &Model) -> Result<ManifestSet, String> {
-    let (first, net, mesh, rest) = std::thread::scope(|s| {
-        let other = s.spawn(|| (network::render(model), mesh::render(model)));
-        let first = [
-            namespace::render(model),
-            rbac::render(model),
-            quota::render(model),
-            apiserver::render(model),
-            encryption::render(model),
-            kubelet::render(model),
-        ];
-        let rest = [
-            gateway::render(model),
-            logging::render(model),
-            managed_logs::render(model),
-            policy::render(model),
-            extension::render(model),
-        ];
-        let (net, mesh) = other
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (first, net, mesh, rest)
+    type Rendered = Result<Vec<Manifest>, String>;
+    let run = |parallel: bool| -> Vec<(usize, Rendered)> {
+        CONCERNS
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.parallel == parallel)
+            .map(|(i, c)| (i, (c.render)(model)))
+            .collect()
+    };
+    let mut parts = std::thread::scope(|s| {
+        let other = s.spawn(|| run(true));
+        let mut parts = run(false);
+        parts.extend(
+            other
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        );
+        parts
     });
-    let parts: Vec<Vec<Manifest>> = first
-        .into_iter()
-        .chain([net, mesh])
-        .chain(rest)
-        .collect::<Result<_, _>>()?;
+    parts.sort_by_key(|(i, _)| *i);
     let mut set = ManifestSet::default();
-    for m in parts.into_iter().flatten() {
-        set.insert(m)?;
+    for (_, part) in parts {
+        for m in part? {
+            set.insert(m)?;
+        }
     }
     Ok(set)
 }
@@ -64,11 +161,5 @@ pub fn render_all(model: &Model) -> Result<ManifestSet, String> {
 /// (settings a platform ignores, mesh limits, engine substitutes). `render`
 /// prints them on stderr; nothing is dropped silently.
 pub fn notes(model: &Model) -> Vec<String> {
-    let mut out = apiserver::warnings(model);
-    out.extend(mesh::notes(model));
-    out.extend(policy::notes(model));
-    out.extend(gateway::notes(model));
-    out.extend(managed_logs::notes(model));
-    out.extend(logging::notes(model));
-    out
+    CONCERNS.iter().flat_map(|c| (c.notes)(model)).collect()
 }
