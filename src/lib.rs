@@ -26,6 +26,7 @@ pub mod quantity;
 pub mod report;
 pub mod schema_check;
 pub mod source;
+pub mod timing;
 pub mod verify;
 
 use std::path::Path;
@@ -67,7 +68,7 @@ pub fn load_text(text: &str, display: &str, today: clock::Date) -> Result<Model,
 /// Render a validated model. Error-level lint rules run first: a profile they
 /// flag is refused like an invalid one.
 pub fn render(model: &Model) -> Result<Rendered, Error> {
-    let errors: Vec<diag::Diagnostic> = lint::run(model)
+    let errors: Vec<diag::Diagnostic> = timing::stage("lint", || lint::run(model))
         .into_iter()
         .filter(|f| f.rule.level == lint::Level::Error)
         .map(|f| f.diag)
@@ -83,7 +84,7 @@ pub fn render(model: &Model) -> Result<Rendered, Error> {
         ));
         return Err(Error::Refused(text));
     }
-    let set = concern::render_all(model).map_err(Error::Other)?;
+    let set = timing::stage("render", || concern::render_all(model)).map_err(Error::Other)?;
     Ok(Rendered {
         set,
         notes: concern::notes(model),

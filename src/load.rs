@@ -17,7 +17,7 @@ use crate::source::{self, FieldPath, Sources};
 
 /// Load, merge, check and parse a profile.
 pub fn load(path: &Path, display: &str, today: Date) -> Result<Model, Diagnostics> {
-    let (value, sources) = source::load(path, display)?;
+    let (value, sources) = crate::timing::stage("read and merge", || source::load(path, display))?;
     let dir = path
         .parent()
         .map(|p| {
@@ -45,12 +45,15 @@ fn check(
     dir: Option<std::path::PathBuf>,
 ) -> Result<Model, Diagnostics> {
     let mut diags = Diagnostics::default();
-    let (found, fatal) = crate::schema_check::check(&profile_schema(), &mut value);
+    let (found, fatal) = crate::timing::stage("schema check", || {
+        crate::schema_check::check(&profile_schema(), &mut value)
+    });
     diags.extend(found);
     if fatal {
         return Err(diags.with_sources(sources));
     }
-    let profile: Profile = match serde_path_to_error::deserialize(&value) {
+    let parsed = crate::timing::stage("typed parse", || serde_path_to_error::deserialize(&value));
+    let profile: Profile = match parsed {
         Ok(p) => p,
         Err(e) => {
             let path: FieldPath = e.path().to_string().parse().unwrap_or_default();
@@ -65,7 +68,7 @@ fn check(
     let mut found = Vec::new();
     let templates = concern::extension::read(&profile, dir.as_deref(), &mut found);
     let model = Model::new(profile, sources, display.to_owned(), today, dir, templates);
-    validate(&model, &mut found);
+    crate::timing::stage("checks", || validate(&model, &mut found));
     diags.extend(found);
     if diags.is_empty() {
         Ok(model)

@@ -330,7 +330,9 @@ fn render(args: &[PathBuf], dir: Option<PathBuf>, check: bool) -> Result<u8, Err
         for n in &r.notes {
             eprintln!("{n}");
         }
-        emit(|w| output::write_stream(w, &r.set, &model.display))?;
+        kharden::timing::stage("emit", || {
+            emit(|w| output::write_stream(w, &r.set, &model.display))
+        })?;
         // The process ends here: freeing a fleet's objects one by one would cost
         // a tenth of the run and change nothing.
         std::mem::forget(rendered);

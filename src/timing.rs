@@ -1,0 +1,26 @@
+//! Where the time goes: with `KHARDEN_TIMINGS=1`, each pipeline stage (read
+//! and merge, schema check, typed parse, checks, lint, render, emit) prints
+//! its wall time on stderr as `timing: <stage> <ms> ms`. Off by default, and
+//! never part of any output file, so goldens and streams stay byte-stable.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+fn on() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("KHARDEN_TIMINGS").is_some_and(|v| v != "0"))
+}
+
+/// Run `f` as the stage `name`, timing it when timings are on.
+pub fn stage<T>(name: &str, f: impl FnOnce() -> T) -> T {
+    if !on() {
+        return f();
+    }
+    let t = Instant::now();
+    let out = f();
+    eprintln!(
+        "timing: {name} {:.1} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    out
+}
