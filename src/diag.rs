@@ -107,11 +107,7 @@ impl Diagnostics {
     pub fn render(&self) -> String {
         let mut out = self.render_items();
         let n = self.resolved().len();
-        let _ = writeln!(
-            out,
-            "error: the profile has {n} problem{}; nothing was written",
-            if n == 1 { "" } else { "s" }
-        );
+        out.push_str(&summary(n, "profile", "written"));
         out
     }
 
@@ -219,6 +215,15 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     d[a.len()][b.len()]
+}
+
+/// The one summary line under every report: `error: the <what> has N
+/// problem(s); nothing was <verb>`.
+pub fn summary(n: usize, what: &str, verb: &str) -> String {
+    format!(
+        "error: the {what} has {n} problem{}; nothing was {verb}\n",
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 #[cfg(test)]

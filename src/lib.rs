@@ -78,10 +78,7 @@ pub fn render(model: &Model) -> Result<Rendered, Error> {
         let mut d = Diagnostics::default();
         d.extend(errors);
         let mut text = d.render_items_in(Some(&model.sources));
-        text.push_str(&format!(
-            "error: the profile has {n} problem{}; nothing was written\n",
-            if n == 1 { "" } else { "s" }
-        ));
+        text.push_str(&diag::summary(n, "profile", "written"));
         return Err(Error::Refused(text));
     }
     let set = timing::stage("render", || concern::render_all(model)).map_err(Error::Other)?;

@@ -144,10 +144,7 @@ fn refuse(items: Vec<Diagnostic>, sources: Option<&Sources>) -> crate::Error {
     let mut d = Diagnostics::default();
     d.extend(items);
     let mut text = d.render_items_in(sources);
-    text.push_str(&format!(
-        "error: the scenario has {n} problem{}; nothing was verified\n",
-        if n == 1 { "" } else { "s" }
-    ));
+    text.push_str(&crate::diag::summary(n, "scenario", "verified"));
     crate::Error::Refused(text)
 }
 
