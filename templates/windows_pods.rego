@@ -1,10 +1,16 @@
 package khardenwindowspods
 
-# Pods in Windows namespaces select Windows nodes and tolerate their taint.
+# Pods in Windows namespaces select Windows nodes, tolerate their taint and
+# say they are Windows pods (spec.os.name), which Pod Security reads.
 
 violation[{"msg": msg}] {
 	not input.review.object.spec.nodeSelector[input.parameters.nodeSelectorKey] == input.parameters.nodeSelectorValue
 	msg := sprintf("pods in this namespace run on Windows nodes: set nodeSelector %v: %v", [input.parameters.nodeSelectorKey, input.parameters.nodeSelectorValue])
+}
+
+violation[{"msg": msg}] {
+	not input.review.object.spec.os.name == input.parameters.osName
+	msg := sprintf("pods in this namespace run on Windows nodes: set spec.os.name: %v", [input.parameters.osName])
 }
 
 violation[{"msg": msg}] {

@@ -499,7 +499,11 @@ pub enum MtlsMode {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Workloads {
-    /// Pods here are scheduled on Windows nodes (nodeSelector and toleration added by policy).
+    /// Pods here run on Windows nodes: policy gives them (Gatekeeper mutators;
+    /// the native engine from Kubernetes 1.36) or requires of them the node
+    /// selector `kubernetes.io/os: windows`, a toleration of
+    /// `policy.windowsNodeTaint` and `spec.os.name: windows` (with which Pod
+    /// Security skips its Linux-only checks).
     #[serde(default)]
     pub windows: bool,
 }

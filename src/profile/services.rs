@@ -178,6 +178,47 @@ pub struct Policy {
     /// Namespaces the rules do not apply to.
     #[serde(default)]
     pub exempt_namespaces: Vec<String>,
+    /// The taint your Windows nodes carry, which pods of `workloads.windows`
+    /// namespaces are given a toleration for (and must tolerate). Default
+    /// `node.kubernetes.io/os=windows:NoSchedule`, the taint Kubernetes
+    /// recommends for Windows nodes and GKE puts on its Windows Server node
+    /// pools itself. AKS and EKS taint Windows nodes only when you ask (AKS
+    /// `--node-taints`, eksctl `taints`): give them this taint, or write the
+    /// one they carry here (older AKS guides use `os=windows:NoSchedule`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows_node_taint: Option<Taint>,
+}
+
+/// A node taint: `key=value:effect`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Taint {
+    /// The taint key (a label key), e.g. `node.kubernetes.io/os`.
+    #[schemars(example = &"node.kubernetes.io/os")]
+    pub key: String,
+    /// The taint value (a label value; may be empty).
+    #[serde(default)]
+    #[schemars(example = &"windows")]
+    pub value: String,
+    /// What the taint does to pods that do not tolerate it.
+    pub effect: TaintEffect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum TaintEffect {
+    NoSchedule,
+    PreferNoSchedule,
+    NoExecute,
+}
+
+impl TaintEffect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaintEffect::NoSchedule => "NoSchedule",
+            TaintEffect::PreferNoSchedule => "PreferNoSchedule",
+            TaintEffect::NoExecute => "NoExecute",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{Instance, Rule, Scope, WINDOWS_SELECTOR, WINDOWS_TOLERATION, internal_lb_annotation};
+use super::{Instance, Rule, Scope, internal_lb_annotation, windows};
 use crate::manifest::{MANAGED_BY, Manifest};
 use crate::model::Model;
 
@@ -75,7 +75,7 @@ fn parameters_schema(rule: Rule) -> Value {
             let s = json!({"type": "string"});
             json!({
                 "nodeSelectorKey": s, "nodeSelectorValue": s, "tolerationKey": s,
-                "tolerationValue": s, "tolerationEffect": s,
+                "tolerationValue": s, "tolerationEffect": s, "osName": s,
             })
         }
     };
@@ -245,16 +245,31 @@ fn mutators(m: &Model, inst: &Instance) -> Vec<Value> {
         Rule::WindowsPods => {
             let pods = json!([{"apiGroups": [""], "kinds": ["Pod"]}]);
             let apply = json!([{"groups": [""], "kinds": ["Pod"], "versions": ["v1"]}]);
-            out.push(object(
-                "mutations.gatekeeper.sh/v1",
-                "Assign",
-                mutator_metadata("windows-node-selector"),
-                json!({
-                    "applyTo": apply,
-                    "match": scope_match(&inst.scope, pods.clone()),
-                    "location": format!("spec.nodeSelector.\"{}\"", WINDOWS_SELECTOR.0),
-                    "parameters": {"assign": {"value": WINDOWS_SELECTOR.1}},
-                }),
+            let p = &inst.params;
+            let assign = |name: &str, location: String, value: &Value| {
+                object(
+                    "mutations.gatekeeper.sh/v1",
+                    "Assign",
+                    mutator_metadata(name),
+                    json!({
+                        "applyTo": apply,
+                        "match": scope_match(&inst.scope, pods.clone()),
+                        "location": location,
+                        "parameters": {"assign": {"value": value}},
+                    }),
+                )
+            };
+            out.push(assign(
+                "windows-node-selector",
+                format!("spec.nodeSelector.\"{}\"", windows::SELECTOR.0),
+                &p["nodeSelectorValue"],
+            ));
+            // Pod Security skips its Linux-only checks for a pod that says it is
+            // a Windows pod; the node selector alone does not say so.
+            out.push(assign(
+                "windows-os-name",
+                "spec.os.name".to_owned(),
+                &p["osName"],
             ));
             out.push(object(
                 "mutations.gatekeeper.sh/v1",
@@ -267,10 +282,10 @@ fn mutators(m: &Model, inst: &Instance) -> Vec<Value> {
                     "parameters": {
                         "operation": "merge",
                         "values": {"fromList": [{
-                            "key": WINDOWS_TOLERATION.0,
+                            "key": p["tolerationKey"],
                             "operator": "Equal",
-                            "value": WINDOWS_TOLERATION.1,
-                            "effect": WINDOWS_TOLERATION.2,
+                            "value": p["tolerationValue"],
+                            "effect": p["tolerationEffect"],
                         }]},
                     },
                 }),

@@ -11,6 +11,7 @@
 pub mod gatekeeper;
 pub mod routes;
 pub mod vap;
+pub mod windows;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -132,10 +133,6 @@ pub fn internal_lb_annotation(p: Platform) -> Option<(&'static str, &'static str
         Platform::Kubeadm => None,
     }
 }
-
-/// The node selector and toleration of Windows pods.
-pub const WINDOWS_SELECTOR: (&str, &str) = ("kubernetes.io/os", "windows");
-pub const WINDOWS_TOLERATION: (&str, &str, &str) = ("os", "windows", "NoSchedule");
 
 /// Normalise an `allowedRegistries` entry (or an exception's `allow` entry): a
 /// registry host (with an optional port), optionally followed by a repository
@@ -362,13 +359,7 @@ pub fn plan(m: &Model) -> Vec<Instance> {
             rule: Rule::WindowsPods,
             suffix: String::new(),
             scope: Scope::Only(windows),
-            params: json!({
-                "nodeSelectorKey": WINDOWS_SELECTOR.0,
-                "nodeSelectorValue": WINDOWS_SELECTOR.1,
-                "tolerationKey": WINDOWS_TOLERATION.0,
-                "tolerationValue": WINDOWS_TOLERATION.1,
-                "tolerationEffect": WINDOWS_TOLERATION.2,
-            }),
+            params: windows::params(pol),
             annotations: BTreeMap::new(),
         });
     }
@@ -402,7 +393,7 @@ pub fn notes(m: &Model) -> Vec<String> {
                 .iter()
                 .any(|n| n.workloads.as_ref().is_some_and(|w| w.windows))
         {
-            out.push("note: the native engine renders no MutatingAdmissionPolicy (not on by default before Kubernetes 1.36), so it only validates: objects missing the internal load balancer annotation, a namespace's annotation value or the Windows node selector and toleration are refused with a message saying what to add".to_owned());
+            out.push("note: the native engine renders no MutatingAdmissionPolicy (not on by default before Kubernetes 1.36), so it only validates: objects missing the internal load balancer annotation, a namespace's annotation value or the Windows node selector, toleration and `spec.os.name` are refused with a message saying what to add".to_owned());
         }
     }
     out
@@ -530,6 +521,7 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
 fn validate_policy(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;
     let base = FieldPath::root().key("policy");
+    windows::validate(pol, out);
     for (i, n) in pol.exempt_namespaces.iter().enumerate() {
         label(out, &base.key("exemptNamespaces").index(i), n);
     }

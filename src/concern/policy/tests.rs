@@ -14,6 +14,7 @@ use crate::verify::admission;
 
 mod issue13;
 mod routes;
+mod windows;
 
 /// The contract's policy section, on a platform with an internal LB annotation.
 const PROFILE: &str = r#"
@@ -121,8 +122,13 @@ fn service(ty: &str, annotations: Value) -> Value {
         "metadata": {"name": "s", "annotations": annotations}, "spec": {"type": ty}})
 }
 
+/// The default Windows node taint's key (#13 item 7).
+const TAINT: &str = "node.kubernetes.io/os";
+
+/// A pod of a Windows namespace, with `spec.os.name: windows`.
 fn windows_pod(selector: bool, toleration: Value) -> Value {
-    let mut spec = json!({"containers": [{"name": "c", "image": "docker.io/library/nginx:1"}]});
+    let mut spec = json!({"os": {"name": "windows"},
+        "containers": [{"name": "c", "image": "docker.io/library/nginx:1"}]});
     if selector {
         spec["nodeSelector"] = json!({"kubernetes.io/os": "windows"});
     }
@@ -222,7 +228,7 @@ fn table() -> Vec<Case> {
             "team-b",
             windows_pod(
                 true,
-                json!({"key": "os", "operator": "Equal", "value": "windows", "effect": "NoSchedule"}),
+                json!({"key": TAINT, "operator": "Equal", "value": "windows", "effect": "NoSchedule"}),
             ),
             true,
         ),
@@ -230,7 +236,7 @@ fn table() -> Vec<Case> {
             "exception: nginx implicit",
             "team-b",
             {
-                let mut p = windows_pod(true, json!({"key": "os", "operator": "Exists"}));
+                let mut p = windows_pod(true, json!({"key": TAINT, "operator": "Exists"}));
                 p["spec"]["containers"][0]["image"] = json!("nginx:1.25");
                 p
             },
@@ -240,7 +246,7 @@ fn table() -> Vec<Case> {
             "exception: nginx lookalike",
             "team-b",
             {
-                let mut p = windows_pod(true, json!({"key": "os", "operator": "Exists"}));
+                let mut p = windows_pod(true, json!({"key": TAINT, "operator": "Exists"}));
                 p["spec"]["containers"][0]["image"] = json!("docker.io/library/nginxevil:1");
                 p
             },
@@ -380,7 +386,7 @@ fn table() -> Vec<Case> {
         case(
             "windows pod without selector",
             "team-b",
-            windows_pod(false, json!({"key": "os", "operator": "Exists"})),
+            windows_pod(false, json!({"key": TAINT, "operator": "Exists"})),
             false,
         ),
         case(
@@ -394,8 +400,38 @@ fn table() -> Vec<Case> {
             "team-b",
             windows_pod(
                 true,
-                json!({"key": "os", "value": "linux", "effect": "NoSchedule"}),
+                json!({"key": TAINT, "value": "linux", "effect": "NoSchedule"}),
             ),
+            false,
+        ),
+        // #13 item 7: the default taint is node.kubernetes.io/os, not os.
+        case(
+            "windows pod tolerating only the old os=windows taint",
+            "team-b",
+            windows_pod(
+                true,
+                json!({"key": "os", "operator": "Equal", "value": "windows", "effect": "NoSchedule"}),
+            ),
+            false,
+        ),
+        case(
+            "windows pod without spec.os.name",
+            "team-b",
+            {
+                let mut p = windows_pod(true, json!({"key": TAINT, "operator": "Exists"}));
+                p["spec"].as_object_mut().unwrap().remove("os");
+                p
+            },
+            false,
+        ),
+        case(
+            "windows pod that says it is a linux pod",
+            "team-b",
+            {
+                let mut p = windows_pod(true, json!({"key": TAINT, "operator": "Exists"}));
+                p["spec"]["os"]["name"] = json!("linux");
+                p
+            },
             false,
         ),
     ];
@@ -649,19 +685,29 @@ fn gatekeeper_mutators_add_what_the_rules_require() {
         "spec.nodeSelector.\"kubernetes.io/os\""
     );
     assert_eq!(sel["spec"]["match"]["namespaces"], json!(["team-b"]));
+    let os = find("Assign", "windows-os-name");
+    assert_eq!(os["spec"]["location"], "spec.os.name");
+    assert_eq!(os["spec"]["parameters"]["assign"]["value"], "windows");
     let tol = find("ModifySet", "windows-toleration");
     assert_eq!(
-        tol["spec"]["parameters"]["values"]["fromList"][0]["key"],
-        "os"
+        tol["spec"]["parameters"]["values"]["fromList"][0],
+        json!({"key": TAINT, "operator": "Equal", "value": "windows", "effect": "NoSchedule"})
     );
-    // A pod as the mutators leave it passes the Windows rule.
-    let mutated = windows_pod(
-        true,
-        tol["spec"]["parameters"]["values"]["fromList"][0].clone(),
-    );
-    assert!(
-        gatekeeper_eval(&objs, &case("mutated", "team-b", mutated, true), &json!({})).is_empty()
-    );
+    // A bare pod as the mutators leave it passes the Windows rule.
+    let bare = img("docker.io/library/nginx:1");
+    let mut req = request(&case("bare", "team-b", bare.clone(), false));
+    assert!(!gatekeeper_eval(&objs, &case("bare", "team-b", bare, false), &json!({})).is_empty());
+    let applied = admission::gatekeeper_mutate(&objs, &mut req).unwrap();
+    for m in [
+        "Assign/windows-node-selector",
+        "Assign/windows-os-name",
+        "ModifySet/windows-toleration",
+    ] {
+        assert!(applied.iter().any(|a| a == m), "{m} not in {applied:?}");
+    }
+    assert_eq!(req.object["spec"]["os"], json!({"name": "windows"}));
+    let mutated = case("mutated", "team-b", req.object, true);
+    assert!(gatekeeper_eval(&objs, &mutated, &json!({})).is_empty());
 }
 
 #[test]

@@ -201,6 +201,10 @@ pub fn cel(rule: Rule) -> Cel {
                     "has(object.spec.tolerations) && object.spec.tolerations.exists(t, has(t.key) && t.key == variables.tolerationKey && ((has(t.operator) && t.operator == 'Exists') || (has(t.value) ? t.value : '') == variables.tolerationValue) && (!has(t.effect) || t.effect == '' || t.effect == variables.tolerationEffect))",
                     "'pods in this namespace run on Windows nodes: add the toleration ' + variables.tolerationKey + '=' + variables.tolerationValue + ':' + variables.tolerationEffect",
                 ),
+                (
+                    "has(object.spec.os) && has(object.spec.os.name) && object.spec.os.name == variables.osName",
+                    "'pods in this namespace run on Windows nodes: set spec.os.name: ' + variables.osName",
+                ),
             ],
         },
     }

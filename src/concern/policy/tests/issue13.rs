@@ -231,7 +231,7 @@ fn issue_13_item_10_gke_load_balancers_are_internal_on_both_engines() {
 
 /// A team-b pod (the nginx exception's namespace, Windows nodes) with `image`.
 fn team_b(image: &str) -> Value {
-    let mut p = windows_pod(true, json!({"key": "os", "operator": "Exists"}));
+    let mut p = windows_pod(true, json!({"key": super::TAINT, "operator": "Exists"}));
     p["spec"]["containers"][0]["image"] = json!(image);
     p
 }
