@@ -334,3 +334,29 @@ fn kubeadm_has_no_internal_annotation_to_add() {
     let m = crate::load_text(&text, "t.yaml", today()).unwrap();
     assert!(kinds(&rendered_for(&m, NATIVE)).is_empty());
 }
+
+#[test]
+fn on_eks_the_added_annotation_is_the_one_the_rule_reads() {
+    let text = format!(
+        "{HEAD}namespaces: [{{name: a}}]\npolicy: {{engine: {NATIVE}, internalLoadBalancers: true}}\n"
+    )
+    .replace("platform: kubeadm", "platform: eks")
+    .replace("\"1.33\"", "\"1.36\"");
+    let m = crate::load_text(&text, "t.yaml", today()).unwrap();
+    let objs = rendered_for(&m, NATIVE);
+    let bare = service("LoadBalancer", json!({}));
+    assert!(
+        !eval(
+            NATIVE,
+            &objs,
+            &super::case("bare", "a", bare.clone(), false)
+        )
+        .is_empty()
+    );
+    let mut r = request(&super::case("bare", "a", bare, true));
+    mutating::native_mutate(&objs, &mut r).unwrap();
+    let (key, value) = super::super::internal_lb_annotation(crate::profile::Platform::Eks).unwrap();
+    assert_eq!(r.object["metadata"]["annotations"][key], value);
+    let denials = eval(NATIVE, &objs, &super::case("mutated", "a", r.object, true));
+    assert!(denials.is_empty(), "{denials:?}");
+}
