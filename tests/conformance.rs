@@ -104,7 +104,16 @@ fn every_object_passes_strict_schema_validation_on_every_supported_version() {
     for name in examples() {
         let (files, _) = split_by_group(&object_files(&name));
         assert!(!files.is_empty());
+        let (mutating, files) = split_mutating(&files);
+        let since = example_version(&name);
         for v in VERSIONS {
+            // MutatingAdmissionPolicy exists from the version the example is
+            // for (v1 from 1.36); everything else on every version.
+            let served = v.as_bytes() >= since.as_bytes();
+            let files: Vec<&String> = files
+                .iter()
+                .chain(mutating.iter().filter(|_| served))
+                .collect();
             let o = Command::new(&bin)
                 .args(["--strict", "--quiet", "-k", v])
                 .args(&files)
@@ -118,6 +127,63 @@ fn every_object_passes_strict_schema_validation_on_every_supported_version() {
                 String::from_utf8_lossy(&o.stderr)
             );
         }
+    }
+}
+
+/// MutatingAdmissionPolicy objects apart from the rest.
+fn split_mutating(files: &[String]) -> (Vec<String>, Vec<String>) {
+    files.iter().cloned().partition(|f| {
+        let text = std::fs::read_to_string(root().join(f)).unwrap();
+        let v: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        v["kind"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("MutatingAdmissionPolicy"))
+    })
+}
+
+/// The example's `cluster.kubernetesVersion`, as a VERSIONS entry.
+fn example_version(name: &str) -> String {
+    let text = std::fs::read_to_string(root().join(format!("examples/{name}.yaml"))).unwrap();
+    let v: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    format!(
+        "{}.0",
+        v["cluster"]["kubernetesVersion"].as_str().unwrap_or("1.33")
+    )
+}
+
+/// #13 item 19: the v1 MutatingAdmissionPolicies of the 1.36 example exist
+/// there and not on 1.35, which is why kharden renders them from 1.36 only.
+#[test]
+fn mutating_admission_policies_v1_exist_from_1_36_only() {
+    let bin = kubernetes_validate();
+    let (mutating, _) = split_mutating(&object_files("native-policy-1.36"));
+    assert!(mutating.len() >= 8, "{mutating:?}");
+    let run = |v: &str| {
+        Command::new(&bin)
+            .args(["--strict", "-k", v])
+            .args(&mutating)
+            .current_dir(root())
+            .output()
+            .unwrap()
+    };
+    for v in ["1.36.0", "1.37.0"] {
+        let o = run(v);
+        assert!(
+            o.status.success(),
+            "{v}: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+    // The validator only warns on a kind its version lacks.
+    let o = run("1.35.0");
+    let out = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert!(
+        out.contains("Couldn't find schema for kind MutatingAdmissionPolicy with api version admissionregistration.k8s.io/v1 for kubernetes version 1.35"),
+        "{out}"
+    );
+    // Examples at 1.33 render none.
+    for name in ["native-policy", "prod-east"] {
+        assert!(split_mutating(&object_files(name)).0.is_empty(), "{name}");
     }
 }
 

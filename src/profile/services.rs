@@ -187,6 +187,15 @@ pub struct Policy {
     /// one they carry here (older AKS guides use `os=windows:NoSchedule`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub windows_node_taint: Option<Taint>,
+    /// With `engine: validating-admission-policy` on Kubernetes 1.34 or 1.35:
+    /// also render the mutations (internal load balancer annotation, namespace
+    /// annotations, Windows scheduling) as MutatingAdmissionPolicy
+    /// `admissionregistration.k8s.io/v1beta1`, which those versions serve only
+    /// with the `MutatingAdmissionPolicy` feature gate and the v1beta1 API
+    /// turned on (`--runtime-config=admissionregistration.k8s.io/v1beta1=true`).
+    /// From 1.36 the `v1` policies are rendered without it; on 1.33 there are none.
+    #[serde(default)]
+    pub mutating_admission_policy_beta: bool,
 }
 
 /// A node taint: `key=value:effect`.

@@ -96,11 +96,11 @@ impl Denial {
     }
 }
 
-fn str_of<'a>(v: &'a Value, field: &str) -> &'a str {
+pub(crate) fn str_of<'a>(v: &'a Value, field: &str) -> &'a str {
     v.get(field).and_then(Value::as_str).unwrap_or_default()
 }
 
-fn name_of(o: &Value) -> &str {
+pub(crate) fn name_of(o: &Value) -> &str {
     o.pointer("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or_default()
@@ -321,7 +321,7 @@ pub fn gatekeeper(objs: &[Value], r: &Request, inventory: &Value) -> Result<Vec<
 
 /// A binding's namespace selector over `kubernetes.io/metadata.name` (what
 /// kharden renders); other keys never match, so nothing is over-claimed.
-fn namespace_selector_matches(sel: &Value, ns: &str) -> bool {
+pub(crate) fn namespace_selector_matches(sel: &Value, ns: &str) -> bool {
     let labels = std::collections::BTreeMap::from([(
         "kubernetes.io/metadata.name".to_owned(),
         ns.to_owned(),
@@ -334,7 +334,7 @@ fn namespace_selector_matches(sel: &Value, ns: &str) -> bool {
     }
 }
 
-fn rule_matches(rule: &Value, r: &Request) -> bool {
+pub(crate) fn rule_matches(rule: &Value, r: &Request) -> bool {
     let resource = if r.subresource.is_empty() {
         r.resource.clone()
     } else {

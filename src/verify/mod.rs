@@ -8,6 +8,7 @@
 
 pub mod admission;
 pub mod istio;
+pub mod mutating;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -597,9 +598,11 @@ fn admit(
         .ok_or_else(|| "internal error: unchecked admission object".to_owned())?;
     let name = obj["metadata"]["name"].as_str().unwrap_or("(unnamed)");
     let what = format!("admission {} {}/{name}", req.kind, a.namespace);
-    // Mutating admission first (Gatekeeper mutators, LimitRange defaults), then
+    // Mutating admission first (Gatekeeper mutators, MutatingAdmissionPolicies,
+    // LimitRange defaults), then
     // validation on the mutated object, as the API server orders them.
     let mut notes = admission::gatekeeper_mutate(objs, &mut req)?;
+    notes.extend(mutating::native_mutate(objs, &mut req)?);
     let (mut denials, defaults) = admission::limit_ranges(objs, &mut req);
     notes.extend(defaults);
     denials.extend(admission::quotas(objs, &req));

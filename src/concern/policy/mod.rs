@@ -9,6 +9,7 @@
 //! stays the baseline for pod security; nothing here duplicates it.
 
 pub mod gatekeeper;
+pub mod map;
 pub mod routes;
 pub mod vap;
 pub mod windows;
@@ -386,15 +387,7 @@ pub fn notes(m: &Model) -> Vec<String> {
         if pol.unique_ingress_hosts {
             out.push("note: `policy.uniqueIngressHosts`: a ValidatingAdmissionPolicy cannot see other Ingresses, so each namespace's hosts are confined to `<namespace>.<ingressDomain>` and below instead; use `engine: gatekeeper` for a true uniqueness check".to_owned());
         }
-        if pol.internal_load_balancers
-            || !pol.propagate_namespace_annotations.is_empty()
-            || m.profile
-                .namespaces
-                .iter()
-                .any(|n| n.workloads.as_ref().is_some_and(|w| w.windows))
-        {
-            out.push("note: the native engine renders no MutatingAdmissionPolicy (not on by default before Kubernetes 1.36), so it only validates: objects missing the internal load balancer annotation, a namespace's annotation value or the Windows node selector, toleration and `spec.os.name` are refused with a message saying what to add".to_owned());
-        }
+        out.extend(map::note(m, pol));
     }
     out
 }
@@ -522,6 +515,7 @@ fn validate_policy(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;
     let base = FieldPath::root().key("policy");
     windows::validate(pol, out);
+    map::validate(m, pol, out);
     for (i, n) in pol.exempt_namespaces.iter().enumerate() {
         label(out, &base.key("exemptNamespaces").index(i), n);
     }

@@ -13,11 +13,12 @@ use crate::testing::{HEAD, errors, render, today};
 use crate::verify::admission;
 
 mod issue13;
+mod map;
 mod routes;
 mod windows;
 
 /// The contract's policy section, on a platform with an internal LB annotation.
-const PROFILE: &str = r#"
+pub(super) const PROFILE: &str = r#"
 namespaces:
   - name: team-a
     annotations: {contact: team-a@example.ca, cost-center: PE-1234}
@@ -523,16 +524,28 @@ fn rendered_for(m: &crate::Model, engine: &str) -> Vec<Value> {
     let plan = plan(m);
     match engine {
         "gatekeeper" => gatekeeper::objects(m, &plan),
-        _ => plan
-            .iter()
-            .flat_map(|i| {
-                let (p, b) = vap::objects(i);
-                [
-                    serde_json::to_value(p).unwrap(),
-                    serde_json::to_value(b).unwrap(),
-                ]
-            })
-            .collect(),
+        _ => {
+            let mut out: Vec<Value> = plan
+                .iter()
+                .flat_map(|i| {
+                    let (p, b) = vap::objects(i);
+                    [
+                        serde_json::to_value(p).unwrap(),
+                        serde_json::to_value(b).unwrap(),
+                    ]
+                })
+                .collect();
+            // From 1.36 (or with the v1beta1 opt-in) the mutating policies too.
+            if let Some(v) = super::map::version(m) {
+                for i in &plan {
+                    if let Some((p, b)) = super::map::objects(m, i, v) {
+                        out.push(serde_json::to_value(p).unwrap());
+                        out.push(serde_json::to_value(b).unwrap());
+                    }
+                }
+            }
+            out
+        }
     }
 }
 

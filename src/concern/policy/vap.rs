@@ -7,9 +7,10 @@
 //! Limits of the engine, said where they bite: a policy sees only the object
 //! under review, so `uniqueIngressHosts` becomes "hosts stay under
 //! `<namespace>.<ingressDomain>`", which makes two namespaces' hosts disjoint
-//! by construction; and kharden renders no MutatingAdmissionPolicy (alpha or
-//! beta and off by default on 1.33–1.35), so objects missing what a Gatekeeper
-//! mutator would add are refused with a message saying what to add.
+//! by construction. What a Gatekeeper mutator adds, `map` adds with a
+//! MutatingAdmissionPolicy from Kubernetes 1.36 (on 1.34 and 1.35 only when the
+//! profile opts in to v1beta1); without one, objects missing it are refused
+//! with a message saying what to add.
 
 use k8s_openapi::api::admissionregistration::v1::{
     MatchResources, NamedRuleWithOperations, ValidatingAdmissionPolicy,
@@ -285,7 +286,7 @@ static INGRESS_TLS_HOSTS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-fn rule(group: &str, resources: &[&str]) -> NamedRuleWithOperations {
+pub(super) fn rule(group: &str, resources: &[&str]) -> NamedRuleWithOperations {
     NamedRuleWithOperations {
         api_groups: Some(vec![group.to_owned()]),
         api_versions: Some(vec![if group == "*" { "*" } else { "v1" }.to_owned()]),
@@ -350,7 +351,7 @@ pub fn variables(inst: &Instance) -> Vec<Variable> {
     out
 }
 
-fn selector(scope: &Scope) -> Option<LabelSelector> {
+pub(super) fn selector(scope: &Scope) -> Option<LabelSelector> {
     let (op, values) = match scope {
         Scope::AllBut(ns) if ns.is_empty() => return None,
         Scope::AllBut(ns) => ("NotIn", ns),
@@ -412,12 +413,13 @@ pub fn objects(inst: &Instance) -> (ValidatingAdmissionPolicy, ValidatingAdmissi
     (policy, binding)
 }
 
-pub fn render(_m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, String> {
+pub fn render(m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, String> {
     let mut out = Vec::new();
     for inst in plan {
         let (p, b) = objects(inst);
         out.push(Manifest::k8s(&p)?);
         out.push(Manifest::k8s(&b)?);
     }
+    out.extend(super::map::render(m, plan)?);
     Ok(out)
 }

@@ -1,0 +1,290 @@
+//! MutatingAdmissionPolicy, run on rendered objects: what the API server's
+//! native mutation would make of one request, before validation. kharden's
+//! policies use `patchType: JSONPatch`, so this evaluates each mutation's CEL
+//! to a list of `JSONPatch{op, path, value}` values (the type and
+//! `jsonpatch.escapeKey` are registered as Kubernetes registers them) and
+//! applies them as RFC 6902 says. Matching is the binding's namespace
+//! selector, then the policy's `matchConstraints.resourceRules`, then its
+//! `matchConditions`, as for ValidatingAdmissionPolicy.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use cel::common::types::{CelString, CelStruct, Type};
+use cel::common::value::{CowVal, Val};
+use cel::{ExecutionError, StructType};
+use serde_json::{Value, json};
+
+use super::admission::{
+    Request, cel_env, cel_eval, name_of, namespace_selector_matches, rule_matches, str_of,
+};
+
+/// Kubernetes' `JSONPatch` CEL type: `op`, `path`, `from` and `value`, where
+/// `value` takes any value (a `StructDef` field has one fixed type).
+struct JsonPatchType(Type);
+
+impl StructType for JsonPatchType {
+    fn get_type(&self) -> &Type {
+        &self.0
+    }
+
+    fn new_value<'b, 'v>(
+        &self,
+        fields: BTreeMap<String, CowVal<'b, 'v>>,
+    ) -> Result<Box<dyn Val + 'v>, ExecutionError> {
+        let mut s = CelStruct::new("JSONPatch".to_owned());
+        for (k, v) in fields {
+            if !matches!(k.as_str(), "op" | "path" | "from" | "value") {
+                return Err(ExecutionError::NoSuchKey(Arc::new(format!(
+                    "field `{k}` on struct `JSONPatch`"
+                ))));
+            }
+            s.add_field_value(k, v);
+        }
+        Ok(Box::new(s))
+    }
+}
+
+/// RFC 6901 escaping of one path segment, as `jsonpatch.escapeKey` does.
+fn escape_key(key: &CelString<'_>) -> CelString<'static> {
+    CelString::from(key.replace('~', "~0").replace('/', "~1"))
+}
+
+/// The CEL environment of mutating policies: the validating one plus the
+/// `JSONPatch` type and `jsonpatch.escapeKey`.
+pub fn env() -> Result<Arc<cel::Env>, String> {
+    let base = cel_env()?;
+    let mut env = Arc::try_unwrap(base).map_err(|_| "CEL environment is shared".to_owned())?;
+    env.add_type(JsonPatchType(Type::new_struct("JSONPatch".to_owned())))
+        .map_err(|e| format!("CEL JSONPatch type: {e:?}"))?;
+    cel::add_overload!(env, fn escape_key: (CelString) -> CelString, name = "jsonpatch.escapeKey")
+        .map_err(|e| format!("CEL jsonpatch.escapeKey: {e:?}"))?;
+    Ok(Arc::new(env))
+}
+
+/// A CEL result as JSON, `JSONPatch` structs as objects of their fields.
+fn to_json(v: &cel::Value) -> Result<Value, String> {
+    Ok(match v {
+        cel::Value::List(l) => Value::Array(l.iter().map(to_json).collect::<Result<_, _>>()?),
+        cel::Value::Struct(s) => {
+            let mut o = serde_json::Map::new();
+            for (k, f) in s.field_values() {
+                let f = cel::Value::try_from(&*f).map_err(|e| format!("CEL value: {e:?}"))?;
+                o.insert(k, to_json(&f)?);
+            }
+            Value::Object(o)
+        }
+        cel::Value::Map(m) => {
+            let mut o = serde_json::Map::new();
+            for (k, f) in m.map.iter() {
+                o.insert(k.to_string(), to_json(f)?);
+            }
+            Value::Object(o)
+        }
+        cel::Value::String(x) => json!(x.as_str()),
+        cel::Value::Int(i) => json!(i),
+        cel::Value::UInt(u) => json!(u),
+        cel::Value::Float(f) => json!(f),
+        cel::Value::Bool(b) => json!(b),
+        cel::Value::Null => Value::Null,
+        other => return Err(format!("CEL value {other:?} has no JSON form")),
+    })
+}
+
+/// One RFC 6901 pointer segment, unescaped.
+fn unescape(seg: &str) -> String {
+    seg.replace("~1", "/").replace("~0", "~")
+}
+
+/// Apply one JSON Patch operation (`add`, `replace`, `remove`, `test`).
+fn apply_op(doc: &mut Value, op: &Value) -> Result<(), String> {
+    let kind = str_of(op, "op");
+    let path = str_of(op, "path");
+    let segs: Vec<String> = match path.strip_prefix('/') {
+        Some(rest) => rest.split('/').map(unescape).collect(),
+        None if path.is_empty() => Vec::new(),
+        None => return Err(format!("JSON Patch path `{path}` does not start with /")),
+    };
+    let value = op.get("value").cloned().unwrap_or(Value::Null);
+    let Some((last, parent)) = segs.split_last() else {
+        return match kind {
+            "test" if *doc == value => Ok(()),
+            "add" | "replace" => {
+                *doc = value;
+                Ok(())
+            }
+            _ => Err(format!("JSON Patch `{kind}` on the whole object")),
+        };
+    };
+    let mut cur = &mut *doc;
+    for s in parent {
+        cur = match cur {
+            Value::Object(m) => m.get_mut(s),
+            Value::Array(a) => s.parse::<usize>().ok().and_then(|i| a.get_mut(i)),
+            _ => None,
+        }
+        .ok_or_else(|| format!("JSON Patch path `{path}`: `{s}` does not exist"))?;
+    }
+    match (cur, kind) {
+        (Value::Object(m), "add") => {
+            m.insert(last.clone(), value);
+        }
+        (Value::Object(m), "replace" | "remove") if m.contains_key(last) => {
+            if kind == "replace" {
+                m.insert(last.clone(), value);
+            } else {
+                m.remove(last);
+            }
+        }
+        (Value::Object(m), "test") if m.get(last) == Some(&value) => {}
+        (Value::Array(a), "add") if last == "-" => a.push(value),
+        (Value::Array(a), "add") => match last.parse::<usize>() {
+            Ok(i) if i <= a.len() => a.insert(i, value),
+            _ => return Err(format!("JSON Patch path `{path}`: no index `{last}`")),
+        },
+        (Value::Array(a), "replace" | "remove" | "test") => {
+            let i = last
+                .parse::<usize>()
+                .ok()
+                .filter(|i| *i < a.len())
+                .ok_or_else(|| format!("JSON Patch path `{path}`: no index `{last}`"))?;
+            match kind {
+                "replace" => a[i] = value,
+                "remove" => {
+                    a.remove(i);
+                }
+                _ if a[i] == value => {}
+                _ => return Err(format!("JSON Patch test of `{path}` failed")),
+            }
+        }
+        (_, k) => return Err(format!("JSON Patch `{k}` of `{path}` cannot apply")),
+    }
+    Ok(())
+}
+
+/// Apply the rendered MutatingAdmissionPolicies bound to the request's
+/// namespace to its object, in order. Returns the names of the policies that
+/// changed it. A mutation that fails to evaluate or apply is an error, which
+/// under the policies' `failurePolicy: Fail` refuses the request.
+pub fn native_mutate(objs: &[Value], r: &mut Request) -> Result<Vec<String>, String> {
+    let env = env()?;
+    let to_cel = |v: &Value| cel::to_value(v).map_err(|e| format!("CEL value: {e:?}"));
+    let request = to_cel(&json!({
+        "kind": {"group": r.group, "version": r.version, "kind": r.kind},
+        "resource": {"group": r.group, "version": r.version, "resource": r.resource},
+        "subResource": r.subresource,
+        "namespace": r.namespace,
+        "operation": r.operation,
+    }))?;
+    let mut applied = Vec::new();
+    for binding in objs
+        .iter()
+        .filter(|o| str_of(o, "kind") == "MutatingAdmissionPolicyBinding")
+    {
+        let bspec = &binding["spec"];
+        if !namespace_selector_matches(&bspec["matchResources"]["namespaceSelector"], &r.namespace)
+        {
+            continue;
+        }
+        let pname = str_of(bspec, "policyName");
+        let policy = objs
+            .iter()
+            .find(|o| str_of(o, "kind") == "MutatingAdmissionPolicy" && name_of(o) == pname)
+            .ok_or_else(|| format!("binding `{}` names no rendered policy", name_of(binding)))?;
+        let spec = &policy["spec"];
+        let rules = spec["matchConstraints"]["resourceRules"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if !rules.iter().any(|rule| rule_matches(rule, r)) {
+            continue;
+        }
+        let object = to_cel(&r.object)?;
+        let base = || {
+            let mut ctx = cel::Context::with_env(env.clone());
+            ctx.add_variable_from_value("object", object.clone());
+            ctx.add_variable_from_value("request", request.clone());
+            ctx
+        };
+        let mut matched = true;
+        for c in spec["matchConditions"].as_array().into_iter().flatten() {
+            match cel_eval(&env, &base(), str_of(c, "expression"))? {
+                cel::Value::Bool(b) => matched &= b,
+                other => return Err(format!("match condition of `{pname}` gave {other:?}")),
+            }
+        }
+        if !matched {
+            continue;
+        }
+        let mut vars: HashMap<String, cel::Value> = HashMap::new();
+        for v in spec["variables"].as_array().into_iter().flatten() {
+            let mut ctx = base();
+            ctx.add_variable_from_value("variables", vars.clone());
+            let val = cel_eval(&env, &ctx, str_of(v, "expression"))?;
+            vars.insert(str_of(v, "name").to_owned(), val);
+        }
+        let mut ctx = base();
+        ctx.add_variable_from_value("variables", vars);
+        let before = r.object.clone();
+        for m in spec["mutations"].as_array().into_iter().flatten() {
+            if str_of(m, "patchType") != "JSONPatch" {
+                return Err(format!(
+                    "`{pname}`: verify applies JSONPatch mutations only, not `{}`",
+                    str_of(m, "patchType")
+                ));
+            }
+            let ops = to_json(&cel_eval(
+                &env,
+                &ctx,
+                str_of(&m["jsonPatch"], "expression"),
+            )?)?;
+            let mut patched = r.object.clone();
+            for op in ops.as_array().into_iter().flatten() {
+                apply_op(&mut patched, op).map_err(|e| format!("`{pname}`: {e}"))?;
+            }
+            r.object = patched;
+        }
+        if r.object != before {
+            applied.push(format!("MutatingAdmissionPolicy/{pname}"));
+        }
+    }
+    Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(expr: &str, object: Value) -> Value {
+        let env = env().unwrap();
+        let mut ctx = cel::Context::with_env(env.clone());
+        ctx.add_variable_from_value("object", cel::to_value(&object).unwrap());
+        let ops = to_json(&cel_eval(&env, &ctx, expr).unwrap()).unwrap();
+        let mut doc = object;
+        for op in ops.as_array().unwrap() {
+            apply_op(&mut doc, op).unwrap();
+        }
+        doc
+    }
+
+    #[test]
+    fn json_patches_built_in_cel_apply_as_rfc_6902_says() {
+        let doc = run(
+            r#"[JSONPatch{op: "add", path: "/metadata/annotations", value: {}},
+                JSONPatch{op: "add", path: "/metadata/annotations/" + jsonpatch.escapeKey("a.io/b~c"), value: "x"},
+                JSONPatch{op: "add", path: "/spec/l/-", value: {"k": "v"}},
+                JSONPatch{op: "replace", path: "/spec/n", value: 2}]"#,
+            json!({"metadata": {}, "spec": {"l": [1], "n": 1}}),
+        );
+        assert_eq!(
+            doc,
+            json!({"metadata": {"annotations": {"a.io/b~c": "x"}}, "spec": {"l": [1, {"k": "v"}], "n": 2}})
+        );
+        let env = env().unwrap();
+        let ctx = cel::Context::with_env(env.clone());
+        assert!(cel_eval(&env, &ctx, "JSONPatch{op: 'add', bogus: 1}").is_err());
+        let mut d = json!({"a": 1});
+        assert!(apply_op(&mut d, &json!({"op": "test", "path": "/a", "value": 2})).is_err());
+        assert!(apply_op(&mut d, &json!({"op": "replace", "path": "/b", "value": 2})).is_err());
+    }
+}
