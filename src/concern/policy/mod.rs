@@ -367,6 +367,13 @@ pub fn plan(m: &Model) -> Vec<Instance> {
     out
 }
 
+/// The native engine's fixed CEL per rule (`vap`, `routes`): derived variables (after the parameter variables) and
+/// validations as (expression, messageExpression).
+pub struct Cel {
+    pub variables: Vec<(&'static str, String)>,
+    pub validations: Vec<(&'static str, &'static str)>,
+}
+
 pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
     let Some(pol) = &m.profile.policy else {
         return Ok(Vec::new());
@@ -374,7 +381,11 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
     let plan = plan(m);
     match pol.engine {
         PolicyEngine::Gatekeeper => gatekeeper::render(m, &plan),
-        PolicyEngine::ValidatingAdmissionPolicy => vap::render(m, &plan),
+        PolicyEngine::ValidatingAdmissionPolicy => {
+            let mut out = vap::render(&plan)?;
+            out.extend(map::render(m, &plan)?);
+            Ok(out)
+        }
     }
 }
 

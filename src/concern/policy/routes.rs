@@ -10,8 +10,8 @@ use std::sync::LazyLock;
 
 use serde_json::{Value, json};
 
+use super::Cel;
 use super::Rule;
-use super::vap::Cel;
 use crate::model::Model;
 
 /// The Gateway API group.

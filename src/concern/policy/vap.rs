@@ -22,9 +22,8 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 
-use super::{Instance, Rule, Scope};
+use super::{Cel, Instance, Rule, Scope};
 use crate::manifest::{Manifest, meta};
-use crate::model::Model;
 
 /// A JSON value as a CEL literal. Strings are double-quoted with every quote,
 /// backslash and control character escaped, so no user value can end the
@@ -74,13 +73,6 @@ pub fn cel_literal(v: &Value) -> String {
 /// The image of a container with Docker's defaults written out (no registry
 /// host: docker.io; a bare name: docker.io/library). Same pattern as the Rego.
 const FULL_NAME: &str = "i.matches('^(localhost|[^/]*[.:][^/]*)/') ? i : (i.contains('/') ? 'docker.io/' + i : 'docker.io/library/' + i)";
-
-/// Fixed CEL per rule: derived variables (after the parameter variables) and
-/// validations as (expression, messageExpression).
-pub struct Cel {
-    pub variables: Vec<(&'static str, String)>,
-    pub validations: Vec<(&'static str, &'static str)>,
-}
 
 pub fn cel(rule: Rule) -> Cel {
     match rule {
@@ -413,13 +405,14 @@ pub fn objects(inst: &Instance) -> (ValidatingAdmissionPolicy, ValidatingAdmissi
     (policy, binding)
 }
 
-pub fn render(m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, String> {
+/// The ValidatingAdmissionPolicies and their bindings (the mutating ones are
+/// `map`'s).
+pub fn render(plan: &[Instance]) -> Result<Vec<Manifest>, String> {
     let mut out = Vec::new();
     for inst in plan {
         let (p, b) = objects(inst);
         out.push(Manifest::k8s(&p)?);
         out.push(Manifest::k8s(&b)?);
     }
-    out.extend(super::map::render(m, plan)?);
     Ok(out)
 }
