@@ -23,6 +23,7 @@ pub mod quantity;
 pub mod report;
 pub mod schema_check;
 pub mod source;
+pub mod stage;
 pub mod verify;
 
 use std::path::Path;

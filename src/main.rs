@@ -139,7 +139,7 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
                     let rendered = diff::bodies(&kharden::render(&m)?.set);
                     let mut on_disk = BTreeMap::new();
                     for rel in output::list_files(dir).map_err(Error::Other)? {
-                        if rel == "kustomization.yaml" {
+                        if output::is_index(&rel) {
                             continue;
                         }
                         let text = std::fs::read_to_string(dir.join(&rel))
