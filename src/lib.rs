@@ -10,6 +10,7 @@ pub mod diag;
 pub mod diff;
 pub mod explain;
 pub mod facts;
+pub mod gitops;
 pub mod init;
 pub mod lint;
 pub mod manifest;

@@ -353,7 +353,12 @@ fn render(args: &[PathBuf], dir: Option<PathBuf>, check: bool) -> Result<u8, Err
             (Some(d), true) => d.join(&model.profile.metadata.name),
             (None, _) => PathBuf::from("out").join(&model.profile.metadata.name),
         };
-        let files = output::files(&r.set, &model.display).map_err(Error::Other)?;
+        let mut files = output::files(&r.set, &model.display).map_err(Error::Other)?;
+        let name = &model.profile.metadata.name;
+        // Flux paths assume the rendering sits at `out/<name>` of the repository.
+        let flux =
+            kharden::gitops::flux_files(&r.set, &model.display, name, &format!("out/{name}"));
+        files.extend(flux.map_err(Error::Other)?);
         if check {
             let drift = output::check(&target, &files).map_err(Error::Other)?;
             if drift.is_clean() {

@@ -145,3 +145,60 @@ fn each_stage_builds_alone_and_the_top_builds_them_all() {
     assert!(sum > 0);
     assert_eq!(build(&dir), sum);
 }
+
+/// Flux: one Kustomization per stage, valid against the vendored Flux CRD, each
+/// depending on the stage before it and waiting for health, pointing at the
+/// stage's directory.
+#[test]
+fn flux_kustomizations_chain_the_stages_and_pass_the_upstream_schema() {
+    for name in examples() {
+        let dir = root().join("out").join(&name);
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir.join("flux"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| !p.ends_with("kustomization.yaml"))
+            .collect();
+        files.sort();
+        let o = std::process::Command::new(common::tools_python())
+            .arg("scripts/validate-upstream-crs.py")
+            .arg("tests/data/crds-upstream/flux")
+            .args(&files)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "out/{name}/flux: {}",
+            common::stdout(&o)
+        );
+        let stages: Vec<String> = std::fs::read_dir(dir.join("stages"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        assert_eq!(files.len(), stages.len(), "out/{name}: one per stage");
+        let mut prev: Option<String> = None;
+        for (f, stage) in files.iter().zip(&stages) {
+            let k: Value = serde_saphyr::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+            assert_eq!(k["spec"]["wait"], true);
+            assert_eq!(
+                k["spec"]["path"],
+                format!("./out/{name}/stages/{stage}"),
+                "{}",
+                f.display()
+            );
+            assert!(
+                dir.join("stages")
+                    .join(stage)
+                    .join("kustomization.yaml")
+                    .is_file()
+            );
+            match &prev {
+                None => assert!(k["spec"].get("dependsOn").is_none()),
+                Some(p) => assert_eq!(k["spec"]["dependsOn"][0]["name"], *p),
+            }
+            prev = Some(k["metadata"]["name"].as_str().unwrap().to_owned());
+        }
+    }
+}
