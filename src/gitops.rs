@@ -136,3 +136,24 @@ pub fn flux_files(
     );
     Ok(out)
 }
+
+/// The file an Argo CD repository holds for the plugin to find (discovery).
+pub const PLUGIN_PROFILE: &str = "kharden.yaml";
+
+/// `plugin.yaml` of an Argo CD Config Management Plugin (sidecar): in any
+/// application directory holding a `kharden.yaml` profile, Argo CD runs
+/// `kharden render kharden.yaml -o -` and applies the stream, whose objects carry
+/// the sync waves.
+pub fn argocd_plugin() -> Result<String, String> {
+    let plugin = serde_json::json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "ConfigManagementPlugin",
+        "metadata": {"name": "kharden"},
+        "spec": {
+            "version": "v1",
+            "discover": {"fileName": PLUGIN_PROFILE},
+            "generate": {"command": ["kharden", "render", PLUGIN_PROFILE, "-o", "-"]},
+        },
+    });
+    to_yaml(&Sorted::of(&plugin)?)
+}

@@ -12,6 +12,7 @@ pub mod explain;
 pub mod facts;
 pub mod gitops;
 pub mod init;
+pub mod krm;
 pub mod lint;
 pub mod manifest;
 pub mod model;

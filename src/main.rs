@@ -253,6 +253,19 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
             );
             Ok(0)
         }
+        cli::Command::Gitops {
+            what: cli::Gitops::ArgocdPlugin,
+        } => {
+            print(&kharden::gitops::argocd_plugin().map_err(Error::Other)?)?;
+            Ok(0)
+        }
+        cli::Command::Krm => {
+            let mut input = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut input).map_err(other)?;
+            let (text, ok) = kharden::krm::run(&input, clock::today().map_err(Error::Other)?);
+            print(&text)?;
+            Ok(if ok { 0 } else { 1 })
+        }
         cli::Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut cli::Cli::command(), "kharden", &mut buf);

@@ -202,3 +202,97 @@ fn flux_kustomizations_chain_the_stages_and_pass_the_upstream_schema() {
         }
     }
 }
+
+fn docs(text: &str) -> Vec<Value> {
+    text.split("\n---\n")
+        .map(|d| serde_saphyr::from_str::<Value>(d).unwrap())
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+fn run_with_stdin(args: &[&str], input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kharden"))
+        .args(args)
+        .current_dir(root())
+        .env("KHARDEN_TODAY", common::TODAY)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// KRM round trip: the profile as functionConfig gives exactly the objects of
+/// `render -o -`, in the same order.
+#[test]
+fn krm_function_returns_the_render_stream_as_items() {
+    let profile: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(root().join("examples/small.yaml")).unwrap(),
+    )
+    .unwrap();
+    let list = serde_json::json!({
+        "apiVersion": "config.kubernetes.io/v1",
+        "kind": "ResourceList",
+        "items": [],
+        "functionConfig": profile,
+    });
+    let o = run_with_stdin(&["krm"], &serde_json::to_string(&list).unwrap());
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let out: Value = serde_saphyr::from_str(&common::stdout(&o)).unwrap();
+    assert_eq!(out["kind"], "ResourceList");
+    let stream = common::kharden(&["render", "examples/small.yaml", "-o", "-"]);
+    let want = docs(&common::stdout(&stream));
+    assert!(!want.is_empty());
+    assert_eq!(out["items"].as_array().unwrap(), &want);
+}
+
+#[test]
+fn krm_function_reports_an_invalid_profile_as_error_results() {
+    let list = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n  apiVersion: kharden.dev/v1alpha1\n  kind: ClusterProfile\n  metadata: {name: t}\n  cluster: {name: t, platform: nowhere}\n";
+    let o = run_with_stdin(&["krm"], list);
+    assert_eq!(o.status.code(), Some(1), "{}", common::stdout(&o));
+    let out: Value = serde_saphyr::from_str(&common::stdout(&o)).unwrap();
+    let results = out["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    assert!(results.iter().all(|r| r["severity"] == "error"));
+    assert!(
+        results
+            .iter()
+            .any(|r| r["message"].as_str().unwrap().contains("nowhere")),
+        "{results:?}"
+    );
+    assert!(out["items"].as_array().unwrap().is_empty());
+}
+
+/// The Argo CD plugin: its generate command, run where discovery would find a
+/// profile, yields the `render -o -` stream.
+#[test]
+fn argocd_plugin_generates_the_render_stream() {
+    let o = common::kharden(&["gitops", "argocd-plugin"]);
+    assert!(o.status.success());
+    let p: Value = serde_saphyr::from_str(&common::stdout(&o)).unwrap();
+    assert_eq!(p["apiVersion"], "argoproj.io/v1alpha1");
+    assert_eq!(p["kind"], "ConfigManagementPlugin");
+    let file = p["spec"]["discover"]["fileName"].as_str().unwrap();
+    let cmd: Vec<&str> = p["spec"]["generate"]["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(cmd[0], "kharden");
+    let app = tempfile::tempdir().unwrap();
+    std::fs::copy(root().join("examples/small.yaml"), app.path().join(file)).unwrap();
+    let got = common::kharden_in(app.path(), &cmd[1..]);
+    assert!(got.status.success(), "{}", common::stderr(&got));
+    let want = common::kharden(&["render", "examples/small.yaml", "-o", "-"]);
+    assert_eq!(docs(&common::stdout(&got)), docs(&common::stdout(&want)));
+}
