@@ -141,6 +141,17 @@ pub enum Gitops {
     /// Print the plugin.yaml of an Argo CD Config Management Plugin (sidecar)
     /// that renders a `kharden.yaml` profile with `kharden render kharden.yaml -o -`.
     ArgocdPlugin,
+    /// Print an Argo CD Application syncing `out/<metadata.name>` of a repository.
+    ArgocdApplication {
+        /// The cluster profile (YAML), for its `metadata.name`.
+        profile: PathBuf,
+        /// The Git repository holding the rendering.
+        #[arg(long)]
+        repo_url: String,
+        /// The branch, tag or commit to follow.
+        #[arg(long, default_value = "HEAD")]
+        revision: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -157,3 +157,29 @@ pub fn argocd_plugin() -> Result<String, String> {
     });
     to_yaml(&Sorted::of(&plugin)?)
 }
+
+/// An Argo CD `Application` syncing the rendering committed at `out/<name>` of
+/// `repo_url`: one Application is enough, as the sync waves order the stages.
+pub fn argocd_application(
+    profile_name: &str,
+    repo_url: &str,
+    revision: &str,
+) -> Result<String, String> {
+    let app = serde_json::json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": meta(&format!("kharden-{profile_name}"), Some("argocd")),
+        "spec": {
+            "project": "default",
+            "source": {
+                "repoURL": repo_url,
+                "targetRevision": revision,
+                "path": format!("out/{profile_name}"),
+            },
+            "destination": {"server": "https://kubernetes.default.svc"},
+            // Pruning removes what a profile change drops; self-heal undoes drift.
+            "syncPolicy": {"automated": {"prune": true, "selfHeal": true}},
+        },
+    });
+    to_yaml(&Sorted::of(&app)?)
+}

@@ -259,6 +259,19 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
             print(&kharden::gitops::argocd_plugin().map_err(Error::Other)?)?;
             Ok(0)
         }
+        cli::Command::Gitops {
+            what:
+                cli::Gitops::ArgocdApplication {
+                    profile,
+                    repo_url,
+                    revision,
+                },
+        } => {
+            let name = load(&profile)?.profile.metadata.name;
+            let app = kharden::gitops::argocd_application(&name, &repo_url, &revision);
+            print(&app.map_err(Error::Other)?)?;
+            Ok(0)
+        }
         cli::Command::Krm => {
             let mut input = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut input).map_err(other)?;

@@ -296,3 +296,32 @@ fn argocd_plugin_generates_the_render_stream() {
     let want = common::kharden(&["render", "examples/small.yaml", "-o", "-"]);
     assert_eq!(docs(&common::stdout(&got)), docs(&common::stdout(&want)));
 }
+
+/// The Argo CD Application passes the vendored Argo CD CRD schema and syncs the
+/// committed rendering.
+#[test]
+fn argocd_application_passes_the_upstream_schema() {
+    let o = common::kharden(&[
+        "gitops",
+        "argocd-application",
+        "examples/prod-east.yaml",
+        "--repo-url",
+        "https://git.example.com/platform/clusters.git",
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let app: Value = serde_saphyr::from_str(&common::stdout(&o)).unwrap();
+    assert_eq!(app["spec"]["source"]["path"], "out/prod-east");
+    assert!(root().join("out/prod-east/kustomization.yaml").is_file());
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("app.yaml");
+    std::fs::write(&f, common::stdout(&o)).unwrap();
+    let v = std::process::Command::new(common::tools_python())
+        .arg("scripts/validate-upstream-crs.py")
+        .arg("tests/data/crds-upstream/argo-cd")
+        .arg(&f)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{}", common::stdout(&v));
+    assert!(common::stdout(&v).starts_with("1 objects checked"));
+}
