@@ -118,6 +118,15 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// GitOps helpers: `argocd-plugin` prints an Argo CD plugin.yaml.
+    Gitops {
+        #[command(subcommand)]
+        what: Gitops,
+    },
+    /// KRM function: a ResourceList on stdin (functionConfig: the profile), the
+    /// rendered objects as a ResourceList on stdout; exit 1 with error results
+    /// when the profile is invalid.
+    Krm,
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -125,6 +134,24 @@ pub enum Command {
     },
     /// Print the man page (roff).
     Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Gitops {
+    /// Print the plugin.yaml of an Argo CD Config Management Plugin (sidecar)
+    /// that renders a `kharden.yaml` profile with `kharden render kharden.yaml -o -`.
+    ArgocdPlugin,
+    /// Print an Argo CD Application syncing `out/<metadata.name>` of a repository.
+    ArgocdApplication {
+        /// The cluster profile (YAML), for its `metadata.name`.
+        profile: PathBuf,
+        /// The Git repository holding the rendering.
+        #[arg(long)]
+        repo_url: String,
+        /// The branch, tag or commit to follow.
+        #[arg(long, default_value = "HEAD")]
+        revision: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -11,7 +11,9 @@ pub mod diff;
 pub mod explain;
 pub mod facts;
 pub mod flows;
+pub mod gitops;
 pub mod init;
+pub mod krm;
 pub mod lint;
 pub mod load;
 pub mod manifest;
@@ -26,6 +28,7 @@ pub mod quantity;
 pub mod report;
 pub mod schema_check;
 pub mod source;
+pub mod stage;
 pub mod timing;
 pub mod verify;
 

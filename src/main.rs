@@ -139,7 +139,7 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
                     let rendered = diff::bodies(&kharden::render(&m)?.set);
                     let mut on_disk = BTreeMap::new();
                     for rel in output::list_files(dir).map_err(Error::Other)? {
-                        if rel == "kustomization.yaml" {
+                        if output::is_index(&rel) {
                             continue;
                         }
                         let text = std::fs::read_to_string(dir.join(&rel))
@@ -253,6 +253,32 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
             );
             Ok(0)
         }
+        cli::Command::Gitops {
+            what: cli::Gitops::ArgocdPlugin,
+        } => {
+            print(&kharden::gitops::argocd_plugin().map_err(Error::Other)?)?;
+            Ok(0)
+        }
+        cli::Command::Gitops {
+            what:
+                cli::Gitops::ArgocdApplication {
+                    profile,
+                    repo_url,
+                    revision,
+                },
+        } => {
+            let name = load(&profile)?.profile.metadata.name;
+            let app = kharden::gitops::argocd_application(&name, &repo_url, &revision);
+            print(&app.map_err(Error::Other)?)?;
+            Ok(0)
+        }
+        cli::Command::Krm => {
+            let mut input = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut input).map_err(other)?;
+            let (text, ok) = kharden::krm::run(&input, clock::today().map_err(Error::Other)?);
+            print(&text)?;
+            Ok(if ok { 0 } else { 1 })
+        }
         cli::Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut cli::Cli::command(), "kharden", &mut buf);
@@ -355,7 +381,12 @@ fn render(args: &[PathBuf], dir: Option<PathBuf>, check: bool) -> Result<u8, Err
             (Some(d), true) => d.join(&model.profile.metadata.name),
             (None, _) => PathBuf::from("out").join(&model.profile.metadata.name),
         };
-        let files = output::files(&r.set, &model.display).map_err(Error::Other)?;
+        let mut files = output::files(&r.set, &model.display).map_err(Error::Other)?;
+        let name = &model.profile.metadata.name;
+        // Flux paths assume the rendering sits at `out/<name>` of the repository.
+        let flux =
+            kharden::gitops::flux_files(&r.set, &model.display, name, &format!("out/{name}"));
+        files.extend(flux.map_err(Error::Other)?);
         if check {
             let drift = output::check(&target, &files).map_err(Error::Other)?;
             if drift.is_clean() {

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
+use crate::stage::Stage;
+
 /// The label every object carries.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kharden");
 
@@ -25,7 +27,7 @@ pub fn meta(name: &str, namespace: Option<&str>) -> ObjectMeta {
 /// One object, serialized, with where it goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
-    /// Path inside the output directory: `<namespace or _cluster>/<kind>-<name>.yaml`.
+    /// Path inside its stage directory: `<namespace or _cluster>/<kind>-<name>.yaml`.
     pub path: String,
     pub kind: String,
     pub namespace: Option<String>,
@@ -37,6 +39,9 @@ pub struct Manifest {
     /// of the kustomization and of the `-o -` stream, since `kubectl apply` would
     /// reject it.
     pub control_plane: bool,
+    /// When the object can be applied (#14), which places it under
+    /// `stages/<stage>/` (see `output::path_of`); meaningless for control-plane files.
+    pub stage: Stage,
 }
 
 impl Manifest {
@@ -62,7 +67,12 @@ impl Manifest {
         name: &str,
         obj: &impl Serialize,
     ) -> Result<Manifest, String> {
-        let body = to_yaml(&Sorted::of(obj)?)?;
+        let mut value = Sorted::of(obj)?;
+        let api_version = value.0.get("apiVersion").and_then(|v| v.as_str());
+        let stage = Stage::of(api_version.unwrap_or(""), kind, namespace.is_some());
+        // The one place every object passes: each carries its stage for Argo CD.
+        crate::stage::annotate(&mut value.0, stage);
+        let body = to_yaml(&value)?;
         let dir = namespace.unwrap_or("_cluster");
         Ok(Manifest {
             path: format!("{dir}/{}-{name}.yaml", kind.to_ascii_lowercase()),
@@ -71,6 +81,7 @@ impl Manifest {
             name: name.to_owned(),
             body,
             control_plane: false,
+            stage,
         })
     }
 
@@ -104,6 +115,7 @@ impl Manifest {
             name: file.trim_end_matches(".yaml").to_owned(),
             body,
             control_plane: true,
+            stage: Stage::Cluster,
         })
     }
 }

@@ -27,25 +27,32 @@ fn contract_profile_renders_what_the_issue_asks_for() {
         serde_saphyr::from_str(&text).unwrap()
     };
     for ns in ["team-a", "team-b"] {
-        let n = obj(&format!("_cluster/namespace-{ns}.yaml"));
+        let n = obj(&format!("stages/00-cluster/_cluster/namespace-{ns}.yaml"));
         assert_eq!(
             n["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
             "restricted"
         );
-        let q = obj(&format!("{ns}/resourcequota-kharden-default.yaml"));
+        let q = obj(&format!(
+            "stages/20-namespaced/{ns}/resourcequota-kharden-default.yaml"
+        ));
         assert_eq!(q["spec"]["hard"]["services.loadbalancers"], "0");
         assert_eq!(
-            obj(&format!("{ns}/limitrange-kharden-default.yaml"))["kind"],
+            obj(&format!(
+                "stages/20-namespaced/{ns}/limitrange-kharden-default.yaml"
+            ))["kind"],
             "LimitRange"
         );
     }
-    let rb = obj("team-a/rolebinding-limited-user-user-0c1d2e3f-aaaa-4bbb-8ccc-ddddeeeeffff.yaml");
+    let rb = obj(
+        "stages/20-namespaced/team-a/rolebinding-limited-user-user-0c1d2e3f-aaaa-4bbb-8ccc-ddddeeeeffff.yaml",
+    );
     assert_eq!(
         rb["subjects"][0]["name"],
         "https://sts.windows.net/3f2b8c1e-5d4a-4c2b-9e7f-0a1b2c3d4e5f/#0c1d2e3f-aaaa-4bbb-8ccc-ddddeeeeffff"
     );
-    let crb =
-        obj("_cluster/clusterrolebinding-kharden-group-7a8b9c0d-3456-4789-abcd-ef0123456789.yaml");
+    let crb = obj(
+        "stages/00-cluster/_cluster/clusterrolebinding-kharden-group-7a8b9c0d-3456-4789-abcd-ef0123456789.yaml",
+    );
     assert_eq!(
         crb["metadata"]["annotations"]["kharden.dev/justification"],
         "Platform team dashboards list namespaces and nodes."
@@ -56,7 +63,7 @@ fn contract_profile_renders_what_the_issue_asks_for() {
         "{}",
         stderr(&o)
     );
-    let ds = obj("logging/daemonset-fluentd.yaml");
+    let ds = obj("stages/20-namespaced/logging/daemonset-fluentd.yaml");
     let c = &ds["spec"]["template"]["spec"]["containers"][0];
     assert!(
         c["env"]
@@ -65,18 +72,19 @@ fn contract_profile_renders_what_the_issue_asks_for() {
             .iter()
             .any(|e| e["valueFrom"]["secretKeyRef"]["name"] == "elasticsearch-credentials")
     );
-    let conf = obj("logging/configmap-fluentd-config.yaml");
+    let conf = obj("stages/20-namespaced/logging/configmap-fluentd-config.yaml");
     let conf = conf["data"]["fluent.conf"].as_str().unwrap();
     assert!(
         conf.contains("host \"elasticsearch.logging.svc\"")
             && conf.contains("logstash_prefix \"prod-east\"")
     );
     assert_eq!(
-        obj("logging/serviceaccount-fluentd.yaml")["kind"],
+        obj("stages/20-namespaced/logging/serviceaccount-fluentd.yaml")["kind"],
         "ServiceAccount"
     );
     assert_eq!(
-        obj("_cluster/clusterrolebinding-kharden-logging-fluentd.yaml")["subjects"][0]["namespace"],
+        obj("stages/00-cluster/_cluster/clusterrolebinding-kharden-logging-fluentd.yaml")["subjects"]
+            [0]["namespace"],
         "logging"
     );
     let k = std::process::Command::new("kubectl")
@@ -110,7 +118,11 @@ fn stream_holds_the_same_objects_as_the_files() {
     let from_files: Vec<serde_json::Value> = tree(&dir)
         .into_iter()
         // Control-plane files (kubeadm, eksctl, cloud settings) are not API objects.
-        .filter(|(rel, _)| rel != "kustomization.yaml" && !rel.starts_with("control-plane/"))
+        .filter(|(rel, _)| {
+            !rel.ends_with("kustomization.yaml")
+                && !rel.starts_with("control-plane/")
+                && !rel.starts_with("flux/")
+        })
         .map(|(_, b)| serde_saphyr::from_str(&String::from_utf8(b).unwrap()).unwrap())
         .collect();
     assert_eq!(from_stream, from_files);
@@ -137,19 +149,19 @@ fn check_reports_drift_and_writes_nothing() {
     let o = kharden(&["render", "examples/prod-east.yaml", "-o", d, "--check"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 
-    let ns = dir.join("_cluster/namespace-team-a.yaml");
+    let ns = dir.join("stages/00-cluster/_cluster/namespace-team-a.yaml");
     let tampered = fs::read_to_string(&ns)
         .unwrap()
         .replace("enforce: restricted", "enforce: privileged");
     fs::write(&ns, &tampered).unwrap();
-    fs::remove_file(dir.join("team-b/role-edit.yaml")).unwrap();
-    fs::write(dir.join("team-b/extra.yaml"), "x: 1\n").unwrap();
+    fs::remove_file(dir.join("stages/20-namespaced/team-b/role-edit.yaml")).unwrap();
+    fs::write(dir.join("stages/20-namespaced/team-b/extra.yaml"), "x: 1\n").unwrap();
     let before = tree(&dir);
     let o = kharden(&["render", "examples/prod-east.yaml", "-o", d, "--check"]);
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
     assert!(
-        out.contains("changed: _cluster/namespace-team-a.yaml"),
+        out.contains("changed: stages/00-cluster/_cluster/namespace-team-a.yaml"),
         "{out}"
     );
     assert!(
@@ -160,8 +172,14 @@ fn check_reports_drift_and_writes_nothing() {
         out.contains("+    pod-security.kubernetes.io/enforce: restricted"),
         "{out}"
     );
-    assert!(out.contains("missing: team-b/role-edit.yaml"), "{out}");
-    assert!(out.contains("extra: team-b/extra.yaml"), "{out}");
+    assert!(
+        out.contains("missing: stages/20-namespaced/team-b/role-edit.yaml"),
+        "{out}"
+    );
+    assert!(
+        out.contains("extra: stages/20-namespaced/team-b/extra.yaml"),
+        "{out}"
+    );
     assert!(
         stderr(&o).contains("(1 changed, 1 missing, 1 extra)"),
         "{}",
@@ -235,7 +253,7 @@ fn rewrite_removes_stale_files_but_refuses_foreign_ones() {
             .status
             .success()
     );
-    let stale = dir.join("team-a/role-stale.yaml");
+    let stale = dir.join("stages/20-namespaced/team-a/role-stale.yaml");
     fs::write(
         &stale,
         "# generated by kharden from examples/prod-east.yaml; do not edit\nkind: Role\n",
@@ -248,12 +266,18 @@ fn rewrite_removes_stale_files_but_refuses_foreign_ones() {
     );
     assert!(!stale.exists(), "stale generated file kept");
 
-    fs::write(dir.join("team-a/mine.yaml"), "kind: Secret\n").unwrap();
+    fs::write(
+        dir.join("stages/20-namespaced/team-a/mine.yaml"),
+        "kind: Secret\n",
+    )
+    .unwrap();
     let before = tree(&dir);
     let o = kharden(&["render", "examples/prod-east.yaml", "-o", d]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("holds 1 file(s) kharden did not write (team-a/mine.yaml)"),
+        stderr(&o).contains(
+            "holds 1 file(s) kharden did not write (stages/20-namespaced/team-a/mine.yaml)"
+        ),
         "{}",
         stderr(&o)
     );

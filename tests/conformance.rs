@@ -27,16 +27,22 @@ fn crd_schemas() -> PathBuf {
     dir
 }
 
-/// Files listed in the example's kustomization (objects to apply), by relative path.
+/// Files listed in the example's kustomizations (objects to apply), by relative
+/// path: the top one lists the stage directories, each stage its files.
 fn object_files(name: &str) -> Vec<String> {
-    let k =
-        std::fs::read_to_string(root().join("out").join(name).join("kustomization.yaml")).unwrap();
-    let k: serde_json::Value = serde_saphyr::from_str(&k).unwrap();
-    k["resources"]
-        .as_array()
-        .unwrap()
+    let resources = |dir: &str| -> Vec<String> {
+        let k = std::fs::read_to_string(root().join(dir).join("kustomization.yaml")).unwrap();
+        let k: serde_json::Value = serde_saphyr::from_str(&k).unwrap();
+        k["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| format!("{dir}/{}", r.as_str().unwrap()))
+            .collect()
+    };
+    resources(&format!("out/{name}"))
         .iter()
-        .map(|r| format!("out/{name}/{}", r.as_str().unwrap()))
+        .flat_map(|stage| resources(stage))
         .collect()
 }
 
@@ -156,7 +162,7 @@ fn example_version(name: &str) -> String {
 #[test]
 fn mutating_admission_policies_v1_exist_from_1_36_only() {
     let bin = kubernetes_validate();
-    let (mutating, _) = split_mutating(&object_files("native-policy-1.36"));
+    let (mutating, _) = split_mutating(&object_files("native-policy-136"));
     assert!(mutating.len() >= 8, "{mutating:?}");
     let run = |v: &str| {
         Command::new(&bin)

@@ -31,7 +31,11 @@ fn a_hostile_value_stays_one_string() {
     let o = kharden_in(tmp.path(), &["render", "p.yaml", "-o", "out"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_saphyr::from_str(
-        &fs::read_to_string(tmp.path().join("out/a/configmap-c.yaml")).unwrap(),
+        &fs::read_to_string(
+            tmp.path()
+                .join("out/stages/20-namespaced/a/configmap-c.yaml"),
+        )
+        .unwrap(),
     )
     .unwrap();
     assert_eq!(

@@ -166,7 +166,10 @@ fn symlinks_planted_in_the_output_are_never_followed_out_of_it() {
 
     // A file link named like one we write, and a directory link.
     for (link, to) in [
-        ("a/namespace-link.yaml", outside.join("victim.yaml")),
+        (
+            "stages/20-namespaced/a/namespace-link.yaml",
+            outside.join("victim.yaml"),
+        ),
         ("linked-dir", outside.clone()),
     ] {
         symlink(&to, out.join(link)).unwrap();

@@ -62,7 +62,7 @@ fn hostile_strings_survive_every_reader() {
     let out = tmp.path().join("out");
 
     let ns: serde_json::Value = serde_saphyr::from_str(
-        &std::fs::read_to_string(out.join("_cluster/namespace-a.yaml")).unwrap(),
+        &std::fs::read_to_string(out.join("stages/00-cluster/_cluster/namespace-a.yaml")).unwrap(),
     )
     .unwrap();
     for (i, h) in HOSTILE.iter().enumerate() {
@@ -73,13 +73,16 @@ fn hostile_strings_survive_every_reader() {
         );
     }
     let rb: serde_json::Value = serde_saphyr::from_str(
-        &std::fs::read_to_string(out.join("a/rolebinding-view-user-on.yaml")).unwrap(),
+        &std::fs::read_to_string(out.join("stages/20-namespaced/a/rolebinding-view-user-on.yaml"))
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(rb["subjects"][0]["name"], "on");
     let crb: serde_json::Value = serde_saphyr::from_str(
-        &std::fs::read_to_string(out.join("_cluster/clusterrolebinding-kharden-group-ops.yaml"))
-            .unwrap(),
+        &std::fs::read_to_string(
+            out.join("stages/00-cluster/_cluster/clusterrolebinding-kharden-group-ops.yaml"),
+        )
+        .unwrap(),
     )
     .unwrap();
     assert_eq!(

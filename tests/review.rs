@@ -35,7 +35,10 @@ fn diff_names_each_widening_change_once() {
         out.contains("-    pods: \"100\"\n+    pods: \"200\"\n"),
         "{out}"
     );
-    assert!(out.contains("  added    team-a/role-edit.yaml\n"), "{out}");
+    assert!(
+        out.contains("  added    stages/20-namespaced/team-a/role-edit.yaml\n"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -84,10 +87,13 @@ fn diff_formats_for_pull_requests_and_machines() {
         .map(|f| f["path"].as_str().unwrap())
         .collect();
     assert!(
-        files.contains(&"team-a/resourcequota-kharden-default.yaml"),
+        files.contains(&"stages/20-namespaced/team-a/resourcequota-kharden-default.yaml"),
         "{files:?}"
     );
-    assert!(files.contains(&"team-a/role-edit.yaml"), "{files:?}");
+    assert!(
+        files.contains(&"stages/20-namespaced/team-a/role-edit.yaml"),
+        "{files:?}"
+    );
     // The allowed registry reaches the Gatekeeper constraints' parameters.
     assert!(
         files.iter().any(|f| f.contains("khardenallowedregistries")),
