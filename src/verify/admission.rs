@@ -370,30 +370,22 @@ pub fn cel_eval(env: &Arc<cel::Env>, ctx: &cel::Context, expr: &str) -> Result<c
         .map_err(|e| format!("CEL `{expr}`: {e:?}"))
 }
 
-/// The denials the API server would report for `r` from the rendered
-/// ValidatingAdmissionPolicies and their bindings (`Deny` bindings only).
-pub fn native(objs: &[Value], r: &Request) -> Result<Vec<Denial>, String> {
-    let env = cel_env()?;
+/// The native policies of `kind` (ValidatingAdmissionPolicy or
+/// MutatingAdmissionPolicy) that apply to `r`, as (name, spec), in binding
+/// order: bound to the request's namespace by a binding `binding_acts` accepts,
+/// with a resource rule matching the request. A binding naming no rendered
+/// policy is an error.
+pub(crate) fn bound_policies<'a>(
+    objs: &'a [Value],
+    kind: &str,
+    r: &Request,
+    binding_acts: impl Fn(&Value) -> bool,
+) -> Result<Vec<(&'a str, &'a Value)>, String> {
+    let binding_kind = format!("{kind}Binding");
     let mut out = Vec::new();
-    let to_cel = |v: &Value| cel::to_value(v).map_err(|e| format!("CEL value: {e:?}"));
-    let request = json!({
-        "kind": {"group": r.group, "version": r.version, "kind": r.kind},
-        "resource": {"group": r.group, "version": r.version, "resource": r.resource},
-        "subResource": r.subresource,
-        "namespace": r.namespace,
-        "operation": r.operation,
-    });
-    let object = to_cel(&r.object)?;
-    let request = to_cel(&request)?;
-    for binding in objs
-        .iter()
-        .filter(|o| str_of(o, "kind") == "ValidatingAdmissionPolicyBinding")
-    {
+    for binding in objs.iter().filter(|o| str_of(o, "kind") == binding_kind) {
         let bspec = &binding["spec"];
-        let denies = bspec["validationActions"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|x| x == "Deny"));
-        if !denies
+        if !binding_acts(bspec)
             || !namespace_selector_matches(
                 &bspec["matchResources"]["namespaceSelector"],
                 &r.namespace,
@@ -404,32 +396,74 @@ pub fn native(objs: &[Value], r: &Request) -> Result<Vec<Denial>, String> {
         let pname = str_of(bspec, "policyName");
         let policy = objs
             .iter()
-            .find(|o| str_of(o, "kind") == "ValidatingAdmissionPolicy" && name_of(o) == pname)
+            .find(|o| str_of(o, "kind") == kind && name_of(o) == pname)
             .ok_or_else(|| format!("binding `{}` names no rendered policy", name_of(binding)))?;
         let spec = &policy["spec"];
-        let rules = spec["matchConstraints"]["resourceRules"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if !rules.iter().any(|rule| rule_matches(rule, r)) {
-            continue;
+        let rules = spec["matchConstraints"]["resourceRules"].as_array();
+        if rules.is_some_and(|rules| rules.iter().any(|rule| rule_matches(rule, r))) {
+            out.push((pname, spec));
         }
-        let base = || {
-            let mut ctx = cel::Context::with_env(env.clone());
-            ctx.add_variable_from_value("object", object.clone());
-            ctx.add_variable_from_value("request", request.clone());
-            ctx
-        };
-        // Variables in order, each seeing the ones before it.
-        let mut vars: HashMap<String, cel::Value> = HashMap::new();
-        for v in spec["variables"].as_array().into_iter().flatten() {
-            let mut ctx = base();
-            ctx.add_variable_from_value("variables", vars.clone());
-            let val = cel_eval(&env, &ctx, str_of(v, "expression"))?;
-            vars.insert(str_of(v, "name").to_owned(), val);
+    }
+    Ok(out)
+}
+
+/// The CEL context a native policy's expressions see for `r`: `object`,
+/// `request` and `variables` (each variable seeing the ones before it), or
+/// `None` when a `matchConditions` entry is false, which skips the policy.
+pub(crate) fn policy_context(
+    env: &Arc<cel::Env>,
+    name: &str,
+    spec: &Value,
+    r: &Request,
+) -> Result<Option<cel::Context<'static, 'static>>, String> {
+    let to_cel = |v: &Value| cel::to_value(v).map_err(|e| format!("CEL value: {e:?}"));
+    let object = to_cel(&r.object)?;
+    let request = to_cel(&json!({
+        "kind": {"group": r.group, "version": r.version, "kind": r.kind},
+        "resource": {"group": r.group, "version": r.version, "resource": r.resource},
+        "subResource": r.subresource,
+        "namespace": r.namespace,
+        "operation": r.operation,
+    }))?;
+    let base = || {
+        let mut ctx = cel::Context::with_env(env.clone());
+        ctx.add_variable_from_value("object", object.clone());
+        ctx.add_variable_from_value("request", request.clone());
+        ctx
+    };
+    for c in spec["matchConditions"].as_array().into_iter().flatten() {
+        match cel_eval(env, &base(), str_of(c, "expression"))? {
+            cel::Value::Bool(true) => {}
+            cel::Value::Bool(false) => return Ok(None),
+            other => return Err(format!("match condition of `{name}` gave {other:?}")),
         }
+    }
+    let mut vars: HashMap<String, cel::Value> = HashMap::new();
+    for v in spec["variables"].as_array().into_iter().flatten() {
         let mut ctx = base();
-        ctx.add_variable_from_value("variables", vars);
+        ctx.add_variable_from_value("variables", vars.clone());
+        let val = cel_eval(env, &ctx, str_of(v, "expression"))?;
+        vars.insert(str_of(v, "name").to_owned(), val);
+    }
+    let mut ctx = base();
+    ctx.add_variable_from_value("variables", vars);
+    Ok(Some(ctx))
+}
+
+/// The denials the API server would report for `r` from the rendered
+/// ValidatingAdmissionPolicies and their bindings (`Deny` bindings only).
+pub fn native(objs: &[Value], r: &Request) -> Result<Vec<Denial>, String> {
+    let env = cel_env()?;
+    let mut out = Vec::new();
+    let denies = |bspec: &Value| {
+        bspec["validationActions"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == "Deny"))
+    };
+    for (pname, spec) in bound_policies(objs, "ValidatingAdmissionPolicy", r, denies)? {
+        let Some(ctx) = policy_context(&env, pname, spec, r)? else {
+            continue;
+        };
         for val in spec["validations"].as_array().into_iter().flatten() {
             match cel_eval(&env, &ctx, str_of(val, "expression"))? {
                 cel::Value::Bool(true) => {}

@@ -7,7 +7,7 @@
 //! selector, then the policy's `matchConstraints.resourceRules`, then its
 //! `matchConditions`, as for ValidatingAdmissionPolicy.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cel::common::types::{CelString, CelStruct, Type};
@@ -15,9 +15,7 @@ use cel::common::value::{CowVal, Val};
 use cel::{ExecutionError, StructType};
 use serde_json::{Value, json};
 
-use super::admission::{
-    Request, cel_env, cel_eval, name_of, namespace_selector_matches, rule_matches, str_of,
-};
+use super::admission::{Request, bound_policies, cel_env, cel_eval, policy_context, str_of};
 
 /// Kubernetes' `JSONPatch` CEL type: `op`, `path`, `from` and `value`, where
 /// `value` takes any value (a `StructDef` field has one fixed type).
@@ -168,63 +166,13 @@ fn apply_op(doc: &mut Value, op: &Value) -> Result<(), String> {
 /// under the policies' `failurePolicy: Fail` refuses the request.
 pub fn native_mutate(objs: &[Value], r: &mut Request) -> Result<Vec<String>, String> {
     let env = env()?;
-    let to_cel = |v: &Value| cel::to_value(v).map_err(|e| format!("CEL value: {e:?}"));
-    let request = to_cel(&json!({
-        "kind": {"group": r.group, "version": r.version, "kind": r.kind},
-        "resource": {"group": r.group, "version": r.version, "resource": r.resource},
-        "subResource": r.subresource,
-        "namespace": r.namespace,
-        "operation": r.operation,
-    }))?;
     let mut applied = Vec::new();
-    for binding in objs
-        .iter()
-        .filter(|o| str_of(o, "kind") == "MutatingAdmissionPolicyBinding")
-    {
-        let bspec = &binding["spec"];
-        if !namespace_selector_matches(&bspec["matchResources"]["namespaceSelector"], &r.namespace)
-        {
+    // Which policies apply depends on the namespace and resource, which no
+    // mutation changes; each policy then sees the object as mutated so far.
+    for (pname, spec) in bound_policies(objs, "MutatingAdmissionPolicy", r, |_| true)? {
+        let Some(ctx) = policy_context(&env, pname, spec, r)? else {
             continue;
-        }
-        let pname = str_of(bspec, "policyName");
-        let policy = objs
-            .iter()
-            .find(|o| str_of(o, "kind") == "MutatingAdmissionPolicy" && name_of(o) == pname)
-            .ok_or_else(|| format!("binding `{}` names no rendered policy", name_of(binding)))?;
-        let spec = &policy["spec"];
-        let rules = spec["matchConstraints"]["resourceRules"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if !rules.iter().any(|rule| rule_matches(rule, r)) {
-            continue;
-        }
-        let object = to_cel(&r.object)?;
-        let base = || {
-            let mut ctx = cel::Context::with_env(env.clone());
-            ctx.add_variable_from_value("object", object.clone());
-            ctx.add_variable_from_value("request", request.clone());
-            ctx
         };
-        let mut matched = true;
-        for c in spec["matchConditions"].as_array().into_iter().flatten() {
-            match cel_eval(&env, &base(), str_of(c, "expression"))? {
-                cel::Value::Bool(b) => matched &= b,
-                other => return Err(format!("match condition of `{pname}` gave {other:?}")),
-            }
-        }
-        if !matched {
-            continue;
-        }
-        let mut vars: HashMap<String, cel::Value> = HashMap::new();
-        for v in spec["variables"].as_array().into_iter().flatten() {
-            let mut ctx = base();
-            ctx.add_variable_from_value("variables", vars.clone());
-            let val = cel_eval(&env, &ctx, str_of(v, "expression"))?;
-            vars.insert(str_of(v, "name").to_owned(), val);
-        }
-        let mut ctx = base();
-        ctx.add_variable_from_value("variables", vars);
         let before = r.object.clone();
         for m in spec["mutations"].as_array().into_iter().flatten() {
             if str_of(m, "patchType") != "JSONPatch" {

@@ -121,20 +121,9 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Str
                 net,
                 "ServiceEntry",
                 inner_meta(m, ns, &name),
-                ServiceEntrySpec {
-                    hosts: vec![h.clone()],
-                    addresses: Vec::new(),
-                    location: "MESH_EXTERNAL",
-                    ports: vec![SePort {
-                        number: 443,
-                        name: "tls".to_owned(),
-                        protocol: "TLS",
-                    }],
-                    // A wildcard host cannot be resolved by DNS; Envoy forwards to
-                    // the address the client resolved instead.
-                    resolution: if wildcard { "NONE" } else { "DNS" },
-                    export_to: vec![".".to_owned()],
-                },
+                // A wildcard host cannot be resolved by DNS; Envoy forwards to
+                // the address the client resolved instead.
+                ServiceEntrySpec::external_tls(h, if wildcard { "NONE" } else { "DNS" }),
             )?);
         }
         // With REGISTRY_ONLY, Envoy drops traffic to any address the registry does
@@ -258,18 +247,7 @@ pub(super) fn egress_gateway(m: &Model, out: &mut Vec<Manifest>) -> Result<(), S
             net,
             "ServiceEntry",
             meta(&name, Some(ISTIO_NS)),
-            ServiceEntrySpec {
-                hosts: vec![h.clone()],
-                addresses: Vec::new(),
-                location: "MESH_EXTERNAL",
-                ports: vec![SePort {
-                    number: 443,
-                    name: "tls".to_owned(),
-                    protocol: "TLS",
-                }],
-                resolution: "DNS",
-                export_to: vec![".".to_owned()],
-            },
+            ServiceEntrySpec::external_tls(h, "DNS"),
         )?);
         out.push(cr(
             net,

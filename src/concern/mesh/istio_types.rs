@@ -95,6 +95,25 @@ pub(super) struct ServiceEntrySpec {
     pub(super) export_to: Vec<String>,
 }
 
+impl ServiceEntrySpec {
+    /// One external host on TLS 443, visible only in its own namespace: what
+    /// both a tenant's listed host and the egress gateway's copy of it are.
+    pub(super) fn external_tls(host: &str, resolution: &'static str) -> Self {
+        ServiceEntrySpec {
+            hosts: vec![host.to_owned()],
+            addresses: Vec::new(),
+            location: "MESH_EXTERNAL",
+            ports: vec![SePort {
+                number: 443,
+                name: "tls".to_owned(),
+                protocol: "TLS",
+            }],
+            resolution,
+            export_to: vec![".".to_owned()],
+        }
+    }
+}
+
 #[derive(Serialize)]
 pub(super) struct SePort {
     pub(super) number: u16,
