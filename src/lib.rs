@@ -8,6 +8,7 @@ pub mod clock;
 pub mod concern;
 pub mod diag;
 pub mod diff;
+pub mod emit;
 pub mod explain;
 pub mod facts;
 pub mod flows;

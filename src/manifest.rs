@@ -57,22 +57,29 @@ impl Manifest {
                 T::KIND
             )
         })?;
-        Manifest::new(T::KIND, m.namespace.as_deref(), &name, obj)
+        Manifest::new(T::API_VERSION, T::KIND, m.namespace.as_deref(), &name, obj)
     }
 
-    /// Serialize any object (custom resources, config files) under a kind and name.
+    /// Serialize any object (custom resources, config files) of `api_version`
+    /// and `kind` under a name. Every API object passes here, so each gets its
+    /// stage's Argo CD annotations here.
     pub fn new(
+        api_version: &str,
         kind: &str,
         namespace: Option<&str>,
         name: &str,
         obj: &impl Serialize,
     ) -> Result<Manifest, String> {
-        let mut value = Sorted::of(obj)?;
-        let api_version = value.0.get("apiVersion").and_then(|v| v.as_str());
-        let stage = Stage::of(api_version.unwrap_or(""), kind, namespace.is_some());
-        // The one place every object passes: each carries its stage for Argo CD.
-        crate::stage::annotate(&mut value.0, stage);
-        let body = to_yaml(&value)?;
+        let stage = Stage::of(api_version, kind, namespace.is_some());
+        let body = crate::emit::object(obj, &stage.annotations())?;
+        if cfg!(debug_assertions) {
+            let reference = reference(obj, stage)?;
+            if body != reference {
+                return Err(format!(
+                    "internal error: the emitter wrote\n{body}\nwhere serde-saphyr writes\n{reference}; this is a bug in kharden"
+                ));
+            }
+        }
         let dir = namespace.unwrap_or("_cluster");
         Ok(Manifest {
             path: format!("{dir}/{}-{name}.yaml", kind.to_ascii_lowercase()),
@@ -141,6 +148,14 @@ pub fn to_yaml(obj: &impl Serialize) -> Result<String, String> {
         }
     }
     Ok(text)
+}
+
+/// The reference path `emit` must match byte for byte: the object as a sorted
+/// serde_json tree, annotated, through serde-saphyr (and read back).
+pub fn reference(obj: &impl Serialize, stage: Stage) -> Result<String, String> {
+    let mut value = Sorted::of(obj)?;
+    crate::stage::annotate(&mut value.0, stage);
+    to_yaml(&value)
 }
 
 /// An object with every map's keys sorted, except that `apiVersion`, `kind` and
@@ -253,7 +268,14 @@ mod tests {
     #[test]
     fn set_refuses_duplicates() {
         let mut set = ManifestSet::default();
-        let m = Manifest::new("Role", Some("a"), "x", &BTreeMap::from([("a", "b")])).unwrap();
+        let m = Manifest::new(
+            "rbac.authorization.k8s.io/v1",
+            "Role",
+            Some("a"),
+            "x",
+            &BTreeMap::from([("a", "b")]),
+        )
+        .unwrap();
         set.insert(m.clone()).unwrap();
         assert!(set.insert(m).unwrap_err().contains("a/role-x.yaml"));
     }

@@ -6,7 +6,7 @@
 //!
 //! The stage decides the output directory (`stages/<dir>/`, see `output`), the
 //! Argo CD sync wave and the Flux `dependsOn` chain; the Argo CD annotations are
-//! added here, once for every object, by `annotate`.
+//! written by `manifest::Manifest::new`, once for every object, from `Stage::annotations`.
 
 use serde_json::{Map, Value};
 
@@ -68,6 +68,15 @@ impl Stage {
         }
     }
 
+    /// The Argo CD annotations of this stage's objects.
+    pub fn annotations(self) -> Vec<(&'static str, &'static str)> {
+        let mut a = vec![(SYNC_WAVE, self.wave())];
+        if self == Stage::Constraints {
+            a.push((SYNC_OPTIONS, SKIP_DRY_RUN));
+        }
+        a
+    }
+
     /// The stage of an object, from its `apiVersion`, `kind` and whether it has
     /// a namespace.
     pub fn of(api_version: &str, kind: &str, namespaced: bool) -> Stage {
@@ -98,7 +107,8 @@ pub fn built_in(group: &str) -> bool {
     !group.contains('.') || (group.ends_with(".k8s.io") && !CRD_GROUPS.contains(&group))
 }
 
-/// Add the Argo CD annotations of `stage` to an object's `metadata`.
+/// Add the Argo CD annotations of `stage` to an object's `metadata` (the
+/// reference path; `emit` adds them while it writes).
 pub fn annotate(obj: &mut Value, stage: Stage) {
     let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
         return;
@@ -109,12 +119,8 @@ pub fn annotate(obj: &mut Value, stage: Stage) {
     let Some(a) = annotations.as_object_mut() else {
         return;
     };
-    a.insert(SYNC_WAVE.to_owned(), Value::String(stage.wave().to_owned()));
-    if stage == Stage::Constraints {
-        a.insert(
-            SYNC_OPTIONS.to_owned(),
-            Value::String(SKIP_DRY_RUN.to_owned()),
-        );
+    for (k, v) in stage.annotations() {
+        a.insert(k.to_owned(), Value::String(v.to_owned()));
     }
 }
 

@@ -189,7 +189,7 @@ fn objects(name: &str, text: &str, namespace: Option<&str>) -> Result<Vec<Manife
             .and_then(Value::as_str)
             .map(str::to_owned);
         let kind = obj.get("kind").and_then(Value::as_str).map(str::to_owned);
-        let (Some(_), Some(kind)) = (api, kind) else {
+        let (Some(api_version), Some(kind)) = (api, kind) else {
             return Err(format!("{at} needs `apiVersion` and `kind`"));
         };
         let meta = obj
@@ -229,7 +229,13 @@ fn objects(name: &str, text: &str, namespace: Option<&str>) -> Result<Vec<Manife
             .get("namespace")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        out.push(Manifest::new(&kind, obj_ns.as_deref(), &obj_name, &doc)?);
+        out.push(Manifest::new(
+            &api_version,
+            &kind,
+            obj_ns.as_deref(),
+            &obj_name,
+            &doc,
+        )?);
     }
     Ok(out)
 }

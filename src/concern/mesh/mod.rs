@@ -78,6 +78,7 @@ fn cr<S: Serialize>(
     let name = metadata.name.clone().unwrap_or_default();
     let ns = metadata.namespace.clone();
     Manifest::new(
+        api_version,
         kind,
         ns.as_deref(),
         &name,

@@ -143,7 +143,8 @@ fn mutator_metadata(name: &str) -> Value {
 fn manifest(obj: &Value) -> Result<Manifest, String> {
     let kind = obj["kind"].as_str().unwrap_or_default();
     let name = obj["metadata"]["name"].as_str().unwrap_or_default();
-    Manifest::new(kind, obj["metadata"]["namespace"].as_str(), name, obj)
+    let api = obj["apiVersion"].as_str().unwrap_or_default();
+    Manifest::new(api, kind, obj["metadata"]["namespace"].as_str(), name, obj)
 }
 
 /// A template for every rule in use, then a Constraint per instance.

@@ -295,8 +295,8 @@ pub fn render(m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, String> {
     for inst in plan {
         if let Some((p, b)) = objects(m, inst, version) {
             let name = format!("kharden-{}", inst.name());
-            out.push(Manifest::new(&p.kind, None, &name, &p)?);
-            out.push(Manifest::new(&b.kind, None, &name, &b)?);
+            out.push(Manifest::new(&p.api_version, &p.kind, None, &name, &p)?);
+            out.push(Manifest::new(&b.api_version, &b.kind, None, &name, &b)?);
         }
     }
     Ok(out)
