@@ -11,31 +11,18 @@
 //! builds (and so every test) compare each object with the reference path,
 //! serde_json tree then serde-saphyr, byte for byte (`manifest::Manifest::new`).
 
-use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
-use std::fmt;
+mod key;
+mod scalar;
+
+use std::collections::BTreeMap;
 
 use serde::ser::{self, Serialize};
 
-/// Why an object could not be emitted: a shape kharden never builds.
-#[derive(Debug)]
-pub struct Error(String);
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl ser::Error for Error {
-    fn custom<T: fmt::Display>(msg: T) -> Self {
-        Error(msg.to_string())
-    }
-}
-
-type Result<T, E = Error> = std::result::Result<T, E>;
+use key::KeySer;
+use scalar::{At, Error, Result};
+use scalar::{
+    indent, key_text, plain, pos_of, rendered, rendered_str, write_plain, write_rendered,
+};
 
 /// `obj` as one YAML document, keys sorted, with `annotations` set in its
 /// top-level `metadata.annotations` (replacing a value of the same key, and
@@ -59,17 +46,6 @@ pub fn object(obj: &impl Serialize, annotations: &[(&str, &str)]) -> Result<Stri
     Ok(out)
 }
 
-/// Where a node is written.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum At {
-    /// The document itself.
-    Top,
-    /// The value of an entry whose key is at this indent; `key:` is written.
-    Value(usize),
-    /// A sequence item whose dash goes at this indent; nothing is written yet.
-    Item(usize),
-}
-
 /// What a mapping must add on its way out (the stage annotations).
 #[derive(Clone, Copy)]
 enum Inject<'a> {
@@ -80,174 +56,6 @@ enum Inject<'a> {
     Meta(&'a [(&'a str, &'a str)]),
     /// `metadata.annotations`: these entries are set.
     Annotations(&'a [(&'a str, &'a str)]),
-}
-
-const SPACES: &str = "                                                                ";
-
-fn indent(out: &mut String, n: usize) {
-    let mut n = n;
-    while n > SPACES.len() {
-        out.push_str(SPACES);
-        n -= SPACES.len();
-    }
-    out.push_str(&SPACES[..n]);
-}
-
-/// A string serde-saphyr writes plain in every position, key or value: it
-/// starts with a letter, holds only letters, digits and `-_./`, and is no word
-/// a YAML 1.1 reader takes for a boolean, null or float. Anything else takes
-/// the slow path, which asks serde-saphyr.
-fn plain(s: &str) -> bool {
-    const WORDS: [&str; 11] = [
-        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf",
-    ];
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() < 1024
-        && b[0].is_ascii_alphabetic()
-        && b.iter()
-            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'/'))
-        && !(b.len() <= 5 && WORDS.iter().any(|w| s.eq_ignore_ascii_case(w)))
-}
-
-/// The position a scalar's serde-saphyr rendering was taken in.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-enum Pos {
-    Top,
-    Value,
-    Item,
-    Key,
-}
-
-thread_local! {
-    /// Slow-path renderings by position and string: the same few values
-    /// (`"20"`, CIDRs, ports as strings) recur in every namespace.
-    static CACHE: RefCell<HashMap<(Pos, String), String>> = RefCell::new(HashMap::new());
-}
-
-const CACHE_LIMIT: usize = 1 << 16;
-
-fn saphyr(v: &impl Serialize) -> Result<String> {
-    let opts = serde_saphyr::ser_options! { folded_wrap_chars: 100_000 };
-    serde_saphyr::to_string_with_options(v, opts).map_err(|e| Error(e.to_string()))
-}
-
-/// serde-saphyr's rendering of `v` in position `pos`, without what the
-/// position adds: for a value, what follows `k:`; for an item, what follows
-/// `-`; for a key, what precedes `: 0`.
-fn rendered(pos: Pos, v: &impl Serialize) -> Result<String> {
-    Ok(match pos {
-        Pos::Top => saphyr(v)?,
-        Pos::Value => {
-            let t = saphyr(&BTreeMap::from([("k", v)]))?;
-            t.strip_prefix("k:")
-                .ok_or_else(|| Error(format!("unexpected mapping rendering {t:?}")))?
-                .to_owned()
-        }
-        Pos::Item => {
-            let t = saphyr(&[v])?;
-            t.strip_prefix('-')
-                .ok_or_else(|| Error(format!("unexpected sequence rendering {t:?}")))?
-                .to_owned()
-        }
-        Pos::Key => {
-            let t = saphyr(&[(v, 0u8)].into_iter().collect::<Entries<_>>())?;
-            match t.strip_suffix(": 0\n") {
-                Some(k) if !k.contains('\n') => k.to_owned(),
-                _ => return Err(Error(format!("unsupported mapping key {t:?}"))),
-            }
-        }
-    })
-}
-
-/// A one-entry mapping with any serializable key.
-struct Entries<K>(Vec<(K, u8)>);
-
-impl<K> FromIterator<(K, u8)> for Entries<K> {
-    fn from_iter<I: IntoIterator<Item = (K, u8)>>(it: I) -> Self {
-        Entries(it.into_iter().collect())
-    }
-}
-
-impl<K: Serialize> Serialize for Entries<K> {
-    fn serialize<S: ser::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use ser::SerializeMap;
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            m.serialize_entry(k, v)?;
-        }
-        m.end()
-    }
-}
-
-fn rendered_str(pos: Pos, s: &str) -> Result<String> {
-    CACHE.with(|c| {
-        if let Some(t) = c.borrow().get(&(pos, s.to_owned())) {
-            return Ok(t.clone());
-        }
-        let t = rendered(pos, &s)?;
-        let mut c = c.borrow_mut();
-        if c.len() < CACHE_LIMIT {
-            c.insert((pos, s.to_owned()), t.clone());
-        }
-        Ok(t)
-    })
-}
-
-/// Write a scalar that serde-saphyr rendered as `text` (from `rendered`) at
-/// `at`: its continuation lines (a block scalar's body) move right by the
-/// indent of the position, as serde-saphyr indents them there.
-fn write_rendered(out: &mut String, at: At, text: &str) {
-    let shift = match at {
-        At::Top => 0,
-        At::Value(i) => i,
-        At::Item(i) => {
-            indent(out, i);
-            out.push('-');
-            i
-        }
-    };
-    let mut lines = text.split_inclusive('\n');
-    if let Some(first) = lines.next() {
-        out.push_str(first);
-    }
-    for line in lines {
-        if line != "\n" {
-            indent(out, shift);
-        }
-        out.push_str(line);
-    }
-}
-
-/// Write a scalar that is plain at `at`.
-fn write_plain(out: &mut String, at: At, text: &str) {
-    match at {
-        At::Top => {}
-        At::Value(_) => out.push(' '),
-        At::Item(i) => {
-            indent(out, i);
-            out.push_str("- ");
-        }
-    }
-    out.push_str(text);
-    out.push('\n');
-}
-
-fn pos_of(at: At) -> Pos {
-    match at {
-        At::Top => Pos::Top,
-        At::Value(_) => Pos::Value,
-        At::Item(_) => Pos::Item,
-    }
-}
-
-/// A key as written: plain, or as serde-saphyr writes it.
-fn key_text(k: &str) -> Result<std::borrow::Cow<'_, str>> {
-    if plain(k) {
-        Ok(std::borrow::Cow::Borrowed(k))
-    } else {
-        rendered_str(Pos::Key, k).map(std::borrow::Cow::Owned)
-    }
 }
 
 /// One node being serialized.
@@ -449,7 +257,7 @@ impl<'o, 'a> ser::Serializer for Node<'o, 'a> {
 }
 
 /// A sequence: items at `items`, a dash each.
-pub struct Seq<'o> {
+struct Seq<'o> {
     out: &'o mut String,
     at: At,
     items: usize,
@@ -520,7 +328,7 @@ impl ser::SerializeTupleStruct for Seq<'_> {
 }
 
 /// A mapping: entries written at `indent` as they come, then put in key order.
-pub struct Map<'o, 'a> {
+struct Map<'o, 'a> {
     out: &'o mut String,
     at: At,
     indent: usize,
@@ -658,137 +466,6 @@ impl ser::SerializeStruct for Map<'_, '_> {
     fn end(self) -> Result<()> {
         self.finish()
     }
-}
-
-/// A mapping key as serde_json makes one: strings as they are, integers as
-/// their digits; anything else is refused.
-struct KeySer;
-
-impl ser::Serializer for KeySer {
-    type Ok = String;
-    type Error = Error;
-    type SerializeSeq = ser::Impossible<String, Error>;
-    type SerializeTuple = ser::Impossible<String, Error>;
-    type SerializeTupleStruct = ser::Impossible<String, Error>;
-    type SerializeTupleVariant = ser::Impossible<String, Error>;
-    type SerializeMap = ser::Impossible<String, Error>;
-    type SerializeStruct = ser::Impossible<String, Error>;
-    type SerializeStructVariant = ser::Impossible<String, Error>;
-
-    fn serialize_str(self, v: &str) -> Result<String> {
-        Ok(v.to_owned())
-    }
-    fn serialize_char(self, v: char) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i8(self, v: i8) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i16(self, v: i16) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i32(self, v: i32) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i64(self, v: i64) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u8(self, v: u8) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u16(self, v: u16) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u32(self, v: u32) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u64(self, v: u64) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, v: &'static str) -> Result<String> {
-        Ok(v.to_owned())
-    }
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        v: &T,
-    ) -> Result<String> {
-        v.serialize(self)
-    }
-    fn serialize_bool(self, _: bool) -> Result<String> {
-        Err(key_error())
-    }
-    fn serialize_f32(self, _: f32) -> Result<String> {
-        Err(key_error())
-    }
-    fn serialize_f64(self, _: f64) -> Result<String> {
-        Err(key_error())
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<String> {
-        Err(key_error())
-    }
-    fn serialize_none(self) -> Result<String> {
-        Err(key_error())
-    }
-    fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<String> {
-        Err(key_error())
-    }
-    fn serialize_unit(self) -> Result<String> {
-        Err(key_error())
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<String> {
-        Err(key_error())
-    }
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<String> {
-        Err(key_error())
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq> {
-        Err(key_error())
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple> {
-        Err(key_error())
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct> {
-        Err(key_error())
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant> {
-        Err(key_error())
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap> {
-        Err(key_error())
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct> {
-        Err(key_error())
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant> {
-        Err(key_error())
-    }
-}
-
-fn key_error() -> Error {
-    Error("a mapping key must be a string or an integer".into())
 }
 
 #[cfg(test)]

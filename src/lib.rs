@@ -11,6 +11,7 @@ pub mod diff;
 pub mod emit;
 pub mod explain;
 pub mod facts;
+pub mod fast_yaml;
 pub mod flows;
 pub mod gitops;
 pub mod init;

@@ -377,13 +377,22 @@ pub(crate) fn parse_yaml(text: &str) -> Result<Value, (String, Option<Pos>, &'st
         ));
     }
     expansion_check(text)?;
-    // Our own expansion check stops alias bombs; the parser's budget only has to
-    // leave room for large fleet profiles (tens of thousands of namespaces).
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_nodes = 50_000_000;
-    budget.max_events = 50_000_000;
-    let opts = serde_saphyr::options! { strict_booleans: true, budget: Some(budget) };
-    serde_saphyr::from_str_with_options::<Value>(text, opts).map_err(|e| {
+    if let Some(v) = crate::fast_yaml::parse(text, &resolve_scalar) {
+        if cfg!(debug_assertions) {
+            let reference = saphyr_value(text).ok();
+            if reference.as_ref() != Some(&v) {
+                return Err((
+                    format!(
+                        "internal error: the fast YAML reader read {v} where serde-saphyr reads {reference:?}; this is a bug in kharden"
+                    ),
+                    None,
+                    SYNTAX,
+                ));
+            }
+        }
+        return Ok(v);
+    }
+    saphyr_value(text).map_err(|e| {
         let pos = e.location().map(|l| Pos {
             line: l.line() as usize,
             col: l.column() as usize,
@@ -418,6 +427,23 @@ pub(crate) fn parse_yaml(text: &str) -> Result<Value, (String, Option<Pos>, &'st
         };
         (format!("invalid YAML: {msg}"), pos, hint)
     })
+}
+
+/// serde-saphyr's reading of a whole document, the reference.
+pub(crate) fn saphyr_value(text: &str) -> Result<Value, serde_saphyr::Error> {
+    // Our own expansion check stops alias bombs; the parser's budget only has to
+    // leave room for large fleet profiles (tens of thousands of namespaces).
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = 50_000_000;
+    budget.max_events = 50_000_000;
+    let opts = serde_saphyr::options! { strict_booleans: true, budget: Some(budget) };
+    serde_saphyr::from_str_with_options::<Value>(text, opts)
+}
+
+/// The type serde-saphyr gives a plain scalar (`80`, `1.33`, `~`), for the fast
+/// reader; `None` when it is no scalar there.
+pub(crate) fn resolve_scalar(s: &str) -> Option<Value> {
+    crate::fast_yaml::cached(s, |s| saphyr_value(s).ok())
 }
 
 /// Refuse documents whose aliases expand them far beyond their written size
