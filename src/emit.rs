@@ -28,22 +28,32 @@ use scalar::{
 /// top-level `metadata.annotations` (replacing a value of the same key, and
 /// creating the mapping when `metadata` has none).
 pub fn object(obj: &impl Serialize, annotations: &[(&str, &str)]) -> Result<String, String> {
-    let mut out = String::with_capacity(512);
-    obj.serialize(Node {
-        out: &mut out,
-        at: At::Top,
-        inject: if annotations.is_empty() {
-            Inject::None
-        } else {
-            Inject::Top(annotations)
-        },
-    })
-    .map_err(|e| {
-        format!("internal error: cannot serialize an object ({e}); this is a bug in kharden")
-    })?;
-    // Hundreds of thousands of bodies stay alive until they are written.
-    out.shrink_to_fit();
-    Ok(out)
+    // Written into a per-thread buffer that keeps its capacity, then copied out
+    // at its exact length: hundreds of thousands of bodies stay alive until they
+    // are written, and `shrink_to_fit` may keep a block up to twice as large
+    // (mimalloc reallocates in place down to half a block).
+    let mut out = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    out.clear();
+    let done = obj
+        .serialize(Node {
+            out: &mut out,
+            at: At::Top,
+            inject: if annotations.is_empty() {
+                Inject::None
+            } else {
+                Inject::Top(annotations)
+            },
+        })
+        .map_err(|e| {
+            format!("internal error: cannot serialize an object ({e}); this is a bug in kharden")
+        });
+    let body = String::from(out.as_str());
+    SCRATCH.with(|s| *s.borrow_mut() = out);
+    done.map(|()| body)
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
 /// What a mapping must add on its way out (the stage annotations).

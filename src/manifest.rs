@@ -1,7 +1,7 @@
 //! A rendered object with its output path, the set that refuses duplicates, and
 //! the one YAML emitter every object goes through.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
@@ -194,25 +194,61 @@ impl Serialize for Sorted {
     }
 }
 
-/// Every rendered object, keyed by path; a second object at a path is an error.
+/// Every rendered object, ordered by path; a second object at a path is an error.
 #[derive(Debug, Default)]
 pub struct ManifestSet {
-    items: BTreeMap<String, Manifest>,
+    // A set ordered by each object's own path rather than a map from a copy of
+    // it: a fleet holds hundreds of thousands of objects (#17).
+    items: BTreeSet<ByPath>,
+}
+
+/// A manifest ordered, compared and looked up by its path.
+#[derive(Debug)]
+struct ByPath(Manifest);
+
+impl PartialEq for ByPath {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.path == other.0.path
+    }
+}
+
+impl Eq for ByPath {}
+
+impl PartialOrd for ByPath {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ByPath {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.path.cmp(&other.0.path)
+    }
+}
+
+impl std::borrow::Borrow<str> for ByPath {
+    fn borrow(&self) -> &str {
+        &self.0.path
+    }
 }
 
 impl ManifestSet {
     pub fn insert(&mut self, m: Manifest) -> Result<(), String> {
-        if let Some(old) = self.items.get(&m.path) {
+        if let Some(ByPath(old)) = self.items.get(m.path.as_str()) {
             return Err(format!(
                 "two objects would be written to `{}` ({} `{}`); give them distinct names",
                 m.path, old.kind, old.name
             ));
         }
-        self.items.insert(m.path.clone(), m);
+        self.items.insert(ByPath(m));
         Ok(())
     }
     pub fn iter(&self) -> impl Iterator<Item = &Manifest> {
-        self.items.values()
+        self.items.iter().map(|b| &b.0)
+    }
+    /// The objects by path, taken out of the set.
+    pub fn into_manifests(self) -> impl Iterator<Item = Manifest> {
+        self.items.into_iter().map(|b| b.0)
     }
     pub fn len(&self) -> usize {
         self.items.len()

@@ -1,6 +1,7 @@
 //! Where the time goes: with `KHARDEN_TIMINGS=1`, each pipeline stage (read
 //! and merge, schema check, typed parse, checks, lint, render, emit) prints
-//! its wall time on stderr as `timing: <stage> <ms> ms`. Off by default, and
+//! its wall time on stderr as `timing: <stage> <ms> ms rss <MiB> MiB` (the
+//! resident memory when it ends, on Linux; 0 elsewhere). Off by default, and
 //! never part of any output file, so goldens and streams stay byte-stable.
 
 use std::sync::OnceLock;
@@ -19,8 +20,18 @@ pub fn stage<T>(name: &str, f: impl FnOnce() -> T) -> T {
     let t = Instant::now();
     let out = f();
     eprintln!(
-        "timing: {name} {:.1} ms",
-        t.elapsed().as_secs_f64() * 1000.0
+        "timing: {name} {:.1} ms rss {} MiB",
+        t.elapsed().as_secs_f64() * 1000.0,
+        resident_mib()
     );
     out
+}
+
+/// Resident memory now, from `/proc/self/statm` (its second field, in pages).
+fn resident_mib() -> u64 {
+    let pages = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .unwrap_or(0);
+    pages * 4096 / (1 << 20)
 }

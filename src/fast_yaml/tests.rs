@@ -106,8 +106,12 @@ fn the_example_profiles_take_the_fast_path() {
 fn deep_nesting_goes_to_serde_saphyr() {
     let flow = format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
     assert_eq!(fast(&flow), None);
-    let block: String = (0..40).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
+    let block: String = (0..40)
+        .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+        .collect();
     assert_eq!(fast(&block), None);
-    let shallow: String = (0..20).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
+    let shallow: String = (0..20)
+        .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+        .collect();
     assert_eq!(fast(&shallow), saphyr_value(&shallow).ok());
 }

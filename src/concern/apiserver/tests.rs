@@ -113,6 +113,9 @@ fn contract_renders_the_kubeadm_must_shows() {
     let files = crate::output::files(&r.set, "p.yaml").unwrap();
     assert!(!files["kustomization.yaml"].contains("control-plane/"));
     assert!(!crate::output::stream(&r.set, "p.yaml").contains("ClusterConfiguration"));
+    // The render command's path, which takes the objects, writes the same files.
+    assert!(files.keys().any(|k| k.starts_with("control-plane/")));
+    assert_eq!(crate::output::into_files(r.set, "p.yaml").unwrap(), files);
 }
 
 #[test]
