@@ -304,38 +304,27 @@ impl Seq<'_> {
     }
 }
 
-impl ser::SerializeSeq for Seq<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<()> {
-        self.item(v)
-    }
-    fn end(self) -> Result<()> {
-        self.finish()
-    }
+/// serde's three sequence traits, one behaviour: each element is an item.
+macro_rules! seq_impl {
+    ($($tr:ident :: $method:ident),*) => {$(
+        impl ser::$tr for Seq<'_> {
+            type Ok = ();
+            type Error = Error;
+            fn $method<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<()> {
+                self.item(v)
+            }
+            fn end(self) -> Result<()> {
+                self.finish()
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Seq<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<()> {
-        self.item(v)
-    }
-    fn end(self) -> Result<()> {
-        self.finish()
-    }
-}
-
-impl ser::SerializeTupleStruct for Seq<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<()> {
-        self.item(v)
-    }
-    fn end(self) -> Result<()> {
-        self.finish()
-    }
-}
+seq_impl!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field
+);
 
 /// A mapping: entries written at `indent` as they come, then put in key order.
 struct Map<'o, 'a> {

@@ -284,11 +284,17 @@ pub(crate) fn positions(text: &str) -> BTreeMap<FieldPath, Place> {
         let pos = to_pos(&span);
         match ev {
             Event::DocumentEnd if root_done => break,
-            Event::Scalar(s, ..) => {
+            // A scalar or an alias is a key when its mapping waits for one, else a
+            // value in the next slot.
+            Event::Scalar(..) | Event::Alias(_) => {
+                let text = match ev {
+                    Event::Scalar(s, ..) => s.into_owned(),
+                    _ => "<alias>".to_owned(),
+                };
                 if let Some(Frame::Map { key, .. }) = stack.last_mut()
                     && key.is_none()
                 {
-                    *key = Some((s.into_owned(), pos));
+                    *key = Some((text, pos));
                     continue;
                 }
                 if let Some((p, kp)) = slot(&mut stack) {
@@ -302,23 +308,6 @@ pub(crate) fn positions(text: &str) -> BTreeMap<FieldPath, Place> {
                 }
                 if stack.is_empty() {
                     root_done = true;
-                }
-            }
-            Event::Alias(_) => {
-                if let Some(Frame::Map { key, .. }) = stack.last_mut()
-                    && key.is_none()
-                {
-                    *key = Some(("<alias>".to_owned(), pos));
-                    continue;
-                }
-                if let Some((p, kp)) = slot(&mut stack) {
-                    out.insert(
-                        p,
-                        Place {
-                            key: kp,
-                            value: Some(pos),
-                        },
-                    );
                 }
             }
             Event::MappingStart(..) | Event::SequenceStart(..) => {
