@@ -12,6 +12,7 @@ pub mod emit;
 pub mod explain;
 pub mod facts;
 pub mod fast_yaml;
+pub mod fleet;
 pub mod flows;
 pub mod gitops;
 pub mod init;

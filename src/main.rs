@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use kharden::{Error, Model, clock, diff, explain, init, lint, output};
+use kharden::{Error, Model, clock, diff, explain, fleet, init, lint, output};
 
 // A fleet render allocates and frees millions of small strings and maps; with
 // glibc's malloc that was a third of the run (perf, #17).
@@ -301,54 +301,11 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
     }
 }
 
-/// Expand directories into the profiles they hold (`kind: ClusterProfile`).
-fn expand(args: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
-    let mut out = Vec::new();
-    for a in args {
-        if !a.is_dir() {
-            out.push(a.clone());
-            continue;
-        }
-        let mut found: Vec<PathBuf> = std::fs::read_dir(a)
-            .map_err(|e| other(format!("cannot list `{}`: {e}", a.display())))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-            .filter(|p| {
-                std::fs::read_to_string(p)
-                    .is_ok_and(|t| t.lines().any(|l| l.trim_end() == "kind: ClusterProfile"))
-            })
-            .collect();
-        found.sort();
-        if found.is_empty() {
-            return Err(other(format!(
-                "`{}` holds no profile (`kind: ClusterProfile`)",
-                a.display()
-            )));
-        }
-        out.extend(found);
-    }
-    Ok(out)
-}
-
 fn render(args: &[PathBuf], dir: Option<PathBuf>, check: bool) -> Result<u8, Error> {
-    let profiles = expand(args)?;
-    let fleet = profiles.len() > 1 || args.iter().any(|a| a.is_dir());
+    let profiles = fleet::expand(args)?;
+    let fleet = fleet::is_fleet(args, &profiles);
     // Validate and render everything before writing anything.
-    let mut rendered = Vec::new();
-    let mut names: BTreeMap<String, String> = BTreeMap::new();
-    for p in &profiles {
-        let model = load(p)?;
-        if let Some(first) =
-            names.insert(model.profile.metadata.name.clone(), model.display.clone())
-        {
-            return Err(other(format!(
-                "`{}` and `{first}` are both named `{}`; each profile of a fleet needs its own `metadata.name`",
-                model.display, model.profile.metadata.name
-            )));
-        }
-        let r = kharden::render(&model)?;
-        rendered.push((model, r));
-    }
+    let rendered = fleet::render_all(&profiles, clock::today().map_err(Error::Other)?)?;
     if dir.as_deref() == Some(Path::new("-")) {
         if check {
             return Err(other("`--check` needs an output directory, not `-`"));
@@ -381,18 +338,8 @@ fn render(args: &[PathBuf], dir: Option<PathBuf>, check: bool) -> Result<u8, Err
                 }
             );
         }
-        let target = match (&dir, fleet) {
-            (Some(d), false) => d.clone(),
-            (Some(d), true) => d.join(&model.profile.metadata.name),
-            (None, _) => PathBuf::from("out").join(&model.profile.metadata.name),
-        };
-        let name = &model.profile.metadata.name;
-        // Flux paths assume the rendering sits at `out/<name>` of the repository.
-        let flux =
-            kharden::gitops::flux_files(&r.set, &model.display, name, &format!("out/{name}"))
-                .map_err(Error::Other)?;
-        let mut files = output::into_files(r.set, &model.display).map_err(Error::Other)?;
-        files.extend(flux);
+        let target = fleet::target(dir.as_deref(), fleet, &model.profile.metadata.name);
+        let files = fleet::files(&model, r.set)?;
         if check {
             let drift = output::check(&target, &files).map_err(Error::Other)?;
             if drift.is_clean() {
