@@ -84,7 +84,7 @@ pub fn files(model: &Model, set: crate::manifest::ManifestSet) -> Result<Files, 
     // Flux paths assume the rendering sits at `out/<name>` of the repository.
     let flux = crate::gitops::flux_files(&set, &model.display, name, &format!("out/{name}"))
         .map_err(Error::Other)?;
-    let mut files = crate::output::into_files(set, &model.display).map_err(Error::Other)?;
+    let mut files = crate::output::into_files(set, &model.display)?;
     files.extend(flux);
     Ok(files)
 }

@@ -50,6 +50,8 @@ pub enum Error {
     #[error("{0}")]
     Refused(String),
     #[error("error: {0}")]
+    Output(#[from] output::Error),
+    #[error("error: {0}")]
     Other(String),
 }
 

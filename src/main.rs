@@ -143,7 +143,7 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
                     let m = load(profile)?;
                     let rendered = diff::bodies(&kharden::render(&m)?.set);
                     let mut on_disk = BTreeMap::new();
-                    for rel in output::list_files(dir).map_err(Error::Other)? {
+                    for rel in output::list_files(dir)? {
                         if output::is_index(&rel) {
                             continue;
                         }
@@ -341,7 +341,7 @@ fn render(args: &[PathBuf], dir: Option<PathBuf>, check: bool) -> Result<u8, Err
         let target = fleet::target(dir.as_deref(), fleet, &model.profile.metadata.name);
         let files = fleet::files(&model, r.set)?;
         if check {
-            let drift = output::check(&target, &files).map_err(Error::Other)?;
+            let drift = output::check(&target, &files)?;
             if drift.is_clean() {
                 eprintln!(
                     "ok: `{}` is up to date ({} files)",
@@ -371,7 +371,7 @@ fn render(args: &[PathBuf], dir: Option<PathBuf>, check: bool) -> Result<u8, Err
             code = 1;
             continue;
         }
-        output::write(&target, &files).map_err(Error::Other)?;
+        output::write(&target, &files)?;
         eprintln!("wrote {} files to `{}`", files.len(), target.display());
         // The process ends soon: freeing every file and the profile one by one
         // would cost a tenth of the run and change nothing.
