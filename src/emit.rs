@@ -19,7 +19,8 @@ use std::collections::BTreeMap;
 use serde::ser::{self, Serialize};
 
 use key::KeySer;
-use scalar::{At, Error, Result};
+pub use scalar::Error;
+use scalar::{At, Result};
 use scalar::{
     indent, key_text, plain, pos_of, rendered, rendered_str, write_plain, write_rendered,
 };
@@ -27,26 +28,22 @@ use scalar::{
 /// `obj` as one YAML document, keys sorted, with `annotations` set in its
 /// top-level `metadata.annotations` (replacing a value of the same key, and
 /// creating the mapping when `metadata` has none).
-pub fn object(obj: &impl Serialize, annotations: &[(&str, &str)]) -> Result<String, String> {
+pub fn object(obj: &impl Serialize, annotations: &[(&str, &str)]) -> Result<String> {
     // Written into a per-thread buffer that keeps its capacity, then copied out
     // at its exact length: hundreds of thousands of bodies stay alive until they
     // are written, and `shrink_to_fit` may keep a block up to twice as large
     // (mimalloc reallocates in place down to half a block).
     let mut out = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
     out.clear();
-    let done = obj
-        .serialize(Node {
-            out: &mut out,
-            at: At::Top,
-            inject: if annotations.is_empty() {
-                Inject::None
-            } else {
-                Inject::Top(annotations)
-            },
-        })
-        .map_err(|e| {
-            format!("internal error: cannot serialize an object ({e}); this is a bug in kharden")
-        });
+    let done = obj.serialize(Node {
+        out: &mut out,
+        at: At::Top,
+        inject: if annotations.is_empty() {
+            Inject::None
+        } else {
+            Inject::Top(annotations)
+        },
+    });
     let body = String::from(out.as_str());
     SCRATCH.with(|s| *s.borrow_mut() = out);
     done.map(|()| body)

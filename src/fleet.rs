@@ -82,8 +82,7 @@ pub fn target(dir: Option<&Path>, fleet: bool, name: &str) -> PathBuf {
 pub fn files(model: &Model, set: crate::manifest::ManifestSet) -> Result<Files, Error> {
     let name = &model.profile.metadata.name;
     // Flux paths assume the rendering sits at `out/<name>` of the repository.
-    let flux = crate::gitops::flux_files(&set, &model.display, name, &format!("out/{name}"))
-        .map_err(Error::Other)?;
+    let flux = crate::gitops::flux_files(&set, &model.display, name, &format!("out/{name}"))?;
     let mut files = crate::output::into_files(set, &model.display)?;
     files.extend(flux);
     Ok(files)

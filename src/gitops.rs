@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::manifest::{ManifestSet, Sorted, meta, to_yaml};
+use crate::manifest::{ManifestSet, RenderError, Sorted, meta, to_yaml};
 use crate::output::{Files, HEADER_PREFIX, STAGES, stages};
 use crate::stage::Stage;
 
@@ -69,7 +69,7 @@ pub fn flux_files(
     profile: &str,
     profile_name: &str,
     repo_dir: &str,
-) -> Result<Files, String> {
+) -> Result<Files, RenderError> {
     let head = format!("{HEADER_PREFIX}{profile}; do not edit\n");
     let mut out = Files::new();
     let mut prev: Option<Stage> = None;
@@ -144,7 +144,7 @@ pub const PLUGIN_PROFILE: &str = "kharden.yaml";
 /// application directory holding a `kharden.yaml` profile, Argo CD runs
 /// `kharden render kharden.yaml -o -` and applies the stream, whose objects carry
 /// the sync waves.
-pub fn argocd_plugin() -> Result<String, String> {
+pub fn argocd_plugin() -> Result<String, RenderError> {
     let plugin = serde_json::json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "ConfigManagementPlugin",
@@ -164,7 +164,7 @@ pub fn argocd_application(
     profile_name: &str,
     repo_url: &str,
     revision: &str,
-) -> Result<String, String> {
+) -> Result<String, RenderError> {
     let app = serde_json::json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",

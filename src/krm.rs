@@ -48,7 +48,7 @@ fn render(input: &str, today: Date) -> Result<Vec<Value>, Vec<String>> {
         .get("functionConfig")
         .filter(|c| !c.is_null())
         .ok_or_else(|| vec!["the ResourceList has no `functionConfig` (the profile)".to_owned()])?;
-    let text = crate::manifest::to_yaml(config).map_err(|e| vec![e])?;
+    let text = crate::manifest::to_yaml(config).map_err(|e| vec![e.to_string()])?;
     let model = crate::load_text(&text, "functionConfig", today).map_err(messages)?;
     let r = crate::render(&model).map_err(messages)?;
     crate::output::applied(&r.set)

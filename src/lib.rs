@@ -52,6 +52,8 @@ pub enum Error {
     #[error("error: {0}")]
     Output(#[from] output::Error),
     #[error("error: {0}")]
+    Render(#[from] manifest::RenderError),
+    #[error("error: {0}")]
     Other(String),
 }
 
@@ -89,7 +91,7 @@ pub fn render(model: &Model) -> Result<Rendered, Error> {
         text.push_str(&diag::summary(n, "profile", "written"));
         return Err(Error::Refused(text));
     }
-    let set = timing::stage("render", || concern::render_all(model)).map_err(Error::Other)?;
+    let set = timing::stage("render", || concern::render_all(model))?;
     Ok(Rendered {
         set,
         notes: concern::notes(model),

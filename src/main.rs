@@ -261,7 +261,7 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
         cli::Command::Gitops {
             what: cli::Gitops::ArgocdPlugin,
         } => {
-            print(&kharden::gitops::argocd_plugin().map_err(Error::Other)?)?;
+            print(&kharden::gitops::argocd_plugin()?)?;
             Ok(0)
         }
         cli::Command::Gitops {
@@ -274,7 +274,7 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
         } => {
             let name = load(&profile)?.profile.metadata.name;
             let app = kharden::gitops::argocd_application(&name, &repo_url, &revision);
-            print(&app.map_err(Error::Other)?)?;
+            print(&app?)?;
             Ok(0)
         }
         cli::Command::Krm => {

@@ -8,6 +8,33 @@ use serde::Serialize;
 
 use crate::stage::Stage;
 
+/// Why rendering stopped. Validation refuses bad profiles before rendering
+/// starts, so what is left is a clash of output paths, a user's extension
+/// template, or a bug in kharden.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// Two objects would be written to one file.
+    #[error("two objects would be written to `{path}` ({kind} `{name}`); give them distinct names")]
+    Collision {
+        path: String,
+        kind: String,
+        name: String,
+    },
+    /// A template from `extensions:` does not parse, fails, or yields an
+    /// object kharden will not write; the text names the template.
+    #[error("{0}")]
+    Extension(String),
+    /// An invariant kharden keeps itself did not hold.
+    #[error("internal error: {0}; this is a bug in kharden")]
+    Internal(String),
+}
+
+impl RenderError {
+    pub fn internal(what: impl std::fmt::Display) -> RenderError {
+        RenderError::Internal(what.to_string())
+    }
+}
+
 /// The label every object carries.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kharden");
 
@@ -46,17 +73,15 @@ pub struct Manifest {
 
 impl Manifest {
     /// Serialize a built-in Kubernetes object.
-    pub fn k8s<T>(obj: &T) -> Result<Manifest, String>
+    pub fn k8s<T>(obj: &T) -> Result<Manifest, RenderError>
     where
         T: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta> + Serialize,
     {
         let m = obj.metadata();
-        let name = m.name.clone().ok_or_else(|| {
-            format!(
-                "internal error: a {} has no name; this is a bug in kharden",
-                T::KIND
-            )
-        })?;
+        let name = m
+            .name
+            .clone()
+            .ok_or_else(|| RenderError::internal(format_args!("a {} has no name", T::KIND)))?;
         Manifest::new(T::API_VERSION, T::KIND, m.namespace.as_deref(), &name, obj)
     }
 
@@ -69,15 +94,16 @@ impl Manifest {
         namespace: Option<&str>,
         name: &str,
         obj: &impl Serialize,
-    ) -> Result<Manifest, String> {
+    ) -> Result<Manifest, RenderError> {
         let stage = Stage::of(api_version, kind, namespace.is_some());
-        let body = crate::emit::object(obj, &stage.annotations())?;
+        let body = crate::emit::object(obj, &stage.annotations())
+            .map_err(|e| RenderError::internal(format_args!("cannot serialize a {kind} ({e})")))?;
         if cfg!(debug_assertions) {
             let reference = reference(obj, stage)?;
             if body != reference {
-                return Err(format!(
-                    "internal error: the emitter wrote\n{body}\nwhere serde-saphyr writes\n{reference}; this is a bug in kharden"
-                ));
+                return Err(RenderError::internal(format_args!(
+                    "the emitter wrote\n{body}\nwhere serde-saphyr writes\n{reference}"
+                )));
             }
         }
         let dir = namespace.unwrap_or("_cluster");
@@ -102,13 +128,13 @@ impl Manifest {
         kind: &str,
         notes: &[String],
         obj: &impl Serialize,
-    ) -> Result<Manifest, String> {
+    ) -> Result<Manifest, RenderError> {
         let mut body = String::new();
         for n in notes {
             if n.contains(['\n', '\r']) {
-                return Err(format!(
-                    "internal error: a note spans lines ({n:?}); this is a bug in kharden"
-                ));
+                return Err(RenderError::internal(format_args!(
+                    "a note spans lines ({n:?})"
+                )));
             }
             body.push_str(if n.is_empty() { "#" } else { "# " });
             body.push_str(n);
@@ -132,19 +158,18 @@ impl Manifest {
 /// multi-line text, YAML 1.1-ambiguous strings quoted. In debug builds (and so in
 /// every test) the text is read back and compared with the value, so a scalar a
 /// YAML reader would misread can never slip out.
-pub fn to_yaml(obj: &impl Serialize) -> Result<String, String> {
+pub fn to_yaml(obj: &impl Serialize) -> Result<String, RenderError> {
     let opts = serde_saphyr::ser_options! { folded_wrap_chars: 100_000 };
-    let text = serde_saphyr::to_string_with_options(obj, opts).map_err(|e| {
-        format!("internal error: cannot serialize an object ({e}); this is a bug in kharden")
-    })?;
+    let text = serde_saphyr::to_string_with_options(obj, opts)
+        .map_err(|e| RenderError::internal(format_args!("cannot serialize an object ({e})")))?;
     if cfg!(debug_assertions) {
-        let want = serde_json::to_value(obj).map_err(|e| format!("internal error: {e}"))?;
+        let want = serde_json::to_value(obj).map_err(RenderError::internal)?;
         let back: serde_json::Value = serde_saphyr::from_str(&text)
-            .map_err(|e| format!("internal error: emitted YAML does not parse: {e}"))?;
+            .map_err(|e| RenderError::internal(format_args!("emitted YAML does not parse: {e}")))?;
         if back != want {
-            return Err(format!(
-                "internal error: emitted YAML reads back differently:\n{text}; this is a bug in kharden"
-            ));
+            return Err(RenderError::internal(format_args!(
+                "emitted YAML reads back differently:\n{text}"
+            )));
         }
     }
     Ok(text)
@@ -152,7 +177,7 @@ pub fn to_yaml(obj: &impl Serialize) -> Result<String, String> {
 
 /// The reference path `emit` must match byte for byte: the object as a sorted
 /// serde_json tree, annotated, through serde-saphyr (and read back).
-pub fn reference(obj: &impl Serialize, stage: Stage) -> Result<String, String> {
+pub fn reference(obj: &impl Serialize, stage: Stage) -> Result<String, RenderError> {
     let mut value = Sorted::of(obj)?;
     crate::stage::annotate(&mut value.0, stage);
     to_yaml(&value)
@@ -165,12 +190,12 @@ pub fn reference(obj: &impl Serialize, stage: Stage) -> Result<String, String> {
 pub struct Sorted(serde_json::Value);
 
 impl Sorted {
-    pub fn of(obj: &impl Serialize) -> Result<Sorted, String> {
+    pub fn of(obj: &impl Serialize) -> Result<Sorted, RenderError> {
         // serde_json's map is a BTreeMap (the `preserve_order` feature is off), so
         // the value is sorted at every level.
         serde_json::to_value(obj)
             .map(Sorted)
-            .map_err(|e| format!("internal error: {e}; this is a bug in kharden"))
+            .map_err(RenderError::internal)
     }
 }
 
@@ -233,12 +258,13 @@ impl std::borrow::Borrow<str> for ByPath {
 }
 
 impl ManifestSet {
-    pub fn insert(&mut self, m: Manifest) -> Result<(), String> {
+    pub fn insert(&mut self, m: Manifest) -> Result<(), RenderError> {
         if let Some(ByPath(old)) = self.items.get(m.path.as_str()) {
-            return Err(format!(
-                "two objects would be written to `{}` ({} `{}`); give them distinct names",
-                m.path, old.kind, old.name
-            ));
+            return Err(RenderError::Collision {
+                path: m.path,
+                kind: old.kind.clone(),
+                name: old.name.clone(),
+            });
         }
         self.items.insert(ByPath(m));
         Ok(())
@@ -313,6 +339,14 @@ mod tests {
         )
         .unwrap();
         set.insert(m.clone()).unwrap();
-        assert!(set.insert(m).unwrap_err().contains("a/role-x.yaml"));
+        match set.insert(m).unwrap_err() {
+            RenderError::Collision { path, kind, name } => {
+                assert_eq!(
+                    (path.as_str(), kind.as_str(), name.as_str()),
+                    ("a/role-x.yaml", "Role", "x")
+                );
+            }
+            other => panic!("{other}"),
+        }
     }
 }

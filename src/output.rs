@@ -49,8 +49,8 @@ pub enum Error {
         shown: String,
     },
     /// A kustomization could not be serialized: a bug.
-    #[error("{0}")]
-    Internal(String),
+    #[error(transparent)]
+    Internal(#[from] crate::manifest::RenderError),
 }
 
 /// The error of `action` on `path`, for `map_err`.
@@ -152,7 +152,7 @@ fn index(set: &ManifestSet, head: &str) -> Result<Files, Error> {
         };
         out.insert(
             format!("{STAGES}/{}/kustomization.yaml", stage.dir()),
-            format!("{head}{}", to_yaml(&k).map_err(Error::Internal)?),
+            format!("{head}{}", to_yaml(&k)?),
         );
     }
     // The whole rendering in one build: `kubectl kustomize out/<name>` and a
@@ -169,7 +169,7 @@ fn index(set: &ManifestSet, head: &str) -> Result<Files, Error> {
     };
     out.insert(
         "kustomization.yaml".to_owned(),
-        format!("{head}{}", to_yaml(&k).map_err(Error::Internal)?),
+        format!("{head}{}", to_yaml(&k)?),
     );
     Ok(out)
 }

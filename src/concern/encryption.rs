@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::diag::Diagnostic;
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, RenderError};
 use crate::model::Model;
 use crate::profile::{EncryptionProvider, Platform};
 use crate::source::FieldPath;
@@ -113,7 +113,7 @@ pub fn config(m: &Model) -> Value {
     })
 }
 
-pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
+pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     if m.profile.cluster.platform != Platform::Kubeadm {
         return Ok(Vec::new());
     }

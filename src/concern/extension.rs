@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::diag::Diagnostic;
-use crate::manifest::{MANAGED_BY, Manifest};
+use crate::manifest::{MANAGED_BY, Manifest, RenderError};
 use crate::model::Model;
 use crate::names;
 use crate::profile::{ExtensionScope, Profile};
@@ -163,14 +163,14 @@ struct NamespaceView<'a> {
 }
 
 /// Objects from one rendering of a template.
-fn objects(name: &str, text: &str, namespace: Option<&str>) -> Result<Vec<Manifest>, String> {
+fn objects(name: &str, text: &str, namespace: Option<&str>) -> Result<Vec<Manifest>, RenderError> {
     let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| {
-        format!(
+        RenderError::Extension(format!(
             "template `{name}`{} did not produce valid YAML: {e}",
             namespace
                 .map(|n| format!(" (namespace `{n}`)"))
                 .unwrap_or_default()
-        )
+        ))
     })?;
     let mut out = Vec::new();
     for (k, mut doc) in docs.into_iter().filter(|d| !d.is_null()).enumerate() {
@@ -182,7 +182,7 @@ fn objects(name: &str, text: &str, namespace: Option<&str>) -> Result<Vec<Manife
                 .unwrap_or_default()
         );
         let Some(obj) = doc.as_object_mut() else {
-            return Err(format!("{at} is not a mapping"));
+            return Err(RenderError::Extension(format!("{at} is not a mapping")));
         };
         let api = obj
             .get("apiVersion")
@@ -190,25 +190,32 @@ fn objects(name: &str, text: &str, namespace: Option<&str>) -> Result<Vec<Manife
             .map(str::to_owned);
         let kind = obj.get("kind").and_then(Value::as_str).map(str::to_owned);
         let (Some(api_version), Some(kind)) = (api, kind) else {
-            return Err(format!("{at} needs `apiVersion` and `kind`"));
+            return Err(RenderError::Extension(format!(
+                "{at} needs `apiVersion` and `kind`"
+            )));
         };
         let meta = obj
             .entry("metadata")
             .or_insert_with(|| Value::Object(Default::default()));
         let Some(meta) = meta.as_object_mut() else {
-            return Err(format!("{at}: `metadata` is not a mapping"));
+            return Err(RenderError::Extension(format!(
+                "{at}: `metadata` is not a mapping"
+            )));
         };
         let Some(obj_name) = meta.get("name").and_then(Value::as_str).map(str::to_owned) else {
-            return Err(format!("{at} needs `metadata.name`"));
+            return Err(RenderError::Extension(format!(
+                "{at} needs `metadata.name`"
+            )));
         };
-        names::dns_subdomain(&obj_name)
-            .map_err(|e| format!("{at}: `{obj_name}` is not a valid name: {e}"))?;
+        names::dns_subdomain(&obj_name).map_err(|e| {
+            RenderError::Extension(format!("{at}: `{obj_name}` is not a valid name: {e}"))
+        })?;
         if let Some(ns) = namespace {
             match meta.get("namespace").and_then(Value::as_str) {
                 Some(other) if other != ns => {
-                    return Err(format!(
+                    return Err(RenderError::Extension(format!(
                         "{at} sets namespace `{other}`; per-namespace objects are placed for you"
-                    ));
+                    )));
                 }
                 _ => {
                     meta.insert("namespace".to_owned(), Value::String(ns.to_owned()));
@@ -219,7 +226,9 @@ fn objects(name: &str, text: &str, namespace: Option<&str>) -> Result<Vec<Manife
             .entry("labels")
             .or_insert_with(|| Value::Object(Default::default()));
         let Some(labels) = labels.as_object_mut() else {
-            return Err(format!("{at}: `metadata.labels` is not a mapping"));
+            return Err(RenderError::Extension(format!(
+                "{at}: `metadata.labels` is not a mapping"
+            )));
         };
         labels.insert(
             MANAGED_BY.0.to_owned(),
@@ -240,12 +249,16 @@ fn objects(name: &str, text: &str, namespace: Option<&str>) -> Result<Vec<Manife
     Ok(out)
 }
 
-pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
+pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     if m.profile.extensions.is_empty() {
         return Ok(Vec::new());
     }
-    let t = engine(m)
-        .map_err(|(i, e)| format!("template `{}` does not parse:\n{e}", m.templates[i].0))?;
+    let t = engine(m).map_err(|(i, e)| {
+        RenderError::Extension(format!(
+            "template `{}` does not parse:\n{e}",
+            m.templates[i].0
+        ))
+    })?;
     let p = &m.profile;
     let mut base = tera::Context::new();
     base.insert(
@@ -267,7 +280,9 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
     );
     let mut out = Vec::new();
     for e in &p.extensions {
-        let fail = |err: tera::Error| format!("template `{}` failed:\n{err}", e.template);
+        let fail = |err: tera::Error| {
+            RenderError::Extension(format!("template `{}` failed:\n{err}", e.template))
+        };
         match e.scope {
             ExtensionScope::Cluster => {
                 let text = t.render(&e.template, &base).map_err(fail)?;
@@ -350,19 +365,19 @@ mod tests {
             Some("team-a"),
         )
         .unwrap_err();
+        let extension = |e: RenderError| match e {
+            RenderError::Extension(text) => text,
+            other => panic!("not the template's fault: {other}"),
+        };
+        let e = extension(e);
         assert!(
             e.contains("per-namespace objects are placed for you"),
             "{e}"
         );
         assert!(
-            objects("t", "kind: ConfigMap\n", None)
-                .unwrap_err()
+            extension(objects("t", "kind: ConfigMap\n", None).unwrap_err())
                 .contains("needs `apiVersion` and `kind`")
         );
-        assert!(
-            objects("t", "- a\n", None)
-                .unwrap_err()
-                .contains("is not a mapping")
-        );
+        assert!(extension(objects("t", "- a\n", None).unwrap_err()).contains("is not a mapping"));
     }
 }

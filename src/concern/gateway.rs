@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelecto
 use crate::concern::network::{egress_rule, ingress_rule, labels_selector, pods_peer, policy};
 use crate::diag::{Diagnostic, nearest};
 use crate::flows::{NS_NAME_LABEL, denies, grant_name, routed_into};
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, RenderError};
 use crate::model::{Model, label, labels};
 use crate::names;
 use crate::profile::{Direction, MeshProvider, NamespaceSpec};
@@ -89,7 +89,7 @@ fn namespaces_peer(names: Vec<String>) -> NetworkPolicyPeer {
 
 /// The NetworkPolicies of the Gateways' flows. Ports stay open: which backend
 /// ports a route forwards to is the route's, written by the tenant later.
-pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
+pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let p = &m.profile;
     let mut out = Vec::new();
     if p.cluster.gateways.is_empty() {

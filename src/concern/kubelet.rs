@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::concern::apiserver::CIPHER_SUITES;
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, RenderError};
 use crate::model::Model;
 use crate::profile::Platform;
 
@@ -33,7 +33,7 @@ pub fn config() -> Value {
     })
 }
 
-pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
+pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     if m.profile.cluster.platform != Platform::Kubeadm {
         return Ok(Vec::new());
     }

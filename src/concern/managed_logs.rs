@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, RenderError};
 use crate::model::Model;
 use crate::profile::{LogSource, Platform};
 
@@ -82,7 +82,7 @@ fn aks_diagnostic_setting(m: &Model, cp: bool, audit: bool) -> Value {
     })
 }
 
-pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
+pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let (cp, audit) = asked(m);
     if m.profile.cluster.platform != Platform::Aks || !(cp || audit) {
         return Ok(Vec::new());

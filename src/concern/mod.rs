@@ -19,7 +19,7 @@ pub mod quota;
 pub mod rbac;
 
 use crate::diag::Diagnostic;
-use crate::manifest::{Manifest, ManifestSet};
+use crate::manifest::{Manifest, ManifestSet, RenderError};
 use crate::model::Model;
 
 /// One concern as the pipeline sees it: its checks, its objects and its notes
@@ -27,14 +27,14 @@ use crate::model::Model;
 pub struct Concern {
     pub name: &'static str,
     pub validate: fn(&Model, &mut Vec<Diagnostic>),
-    pub render: fn(&Model) -> Result<Vec<Manifest>, String>,
+    pub render: fn(&Model) -> Result<Vec<Manifest>, RenderError>,
     pub notes: fn(&Model) -> Vec<String>,
     /// Rendered on the second thread (network and mesh: about half the work).
     pub parallel: bool,
 }
 
 fn no_checks(_: &Model, _: &mut Vec<Diagnostic>) {}
-fn no_objects(_: &Model) -> Result<Vec<Manifest>, String> {
+fn no_objects(_: &Model) -> Result<Vec<Manifest>, RenderError> {
     Ok(Vec::new())
 }
 fn no_notes(_: &Model) -> Vec<String> {
@@ -44,7 +44,7 @@ fn no_notes(_: &Model) -> Vec<String> {
 const fn concern(
     name: &'static str,
     validate: fn(&Model, &mut Vec<Diagnostic>),
-    render: fn(&Model) -> Result<Vec<Manifest>, String>,
+    render: fn(&Model) -> Result<Vec<Manifest>, RenderError>,
     notes: fn(&Model) -> Vec<String>,
 ) -> Concern {
     Concern {
@@ -129,8 +129,8 @@ pub fn validate_all(model: &Model, out: &mut Vec<Diagnostic>) {
 /// that are about half the work, network and mesh). Results are put back in
 /// `CONCERNS` order before they are inserted, so errors, insertion order and
 /// the output never depend on the threads.
-pub fn render_all(model: &Model) -> Result<ManifestSet, String> {
-    type Rendered = Result<Vec<Manifest>, String>;
+pub fn render_all(model: &Model) -> Result<ManifestSet, RenderError> {
+    type Rendered = Result<Vec<Manifest>, RenderError>;
     // Heaviest first, so the two threads finish close together.
     let mut order: Vec<usize> = (0..CONCERNS.len()).collect();
     order.sort_by_key(|&i| {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Namespace;
 
 use crate::diag::Diagnostic;
-use crate::manifest::{MANAGED_BY, Manifest, meta};
+use crate::manifest::{MANAGED_BY, Manifest, RenderError, meta};
 use crate::model::{Model, label};
 use crate::names;
 use crate::profile::{NamespaceSpec, PodSecurityLevel};
@@ -73,7 +73,7 @@ pub fn level(m: &Model, ns: &NamespaceSpec) -> PodSecurityLevel {
     ns.pod_security.unwrap_or(m.profile.defaults.pod_security)
 }
 
-pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
+pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let version = format!("v{}", m.profile.cluster.kubernetes_version);
     m.profile
         .namespaces

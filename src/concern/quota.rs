@@ -11,7 +11,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use crate::concern::metadata::inner_meta;
 use crate::diag::{Diagnostic, nearest};
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, RenderError};
 use crate::model::Model;
 use crate::profile::{ContainerLimits, NamespaceSpec, QuantityValue};
 use crate::quantity;
@@ -218,7 +218,7 @@ fn quantities(map: &BTreeMap<String, QuantityValue>) -> Option<BTreeMap<String, 
     }
 }
 
-pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
+pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let mut out = Vec::new();
     for ns in &m.profile.namespaces {
         let q = effective_quota(m, ns);

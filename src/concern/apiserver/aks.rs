@@ -2,8 +2,9 @@
 //! ranges, Entra ID with admin groups, local accounts off).
 
 use super::*;
+use crate::manifest::RenderError;
 
-pub(super) fn render_aks(m: &Model) -> Result<Manifest, String> {
+pub(super) fn render_aks(m: &Model) -> Result<Manifest, RenderError> {
     let a = &m.profile.api_server;
     let mut access = Map::new();
     access.insert("enablePrivateCluster".into(), json!(a.private));

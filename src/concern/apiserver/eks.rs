@@ -2,6 +2,7 @@
 //! provider, control-plane logging to CloudWatch).
 
 use super::*;
+use crate::manifest::RenderError;
 
 /// The smallest CloudWatch retention (days) that keeps at least `days`.
 pub(super) fn cloudwatch_retention(days: u32) -> u32 {
@@ -12,7 +13,7 @@ pub(super) fn cloudwatch_retention(days: u32) -> u32 {
     ALLOWED.iter().copied().find(|d| *d >= days).unwrap_or(3653)
 }
 
-pub(super) fn render_eks(m: &Model) -> Result<Manifest, String> {
+pub(super) fn render_eks(m: &Model) -> Result<Manifest, RenderError> {
     let a = &m.profile.api_server;
     let mut endpoints = Map::new();
     endpoints.insert("privateAccess".into(), json!(true));

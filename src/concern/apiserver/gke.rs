@@ -2,8 +2,9 @@
 //! settings, anonymous access limited, Google Groups for RBAC, logging).
 
 use super::*;
+use crate::manifest::RenderError;
 
-pub(super) fn render_gke(m: &Model) -> Result<Manifest, String> {
+pub(super) fn render_gke(m: &Model) -> Result<Manifest, RenderError> {
     let a = &m.profile.api_server;
     let blocks: Vec<Value> = a
         .authorized_networks

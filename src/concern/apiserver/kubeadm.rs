@@ -3,6 +3,7 @@
 //! audit policy and the structured authentication config.
 
 use super::*;
+use crate::manifest::RenderError;
 
 #[derive(Serialize)]
 pub(super) struct Arg {
@@ -59,7 +60,7 @@ pub(super) fn profiling_off() -> ControlPlaneComponent {
     }
 }
 
-pub(super) fn render_kubeadm(m: &Model) -> Result<Vec<Manifest>, String> {
+pub(super) fn render_kubeadm(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     const P: &str = "kubeadm";
     let flags = kubeadm_flags(m);
     let mut volumes = Vec::new();

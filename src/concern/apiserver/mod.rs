@@ -22,7 +22,7 @@ use serde_json::{Map, Value, json};
 use crate::concern::audit::{self, Flag};
 use crate::concern::{encryption, identity};
 use crate::diag::Diagnostic;
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, RenderError};
 use crate::model::{self, Model};
 use crate::profile::Platform;
 use crate::source::FieldPath;
@@ -51,7 +51,7 @@ pub const PATCH_DIR: &str = "/etc/kubernetes/kharden-patches";
 const CLUSTER_CA: &str = "/etc/kubernetes/pki/ca.crt";
 
 /// The platform's control-plane files.
-pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
+pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     Ok(match m.profile.cluster.platform {
         Platform::Kubeadm => render_kubeadm(m)?,
         Platform::Eks => vec![render_eks(m)?],

@@ -25,7 +25,7 @@ use serde::Serialize;
 
 use crate::concern::rbac::JUSTIFICATION;
 use crate::diag::Diagnostic;
-use crate::manifest::{Manifest, meta};
+use crate::manifest::{Manifest, RenderError, meta};
 use crate::model::{Model, label};
 use crate::names;
 use crate::profile::{Collector, LogSource, Platform, Scheme};
@@ -132,7 +132,7 @@ pub fn notes(m: &Model) -> Vec<String> {
     }
 }
 
-pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
+pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let Some(plan) = Plan::from_model(m) else {
         return Ok(Vec::new());
     };

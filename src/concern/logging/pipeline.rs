@@ -2,6 +2,7 @@
 //! escaping filters of both configuration formats, and the rendered files.
 
 use super::*;
+use crate::manifest::RenderError;
 
 /// Everything a collector configuration is rendered from.
 #[derive(Debug, Clone)]
@@ -245,7 +246,7 @@ pub fn fluentbit_value(s: &str) -> Result<String, String> {
     }
 }
 
-pub(super) fn engine() -> Result<tera::Tera, String> {
+pub(super) fn engine() -> Result<tera::Tera, RenderError> {
     let mut t = tera::Tera::default();
     // .conf files are not HTML; escaping is the filters' job.
     t.autoescape_on(Vec::<&str>::new());
@@ -266,25 +267,23 @@ pub(super) fn engine() -> Result<tera::Tera, String> {
         ("fluent.conf", FLUENTD_TEMPLATE),
         ("fluent-bit.conf", FLUENT_BIT_TEMPLATE),
     ] {
-        t.add_raw_template(name, text).map_err(|e| {
-            format!("internal error: template {name}: {e}; this is a bug in kharden")
-        })?;
+        t.add_raw_template(name, text)
+            .map_err(|e| RenderError::internal(format_args!("template {name}: {e}")))?;
     }
     Ok(t)
 }
 
 /// The collector's configuration files, by file name.
-pub fn config_files(p: &Plan) -> Result<BTreeMap<String, String>, String> {
+pub fn config_files(p: &Plan) -> Result<BTreeMap<String, String>, RenderError> {
     let t = engine()?;
-    let ctx = tera::Context::from_serialize(&view(p))
-        .map_err(|e| format!("internal error: {e}; this is a bug in kharden"))?;
+    let ctx = tera::Context::from_serialize(&view(p)).map_err(RenderError::internal)?;
     let name = match p.collector {
         Collector::Fluentd => "fluent.conf",
         Collector::FluentBit => "fluent-bit.conf",
     };
     let text = t.render(name, &ctx).map_err(|e| {
         // Validation refuses every value the filters refuse; reaching this is a bug.
-        format!("internal error: cannot render {name}: {e}; this is a bug in kharden")
+        RenderError::internal(format_args!("cannot render {name}: {e}"))
     })?;
     let mut files = BTreeMap::from([(name.to_owned(), text)]);
     if p.collector == Collector::FluentBit {

@@ -4,8 +4,9 @@
 
 use super::istio_types::*;
 use super::*;
+use crate::manifest::RenderError;
 
-pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), String> {
+pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), RenderError> {
     let Some(mesh) = &m.profile.mesh else {
         return Ok(());
     };
@@ -207,7 +208,7 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Str
 /// 443 for every host some namespace routes through it, and per host a
 /// ServiceEntry (the gateway's own view of the host) and a VirtualService from
 /// the gateway to the host. All in the mesh system namespace, visible only there.
-pub(super) fn egress_gateway(m: &Model, out: &mut Vec<Manifest>) -> Result<(), String> {
+pub(super) fn egress_gateway(m: &Model, out: &mut Vec<Manifest>) -> Result<(), RenderError> {
     let net = "networking.istio.io/v1";
     let hosts: BTreeSet<String> = m
         .profile
@@ -286,7 +287,7 @@ pub(super) fn services_istio(
     ns: &NamespaceSpec,
     nm: &NamespaceMesh,
     out: &mut Vec<Manifest>,
-) -> Result<(), String> {
+) -> Result<(), RenderError> {
     let default_timeout = m
         .profile
         .mesh
@@ -347,9 +348,9 @@ pub(super) fn services_istio(
 /// The istiod Helm values kharden needs, carried in a ConfigMap the operator
 /// applies with `helm upgrade istiod istio/istiod -f <values.yaml>`. Mesh config
 /// is an install-time setting, so it cannot be a CR.
-pub(super) fn istio_values(m: &Model) -> Result<Manifest, String> {
+pub(super) fn istio_values(m: &Model) -> Result<Manifest, RenderError> {
     let Some(mesh) = &m.profile.mesh else {
-        return Err("internal error: no mesh; this is a bug in kharden".to_owned());
+        return Err(RenderError::internal("no mesh"));
     };
     let mut mesh_config = serde_json::Map::new();
     mesh_config.insert(

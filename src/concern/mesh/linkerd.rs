@@ -4,6 +4,7 @@
 
 use super::validate::{linkerd_path, linkerd_rule_ports};
 use super::*;
+use crate::manifest::RenderError;
 
 // ---- Linkerd types (policy.linkerd.io: Server v1beta3, the rest v1alpha1) ----
 
@@ -131,7 +132,7 @@ pub(super) fn server_name(p: &PortNum) -> Option<String> {
     }
 }
 
-pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), String> {
+pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), RenderError> {
     let flows = m.flows();
     let into = flows_by(flows, |f| &f.dst);
     let values = serde_json::json!({
@@ -213,7 +214,7 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), S
             )?);
         }
         let mut authns: BTreeMap<String, Manifest> = BTreeMap::new();
-        let mut mesh_authn = |identities: Vec<String>, name: String| -> Result<Ref, String> {
+        let mut mesh_authn = |identities: Vec<String>, name: String| -> Result<Ref, RenderError> {
             if !authns.contains_key(&name) {
                 authns.insert(
                     name.clone(),

@@ -19,7 +19,7 @@ use crate::flows::{
     Declared, End, Flow, ISTIO_NS, LINKERD_NS, PortNum, PortSpec, denies, external_hosts,
     gateway_hosts, meshed, runs_windows,
 };
-use crate::manifest::{Manifest, meta};
+use crate::manifest::{Manifest, RenderError, meta};
 use crate::model::{Model, label};
 use crate::names;
 use crate::profile::{
@@ -74,7 +74,7 @@ fn cr<S: Serialize>(
     kind: &str,
     metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     spec: S,
-) -> Result<Manifest, String> {
+) -> Result<Manifest, RenderError> {
     let name = metadata.name.clone().unwrap_or_default();
     let ns = metadata.namespace.clone();
     Manifest::new(
@@ -530,7 +530,7 @@ pub fn notes(m: &Model) -> Vec<String> {
     out
 }
 
-pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
+pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let mut out = Vec::new();
     match provider(m) {
         MeshProvider::Istio => render_istio(m, &mut out)?,

@@ -24,7 +24,7 @@ use crate::flows::{
     Declared, End, Flow, ISTIO_NS, LINKERD_NS, NS_NAME_LABEL, PortNum, PortSpec, denies,
     logging_target, parse_port, resolve,
 };
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, RenderError};
 use crate::model::{Model, cidr, label, labels};
 use crate::profile::{Direction, MeshProvider, NamespaceSpec, Peer};
 use crate::source::FieldPath;
@@ -358,7 +358,7 @@ pub(crate) fn egress_rule(to: NetworkPolicyPeer, ports: &[PortSpec]) -> NetworkP
 }
 
 /// The NetworkPolicies of every profile namespace.
-pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
+pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     // Policies are serialized namespace by namespace: holding every policy object
     // to the end was the peak of a large fleet's memory.
     let mut done = Vec::new();

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::{Instance, Rule, Scope, internal_lb_annotation, windows};
-use crate::manifest::{MANAGED_BY, Manifest};
+use crate::manifest::{MANAGED_BY, Manifest, RenderError};
 use crate::model::Model;
 
 /// The namespace Gatekeeper runs in; its Config must live there, named `config`.
@@ -140,7 +140,7 @@ fn mutator_metadata(name: &str) -> Value {
     json!({ "name": name })
 }
 
-fn manifest(obj: &Value) -> Result<Manifest, String> {
+fn manifest(obj: &Value) -> Result<Manifest, RenderError> {
     let kind = obj["kind"].as_str().unwrap_or_default();
     let name = obj["metadata"]["name"].as_str().unwrap_or_default();
     let api = obj["apiVersion"].as_str().unwrap_or_default();
@@ -297,6 +297,6 @@ fn mutators(m: &Model, inst: &Instance) -> Vec<Value> {
     out
 }
 
-pub fn render(m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, String> {
+pub fn render(m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, RenderError> {
     objects(m, plan).iter().map(manifest).collect()
 }

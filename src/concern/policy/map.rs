@@ -23,7 +23,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::{Instance, Rule, internal_lb_annotation, vap};
 use crate::diag::Diagnostic;
-use crate::manifest::{Manifest, meta};
+use crate::manifest::{Manifest, RenderError, meta};
 use crate::model::Model;
 use crate::profile::{Policy, PolicyEngine};
 use crate::source::FieldPath;
@@ -287,7 +287,7 @@ pub fn objects(
 }
 
 /// Every instance's mutating policy and binding, when the cluster serves them.
-pub fn render(m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, String> {
+pub fn render(m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, RenderError> {
     let Some(version) = version(m) else {
         return Ok(Vec::new());
     };

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use crate::clock::Date;
 use crate::diag::{Diagnostic, nearest};
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, RenderError};
 use crate::model::{Model, label};
 use crate::names;
 use crate::profile::{Exception, Platform, Policy, PolicyEngine};
@@ -374,7 +374,7 @@ pub struct Cel {
     pub validations: Vec<(&'static str, &'static str)>,
 }
 
-pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
+pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let Some(pol) = &m.profile.policy else {
         return Ok(Vec::new());
     };

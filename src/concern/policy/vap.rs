@@ -23,7 +23,7 @@ use std::sync::LazyLock;
 use serde_json::Value;
 
 use super::{Cel, Instance, Rule, Scope};
-use crate::manifest::{Manifest, meta};
+use crate::manifest::{Manifest, RenderError, meta};
 
 /// A JSON value as a CEL literal. Strings are double-quoted with every quote,
 /// backslash and control character escaped, so no user value can end the
@@ -407,7 +407,7 @@ pub fn objects(inst: &Instance) -> (ValidatingAdmissionPolicy, ValidatingAdmissi
 
 /// The ValidatingAdmissionPolicies and their bindings (the mutating ones are
 /// `map`'s).
-pub fn render(plan: &[Instance]) -> Result<Vec<Manifest>, String> {
+pub fn render(plan: &[Instance]) -> Result<Vec<Manifest>, RenderError> {
     let mut out = Vec::new();
     for inst in plan {
         let (p, b) = objects(inst);

@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::concern::metadata::inner_meta;
 use crate::diag::{Diagnostic, nearest};
-use crate::manifest::{Manifest, meta};
+use crate::manifest::{Manifest, RenderError, meta};
 use crate::model::{Model, label};
 use crate::names;
 use crate::profile::{AccessEntry, NamespaceSpec, RuleSpec};
@@ -512,7 +512,7 @@ fn user_subject(m: &Model, user: Option<&str>, group: Option<&str>) -> Subject {
 
 /// The namespace's `default` ServiceAccount with no API token mounted into the
 /// pods that run as it.
-pub fn default_service_account(metadata: ObjectMeta) -> Result<Manifest, String> {
+pub fn default_service_account(metadata: ObjectMeta) -> Result<Manifest, RenderError> {
     Manifest::k8s(&ServiceAccount {
         metadata,
         automount_service_account_token: Some(false),
@@ -520,7 +520,7 @@ pub fn default_service_account(metadata: ObjectMeta) -> Result<Manifest, String>
     })
 }
 
-pub fn render(m: &Model) -> Result<Vec<Manifest>, String> {
+pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let mut out = Vec::new();
     for ns in &m.profile.namespaces {
         for (name, (rules, note)) in used_roles(m, ns) {
