@@ -598,44 +598,50 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
 }
 
 fn render_flow(m: &Model, by_name: &Index, f: &Flow) -> Vec<NetworkPolicy> {
-    let mut out = Vec::new();
-    // Ingress half, in the destination namespace.
-    if let End::Pods { namespace, labels } = &f.dst
-        && let Some(dns) = by_name.get(namespace.as_str()).copied()
-        && denies(m, dns, Direction::Ingress)
-    {
-        let name = match f.declared {
-            Declared::Ingress => format!("allow-ingress-{}", f.index),
-            Declared::Egress => format!("allow-ingress-from-{}-{}", f.owner, f.index),
+    // One half on each end that holds pods and denies by default: ingress in
+    // the destination namespace, egress in the source namespace. The half on
+    // the declaring side keeps the short name; its mirror names the owner.
+    [
+        (Direction::Ingress, &f.dst, &f.src),
+        (Direction::Egress, &f.src, &f.dst),
+    ]
+    .into_iter()
+    .filter_map(|(dir, here, there)| {
+        let End::Pods { namespace, labels } = here else {
+            return None;
         };
-        out.push(policy(
+        let ns = by_name.get(namespace.as_str()).copied()?;
+        if !denies(m, ns, dir) {
+            return None;
+        }
+        let (word, link) = match dir {
+            Direction::Ingress => ("ingress", "from"),
+            Direction::Egress => ("egress", "to"),
+        };
+        let declared_here = matches!(
+            (dir, &f.declared),
+            (Direction::Ingress, Declared::Ingress) | (Direction::Egress, Declared::Egress)
+        );
+        let name = if declared_here {
+            format!("allow-{word}-{}", f.index)
+        } else {
+            format!("allow-{word}-{link}-{}-{}", f.owner, f.index)
+        };
+        let peer = peer_of(there);
+        let (ingress, egress) = match dir {
+            Direction::Ingress => (vec![ingress_rule(peer, &f.ports)], vec![]),
+            Direction::Egress => (vec![], vec![egress_rule(peer, &f.ports)]),
+        };
+        Some(policy(
             m,
-            dns,
+            ns,
             &name,
             labels_selector(labels),
-            vec![ingress_rule(peer_of(&f.src), &f.ports)],
-            vec![],
-        ));
-    }
-    // Egress half, in the source namespace.
-    if let End::Pods { namespace, labels } = &f.src
-        && let Some(sns) = by_name.get(namespace.as_str()).copied()
-        && denies(m, sns, Direction::Egress)
-    {
-        let name = match f.declared {
-            Declared::Egress => format!("allow-egress-{}", f.index),
-            Declared::Ingress => format!("allow-egress-to-{}-{}", f.owner, f.index),
-        };
-        out.push(policy(
-            m,
-            sns,
-            &name,
-            labels_selector(labels),
-            vec![],
-            vec![egress_rule(peer_of(&f.dst), &f.ports)],
-        ));
-    }
-    out
+            ingress,
+            egress,
+        ))
+    })
+    .collect()
 }
 
 #[cfg(test)]
