@@ -128,13 +128,17 @@ pub(crate) mod testing {
         }
     }
 
-    /// Render `HEAD + body` and return every object as (path, value).
-    pub fn render(body: &str) -> Vec<(String, Value)> {
-        let model = match crate::load_text(&format!("{HEAD}{body}"), "t.yaml", today()) {
+    /// The model of a valid `HEAD + body`.
+    pub fn model(body: &str) -> crate::Model {
+        match crate::load_text(&format!("{HEAD}{body}"), "t.yaml", today()) {
             Ok(m) => m,
             Err(e) => panic!("profile invalid:\n{e}"),
-        };
-        let r = crate::render(&model).unwrap();
+        }
+    }
+
+    /// Render `HEAD + body` and return every object as (path, value).
+    pub fn render(body: &str) -> Vec<(String, Value)> {
+        let r = crate::render(&model(body)).unwrap();
         r.set
             .iter()
             .map(|m| (m.path.clone(), serde_saphyr::from_str(&m.body).unwrap()))
@@ -168,6 +172,27 @@ pub(crate) mod testing {
             .find(|c| c["id"].as_str() == Some(id))
             .unwrap_or_else(|| panic!("no check {id} in {file}"))
             .clone()
+    }
+
+    /// A kubeadm ClusterConfiguration's `apiServer.extraArgs`, in order.
+    pub fn extra_args(cc: &Value) -> Vec<(String, String)> {
+        cc["apiServer"]["extraArgs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["name"].as_str().unwrap().to_owned(),
+                    a["value"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// Fails, naming what is missing, unless `text` contains every one of `parts`.
+    pub fn assert_contains_all(text: &str, parts: &[&str]) {
+        let missing: Vec<&&str> = parts.iter().filter(|p| !text.contains(**p)).collect();
+        assert!(missing.is_empty(), "missing {missing:?} in:\n{text}");
     }
 
     /// The report for an invalid `HEAD + body`.

@@ -325,27 +325,33 @@ mod tests {
         assert_eq!(p["apiVersion"], "audit.k8s.io/v1");
         assert_eq!(p["kind"], "Policy");
         assert_eq!(p["omitStages"], json!(["RequestReceived"]));
-        assert_eq!(level_for(&p, "", "secrets", "get"), "Metadata");
-        assert_eq!(level_for(&p, "", "configmaps", "update"), "Metadata");
-        assert_eq!(
-            level_for(&p, "authentication.k8s.io", "tokenreviews", "create"),
-            "Metadata"
-        );
-        assert_eq!(
-            level_for(&p, "rbac.authorization.k8s.io", "rolebindings", "create"),
-            "RequestResponse"
-        );
-        assert_eq!(level_for(&p, "", "pods/exec", "create"), "RequestResponse");
-        assert_eq!(
-            level_for(&p, "", "pods/portforward", "create"),
-            "RequestResponse"
-        );
-        assert_eq!(
-            level_for(&p, "", "pods/attach", "create"),
-            "RequestResponse"
-        );
-        assert_eq!(level_for(&p, "", "events", "create"), "None");
-        assert_eq!(level_for(&p, "apps", "deployments", "create"), "Metadata");
+        for (group, resource, verb, level) in [
+            ("", "secrets", "get", "Metadata"),
+            ("", "configmaps", "update", "Metadata"),
+            (
+                "authentication.k8s.io",
+                "tokenreviews",
+                "create",
+                "Metadata",
+            ),
+            (
+                "rbac.authorization.k8s.io",
+                "rolebindings",
+                "create",
+                "RequestResponse",
+            ),
+            ("", "pods/exec", "create", "RequestResponse"),
+            ("", "pods/portforward", "create", "RequestResponse"),
+            ("", "pods/attach", "create", "RequestResponse"),
+            ("", "events", "create", "None"),
+            ("apps", "deployments", "create", "Metadata"),
+        ] {
+            assert_eq!(
+                level_for(&p, group, resource, verb),
+                level,
+                "{group}/{resource} {verb}"
+            );
+        }
         let health = p["rules"]
             .as_array()
             .unwrap()

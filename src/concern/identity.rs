@@ -441,7 +441,7 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{errors, object, render};
+    use crate::testing::{errors, extra_args, object, render};
     use serde_json::{Value, json};
 
     fn on(platform: &str, body: &str) -> Result<Vec<(String, Value)>, String> {
@@ -548,17 +548,7 @@ mod tests {
     const OIDC: &str = "identity:\n  mode: MODE\n  oidc:\n    issuerURL: https://idp.example.com\n    clientID: kube\n    usernameClaim: email\n    usernamePrefix: \"oidc:\"\n    groupsClaim: groups\n    groupsPrefix: \"oidc:\"\n    requiredClaims: {hd: example.com}\nnamespaces:\n  - name: a\n    access:\n      - {user: alice@example.com, role: view}\n";
 
     fn args(objs: &[(String, Value)]) -> Vec<(String, String)> {
-        object(objs, CC)["apiServer"]["extraArgs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| {
-                (
-                    a["name"].as_str().unwrap().to_owned(),
-                    a["value"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect()
+        extra_args(&object(objs, CC))
     }
 
     fn with_version(v: &str, body: &str) -> Vec<(String, Value)> {

@@ -5,6 +5,24 @@ use serde::ser::{self, Serialize};
 
 use super::scalar::{Error, Result};
 
+/// Serializer methods that write a value as its `to_string` text.
+macro_rules! text {
+    ($($f:ident: $t:ty),* $(,)?) => {
+        $(fn $f(self, v: $t) -> Result<String> {
+            Ok(v.to_string())
+        })*
+    };
+}
+
+/// Serializer methods for what cannot be a key.
+macro_rules! refuse {
+    ($($f:ident($($a:ty),*) -> $r:ty;)*) => {
+        $(fn $f(self, $(_: $a),*) -> Result<$r> {
+            Err(key_error())
+        })*
+    };
+}
+
 /// A mapping key as serde_json makes one: strings as they are, integers as
 /// their digits; anything else is refused.
 pub(super) struct KeySer;
@@ -23,33 +41,17 @@ impl ser::Serializer for KeySer {
     fn serialize_str(self, v: &str) -> Result<String> {
         Ok(v.to_owned())
     }
-    fn serialize_char(self, v: char) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i8(self, v: i8) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i16(self, v: i16) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i32(self, v: i32) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i64(self, v: i64) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u8(self, v: u8) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u16(self, v: u16) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u32(self, v: u32) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u64(self, v: u64) -> Result<String> {
-        Ok(v.to_string())
-    }
+    text!(
+        serialize_char: char,
+        serialize_i8: i8,
+        serialize_i16: i16,
+        serialize_i32: i32,
+        serialize_i64: i64,
+        serialize_u8: u8,
+        serialize_u16: u16,
+        serialize_u32: u32,
+        serialize_u64: u64,
+    );
     fn serialize_unit_variant(self, _: &'static str, _: u32, v: &'static str) -> Result<String> {
         Ok(v.to_owned())
     }
@@ -60,28 +62,7 @@ impl ser::Serializer for KeySer {
     ) -> Result<String> {
         v.serialize(self)
     }
-    fn serialize_bool(self, _: bool) -> Result<String> {
-        Err(key_error())
-    }
-    fn serialize_f32(self, _: f32) -> Result<String> {
-        Err(key_error())
-    }
-    fn serialize_f64(self, _: f64) -> Result<String> {
-        Err(key_error())
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<String> {
-        Err(key_error())
-    }
-    fn serialize_none(self) -> Result<String> {
-        Err(key_error())
-    }
     fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<String> {
-        Err(key_error())
-    }
-    fn serialize_unit(self) -> Result<String> {
-        Err(key_error())
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<String> {
         Err(key_error())
     }
     fn serialize_newtype_variant<T: ?Sized + Serialize>(
@@ -93,42 +74,21 @@ impl ser::Serializer for KeySer {
     ) -> Result<String> {
         Err(key_error())
     }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq> {
-        Err(key_error())
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple> {
-        Err(key_error())
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct> {
-        Err(key_error())
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant> {
-        Err(key_error())
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap> {
-        Err(key_error())
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct> {
-        Err(key_error())
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant> {
-        Err(key_error())
+    refuse! {
+        serialize_bool(bool) -> String;
+        serialize_f32(f32) -> String;
+        serialize_f64(f64) -> String;
+        serialize_bytes(&[u8]) -> String;
+        serialize_none() -> String;
+        serialize_unit() -> String;
+        serialize_unit_struct(&'static str) -> String;
+        serialize_seq(Option<usize>) -> Self::SerializeSeq;
+        serialize_tuple(usize) -> Self::SerializeTuple;
+        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
+        serialize_map(Option<usize>) -> Self::SerializeMap;
+        serialize_struct(&'static str, usize) -> Self::SerializeStruct;
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
     }
 }
 

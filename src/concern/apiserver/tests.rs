@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::testing::{HEAD, object, render, today};
+use crate::testing::{HEAD, extra_args, object, render, today};
 
 const CC: &str = "control-plane/kubeadm/clusterconfiguration.yaml";
 
@@ -38,17 +38,7 @@ fn objects(m: &crate::Model) -> Vec<(String, Value)> {
 }
 
 fn args(cc: &Value) -> BTreeMap<String, String> {
-    cc["apiServer"]["extraArgs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| {
-            (
-                a["name"].as_str().unwrap().to_owned(),
-                a["value"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+    extra_args(cc).into_iter().collect()
 }
 
 #[test]

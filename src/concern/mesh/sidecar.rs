@@ -155,39 +155,66 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
         }
     }
     for (ns, cl) in meshed_limits(m) {
-        for (k, max) in amounts(&cl.max) {
-            if let Some(l) = res.limits.get(&k)
-                && l.value > max.value
-            {
-                out.push(
-                    Diagnostic::error(
-                        base.key("limits").key(&k),
-                        format!(
-                            "a proxy limit of {} {k} is above namespace `{}`'s LimitRange max {}: every meshed pod there would be refused",
-                            l.text, ns.name, max.text
-                        ),
-                    )
-                    .hint(format!("use at most {} (or leave `sidecarResources` out: kharden sizes it)", max.text)),
-                );
-            }
-        }
-        for (k, min) in amounts(&cl.min) {
-            if let Some(r) = res.requests.get(&k)
-                && r.value < min.value
-            {
-                out.push(
-                    Diagnostic::error(
-                        base.key("requests").key(&k),
-                        format!(
-                            "a proxy request of {} {k} is below namespace `{}`'s LimitRange min {}",
-                            r.text, ns.name, min.text
-                        ),
-                    )
-                    .hint(format!("request at least {}", min.text)),
-                );
+        // The LimitRange refuses a container above its max or below its min.
+        let bounds = [
+            Bound {
+                part: "limits",
+                proxy: &res.limits,
+                bound: amounts(&cl.max),
+                outside: |p, b| p > b,
+                what: "limit",
+                side: "above",
+                which: "max",
+                effect: ": every meshed pod there would be refused",
+                hint: (
+                    "use at most",
+                    " (or leave `sidecarResources` out: kharden sizes it)",
+                ),
+            },
+            Bound {
+                part: "requests",
+                proxy: &res.requests,
+                bound: amounts(&cl.min),
+                outside: |p, b| p < b,
+                what: "request",
+                side: "below",
+                which: "min",
+                effect: "",
+                hint: ("request at least", ""),
+            },
+        ];
+        for b in bounds {
+            for (k, limit) in &b.bound {
+                if let Some(p) = b.proxy.get(k)
+                    && (b.outside)(p.value, limit.value)
+                {
+                    out.push(
+                        Diagnostic::error(
+                            base.key(b.part).key(k),
+                            format!(
+                                "a proxy {} of {} {k} is {} namespace `{}`'s LimitRange {} {}{}",
+                                b.what, p.text, b.side, ns.name, b.which, limit.text, b.effect
+                            ),
+                        )
+                        .hint(format!("{} {}{}", b.hint.0, limit.text, b.hint.1)),
+                    );
+                }
             }
         }
     }
+}
+
+/// One side of a LimitRange that the proxy's resources must stay within.
+struct Bound<'a> {
+    part: &'static str,
+    proxy: &'a BTreeMap<String, Amount>,
+    bound: BTreeMap<String, Amount>,
+    outside: fn(f64, f64) -> bool,
+    what: &'static str,
+    side: &'static str,
+    which: &'static str,
+    effect: &'static str,
+    hint: (&'static str, &'static str),
 }
 
 /// Lint: how many pods of default size (one app container with the

@@ -1,6 +1,6 @@
 //! Tests of the mesh rendering, both providers, through the public render.
 
-use crate::testing::{errors, object, render};
+use crate::testing::{assert_contains_all, errors, object, render};
 
 const ISTIO: &str = "mesh: {provider: istio, accessLogging: true, allowedExternalHosts: [login.example.com]}\ndefaults:\n  network: {allowSameNamespace: true}\nnamespaces:\n  - name: a\n    network:\n      ingress:\n        - from: {namespace: b}\n          ports: [8080/TCP, 53/UDP]\n    mesh:\n      mtls: permissive\n      allowedExternalHosts: [\"*.github.com\"]\n  - name: b\n    mesh:\n      authorization:\n        - from: {namespace: a}\n          methods: [GET]\n          ports: [\"9090\"]\n";
 
@@ -151,12 +151,7 @@ fn istio_external_hosts_go_through_the_egress_gateway() {
             .iter()
             .any(|(p, _)| p.contains("virtualservice-external-wildcard"))
     );
-    let model = crate::load_text(
-        &format!("{}{ISTIO}", crate::testing::HEAD),
-        "t.yaml",
-        crate::testing::today(),
-    )
-    .unwrap();
+    let model = crate::testing::model(ISTIO);
     let notes = super::notes(&model).join("\n");
     assert!(notes.contains("namespace `a`: the wildcard host(s) `*.github.com` cannot go through the egress gateway"), "{notes}");
     assert!(!notes.contains("namespace `b`"), "{notes}");
@@ -209,12 +204,7 @@ fn istio_listed_services_get_virtual_services_with_timeouts_and_retries() {
         values["meshConfig"]["defaultHttpRetryPolicy"],
         serde_json::json!({"attempts": 3, "perTryTimeout": "5s"})
     );
-    let model = crate::load_text(
-        &format!("{}{SERVICES}", crate::testing::HEAD),
-        "t.yaml",
-        crate::testing::today(),
-    )
-    .unwrap();
+    let model = crate::testing::model(SERVICES);
     let notes = super::notes(&model).join("\n");
     assert!(
         notes.contains("`mesh.defaults.timeout` applies only to services listed"),
@@ -228,15 +218,17 @@ fn service_overrides_are_checked() {
     let e = errors(
         "mesh: {provider: istio}\nnamespaces:\n  - name: a\n    mesh:\n      services:\n        - {name: Api, port: 8080, timeout: \"2\"}\n        - {name: db, port: 5432}\n        - {name: db, port: 5432, retries: {attempts: 2, perTryTimeout: 1x}}\n        - {name: web, port: 0, timeout: 1s}\n",
     );
-    assert!(e.contains("`Api` is not a Service name"), "{e}");
-    assert!(e.contains("`2` needs a unit"), "{e}");
-    assert!(
-        e.contains("service `db` sets neither `timeout` nor `retries`"),
-        "{e}"
+    assert_contains_all(
+        &e,
+        &[
+            "`Api` is not a Service name",
+            "`2` needs a unit",
+            "service `db` sets neither `timeout` nor `retries`",
+            "service `db` port 5432 is listed twice",
+            "`1x` needs a unit",
+            "port 0 is not a Service port",
+        ],
     );
-    assert!(e.contains("service `db` port 5432 is listed twice"), "{e}");
-    assert!(e.contains("`1x` needs a unit"), "{e}");
-    assert!(e.contains("port 0 is not a Service port"), "{e}");
 }
 
 #[test]
@@ -284,21 +276,22 @@ fn linkerd_refuses_what_it_cannot_express() {
     let e = errors(
         "mesh: {provider: linkerd}\nnamespaces:\n  - name: a\n    network:\n      ingress:\n        - from: {namespace: b}\n          ports: [8000-8100/TCP]\n    mesh:\n      mtls: permissive\n      authorization:\n        - from: {namespace: b}\n          paths: [\"/x\"]\n        - from: {namespace: b}\n          methods: [BREW]\n          paths: [\"/api*\", \"/x/*.js\"]\n          ports: [\"8080\"]\n  - name: b\n",
     );
-    assert!(e.contains("Linkerd has no permissive mTLS mode"), "{e}");
-    assert!(e.contains("Linkerd cannot authorize a port range"), "{e}");
+    assert_contains_all(
+        &e,
+        &[
+            "Linkerd has no permissive mTLS mode",
+            "Linkerd cannot authorize a port range",
+        ],
+    );
     // A route needs a Server, so a port: the only flow from b is a range.
-    assert!(
-        e.contains("a Linkerd method or path rule needs a port"),
-        "{e}"
-    );
-    assert!(e.contains("Linkerd cannot match method `BREW`"), "{e}");
-    assert!(
-        e.contains("Linkerd matches path prefixes by whole segments, so `/api*`"),
-        "{e}"
-    );
-    assert!(
-        e.contains("Linkerd has no suffix or infix match for `/x/*.js`"),
-        "{e}"
+    assert_contains_all(
+        &e,
+        &[
+            "a Linkerd method or path rule needs a port",
+            "Linkerd cannot match method `BREW`",
+            "Linkerd matches path prefixes by whole segments, so `/api*`",
+            "Linkerd has no suffix or infix match for `/x/*.js`",
+        ],
     );
     // Egress control and hosts are no longer refused (rendered, or said in a note).
     assert!(!e.contains("outboundTraffic"), "{e}");
@@ -364,12 +357,7 @@ fn linkerd_methods_and_paths_become_http_routes_on_the_flow_port() {
             .unwrap_or_default()
             .starts_with("gateway.networking.k8s.io")
     }));
-    let model = crate::load_text(
-        &format!("{}{body}", crate::testing::HEAD),
-        "t.yaml",
-        crate::testing::today(),
-    )
-    .unwrap();
+    let model = crate::testing::model(body);
     let notes = super::notes(&model).join("\n");
     assert!(
         notes.contains(
@@ -377,22 +365,19 @@ fn linkerd_methods_and_paths_become_http_routes_on_the_flow_port() {
         ),
         "{notes}"
     );
-    assert!(
-        notes.contains("`login.example.com` stay blocked"),
-        "{notes}"
+    assert_contains_all(
+        &notes,
+        &[
+            "`login.example.com` stay blocked",
+            "HTTPRoutes on Server(s) `port-8080` turn off Linkerd's automatic authorization of kubelet probes",
+        ],
     );
-    assert!(notes.contains("HTTPRoutes on Server(s) `port-8080` turn off Linkerd's automatic authorization of kubelet probes"), "{notes}");
 }
 
 #[test]
 fn linkerd_notes_egress_flows_its_deny_would_block() {
     let body = "mesh: {provider: linkerd}\nnamespaces:\n  - name: a\n    network:\n      egress:\n        - to: {cidr: 203.0.113.0/24}\n          ports: [443/TCP]\n        - to: {cidr: 10.20.0.0/16}\n          ports: [5432/TCP]\n";
-    let model = crate::load_text(
-        &format!("{}{body}", crate::testing::HEAD),
-        "t.yaml",
-        crate::testing::today(),
-    )
-    .unwrap();
+    let model = crate::testing::model(body);
     let notes = super::notes(&model).join("\n");
     assert!(
         notes.contains(
@@ -422,12 +407,9 @@ fn registry_only_meshes_carry_cidr_egress_as_service_entries() {
         .map(|p| p["number"].as_u64().unwrap())
         .collect();
     assert_eq!(ports, [5432, 5433]);
-    let m = crate::load_text(
-        &format!("{}mesh: {{provider: istio}}\nnamespaces:\n  - name: a\n    network:\n      egress:\n        - to: {{cidr: 10.20.0.0/16}}\n          ports: [53/UDP]\n", crate::testing::HEAD),
-        "t.yaml",
-        crate::testing::today(),
-    )
-    .unwrap();
+    let m = crate::testing::model(
+        "mesh: {provider: istio}\nnamespaces:\n  - name: a\n    network:\n      egress:\n        - to: {cidr: 10.20.0.0/16}\n          ports: [53/UDP]\n",
+    );
     let notes = super::notes(&m);
     assert!(
         notes
@@ -491,4 +473,22 @@ fn windows_namespaces_are_never_injected_and_what_cannot_hold_is_refused() {
         ));
         assert!(e.contains("namespaces[0].mesh"), "{e}");
     }
+}
+
+#[test]
+fn proxy_resources_must_fit_every_meshed_limitrange() {
+    let e = errors(
+        "mesh:\n  provider: istio\n  sidecarResources:\n    requests: {cpu: 10m, memory: 64Mi}\n    limits: {cpu: \"8\", memory: 128Mi}\ndefaults:\n  containerLimits:\n    min: {cpu: 50m}\n    max: {cpu: \"4\", memory: 1Gi}\nnamespaces:\n  - name: a\n",
+    );
+    assert_contains_all(
+        &e,
+        &[
+            "a proxy limit of 8 cpu is above namespace `a`'s LimitRange max 4: every meshed pod there would be refused",
+            "use at most 4 (or leave `sidecarResources` out: kharden sizes it)",
+            "a proxy request of 10m cpu is below namespace `a`'s LimitRange min 50m",
+            "request at least 50m",
+        ],
+    );
+    // Memory sits inside both bounds.
+    assert!(!e.contains("memory is"), "{e}");
 }

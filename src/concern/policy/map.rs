@@ -225,16 +225,7 @@ pub fn objects(
     if !inst.annotations.is_empty() {
         md.annotations = Some(inst.annotations.clone());
     }
-    let mut variables: Vec<Variable> = inst
-        .params
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| Variable {
-            name: k.clone(),
-            expression: vap::cel_literal(v),
-        })
-        .collect();
+    let mut variables = vap::param_variables(inst);
     variables.extend(p.variables.iter().map(|(n, e)| Variable {
         name: (*n).to_owned(),
         expression: (*e).to_owned(),

@@ -163,6 +163,11 @@ fn request(c: &Case) -> admission::Request {
     }
 }
 
+/// Fails unless one of the violations `v` says `part`.
+fn assert_violation(v: &[String], part: &str) {
+    assert!(v.iter().any(|m| m.contains(part)), "no `{part}` in {v:?}");
+}
+
 /// The violations Gatekeeper would report for `c`, with `inventory` synced.
 fn gatekeeper_eval(objs: &[Value], c: &Case, inventory: &Value) -> Vec<String> {
     for constraint in objs
@@ -321,11 +326,7 @@ fn gatekeeper_refuses_a_host_another_namespace_holds() {
         "shop": {"spec": {"rules": [{"host": host}]}}}}}}});
     let c = case("dup", "team-a", ingress(&[host]), false);
     let v = gatekeeper_eval(&objs, &c, &inventory);
-    assert!(
-        v.iter()
-            .any(|m| m.contains("already claimed by Ingress team-b/shop")),
-        "{v:?}"
-    );
+    assert_violation(&v, "already claimed by Ingress team-b/shop");
     // The same host in its own namespace (an update) is fine.
     let c = case("same ns", "team-b", ingress(&[host]), true);
     assert!(gatekeeper_eval(&objs, &c, &inventory).is_empty());
@@ -356,10 +357,9 @@ fn the_native_engine_confines_hosts_to_the_namespace_instead() {
         false,
     );
     let v = native_eval(&objs, &theirs);
-    assert!(
-        v.iter()
-            .any(|m| m.contains("must be team-a.apps.prod-east.example.ca or a name under it")),
-        "{v:?}"
+    assert_violation(
+        &v,
+        "must be team-a.apps.prod-east.example.ca or a name under it",
     );
     let m = model("validating-admission-policy");
     assert!(

@@ -324,10 +324,9 @@ pub fn resource_rules(r: Rule) -> Vec<NamedRuleWithOperations> {
     }
 }
 
-/// Parameter variables (CEL literals), then the rule's derived variables.
-pub fn variables(inst: &Instance) -> Vec<Variable> {
-    let mut out: Vec<Variable> = inst
-        .params
+/// An instance's parameters as variables, each value a CEL literal.
+pub(super) fn param_variables(inst: &Instance) -> Vec<Variable> {
+    inst.params
         .as_object()
         .into_iter()
         .flatten()
@@ -335,7 +334,12 @@ pub fn variables(inst: &Instance) -> Vec<Variable> {
             name: k.clone(),
             expression: cel_literal(v),
         })
-        .collect();
+        .collect()
+}
+
+/// Parameter variables (CEL literals), then the rule's derived variables.
+pub fn variables(inst: &Instance) -> Vec<Variable> {
+    let mut out = param_variables(inst);
     out.extend(cel(inst.rule).variables.into_iter().map(|(n, e)| Variable {
         name: n.to_owned(),
         expression: e,

@@ -46,126 +46,116 @@ const VERBS: &[&str] = &[
     "*",
 ];
 
+/// One built-in rule: an API group, its resources, the verbs on them.
+type Rule = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
 struct BuiltIn {
     name: &'static str,
-    rules: fn() -> Vec<RuleSpec>,
+    rules: &'static [Rule],
     note: Option<&'static str>,
-}
-
-const BUILT_INS: &[BuiltIn] = &[
-    BuiltIn {
-        name: "view",
-        rules: view_rules,
-        note: None,
-    },
-    BuiltIn {
-        name: "edit",
-        rules: edit_rules,
-        note: Some("reads and writes Secrets in the namespace"),
-    },
-    BuiltIn {
-        name: "limited-user",
-        rules: limited_user_rules,
-        note: Some(
-            "reads and writes Secrets, and runs commands in pods (pods/exec, pods/attach) in the namespace",
-        ),
-    },
-];
-
-fn rule(group: &str, resources: &[&str], verbs: &[&str]) -> RuleSpec {
-    RuleSpec {
-        api_groups: vec![group.to_owned()],
-        resources: resources.iter().map(|s| (*s).to_owned()).collect(),
-        verbs: verbs.iter().map(|s| (*s).to_owned()).collect(),
-        resource_names: Vec::new(),
-    }
 }
 
 const READ: &[&str] = &["get", "list", "watch"];
 const WRITE: &[&str] = &[
     "get", "list", "watch", "create", "update", "patch", "delete",
 ];
+/// The `apps` controllers tenants run.
+const APPS: &[&str] = &["daemonsets", "deployments", "replicasets", "statefulsets"];
+const BATCH: &[&str] = &["cronjobs", "jobs"];
 
-/// Read everything tenants run, but no Secrets (like Kubernetes' own `view`).
-fn view_rules() -> Vec<RuleSpec> {
-    vec![
-        rule(
-            "",
-            &[
-                "configmaps",
-                "endpoints",
-                "events",
-                "persistentvolumeclaims",
-                "pods",
-                "pods/log",
-                "services",
-            ],
-            READ,
+const BUILT_INS: &[BuiltIn] = &[
+    // Read everything tenants run, but no Secrets (like Kubernetes' own `view`).
+    BuiltIn {
+        name: "view",
+        rules: &[
+            (
+                "",
+                &[
+                    "configmaps",
+                    "endpoints",
+                    "events",
+                    "persistentvolumeclaims",
+                    "pods",
+                    "pods/log",
+                    "services",
+                ],
+                READ,
+            ),
+            ("apps", APPS, READ),
+            ("autoscaling", &["horizontalpodautoscalers"], READ),
+            ("batch", BATCH, READ),
+            ("networking.k8s.io", &["ingresses", "networkpolicies"], READ),
+            ("policy", &["poddisruptionbudgets"], READ),
+        ],
+        note: None,
+    },
+    // Manage workloads and their configuration; no exec into pods, no RBAC, no
+    // NetworkPolicies (those come from the profile).
+    BuiltIn {
+        name: "edit",
+        rules: &[
+            (
+                "",
+                &[
+                    "configmaps",
+                    "persistentvolumeclaims",
+                    "pods",
+                    "secrets",
+                    "services",
+                ],
+                WRITE,
+            ),
+            ("", &["endpoints", "events", "pods/log"], READ),
+            ("apps", APPS, WRITE),
+            ("autoscaling", &["horizontalpodautoscalers"], WRITE),
+            ("batch", BATCH, WRITE),
+            ("networking.k8s.io", &["ingresses"], WRITE),
+            ("networking.k8s.io", &["networkpolicies"], READ),
+            ("policy", &["poddisruptionbudgets"], WRITE),
+        ],
+        note: Some("reads and writes Secrets in the namespace"),
+    },
+    // The seed's `limited-user`, corrected: `edit` and `exec` are not verbs (exec
+    // is `create` on `pods/exec`), and jobs, cronjobs and ingresses live in
+    // `batch` and `networking.k8s.io`, not `extensions`.
+    BuiltIn {
+        name: "limited-user",
+        rules: &[
+            (
+                "",
+                &[
+                    "configmaps",
+                    "persistentvolumeclaims",
+                    "pods",
+                    "pods/attach",
+                    "pods/exec",
+                    "pods/log",
+                    "secrets",
+                    "services",
+                ],
+                WRITE,
+            ),
+            ("apps", &["deployments"], WRITE),
+            ("batch", BATCH, WRITE),
+            ("networking.k8s.io", &["ingresses"], WRITE),
+        ],
+        note: Some(
+            "reads and writes Secrets, and runs commands in pods (pods/exec, pods/attach) in the namespace",
         ),
-        rule(
-            "apps",
-            &["daemonsets", "deployments", "replicasets", "statefulsets"],
-            READ,
-        ),
-        rule("autoscaling", &["horizontalpodautoscalers"], READ),
-        rule("batch", &["cronjobs", "jobs"], READ),
-        rule("networking.k8s.io", &["ingresses", "networkpolicies"], READ),
-        rule("policy", &["poddisruptionbudgets"], READ),
-    ]
-}
+    },
+];
 
-/// Manage workloads and their configuration; no exec into pods, no RBAC, no
-/// NetworkPolicies (those come from the profile).
-fn edit_rules() -> Vec<RuleSpec> {
-    vec![
-        rule(
-            "",
-            &[
-                "configmaps",
-                "persistentvolumeclaims",
-                "pods",
-                "secrets",
-                "services",
-            ],
-            WRITE,
-        ),
-        rule("", &["endpoints", "events", "pods/log"], READ),
-        rule(
-            "apps",
-            &["daemonsets", "deployments", "replicasets", "statefulsets"],
-            WRITE,
-        ),
-        rule("autoscaling", &["horizontalpodautoscalers"], WRITE),
-        rule("batch", &["cronjobs", "jobs"], WRITE),
-        rule("networking.k8s.io", &["ingresses"], WRITE),
-        rule("networking.k8s.io", &["networkpolicies"], READ),
-        rule("policy", &["poddisruptionbudgets"], WRITE),
-    ]
-}
-
-/// The seed's `limited-user`, corrected: `edit` and `exec` are not verbs (exec is
-/// `create` on `pods/exec`), and jobs, cronjobs and ingresses live in `batch` and
-/// `networking.k8s.io`, not `extensions`.
-fn limited_user_rules() -> Vec<RuleSpec> {
-    vec![
-        rule(
-            "",
-            &[
-                "configmaps",
-                "persistentvolumeclaims",
-                "pods",
-                "pods/attach",
-                "pods/exec",
-                "pods/log",
-                "secrets",
-                "services",
-            ],
-            WRITE,
-        ),
-        rule("apps", &["deployments"], WRITE),
-        rule("batch", &["cronjobs", "jobs"], WRITE),
-        rule("networking.k8s.io", &["ingresses"], WRITE),
-    ]
+fn rule(&(group, resources, verbs): &Rule) -> RuleSpec {
+    RuleSpec {
+        api_groups: vec![group.to_owned()],
+        resources: resources.iter().map(|s| (*s).to_owned()).collect(),
+        verbs: verbs.iter().map(|s| (*s).to_owned()).collect(),
+        resource_names: Vec::new(),
+    }
 }
 
 fn is_builtin(name: &str) -> bool {
@@ -456,7 +446,7 @@ fn used_roles<'a>(
     let mut out = BTreeMap::new();
     for name in used {
         if let Some(b) = BUILT_INS.iter().find(|b| b.name == name) {
-            out.insert(name, ((b.rules)(), b.note));
+            out.insert(name, (b.rules.iter().map(rule).collect(), b.note));
         } else if let Some(r) = m.profile.roles.get(name) {
             out.insert(name, (r.rules.clone(), None));
         }

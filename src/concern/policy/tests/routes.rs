@@ -4,7 +4,9 @@
 
 use serde_json::{Value, json};
 
-use super::{Case, assert_table, eval, gatekeeper_eval, native_eval, rendered_for};
+use super::{
+    Case, assert_table, assert_violation, eval, gatekeeper_eval, native_eval, rendered_for,
+};
 use crate::testing::{HEAD, today};
 
 const PROFILE: &str = r#"
@@ -386,17 +388,9 @@ fn gatekeeper_refuses_a_hostname_another_namespace_holds() {
         "shop": {"spec": {"rules": [{"host": host}]}}}}}}});
     let c = gw_case("dup", "team-a", http(&[host]), false);
     let v = gatekeeper_eval(&objs, &c, &by_route);
-    assert!(
-        v.iter()
-            .any(|m| m.contains("already claimed by HTTPRoute team-b/shop")),
-        "{v:?}"
-    );
+    assert_violation(&v, "already claimed by HTTPRoute team-b/shop");
     let v = gatekeeper_eval(&objs, &c, &by_ingress);
-    assert!(
-        v.iter()
-            .any(|m| m.contains("already claimed by Ingress team-b/shop")),
-        "{v:?}"
-    );
+    assert_violation(&v, "already claimed by Ingress team-b/shop");
     // Its own namespace's claim (an update) is fine.
     let mut same = gw_case("same", "team-b", http(&[host]), true);
     same.object["spec"]["parentRefs"] = json!([parent(SHARED)]);
@@ -428,11 +422,9 @@ fn the_native_engine_confines_route_hostnames_to_the_namespace() {
         false,
     );
     let v = native_eval(&objs, &theirs);
-    assert!(
-        v.iter().any(|m| m.contains(
-            "HTTPRoute hostnames in namespace team-a must be team-a.apps.prod-east.example.ca or names under it"
-        )),
-        "{v:?}"
+    assert_violation(
+        &v,
+        "HTTPRoute hostnames in namespace team-a must be team-a.apps.prod-east.example.ca or names under it",
     );
 }
 
