@@ -9,27 +9,43 @@ pub struct Cidr {
     pub prefix: u8,
 }
 
+/// Why a text is not a CIDR block as NetworkPolicy `ipBlock` takes one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CidrError {
+    #[error("`{0}` has no prefix length (write e.g. `{0}/32`)")]
+    NoPrefix(String),
+    #[error("`{0}` is not an IPv4 or IPv6 address")]
+    Address(String),
+    #[error("prefix length `{0}` is not a number")]
+    PrefixNumber(String),
+    #[error("prefix length {prefix} exceeds {max}")]
+    PrefixTooLong { prefix: u8, max: u8 },
+    #[error("`{text}` has host bits set; the block starts at {}/{}", .network.addr, .network.prefix)]
+    HostBits { text: String, network: Cidr },
+}
+
 impl Cidr {
-    pub fn parse(s: &str) -> Result<Cidr, String> {
+    pub fn parse(s: &str) -> Result<Cidr, CidrError> {
         let (a, p) = s
             .split_once('/')
-            .ok_or_else(|| format!("`{s}` has no prefix length (write e.g. `{s}/32`)"))?;
-        let addr: IpAddr = a
-            .parse()
-            .map_err(|_| format!("`{a}` is not an IPv4 or IPv6 address"))?;
+            .ok_or_else(|| CidrError::NoPrefix(s.to_owned()))?;
+        let addr: IpAddr = a.parse().map_err(|_| CidrError::Address(a.to_owned()))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix: u8 = p
             .parse()
-            .map_err(|_| format!("prefix length `{p}` is not a number"))?;
+            .map_err(|_| CidrError::PrefixNumber(p.to_owned()))?;
         if prefix > max {
-            return Err(format!("prefix length {prefix} exceeds {max}"));
+            return Err(CidrError::PrefixTooLong { prefix, max });
         }
         let c = Cidr { addr, prefix };
         if c.network() != addr {
-            return Err(format!(
-                "`{s}` has host bits set; the block starts at {}/{prefix}",
-                c.network()
-            ));
+            return Err(CidrError::HostBits {
+                text: s.to_owned(),
+                network: Cidr {
+                    addr: c.network(),
+                    prefix,
+                },
+            });
         }
         Ok(c)
     }
@@ -78,19 +94,28 @@ impl Cidr {
 
 #[cfg(test)]
 mod tests {
-    use super::Cidr;
+    use super::{Cidr, CidrError};
 
     #[test]
     fn parses_and_contains() {
         let a = Cidr::parse("10.20.0.0/16").unwrap();
         assert!(a.contains(&Cidr::parse("10.20.5.0/24").unwrap()));
         assert!(!a.contains(&Cidr::parse("10.21.0.0/24").unwrap()));
-        assert!(
-            Cidr::parse("10.0.0.0/33")
-                .unwrap_err()
-                .contains("exceeds 32")
+        assert_eq!(
+            Cidr::parse("10.0.0.0/33"),
+            Err(CidrError::PrefixTooLong {
+                prefix: 33,
+                max: 32
+            })
         );
-        assert!(Cidr::parse("10.0.0.1/8").unwrap_err().contains("host bits"));
+        assert_eq!(
+            Cidr::parse("10.0.0.1/8").unwrap_err().to_string(),
+            "`10.0.0.1/8` has host bits set; the block starts at 10.0.0.0/8"
+        );
+        assert_eq!(
+            Cidr::parse("10.0.0.0").unwrap_err().to_string(),
+            "`10.0.0.0` has no prefix length (write e.g. `10.0.0.0/32`)"
+        );
         assert!(Cidr::parse("fd00::/8").is_ok());
         assert!(Cidr::parse("0.0.0.0/0").is_ok());
         assert!(Cidr::parse("10.0.0.0").is_err());

@@ -1,11 +1,28 @@
 //! Kubernetes resource quantities (`100m`, `2Gi`, `1e3`): parsing by the API
 //! server's grammar, and a numeric value for comparing limits.
 
+/// Why a text is not a Kubernetes quantity.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error("it is empty")]
+    Empty,
+    #[error("`{0}` does not start with a number")]
+    NoNumber(String),
+    #[error("`{0}` is not a number")]
+    Number(String),
+    #[error("`{0}` is not a valid exponent")]
+    Exponent(String),
+    #[error(
+        "`{0}` is not a quantity suffix (use m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or an exponent like e3)"
+    )]
+    Suffix(String),
+}
+
 /// Parse a quantity and return its value in base units (cores, bytes, counts).
-pub fn parse(s: &str) -> Result<f64, String> {
+pub fn parse(s: &str) -> Result<f64, Error> {
     let s = s.trim();
     if s.is_empty() {
-        return Err("it is empty".to_owned());
+        return Err(Error::Empty);
     }
     let (sign, rest) = match s.as_bytes()[0] {
         b'+' => (1.0, &s[1..]),
@@ -17,11 +34,9 @@ pub fn parse(s: &str) -> Result<f64, String> {
         .unwrap_or(rest.len());
     let (num, suffix) = rest.split_at(num_end);
     if num.is_empty() || num == "." || num.matches('.').count() > 1 {
-        return Err(format!("`{s}` does not start with a number"));
+        return Err(Error::NoNumber(s.to_owned()));
     }
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{num}` is not a number"))?;
+    let n: f64 = num.parse().map_err(|_| Error::Number(num.to_owned()))?;
     let mult = match suffix {
         "" => 1.0,
         "n" => 1e-9,
@@ -40,15 +55,11 @@ pub fn parse(s: &str) -> Result<f64, String> {
         "Pi" => 1024f64.powi(5),
         "Ei" => 1024f64.powi(6),
         e if e.starts_with(['e', 'E']) => {
-            let exp: i32 = e[1..]
-                .parse()
-                .map_err(|_| format!("`{e}` is not a valid exponent"))?;
+            let exp: i32 = e[1..].parse().map_err(|_| Error::Exponent(e.to_owned()))?;
             10f64.powi(exp)
         }
         other => {
-            return Err(format!(
-                "`{other}` is not a quantity suffix (use m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or an exponent like e3)"
-            ));
+            return Err(Error::Suffix(other.to_owned()));
         }
     };
     Ok(sign * n * mult)
@@ -56,7 +67,7 @@ pub fn parse(s: &str) -> Result<f64, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse;
+    use super::{Error, parse};
 
     #[test]
     fn units() {
@@ -70,8 +81,9 @@ mod tests {
     #[test]
     fn rejects() {
         assert!(parse("lots").is_err());
-        assert!(parse("16GB").unwrap_err().contains("GB"));
-        assert!(parse("").is_err());
-        assert!(parse("1.2.3").is_err());
+        assert_eq!(parse("16GB"), Err(Error::Suffix("GB".to_owned())));
+        assert_eq!(parse(""), Err(Error::Empty));
+        assert_eq!(parse("1.2.3"), Err(Error::NoNumber("1.2.3".to_owned())));
+        assert_eq!(parse("1e"), Err(Error::Exponent("e".to_owned())));
     }
 }
