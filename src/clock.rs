@@ -12,10 +12,28 @@ pub struct Date {
     pub day: u32,
 }
 
+/// Why a text is not a date.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    #[error("`{0}` is not a date in the form YYYY-MM-DD")]
+    Form(String),
+    #[error("`{0}` is not a real date")]
+    NotReal(String),
+}
+
+/// Why "today" cannot be known.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TodayError {
+    #[error("KHARDEN_TODAY: {0}")]
+    Env(DateError),
+    #[error("the system clock is before 1970")]
+    BeforeEpoch,
+}
+
 impl Date {
     /// Parse `YYYY-MM-DD`, checking the day exists.
-    pub fn parse(s: &str) -> Result<Date, String> {
-        let bad = || format!("`{s}` is not a date in the form YYYY-MM-DD");
+    pub fn parse(s: &str) -> Result<Date, DateError> {
+        let bad = || DateError::Form(s.to_owned());
         let parts: Vec<&str> = s.split('-').collect();
         let [y, m, d] = parts.as_slice() else {
             return Err(bad());
@@ -27,7 +45,7 @@ impl Date {
         let month: u32 = m.parse().map_err(|_| bad())?;
         let day: u32 = d.parse().map_err(|_| bad())?;
         if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-            return Err(format!("`{s}` is not a real date"));
+            return Err(DateError::NotReal(s.to_owned()));
         }
         Ok(Date { year, month, day })
     }
@@ -79,13 +97,13 @@ fn days_in_month(y: i32, m: u32) -> u32 {
 }
 
 /// Today: `KHARDEN_TODAY` when set, otherwise the system clock (UTC).
-pub fn today() -> Result<Date, String> {
+pub fn today() -> Result<Date, TodayError> {
     if let Ok(s) = std::env::var("KHARDEN_TODAY") {
-        return Date::parse(&s).map_err(|e| format!("KHARDEN_TODAY: {e}"));
+        return Date::parse(&s).map_err(TodayError::Env);
     }
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| "the system clock is before 1970".to_owned())?
+        .map_err(|_| TodayError::BeforeEpoch)?
         .as_secs();
     Ok(Date::from_unix_days((secs / 86_400) as i64))
 }
@@ -109,8 +127,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_dates() {
-        assert!(Date::parse("2030-02-30").is_err());
-        assert!(Date::parse("2030-6-30").is_err());
+        assert_eq!(
+            Date::parse("2030-02-30"),
+            Err(DateError::NotReal("2030-02-30".to_owned()))
+        );
+        assert_eq!(
+            Date::parse("2030-6-30").unwrap_err().to_string(),
+            "`2030-6-30` is not a date in the form YYYY-MM-DD"
+        );
         assert!(Date::parse("tomorrow").is_err());
         assert!(Date::parse("2028-02-29").is_ok());
     }

@@ -41,26 +41,43 @@ pub struct PortSpec {
     pub protocol: String,
 }
 
+/// Why a text is not a port spec.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    #[error("protocol `{0}` is not TCP, UDP or SCTP")]
+    Protocol(String),
+    #[error("{0} is outside 1-65535")]
+    OutOfRange(u32),
+    #[error("`{0}` is not a number")]
+    Number(String),
+    #[error("range {0}-{1} runs backwards")]
+    Backwards(u16, u16),
+    #[error("a named port is at most 15 lower-case letters, digits and `-`")]
+    Name,
+}
+
 /// Parse a port spec `N/PROTO`, `A-B/PROTO` or `name/PROTO`.
-pub fn parse_port(s: &str) -> Result<PortSpec, String> {
+pub fn parse_port(s: &str) -> Result<PortSpec, PortError> {
     let (port, proto) = s.split_once('/').unwrap_or((s, "TCP"));
     if !matches!(proto, "TCP" | "UDP" | "SCTP") {
-        return Err(format!("protocol `{proto}` is not TCP, UDP or SCTP"));
+        return Err(PortError::Protocol(proto.to_owned()));
     }
-    let num = |p: &str| -> Result<u16, String> {
+    let num = |p: &str| -> Result<u16, PortError> {
         match p.parse::<u32>() {
             Ok(n) if (1..=65535).contains(&n) => Ok(n as u16),
-            Ok(n) => Err(format!("{n} is outside 1-65535")),
-            Err(_) => Err(format!("`{p}` is not a number")),
+            Ok(n) => Err(PortError::OutOfRange(n)),
+            Err(_) => Err(PortError::Number(p.to_owned())),
         }
     };
     let protocol = proto.to_owned();
+    // `-http` is a bad name, not a range with no start.
     if let Some((a, b)) = port.split_once('-')
+        && !a.is_empty()
         && a.chars().all(|c| c.is_ascii_digit())
     {
         let (a, b) = (num(a)?, num(b)?);
         if a > b {
-            return Err(format!("range {a}-{b} runs backwards"));
+            return Err(PortError::Backwards(a, b));
         }
         let port = if a == b {
             PortNum::Number(a)
@@ -84,7 +101,7 @@ pub fn parse_port(s: &str) -> Result<PortSpec, String> {
         || port.starts_with('-')
         || port.ends_with('-')
     {
-        return Err("a named port is at most 15 lower-case letters, digits and `-`".to_owned());
+        return Err(PortError::Name);
     }
     Ok(PortSpec {
         port: PortNum::Named(port.to_owned()),

@@ -54,6 +54,8 @@ pub enum Error {
     #[error("error: {0}")]
     Render(#[from] manifest::RenderError),
     #[error("error: {0}")]
+    Today(#[from] clock::TodayError),
+    #[error("error: {0}")]
     Other(String),
 }
 

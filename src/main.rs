@@ -37,7 +37,7 @@ fn main() -> ExitCode {
 }
 
 fn load(profile: &Path) -> Result<Model, Error> {
-    let today = clock::today().map_err(Error::Other)?;
+    let today = clock::today()?;
     kharden::load(profile, &kharden::display_path(profile), today)
 }
 
@@ -280,7 +280,7 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
         cli::Command::Krm => {
             let mut input = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut input).map_err(other)?;
-            let (text, ok) = kharden::krm::run(&input, clock::today().map_err(Error::Other)?);
+            let (text, ok) = kharden::krm::run(&input, clock::today()?);
             print(&text)?;
             Ok(if ok { 0 } else { 1 })
         }
@@ -305,7 +305,7 @@ fn render(args: &[PathBuf], dir: Option<PathBuf>, check: bool) -> Result<u8, Err
     let profiles = fleet::expand(args)?;
     let fleet = fleet::is_fleet(args, &profiles);
     // Validate and render everything before writing anything.
-    let rendered = fleet::render_all(&profiles, clock::today().map_err(Error::Other)?)?;
+    let rendered = fleet::render_all(&profiles, clock::today()?)?;
     if dir.as_deref() == Some(Path::new("-")) {
         if check {
             return Err(other("`--check` needs an output directory, not `-`"));

@@ -339,6 +339,24 @@ fn usage_errors_exit_2() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// "Today" comes from one place; a bad `KHARDEN_TODAY` is an error that names
+/// it, not a silent fall back to the system clock.
+#[test]
+fn a_bad_kharden_today_is_refused() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kharden"))
+        .args(["render", "examples/small.yaml", "-o", "-"])
+        .current_dir(root())
+        .env("KHARDEN_TODAY", "2026-02-30")
+        .output()
+        .expect("run kharden");
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: KHARDEN_TODAY: `2026-02-30` is not a real date\n"
+    );
+    assert!(o.stdout.is_empty());
+}
+
 /// Issue 4: a managed platform says in one stderr line which fields do not
 /// apply, renders the rest, and keeps control-plane files out of the stream.
 #[test]

@@ -1,6 +1,7 @@
 //! Tests of the NetworkPolicy rendering, evaluated with the NetworkPolicy evaluator on the contract profile and small ones.
 
 use super::*;
+use crate::flows::PortError;
 use crate::netpol_eval::{Cluster, Endpoint};
 use crate::testing::{errors, object, render};
 
@@ -17,11 +18,21 @@ fn ports_parse_numbers_ranges_and_names() {
         PortNum::Named("http".into())
     );
     assert_eq!(parse_port("443").unwrap().protocol, "TCP");
-    assert!(parse_port("0/TCP").unwrap_err().contains("outside"));
-    assert!(parse_port("70000/TCP").unwrap_err().contains("outside"));
-    assert!(parse_port("90-80/TCP").unwrap_err().contains("backwards"));
-    assert!(parse_port("80/ICMP").unwrap_err().contains("protocol"));
-    assert!(parse_port("a-very-long-port-name/TCP").is_err());
+    assert_eq!(parse_port("0/TCP"), Err(PortError::OutOfRange(0)));
+    assert_eq!(parse_port("70000/TCP"), Err(PortError::OutOfRange(70000)));
+    assert_eq!(
+        parse_port("90-80/TCP").unwrap_err().to_string(),
+        "range 90-80 runs backwards"
+    );
+    assert_eq!(
+        parse_port("80/ICMP"),
+        Err(PortError::Protocol("ICMP".to_owned()))
+    );
+    assert_eq!(
+        parse_port("a-very-long-port-name/TCP"),
+        Err(PortError::Name)
+    );
+    assert_eq!(parse_port("-http/TCP"), Err(PortError::Name));
 }
 
 const TWO: &str = "defaults:\n  network: {defaultDeny: [ingress, egress], allowSameNamespace: true}\nnamespaces:\n  - name: a\n    network:\n      ingress:\n        - from: {namespace: b, podLabels: {app: fe}}\n          ports: [8080/TCP, 9000-9100/TCP, metrics/TCP]\n  - name: b\n";

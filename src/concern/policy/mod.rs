@@ -504,7 +504,7 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
         }
         match Date::parse(&ex.expires) {
             Err(e) => out.push(
-                Diagnostic::error(base.key("expires"), e)
+                Diagnostic::error(base.key("expires"), e.to_string())
                     .hint("write the last day the waiver holds, e.g. 2030-06-30"),
             ),
             Ok(d) if d < m.today => out.push(
