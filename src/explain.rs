@@ -4,9 +4,33 @@
 use serde_json::Value;
 
 use crate::facts::{facts, summary};
+use crate::manifest::RenderError;
 use crate::model::Model;
+use crate::position::PathError;
 use crate::profile::Platform;
 use crate::source::{FieldPath, Seg};
+
+/// Why `kharden explain PATH` cannot answer.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Path(#[from] PathError),
+    #[error("`{list}` has no entry named `{name}` (entries: {})", .entries.join(", "))]
+    NoEntry {
+        list: FieldPath,
+        name: String,
+        entries: Vec<String>,
+    },
+    #[error("`{0}` is not set, and has no default")]
+    NotSet(String),
+    #[error(transparent)]
+    Internal(#[from] RenderError),
+}
+
+/// The effective profile as JSON (a failure is a bug: the profile is plain data).
+fn effective(m: &Model) -> Result<Value, Error> {
+    serde_json::to_value(&m.profile).map_err(|e| RenderError::internal(e).into())
+}
 
 /// Per-namespace values that fall back to a cluster-wide default when unset.
 const INHERITED: &[(&str, &str)] = &[
@@ -36,8 +60,8 @@ pub fn overview(m: &Model) -> String {
 
 /// Resolve `namespaces.team-a.quota.pods` (list items by their `name`, or by index)
 /// to a field path in the profile.
-pub fn resolve(m: &Model, raw: &str) -> Result<FieldPath, String> {
-    let value = serde_json::to_value(&m.profile).map_err(|e| e.to_string())?;
+pub fn resolve(m: &Model, raw: &str) -> Result<FieldPath, Error> {
+    let value = effective(m)?;
     let parsed: FieldPath = raw.parse()?;
     let mut out = FieldPath::root();
     let mut cur = Some(&value);
@@ -54,14 +78,15 @@ pub fn resolve(m: &Model, raw: &str) -> Result<FieldPath, String> {
                         .position(|it| it.get("name").and_then(Value::as_str) == Some(k.as_str()))
                 });
                 let Some(n) = idx else {
-                    let names: Vec<&str> = items
-                        .iter()
-                        .filter_map(|it| it.get("name").and_then(Value::as_str))
-                        .collect();
-                    return Err(format!(
-                        "`{out}` has no entry named `{k}` (entries: {})",
-                        names.join(", ")
-                    ));
+                    return Err(Error::NoEntry {
+                        list: out,
+                        name: k,
+                        entries: items
+                            .iter()
+                            .filter_map(|it| it.get("name").and_then(Value::as_str))
+                            .map(str::to_owned)
+                            .collect(),
+                    });
                 };
                 out = out.index(n);
                 cur = items.get(n);
@@ -130,9 +155,9 @@ fn origin(m: &Model, p: &FieldPath) -> Option<String> {
 }
 
 /// Explain one value: its effective value and where it came from.
-pub fn value(m: &Model, raw: &str) -> Result<String, String> {
+pub fn value(m: &Model, raw: &str) -> Result<String, Error> {
     let path = resolve(m, raw)?;
-    let effective = serde_json::to_value(&m.profile).map_err(|e| e.to_string())?;
+    let effective = effective(m)?;
     if let Some(src) = origin(m, &path) {
         let v = value_at(&effective, &path).map_or_else(|| "(not rendered)".to_owned(), show);
         return Ok(format!("{path} = {v}\n  set by {src}\n"));
@@ -162,6 +187,6 @@ pub fn value(m: &Model, raw: &str) -> Result<String, String> {
             "{path} = {}\n  not set in any layer: kharden's built-in default\n",
             show(v)
         )),
-        None => Err(format!("`{raw}` is not set, and has no default")),
+        None => Err(Error::NotSet(raw.to_owned())),
     }
 }

@@ -5,15 +5,24 @@ use crate::names;
 
 pub const PLATFORMS: &[&str] = &["kubeadm", "aks", "eks", "gke"];
 
+/// Why `kharden init` cannot write a starter.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error("unknown platform `{0}`; choose one of {choices}", choices = PLATFORMS.join(", "))]
+    Platform(String),
+    #[error("`{name}` is not a valid profile name: {why}")]
+    Name { name: String, why: names::Invalid },
+}
+
 /// The starter profile for `platform`, named `name`.
-pub fn starter(platform: &str, name: &str) -> Result<String, String> {
+pub fn starter(platform: &str, name: &str) -> Result<String, Error> {
     if !PLATFORMS.contains(&platform) {
-        return Err(format!(
-            "unknown platform `{platform}`; choose one of {}",
-            PLATFORMS.join(", ")
-        ));
+        return Err(Error::Platform(platform.to_owned()));
     }
-    names::dns_label(name).map_err(|e| format!("`{name}` is not a valid profile name: {e}"))?;
+    names::dns_label(name).map_err(|why| Error::Name {
+        name: name.to_owned(),
+        why,
+    })?;
     let access = match platform {
         "kubeadm" => {
             "  # The private address the API server binds to and advertises.\n  advertiseAddress: 10.0.0.10\n"
@@ -99,7 +108,16 @@ mod tests {
 
     #[test]
     fn refuses_bad_input() {
-        assert!(starter("openshift", "x").is_err());
-        assert!(starter("eks", "Bad Name").is_err());
+        assert_eq!(
+            starter("openshift", "x").unwrap_err().to_string(),
+            "unknown platform `openshift`; choose one of kubeadm, aks, eks, gke"
+        );
+        assert_eq!(
+            starter("eks", "Bad Name"),
+            Err(Error::Name {
+                name: "Bad Name".to_owned(),
+                why: names::Invalid::UpperCase
+            })
+        );
     }
 }

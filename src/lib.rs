@@ -56,6 +56,10 @@ pub enum Error {
     #[error("error: {0}")]
     Today(#[from] clock::TodayError),
     #[error("error: {0}")]
+    Explain(#[from] explain::Error),
+    #[error("error: {0}")]
+    Init(#[from] init::Error),
+    #[error("error: {0}")]
     Other(String),
 }
 

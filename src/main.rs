@@ -97,7 +97,7 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
         } => {
             let m = load(&profile)?;
             let r = kharden::render(&m)?;
-            let html = kharden::report::html(&m, &r.set).map_err(Error::Other)?;
+            let html = kharden::report::html(&m, &r.set)?;
             if out == Path::new("-") {
                 print(&html)?;
             } else {
@@ -186,9 +186,7 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
                     ));
                 }
                 (None, cli::ExplainFormat::Text) => print(&explain::overview(&m))?,
-                (Some(p), cli::ExplainFormat::Text) => {
-                    print(&explain::value(&m, &p).map_err(Error::Other)?)?
-                }
+                (Some(p), cli::ExplainFormat::Text) => print(&explain::value(&m, &p)?)?,
             }
             Ok(0)
         }
@@ -234,7 +232,7 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
                 cli::InitPlatform::Eks => "eks",
                 cli::InitPlatform::Gke => "gke",
             };
-            let text = init::starter(platform, &name).map_err(Error::Other)?;
+            let text = init::starter(platform, &name)?;
             let out = out.unwrap_or_else(|| PathBuf::from(format!("{name}.yaml")));
             if out == Path::new("-") {
                 print(&text)?;

@@ -50,8 +50,21 @@ impl FieldPath {
 }
 
 /// Parse `a.b[0].c` (keys made of `[A-Za-z0-9_-]`, or `["x.y"]`) into a path.
+/// Why a text is not a field path (`a.b[0]["k.x"]`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    #[error("unclosed `[\"` in `{0}`")]
+    UnclosedQuote(String),
+    #[error("unclosed `[` in `{0}`")]
+    UnclosedBracket(String),
+    #[error("bad index in `{0}`")]
+    Index(String),
+    #[error("empty key in `{0}`")]
+    EmptyKey(String),
+}
+
 impl std::str::FromStr for FieldPath {
-    type Err = String;
+    type Err = PathError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut segs = Vec::new();
         let mut rest = s;
@@ -59,23 +72,23 @@ impl std::str::FromStr for FieldPath {
             if let Some(r) = rest.strip_prefix("[\"") {
                 let end = r
                     .find("\"]")
-                    .ok_or_else(|| format!("unclosed `[\"` in `{s}`"))?;
+                    .ok_or_else(|| PathError::UnclosedQuote(s.to_owned()))?;
                 segs.push(Seg::Key(r[..end].to_owned()));
                 rest = &r[end + 2..];
             } else if let Some(r) = rest.strip_prefix('[') {
                 let end = r
                     .find(']')
-                    .ok_or_else(|| format!("unclosed `[` in `{s}`"))?;
+                    .ok_or_else(|| PathError::UnclosedBracket(s.to_owned()))?;
                 let i = r[..end]
                     .parse()
-                    .map_err(|_| format!("bad index in `{s}`"))?;
+                    .map_err(|_| PathError::Index(s.to_owned()))?;
                 segs.push(Seg::Index(i));
                 rest = &r[end + 1..];
             } else {
                 let r = rest.strip_prefix('.').unwrap_or(rest);
                 let end = r.find(['.', '[']).unwrap_or(r.len());
                 if end == 0 {
-                    return Err(format!("empty key in `{s}`"));
+                    return Err(PathError::EmptyKey(s.to_owned()));
                 }
                 segs.push(Seg::Key(r[..end].to_owned()));
                 rest = &r[end..];

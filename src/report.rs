@@ -16,7 +16,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
 use crate::concern::apiserver;
-use crate::manifest::ManifestSet;
+use crate::manifest::{ManifestSet, RenderError};
 use crate::model::Model;
 use crate::net::Cidr;
 use crate::netpol_eval::Endpoint;
@@ -327,7 +327,7 @@ fn compact(v: &Value) -> String {
 }
 
 /// The report page.
-pub fn html(m: &Model, set: &ManifestSet) -> Result<String, String> {
+pub fn html(m: &Model, set: &ManifestSet) -> Result<String, RenderError> {
     let objs = objects(set);
     let p = &m.profile;
     let tenants: BTreeSet<String> = p.namespaces.iter().map(|n| n.name.clone()).collect();
@@ -463,7 +463,7 @@ pub fn html(m: &Model, set: &ManifestSet) -> Result<String, String> {
     match &p.mesh {
         None => out.push_str("<p>No service mesh.</p>\n"),
         Some(mesh) => {
-            let v = serde_json::to_value(mesh).map_err(|e| e.to_string())?;
+            let v = serde_json::to_value(mesh).map_err(RenderError::internal)?;
             let mut rows = vec![
                 vec!["provider".to_owned(), s(&v, "/provider").to_owned()],
                 vec!["mTLS".to_owned(), s(&v, "/mtls").to_owned()],
@@ -477,7 +477,7 @@ pub fn html(m: &Model, set: &ManifestSet) -> Result<String, String> {
                 ],
             ];
             for ns in &p.namespaces {
-                let nv = serde_json::to_value(ns).map_err(|e| e.to_string())?;
+                let nv = serde_json::to_value(ns).map_err(RenderError::internal)?;
                 if let Some(hosts) = nv
                     .pointer("/mesh/allowedExternalHosts")
                     .and_then(Value::as_array)

@@ -198,6 +198,15 @@ fn explain_names_the_layer_that_set_a_value() {
         stderr(&o),
         "error: `namespaces` has no entry named `nope` (entries: shop)\n"
     );
+    let o = kharden(&["explain", "examples/small.yaml", "cluster.ingressDomain"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: `cluster.ingressDomain` is not set, and has no default\n"
+    );
+    let o = kharden(&["explain", "examples/small.yaml", "namespaces[x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o), "error: unclosed `[` in `namespaces[x`\n");
 }
 
 #[test]
