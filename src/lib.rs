@@ -60,6 +60,8 @@ pub enum Error {
     #[error("error: {0}")]
     Init(#[from] init::Error),
     #[error("error: {0}")]
+    Verify(#[from] verify::EvalError),
+    #[error("error: {0}")]
     Other(String),
 }
 

@@ -82,7 +82,7 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
             let r = kharden::render(&m)?;
             let mut failed = 0;
             for l in &loaded {
-                let report = kharden::verify::run(&m, &r.set, l).map_err(Error::Other)?;
+                let report = kharden::verify::run(&m, &r.set, l)?;
                 if loaded.len() > 1 {
                     print(&format!("{}:\n", l.display))?;
                 }

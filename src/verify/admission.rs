@@ -1,6 +1,7 @@
 //! Admission, run on rendered objects: what Gatekeeper (Rego, by regorus) or the
 //! API server (ValidatingAdmissionPolicy CEL, by the `cel` crate) would answer
-//! for one request, plus the built-in LimitRange and ResourceQuota admission.
+//! for one request (the built-in LimitRange and ResourceQuota admission is
+//! `resources.rs`).
 //!
 //! Matching follows each engine's documented rules: Gatekeeper constraints by
 //! `match.kinds` and namespace globs, mutators the same way before validation;
@@ -13,8 +14,8 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use super::error::EvalError;
 use crate::concern::policy::routes;
-use crate::quantity;
 
 /// One admission request, as the API server would send it to webhooks.
 #[derive(Debug, Clone)]
@@ -87,7 +88,7 @@ pub struct Denial {
 }
 
 impl Denial {
-    fn new(kind: &str, name: &str, message: String) -> Denial {
+    pub(super) fn new(kind: &str, name: &str, message: String) -> Denial {
         Denial {
             kind: kind.to_owned(),
             name: name.to_owned(),
@@ -147,7 +148,7 @@ pub fn gatekeeper_matches(m: &Value, r: &Request) -> bool {
 /// Apply the rendered Gatekeeper mutators (Assign, AssignMetadata, ModifySet
 /// merge) to the request's object, as Gatekeeper does before validation.
 /// Returns the names of the mutators that applied.
-pub fn gatekeeper_mutate(objs: &[Value], r: &mut Request) -> Result<Vec<String>, String> {
+pub fn gatekeeper_mutate(objs: &[Value], r: &mut Request) -> Result<Vec<String>, EvalError> {
     let mut applied = Vec::new();
     for m in objs
         .iter()
@@ -175,7 +176,12 @@ pub fn gatekeeper_mutate(objs: &[Value], r: &mut Request) -> Result<Vec<String>,
         let location = parse_location(str_of(spec, "location"))?;
         let (parent, last) = match location.split_last() {
             Some((last, parent)) => (parent, last),
-            None => return Err(format!("mutator `{}` has no location", name_of(m))),
+            None => {
+                return Err(EvalError::Rendered(format!(
+                    "mutator `{}` has no location",
+                    name_of(m)
+                )));
+            }
         };
         let Some(slot) = walk_mut(&mut r.object, parent) else {
             continue;
@@ -207,7 +213,11 @@ pub fn gatekeeper_mutate(objs: &[Value], r: &mut Request) -> Result<Vec<String>,
                 }
                 slot[last.as_str()] = Value::Array(list.unwrap_or_default());
             }
-            other => return Err(format!("unknown Gatekeeper mutator kind `{other}`")),
+            other => {
+                return Err(EvalError::Unsupported(format!(
+                    "unknown Gatekeeper mutator kind `{other}`"
+                )));
+            }
         }
         if slot.get(last) != before.as_ref() {
             applied.push(format!("{kind}/{}", name_of(m)));
@@ -217,7 +227,7 @@ pub fn gatekeeper_mutate(objs: &[Value], r: &mut Request) -> Result<Vec<String>,
 }
 
 /// `spec.nodeSelector."kubernetes.io/os"` → [spec, nodeSelector, kubernetes.io/os].
-fn parse_location(loc: &str) -> Result<Vec<String>, String> {
+fn parse_location(loc: &str) -> Result<Vec<String>, EvalError> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
@@ -226,9 +236,9 @@ fn parse_location(loc: &str) -> Result<Vec<String>, String> {
             '"' => quoted = !quoted,
             '.' if !quoted => out.push(std::mem::take(&mut cur)),
             '[' | ']' if !quoted => {
-                return Err(format!(
+                return Err(EvalError::Unsupported(format!(
                     "mutator location `{loc}` uses list keys, which verify does not apply"
-                ));
+                )));
             }
             c => cur.push(c),
         }
@@ -253,7 +263,11 @@ fn walk_mut<'a>(v: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
 /// The violations Gatekeeper would report for `r`, with `inventory` as the
 /// synced cluster data (`data.inventory`). Constraints whose
 /// `enforcementAction` is not `deny` only warn, so they refuse nothing.
-pub fn gatekeeper(objs: &[Value], r: &Request, inventory: &Value) -> Result<Vec<Denial>, String> {
+pub fn gatekeeper(
+    objs: &[Value],
+    r: &Request,
+    inventory: &Value,
+) -> Result<Vec<Denial>, EvalError> {
     let mut out = Vec::new();
     for constraint in objs
         .iter()
@@ -272,12 +286,24 @@ pub fn gatekeeper(objs: &[Value], r: &Request, inventory: &Value) -> Result<Vec<
             .find(|o| {
                 str_of(o, "kind") == "ConstraintTemplate" && name_of(o) == kind.to_ascii_lowercase()
             })
-            .ok_or_else(|| format!("no ConstraintTemplate for constraint kind `{kind}`"))?;
+            .ok_or_else(|| {
+                EvalError::Rendered(format!(
+                    "no ConstraintTemplate for constraint kind `{kind}`"
+                ))
+            })?;
         let rego = template
             .pointer("/spec/targets/0/rego")
             .and_then(Value::as_str)
-            .ok_or_else(|| format!("ConstraintTemplate `{}` has no Rego", name_of(template)))?;
-        let fail = |e: &dyn std::fmt::Display| format!("Rego of `{kind}`: {e}");
+            .ok_or_else(|| {
+                EvalError::Rendered(format!(
+                    "ConstraintTemplate `{}` has no Rego",
+                    name_of(template)
+                ))
+            })?;
+        let fail = |e: &dyn std::fmt::Display| EvalError::Rego {
+            kind: kind.to_owned(),
+            message: e.to_string(),
+        };
         let mut engine = regorus::Engine::new();
         engine.set_rego_v0(true);
         engine.set_strict_builtin_errors(true);
@@ -354,20 +380,25 @@ pub(crate) fn rule_matches(rule: &Value, r: &Request) -> bool {
 
 /// The CEL environment the API server gives admission policies (the standard
 /// library plus the strings extension kharden's expressions use).
-pub fn cel_env() -> Result<Arc<cel::Env>, String> {
+pub fn cel_env() -> Result<Arc<cel::Env>, EvalError> {
     let mut env = cel::Env::stdlib();
-    cel::extensions::strings(&mut env).map_err(|e| format!("CEL strings extension: {e:?}"))?;
+    cel::extensions::strings(&mut env)
+        .map_err(|e| EvalError::CelSetup(format!("strings extension: {e:?}")))?;
     Ok(Arc::new(env))
 }
 
 /// Compile and run one expression.
-pub fn cel_eval(env: &Arc<cel::Env>, ctx: &cel::Context, expr: &str) -> Result<cel::Value, String> {
-    let program = env
-        .compile(expr)
-        .map_err(|e| format!("CEL `{expr}`: {e:?}"))?;
-    program
-        .execute(ctx)
-        .map_err(|e| format!("CEL `{expr}`: {e:?}"))
+pub fn cel_eval(
+    env: &Arc<cel::Env>,
+    ctx: &cel::Context,
+    expr: &str,
+) -> Result<cel::Value, EvalError> {
+    let fail = |message: String| EvalError::Cel {
+        expr: expr.to_owned(),
+        message,
+    };
+    let program = env.compile(expr).map_err(|e| fail(format!("{e:?}")))?;
+    program.execute(ctx).map_err(|e| fail(format!("{e:?}")))
 }
 
 /// The native policies of `kind` (ValidatingAdmissionPolicy or
@@ -380,7 +411,7 @@ pub(crate) fn bound_policies<'a>(
     kind: &str,
     r: &Request,
     binding_acts: impl Fn(&Value) -> bool,
-) -> Result<Vec<(&'a str, &'a Value)>, String> {
+) -> Result<Vec<(&'a str, &'a Value)>, EvalError> {
     let binding_kind = format!("{kind}Binding");
     let mut out = Vec::new();
     for binding in objs.iter().filter(|o| str_of(o, "kind") == binding_kind) {
@@ -397,7 +428,12 @@ pub(crate) fn bound_policies<'a>(
         let policy = objs
             .iter()
             .find(|o| str_of(o, "kind") == kind && name_of(o) == pname)
-            .ok_or_else(|| format!("binding `{}` names no rendered policy", name_of(binding)))?;
+            .ok_or_else(|| {
+                EvalError::Rendered(format!(
+                    "binding `{}` names no rendered policy",
+                    name_of(binding)
+                ))
+            })?;
         let spec = &policy["spec"];
         let rules = spec["matchConstraints"]["resourceRules"].as_array();
         if rules.is_some_and(|rules| rules.iter().any(|rule| rule_matches(rule, r))) {
@@ -415,8 +451,9 @@ pub(crate) fn policy_context(
     name: &str,
     spec: &Value,
     r: &Request,
-) -> Result<Option<cel::Context<'static, 'static>>, String> {
-    let to_cel = |v: &Value| cel::to_value(v).map_err(|e| format!("CEL value: {e:?}"));
+) -> Result<Option<cel::Context<'static, 'static>>, EvalError> {
+    let to_cel =
+        |v: &Value| cel::to_value(v).map_err(|e| EvalError::CelSetup(format!("value: {e:?}")));
     let object = to_cel(&r.object)?;
     let request = to_cel(&json!({
         "kind": {"group": r.group, "version": r.version, "kind": r.kind},
@@ -435,7 +472,11 @@ pub(crate) fn policy_context(
         match cel_eval(env, &base(), str_of(c, "expression"))? {
             cel::Value::Bool(true) => {}
             cel::Value::Bool(false) => return Ok(None),
-            other => return Err(format!("match condition of `{name}` gave {other:?}")),
+            other => {
+                return Err(EvalError::Type(format!(
+                    "match condition of `{name}` gave {other:?}"
+                )));
+            }
         }
     }
     let mut vars: HashMap<String, cel::Value> = HashMap::new();
@@ -452,7 +493,7 @@ pub(crate) fn policy_context(
 
 /// The denials the API server would report for `r` from the rendered
 /// ValidatingAdmissionPolicies and their bindings (`Deny` bindings only).
-pub fn native(objs: &[Value], r: &Request) -> Result<Vec<Denial>, String> {
+pub fn native(objs: &[Value], r: &Request) -> Result<Vec<Denial>, EvalError> {
     let env = cel_env()?;
     let mut out = Vec::new();
     let denies = |bspec: &Value| {
@@ -471,187 +512,23 @@ pub fn native(objs: &[Value], r: &Request) -> Result<Vec<Denial>, String> {
                     let msg = match val.get("messageExpression").and_then(Value::as_str) {
                         Some(e) => match cel_eval(&env, &ctx, e)? {
                             cel::Value::String(s) => s.to_string(),
-                            other => return Err(format!("message is not a string: {other:?}")),
+                            other => {
+                                return Err(EvalError::Type(format!(
+                                    "message is not a string: {other:?}"
+                                )));
+                            }
                         },
                         None => str_of(val, "message").to_owned(),
                     };
                     out.push(Denial::new("ValidatingAdmissionPolicy", pname, msg));
                 }
-                other => return Err(format!("validation of `{pname}` gave {other:?}")),
+                other => {
+                    return Err(EvalError::Type(format!(
+                        "validation of `{pname}` gave {other:?}"
+                    )));
+                }
             }
         }
     }
     Ok(out)
-}
-
-// ---- LimitRange and ResourceQuota ----
-
-/// The pod spec inside a Pod or a workload template.
-fn pod_spec_mut(o: &mut Value) -> Option<&mut Value> {
-    let kind = str_of(o, "kind").to_owned();
-    let ptr = match kind.as_str() {
-        "Pod" => "/spec",
-        "CronJob" => "/spec/jobTemplate/spec/template/spec",
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => "/spec/template/spec",
-        _ => return None,
-    };
-    o.pointer_mut(ptr)
-}
-
-const CONTAINER_LISTS: [&str; 2] = ["containers", "initContainers"];
-
-/// Apply the namespace's LimitRange defaults to the object's containers (what
-/// the LimitRanger admission plugin does for pods), then refuse any container
-/// over `max`. Returns the denials and a note per default applied.
-pub fn limit_ranges(objs: &[Value], r: &mut Request) -> (Vec<Denial>, Vec<String>) {
-    let mut denials = Vec::new();
-    let mut notes = Vec::new();
-    let ranges: Vec<&Value> = objs
-        .iter()
-        .filter(|o| {
-            str_of(o, "kind") == "LimitRange"
-                && o.pointer("/metadata/namespace").and_then(Value::as_str)
-                    == Some(r.namespace.as_str())
-        })
-        .collect();
-    let Some(spec) = pod_spec_mut(&mut r.object) else {
-        return (denials, notes);
-    };
-    for lr in ranges {
-        let lname = name_of(lr);
-        for limit in lr["spec"]["limits"].as_array().into_iter().flatten() {
-            if str_of(limit, "type") != "Container" {
-                continue;
-            }
-            for list in CONTAINER_LISTS {
-                for c in spec
-                    .get_mut(list)
-                    .and_then(Value::as_array_mut)
-                    .into_iter()
-                    .flatten()
-                {
-                    let cname = str_of(c, "name").to_owned();
-                    for (field, default) in [("limits", "default"), ("requests", "defaultRequest")]
-                    {
-                        for (res, q) in limit
-                            .get(default)
-                            .and_then(Value::as_object)
-                            .into_iter()
-                            .flatten()
-                        {
-                            let res_map = &mut c["resources"][field];
-                            if res_map.is_null() {
-                                *res_map = json!({});
-                            }
-                            if res_map.get(res).is_none() {
-                                res_map[res.as_str()] = q.clone();
-                                notes.push(format!(
-                                    "LimitRange/{lname} set {field}.{res} of `{cname}` to {}",
-                                    q.as_str().unwrap_or_default()
-                                ));
-                            }
-                        }
-                    }
-                    // A request without a limit defaults to the limit, not the other way.
-                    for (res, q) in limit
-                        .get("max")
-                        .and_then(Value::as_object)
-                        .into_iter()
-                        .flatten()
-                    {
-                        let max = q.as_str().and_then(|q| quantity::parse(q).ok());
-                        for field in ["limits", "requests"] {
-                            let have = c["resources"][field][res.as_str()]
-                                .as_str()
-                                .and_then(|q| quantity::parse(q).ok());
-                            if let (Some(h), Some(m)) = (have, max)
-                                && h > m
-                            {
-                                denials.push(Denial::new(
-                                    "LimitRange",
-                                    lname,
-                                    format!(
-                                        "maximum {res} usage per Container is {}, but {field}.{res} of `{cname}` is {}",
-                                        q.as_str().unwrap_or_default(),
-                                        c["resources"][field][res.as_str()].as_str().unwrap_or_default()
-                                    ),
-                                ));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    (denials, notes)
-}
-
-/// Admit the object against the namespace's ResourceQuotas with nothing else
-/// in use: a single object that alone exceeds a `hard` value is refused.
-pub fn quotas(objs: &[Value], r: &Request) -> Vec<Denial> {
-    let mut usage: Vec<(String, f64)> = Vec::new();
-    match r.kind.as_str() {
-        "Pod" => {
-            usage.push(("pods".to_owned(), 1.0));
-            let spec = &r.object["spec"];
-            for (key, field) in [
-                ("requests.cpu", ("requests", "cpu")),
-                ("requests.memory", ("requests", "memory")),
-                ("limits.cpu", ("limits", "cpu")),
-                ("limits.memory", ("limits", "memory")),
-            ] {
-                let total: f64 = spec["containers"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|c| {
-                        c["resources"][field.0][field.1]
-                            .as_str()
-                            .and_then(|q| quantity::parse(q).ok())
-                    })
-                    .sum();
-                usage.push((key.to_owned(), total));
-            }
-        }
-        "Service" => {
-            usage.push(("services".to_owned(), 1.0));
-            match str_of(&r.object["spec"], "type") {
-                "LoadBalancer" => {
-                    usage.push(("services.loadbalancers".to_owned(), 1.0));
-                    usage.push(("services.nodeports".to_owned(), 1.0));
-                }
-                "NodePort" => usage.push(("services.nodeports".to_owned(), 1.0)),
-                _ => {}
-            }
-        }
-        "ConfigMap" => usage.push(("configmaps".to_owned(), 1.0)),
-        "Secret" => usage.push(("secrets".to_owned(), 1.0)),
-        "PersistentVolumeClaim" => usage.push(("persistentvolumeclaims".to_owned(), 1.0)),
-        _ => {}
-    }
-    let mut out = Vec::new();
-    for q in objs.iter().filter(|o| {
-        str_of(o, "kind") == "ResourceQuota"
-            && o.pointer("/metadata/namespace").and_then(Value::as_str)
-                == Some(r.namespace.as_str())
-    }) {
-        for (key, used) in &usage {
-            let hard = q["spec"]["hard"][key.as_str()]
-                .as_str()
-                .and_then(|q| quantity::parse(q).ok());
-            if let Some(h) = hard
-                && *used > h
-            {
-                out.push(Denial::new(
-                    "ResourceQuota",
-                    name_of(q),
-                    format!(
-                        "exceeded quota: {key}, limited to {}",
-                        q["spec"]["hard"][key.as_str()].as_str().unwrap_or_default()
-                    ),
-                ));
-            }
-        }
-    }
-    out
 }

@@ -7,8 +7,10 @@
 //! profile is rendered in memory and read back as the cluster would read it.
 
 pub mod admission;
+mod error;
 pub mod istio;
 pub mod mutating;
+pub mod resources;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -25,6 +27,8 @@ use crate::model::Model;
 use crate::netpol_eval::{Cluster, Endpoint, Verdict};
 use crate::profile::MeshProvider;
 use crate::source::{FieldPath, Sources};
+
+pub use error::{EvalError, PatchError};
 
 /// Synthetic workloads and what the rendered bundle must do with them.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -423,7 +427,7 @@ pub fn network_cluster(objs: &[Value]) -> Cluster {
 }
 
 /// Evaluate every expectation of a loaded scenario against the model's rendering.
-pub fn run(model: &Model, set: &ManifestSet, loaded: &Loaded) -> Result<Report, String> {
+pub fn run(model: &Model, set: &ManifestSet, loaded: &Loaded) -> Result<Report, EvalError> {
     let objs = objects(set);
     let cluster = network_cluster(&objs);
     let provider = model.profile.mesh.as_ref().map(|m| m.provider);
@@ -502,29 +506,33 @@ fn flow(
     workloads: &BTreeMap<String, &Workload>,
     i: usize,
     f: &FlowExpectation,
-) -> Result<Outcome, String> {
-    let resolve = |v: &str| -> Result<(Endpoint, Option<&Workload>), String> {
+) -> Result<Outcome, EvalError> {
+    let resolve = |v: &str| -> Result<(Endpoint, Option<&Workload>), EvalError> {
         if let Ok(ip) = v.parse::<IpAddr>() {
             return Ok((Endpoint::Ip(ip), None));
         }
         let w = workloads.get(v).ok_or_else(|| {
-            format!("internal error: unchecked workload `{v}`; this is a bug in kharden")
+            EvalError::Unchecked(format!(
+                "unchecked workload `{v}`; this is a bug in kharden"
+            ))
         })?;
         Ok((endpoint(w), Some(*w)))
     };
     let (src, src_w) = resolve(&f.from)?;
     let (dst, dst_w) = resolve(&f.to)?;
-    let spec = parse_port(&f.port).map_err(|e| format!("internal error: {e}"))?;
+    let spec = parse_port(&f.port).map_err(|e| EvalError::Unchecked(e.to_string()))?;
     let (port, protocol) = match (&spec.port, dst_w) {
         (PortNum::Number(n), _) => (i32::from(*n), spec.protocol.clone()),
         (PortNum::Named(n), Some(w)) => match endpoint(w) {
             Endpoint::Pod { named_ports, .. } => named_ports
                 .get(n)
                 .cloned()
-                .ok_or_else(|| format!("internal error: unchecked port `{n}`"))?,
-            Endpoint::Ip(_) => return Err("internal error: named port on an IP".to_owned()),
+                .ok_or_else(|| EvalError::Unchecked(format!("unchecked port `{n}`")))?,
+            Endpoint::Ip(_) => return Err(EvalError::Unchecked("named port on an IP".to_owned())),
         },
-        _ => return Err(format!("internal error: unchecked port `{}`", f.port)),
+        _ => {
+            return Err(EvalError::Unchecked(format!("unchecked port `{}`", f.port)));
+        }
     };
     let mut what = format!("flow {} -> {} {port}/{protocol}", f.from, f.to);
     if let Some(m) = &f.method {
@@ -593,9 +601,9 @@ fn admit(
     i: usize,
     a: &AdmissionExpectation,
     obj: &Value,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, EvalError> {
     let mut req = admission::Request::create(&a.namespace, obj.clone())
-        .ok_or_else(|| "internal error: unchecked admission object".to_owned())?;
+        .ok_or_else(|| EvalError::Unchecked("unchecked admission object".to_owned()))?;
     let name = obj["metadata"]["name"].as_str().unwrap_or("(unnamed)");
     let what = format!("admission {} {}/{name}", req.kind, a.namespace);
     // Mutating admission first (Gatekeeper mutators, MutatingAdmissionPolicies,
@@ -603,9 +611,9 @@ fn admit(
     // validation on the mutated object, as the API server orders them.
     let mut notes = admission::gatekeeper_mutate(objs, &mut req)?;
     notes.extend(mutating::native_mutate(objs, &mut req)?);
-    let (mut denials, defaults) = admission::limit_ranges(objs, &mut req);
+    let (mut denials, defaults) = resources::limit_ranges(objs, &mut req);
     notes.extend(defaults);
-    denials.extend(admission::quotas(objs, &req));
+    denials.extend(resources::quotas(objs, &req));
     denials.extend(admission::gatekeeper(objs, &req, &serde_json::json!({}))?);
     denials.extend(admission::native(objs, &req)?);
     let reason = if denials.is_empty() {

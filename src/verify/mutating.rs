@@ -16,6 +16,7 @@ use cel::{ExecutionError, StructType};
 use serde_json::{Value, json};
 
 use super::admission::{Request, bound_policies, cel_env, cel_eval, policy_context, str_of};
+use super::error::{EvalError, PatchError};
 
 /// Kubernetes' `JSONPatch` CEL type: `op`, `path`, `from` and `value`, where
 /// `value` takes any value (a `StructDef` field has one fixed type).
@@ -50,24 +51,26 @@ fn escape_key(key: &CelString<'_>) -> CelString<'static> {
 
 /// The CEL environment of mutating policies: the validating one plus the
 /// `JSONPatch` type and `jsonpatch.escapeKey`.
-pub fn env() -> Result<Arc<cel::Env>, String> {
+pub fn env() -> Result<Arc<cel::Env>, EvalError> {
     let base = cel_env()?;
-    let mut env = Arc::try_unwrap(base).map_err(|_| "CEL environment is shared".to_owned())?;
+    let mut env = Arc::try_unwrap(base)
+        .map_err(|_| EvalError::CelSetup("environment is shared".to_owned()))?;
     env.add_type(JsonPatchType(Type::new_struct("JSONPatch".to_owned())))
-        .map_err(|e| format!("CEL JSONPatch type: {e:?}"))?;
+        .map_err(|e| EvalError::CelSetup(format!("JSONPatch type: {e:?}")))?;
     cel::add_overload!(env, fn escape_key: (CelString) -> CelString, name = "jsonpatch.escapeKey")
-        .map_err(|e| format!("CEL jsonpatch.escapeKey: {e:?}"))?;
+        .map_err(|e| EvalError::CelSetup(format!("jsonpatch.escapeKey: {e:?}")))?;
     Ok(Arc::new(env))
 }
 
 /// A CEL result as JSON, `JSONPatch` structs as objects of their fields.
-fn to_json(v: &cel::Value) -> Result<Value, String> {
+fn to_json(v: &cel::Value) -> Result<Value, EvalError> {
     Ok(match v {
         cel::Value::List(l) => Value::Array(l.iter().map(to_json).collect::<Result<_, _>>()?),
         cel::Value::Struct(s) => {
             let mut o = serde_json::Map::new();
             for (k, f) in s.field_values() {
-                let f = cel::Value::try_from(&*f).map_err(|e| format!("CEL value: {e:?}"))?;
+                let f = cel::Value::try_from(&*f)
+                    .map_err(|e| EvalError::CelSetup(format!("value: {e:?}")))?;
                 o.insert(k, to_json(&f)?);
             }
             Value::Object(o)
@@ -85,7 +88,11 @@ fn to_json(v: &cel::Value) -> Result<Value, String> {
         cel::Value::Float(f) => json!(f),
         cel::Value::Bool(b) => json!(b),
         cel::Value::Null => Value::Null,
-        other => return Err(format!("CEL value {other:?} has no JSON form")),
+        other => {
+            return Err(EvalError::CelSetup(format!(
+                "value {other:?} has no JSON form"
+            )));
+        }
     })
 }
 
@@ -95,13 +102,13 @@ fn unescape(seg: &str) -> String {
 }
 
 /// Apply one JSON Patch operation (`add`, `replace`, `remove`, `test`).
-fn apply_op(doc: &mut Value, op: &Value) -> Result<(), String> {
+fn apply_op(doc: &mut Value, op: &Value) -> Result<(), PatchError> {
     let kind = str_of(op, "op");
     let path = str_of(op, "path");
     let segs: Vec<String> = match path.strip_prefix('/') {
         Some(rest) => rest.split('/').map(unescape).collect(),
         None if path.is_empty() => Vec::new(),
-        None => return Err(format!("JSON Patch path `{path}` does not start with /")),
+        None => return Err(PatchError::NotAPointer(path.to_owned())),
     };
     let value = op.get("value").cloned().unwrap_or(Value::Null);
     let Some((last, parent)) = segs.split_last() else {
@@ -111,7 +118,7 @@ fn apply_op(doc: &mut Value, op: &Value) -> Result<(), String> {
                 *doc = value;
                 Ok(())
             }
-            _ => Err(format!("JSON Patch `{kind}` on the whole object")),
+            _ => Err(PatchError::WholeObject(kind.to_owned())),
         };
     };
     let mut cur = &mut *doc;
@@ -121,8 +128,15 @@ fn apply_op(doc: &mut Value, op: &Value) -> Result<(), String> {
             Value::Array(a) => s.parse::<usize>().ok().and_then(|i| a.get_mut(i)),
             _ => None,
         }
-        .ok_or_else(|| format!("JSON Patch path `{path}`: `{s}` does not exist"))?;
+        .ok_or_else(|| PatchError::Missing {
+            path: path.to_owned(),
+            segment: s.clone(),
+        })?;
     }
+    let no_index = || PatchError::NoIndex {
+        path: path.to_owned(),
+        index: last.clone(),
+    };
     match (cur, kind) {
         (Value::Object(m), "add") => {
             m.insert(last.clone(), value);
@@ -138,24 +152,29 @@ fn apply_op(doc: &mut Value, op: &Value) -> Result<(), String> {
         (Value::Array(a), "add") if last == "-" => a.push(value),
         (Value::Array(a), "add") => match last.parse::<usize>() {
             Ok(i) if i <= a.len() => a.insert(i, value),
-            _ => return Err(format!("JSON Patch path `{path}`: no index `{last}`")),
+            _ => return Err(no_index()),
         },
         (Value::Array(a), "replace" | "remove" | "test") => {
             let i = last
                 .parse::<usize>()
                 .ok()
                 .filter(|i| *i < a.len())
-                .ok_or_else(|| format!("JSON Patch path `{path}`: no index `{last}`"))?;
+                .ok_or_else(no_index)?;
             match kind {
                 "replace" => a[i] = value,
                 "remove" => {
                     a.remove(i);
                 }
                 _ if a[i] == value => {}
-                _ => return Err(format!("JSON Patch test of `{path}` failed")),
+                _ => return Err(PatchError::TestFailed(path.to_owned())),
             }
         }
-        (_, k) => return Err(format!("JSON Patch `{k}` of `{path}` cannot apply")),
+        (_, k) => {
+            return Err(PatchError::CannotApply {
+                op: k.to_owned(),
+                path: path.to_owned(),
+            });
+        }
     }
     Ok(())
 }
@@ -164,7 +183,7 @@ fn apply_op(doc: &mut Value, op: &Value) -> Result<(), String> {
 /// namespace to its object, in order. Returns the names of the policies that
 /// changed it. A mutation that fails to evaluate or apply is an error, which
 /// under the policies' `failurePolicy: Fail` refuses the request.
-pub fn native_mutate(objs: &[Value], r: &mut Request) -> Result<Vec<String>, String> {
+pub fn native_mutate(objs: &[Value], r: &mut Request) -> Result<Vec<String>, EvalError> {
     let env = env()?;
     let mut applied = Vec::new();
     // Which policies apply depends on the namespace and resource, which no
@@ -176,10 +195,10 @@ pub fn native_mutate(objs: &[Value], r: &mut Request) -> Result<Vec<String>, Str
         let before = r.object.clone();
         for m in spec["mutations"].as_array().into_iter().flatten() {
             if str_of(m, "patchType") != "JSONPatch" {
-                return Err(format!(
+                return Err(EvalError::Unsupported(format!(
                     "`{pname}`: verify applies JSONPatch mutations only, not `{}`",
                     str_of(m, "patchType")
-                ));
+                )));
             }
             let ops = to_json(&cel_eval(
                 &env,
@@ -188,7 +207,10 @@ pub fn native_mutate(objs: &[Value], r: &mut Request) -> Result<Vec<String>, Str
             )?)?;
             let mut patched = r.object.clone();
             for op in ops.as_array().into_iter().flatten() {
-                apply_op(&mut patched, op).map_err(|e| format!("`{pname}`: {e}"))?;
+                apply_op(&mut patched, op).map_err(|why| EvalError::Patch {
+                    policy: pname.to_owned(),
+                    why,
+                })?;
             }
             r.object = patched;
         }
@@ -230,9 +252,48 @@ mod tests {
         );
         let env = env().unwrap();
         let ctx = cel::Context::with_env(env.clone());
-        assert!(cel_eval(&env, &ctx, "JSONPatch{op: 'add', bogus: 1}").is_err());
-        let mut d = json!({"a": 1});
-        assert!(apply_op(&mut d, &json!({"op": "test", "path": "/a", "value": 2})).is_err());
-        assert!(apply_op(&mut d, &json!({"op": "replace", "path": "/b", "value": 2})).is_err());
+        assert!(matches!(
+            cel_eval(&env, &ctx, "JSONPatch{op: 'add', bogus: 1}"),
+            Err(EvalError::Cel { .. })
+        ));
+        let mut d = json!({"a": 1, "l": [1]});
+        let op = |v: Value| apply_op(&mut d.clone(), &v);
+        assert_eq!(
+            op(json!({"op": "test", "path": "/l/0", "value": 2})),
+            Err(PatchError::TestFailed("/l/0".to_owned()))
+        );
+        assert_eq!(
+            op(json!({"op": "test", "path": "/a", "value": 2})),
+            Err(PatchError::CannotApply {
+                op: "test".to_owned(),
+                path: "/a".to_owned()
+            })
+        );
+        assert_eq!(
+            op(json!({"op": "replace", "path": "/b", "value": 2})),
+            Err(PatchError::CannotApply {
+                op: "replace".to_owned(),
+                path: "/b".to_owned()
+            })
+        );
+        assert_eq!(
+            op(json!({"op": "remove", "path": "/l/3"}))
+                .unwrap_err()
+                .to_string(),
+            "JSON Patch path `/l/3`: no index `3`"
+        );
+        assert_eq!(
+            op(json!({"op": "add", "path": "/x/y", "value": 1})),
+            Err(PatchError::Missing {
+                path: "/x/y".to_owned(),
+                segment: "x".to_owned()
+            })
+        );
+        assert_eq!(
+            op(json!({"op": "add", "path": "a", "value": 1})),
+            Err(PatchError::NotAPointer("a".to_owned()))
+        );
+        assert!(apply_op(&mut d, &json!({"op": "remove", "path": "/l/0"})).is_ok());
+        assert_eq!(d, json!({"a": 1, "l": []}));
     }
 }
