@@ -492,3 +492,35 @@ fn proxy_resources_must_fit_every_meshed_limitrange() {
     // Memory sits inside both bounds.
     assert!(!e.contains("memory is"), "{e}");
 }
+
+#[test]
+fn durations_and_linkerd_paths_say_what_is_wrong() {
+    use super::validate::{DurationError, LinkerdPathError, linkerd_path, parse_duration};
+    assert_eq!(parse_duration("1m30s"), Ok(()));
+    assert_eq!(parse_duration(""), Err(DurationError::Empty));
+    assert_eq!(
+        parse_duration("s"),
+        Err(DurationError::NotADuration("s".to_owned()))
+    );
+    assert_eq!(
+        parse_duration("15"),
+        Err(DurationError::Unit("15".to_owned()))
+    );
+    assert_eq!(
+        linkerd_path("/api/*"),
+        Ok(("PathPrefix", "/api/".to_owned()))
+    );
+    assert_eq!(linkerd_path("/x"), Ok(("Exact", "/x".to_owned())));
+    assert_eq!(
+        linkerd_path("x"),
+        Err(LinkerdPathError::NoSlash("x".to_owned()))
+    );
+    assert_eq!(
+        linkerd_path("/api*"),
+        Err(LinkerdPathError::PartialSegment("/api*".to_owned()))
+    );
+    assert_eq!(
+        linkerd_path("/x/*.js"),
+        Err(LinkerdPathError::Wildcard("/x/*.js".to_owned()))
+    );
+}

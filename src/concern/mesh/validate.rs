@@ -5,24 +5,35 @@ use super::*;
 
 // ---- validation ----
 
+/// Why a text is not a mesh duration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("it is empty")]
+    Empty,
+    #[error("`{0}` is not a duration")]
+    NotADuration(String),
+    #[error("`{0}` needs a unit (ms, s, m, h)")]
+    Unit(String),
+}
+
 /// A duration such as `15s`, `500ms`, `1m30s`.
-pub fn parse_duration(s: &str) -> Result<(), String> {
+pub fn parse_duration(s: &str) -> Result<(), DurationError> {
     let mut rest = s;
     if rest.is_empty() {
-        return Err("it is empty".to_owned());
+        return Err(DurationError::Empty);
     }
     while !rest.is_empty() {
         let n = rest
             .find(|c: char| !c.is_ascii_digit())
             .unwrap_or(rest.len());
         if n == 0 {
-            return Err(format!("`{s}` is not a duration"));
+            return Err(DurationError::NotADuration(s.to_owned()));
         }
         rest = &rest[n..];
         let u = ["ms", "h", "m", "s"]
             .into_iter()
             .find(|u| rest.starts_with(u))
-            .ok_or_else(|| format!("`{s}` needs a unit (ms, s, m, h)"))?;
+            .ok_or_else(|| DurationError::Unit(s.to_owned()))?;
         rest = &rest[u.len()..];
     }
     Ok(())
@@ -75,7 +86,7 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
                 && let Err(e) = parse_duration(t)
             {
                 out.push(
-                    Diagnostic::error(base.key("defaults").key("timeout"), e)
+                    Diagnostic::error(base.key("defaults").key("timeout"), e.to_string())
                         .hint("write e.g. `15s`"),
                 );
             }
@@ -84,8 +95,11 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
                 && let Err(e) = parse_duration(t)
             {
                 out.push(
-                    Diagnostic::error(base.key("defaults").key("retries").key("perTryTimeout"), e)
-                        .hint("write e.g. `5s`"),
+                    Diagnostic::error(
+                        base.key("defaults").key("retries").key("perTryTimeout"),
+                        e.to_string(),
+                    )
+                    .hint("write e.g. `5s`"),
                 );
             }
         }
@@ -250,14 +264,14 @@ pub(super) fn services(m: &Model, nm: &NamespaceMesh, base: &FieldPath, out: &mu
         if let Some(t) = &svc.timeout
             && let Err(e) = parse_duration(t)
         {
-            out.push(Diagnostic::error(sp.key("timeout"), e).hint("write e.g. `10s`"));
+            out.push(Diagnostic::error(sp.key("timeout"), e.to_string()).hint("write e.g. `10s`"));
         }
         if let Some(r) = &svc.retries
             && let Some(t) = &r.per_try_timeout
             && let Err(e) = parse_duration(t)
         {
             out.push(
-                Diagnostic::error(sp.key("retries").key("perTryTimeout"), e)
+                Diagnostic::error(sp.key("retries").key("perTryTimeout"), e.to_string())
                     .hint("write e.g. `2s`"),
             );
         }
@@ -287,23 +301,32 @@ pub(super) const LINKERD_MAX_MATCHES: usize = 16 * 8;
 /// An Istio-style path (`/x` exact, `/x/*` prefix, `*` any) as a Linkerd path
 /// match (`type`, `value`). Linkerd's `PathPrefix` matches whole segments, so
 /// only prefixes that end in `/` translate; a suffix match has no equivalent.
-pub(super) fn linkerd_path(p: &str) -> Result<(&'static str, String), String> {
+pub(super) fn linkerd_path(p: &str) -> Result<(&'static str, String), LinkerdPathError> {
     if p == "*" {
         return Ok(("PathPrefix", "/".to_owned()));
     }
     if !p.starts_with('/') {
-        return Err(format!("path `{p}` does not start with `/`"));
+        return Err(LinkerdPathError::NoSlash(p.to_owned()));
     }
     match p.strip_suffix('*') {
         Some(prefix) if prefix.ends_with('/') && !prefix.contains('*') => {
             Ok(("PathPrefix", prefix.to_owned()))
         }
-        Some(_) => Err(format!(
-            "Linkerd matches path prefixes by whole segments, so `{p}` has no equivalent"
-        )),
-        None if p.contains('*') => Err(format!("Linkerd has no suffix or infix match for `{p}`")),
+        Some(_) => Err(LinkerdPathError::PartialSegment(p.to_owned())),
+        None if p.contains('*') => Err(LinkerdPathError::Wildcard(p.to_owned())),
         None => Ok(("Exact", p.to_owned())),
     }
+}
+
+/// Why an authorization path has no Linkerd path match.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum LinkerdPathError {
+    #[error("path `{0}` does not start with `/`")]
+    NoSlash(String),
+    #[error("Linkerd matches path prefixes by whole segments, so `{0}` has no equivalent")]
+    PartialSegment(String),
+    #[error("Linkerd has no suffix or infix match for `{0}`")]
+    Wildcard(String),
 }
 
 /// The TCP ports a Linkerd method/path rule applies to: its own `ports`, or,
@@ -373,7 +396,7 @@ pub(super) fn linkerd_route_checks(
     for (k, p) in a.paths.iter().enumerate() {
         if let Err(e) = linkerd_path(p) {
             out.push(
-                Diagnostic::error(ap.key("paths").index(k), e)
+                Diagnostic::error(ap.key("paths").index(k), e.to_string())
                     .hint("write an exact path `/x`, a segment prefix `/x/*`, or `*`"),
             );
         }

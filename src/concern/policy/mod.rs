@@ -10,6 +10,7 @@
 
 pub mod gatekeeper;
 pub mod map;
+mod registry;
 pub mod routes;
 pub mod vap;
 pub mod windows;
@@ -25,6 +26,8 @@ use crate::model::{Model, label};
 use crate::names;
 use crate::profile::{Exception, Platform, Policy, PolicyEngine};
 use crate::source::FieldPath;
+
+pub use registry::{RegistryError, normalise_registry};
 
 /// The policy rules an exception may waive.
 pub const POLICY_RULES: &[&str] = &[
@@ -133,63 +136,6 @@ pub fn internal_lb_annotation(p: Platform) -> Option<(&'static str, &'static str
         // have their own), so the rule refuses every LoadBalancer Service there.
         Platform::Kubeadm => None,
     }
-}
-
-/// Normalise an `allowedRegistries` entry (or an exception's `allow` entry): a
-/// registry host (with an optional port), optionally followed by a repository
-/// path. Entries the reader could take two ways are refused.
-pub fn normalise_registry(raw: &str) -> Result<String, String> {
-    let s = raw.trim().trim_end_matches('/');
-    if s.is_empty() {
-        return Err("it is empty".to_owned());
-    }
-    if s.contains("://") {
-        return Err("a registry is written without a scheme".to_owned());
-    }
-    if let Some(c) = s
-        .chars()
-        .find(|c| c.is_whitespace() || matches!(c, '*' | '?' | '@' | '\\'))
-    {
-        return Err(format!(
-            "`{c}` has no place in a registry prefix (wildcards, digests and spaces are refused)"
-        ));
-    }
-    let mut parts: Vec<String> = s.split('/').map(str::to_owned).collect();
-    if parts.iter().any(String::is_empty) {
-        return Err("it has an empty path segment".to_owned());
-    }
-    let host = parts[0].to_ascii_lowercase();
-    if !(host.contains('.') || host.contains(':') || host == "localhost") {
-        return Err(format!(
-            "`{}` could be a registry host or a Docker Hub repository",
-            parts[0]
-        ));
-    }
-    let (name, port) = host.split_once(':').unwrap_or((&host, ""));
-    if names::dns_subdomain(name).is_err()
-        || (host.contains(':') && port.parse::<u16>().map_or(true, |p| p == 0))
-    {
-        return Err(format!("`{}` is not a registry host[:port]", parts[0]));
-    }
-    if parts[1..].iter().any(|p| p.contains(':')) {
-        return Err("a tag has no place in a registry prefix".to_owned());
-    }
-    if parts[1..]
-        .iter()
-        .any(|p| p.chars().any(|c| c.is_ascii_uppercase()))
-    {
-        return Err("repository paths are lower-case".to_owned());
-    }
-    // Docker Hub has two names and an implicit `library/` for official images.
-    parts[0] = if host == "index.docker.io" || host == "registry-1.docker.io" {
-        "docker.io".to_owned()
-    } else {
-        host
-    };
-    if parts[0] == "docker.io" && parts.len() == 2 {
-        parts.insert(1, "library".to_owned());
-    }
-    Ok(parts.join("/"))
 }
 
 fn registries(list: &[String]) -> Vec<String> {

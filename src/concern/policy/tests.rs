@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{gatekeeper, normalise_registry, plan, vap};
+use super::{RegistryError, gatekeeper, normalise_registry, plan, vap};
 use crate::testing::{HEAD, errors, render, today};
 use crate::verify::admission;
 
@@ -505,18 +505,25 @@ fn registry_entries_are_normalised_or_refused() {
         normalise_registry("localhost:5000/team").unwrap(),
         "localhost:5000/team"
     );
-    for bad in [
-        "nginx",
-        "library/nginx",
-        "*.example.com",
-        "r.example.com/app:1.0",
-        "r.example.com/app@sha256:00",
-        "https://r.example.com",
-        "r.example.com//x",
-        "r.example.com:0/x",
-        "",
+    for (bad, why) in [
+        ("nginx", RegistryError::Ambiguous("nginx".to_owned())),
+        (
+            "library/nginx",
+            RegistryError::Ambiguous("library".to_owned()),
+        ),
+        ("*.example.com", RegistryError::Char('*')),
+        ("r.example.com/app:1.0", RegistryError::Tag),
+        ("r.example.com/app@sha256:00", RegistryError::Char('@')),
+        ("https://r.example.com", RegistryError::Scheme),
+        ("r.example.com//x", RegistryError::EmptySegment),
+        (
+            "r.example.com:0/x",
+            RegistryError::Host("r.example.com:0".to_owned()),
+        ),
+        ("r.example.com/Team", RegistryError::UpperCase),
+        ("", RegistryError::Empty),
     ] {
-        assert!(normalise_registry(bad).is_err(), "{bad}");
+        assert_eq!(normalise_registry(bad), Err(why), "{bad}");
     }
     let e = errors("policy:\n  engine: gatekeeper\n  allowedRegistries: [nginx]\n");
     assert!(e.contains("`nginx` is not a registry prefix: `nginx` could be a registry host or a Docker Hub repository"), "{e}");
