@@ -198,15 +198,39 @@ pub(super) fn view(p: &Plan) -> View {
     }
 }
 
+/// Why a value cannot be written into a collector's configuration file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigValueError {
+    #[error("`{}` contains the control character {c:?}, which fluent.conf cannot hold", .text.escape_debug())]
+    FluentdControl { text: String, c: char },
+    #[error("`{}` cannot be written into the Fluent Bit configuration: {why}", .text.escape_debug())]
+    FluentBit { text: String, why: FluentBitReason },
+}
+
+/// What a Fluent Bit classic-format value cannot hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FluentBitReason {
+    #[error("it is empty")]
+    Empty,
+    #[error("it contains a control character")]
+    Control,
+    #[error("it starts or ends with white space")]
+    Space,
+    #[error("it contains `${{`, which Fluent Bit expands as a variable")]
+    Variable,
+    #[error("it contains `#`")]
+    Hash,
+}
+
 /// Quote `s` as a fluent.conf double-quoted string: `\`, `"` and `#` are
 /// escaped (an unescaped `#{` would run embedded Ruby). Control characters
 /// (newlines, tabs) cannot be written safely and are refused.
-pub fn fluent_quote(s: &str) -> Result<String, String> {
+pub fn fluent_quote(s: &str) -> Result<String, ConfigValueError> {
     if let Some(c) = s.chars().find(|c| c.is_control()) {
-        return Err(format!(
-            "`{}` contains the control character {c:?}, which fluent.conf cannot hold",
-            s.escape_debug()
-        ));
+        return Err(ConfigValueError::FluentdControl {
+            text: s.to_owned(),
+            c,
+        });
     }
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -223,25 +247,25 @@ pub fn fluent_quote(s: &str) -> Result<String, String> {
 /// A Fluent Bit classic-format value: the rest of the line, trimmed, with
 /// `${NAME}` expanded and no escapes. Anything that would change on the way
 /// through (control characters, outer white space, `${`, `#`) is refused.
-pub fn fluentbit_value(s: &str) -> Result<String, String> {
+pub fn fluentbit_value(s: &str) -> Result<String, ConfigValueError> {
     let bad = if s.is_empty() {
-        Some("it is empty")
+        Some(FluentBitReason::Empty)
     } else if s.chars().any(char::is_control) {
-        Some("it contains a control character")
+        Some(FluentBitReason::Control)
     } else if s.trim() != s {
-        Some("it starts or ends with white space")
+        Some(FluentBitReason::Space)
     } else if s.contains("${") {
-        Some("it contains `${`, which Fluent Bit expands as a variable")
+        Some(FluentBitReason::Variable)
     } else if s.contains('#') {
-        Some("it contains `#`")
+        Some(FluentBitReason::Hash)
     } else {
         None
     };
     match bad {
-        Some(why) => Err(format!(
-            "`{}` cannot be written into the Fluent Bit configuration: {why}",
-            s.escape_debug()
-        )),
+        Some(why) => Err(ConfigValueError::FluentBit {
+            text: s.to_owned(),
+            why,
+        }),
         None => Ok(s.to_owned()),
     }
 }

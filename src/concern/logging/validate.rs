@@ -152,31 +152,43 @@ pub(super) fn audit_source(
     }
 }
 
+/// Why the collector cannot tail an audit log path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuditPathError {
+    #[error(
+        "it contains a control character (such as a newline), which no collector configuration can hold"
+    )]
+    Control,
+    #[error("it contains `{0}`, which the collector's tail input reads as a pattern")]
+    Pattern(char),
+    #[error("it contains `#` or `$`, which Fluent Bit's configuration format cannot hold")]
+    FluentBitChars,
+    #[error("it ends in white space, which Fluent Bit's configuration format cannot hold")]
+    FluentBitSpace,
+    #[error("it is not a normalized file path (no `//`, `.`, `..` or trailing `/`)")]
+    NotNormal,
+    #[error(
+        "it sits in `/`; the collector mounts the log's directory, so give it a directory of its own"
+    )]
+    Root,
+    #[error("its directory `{0}` is already mounted for another purpose")]
+    Taken(String),
+}
+
 /// Why the collector cannot tail `p` (an absolute path), if it cannot.
-pub fn audit_path(p: &str, collector: Collector) -> Result<(), String> {
+pub fn audit_path(p: &str, collector: Collector) -> Result<(), AuditPathError> {
     if p.chars().any(char::is_control) {
-        return Err(
-            "it contains a control character (such as a newline), which no collector configuration can hold"
-                .to_owned(),
-        );
+        return Err(AuditPathError::Control);
     }
     if let Some(c) = p.chars().find(|c| PATTERN_CHARS.contains(c)) {
-        return Err(format!(
-            "it contains `{c}`, which the collector's tail input reads as a pattern"
-        ));
+        return Err(AuditPathError::Pattern(c));
     }
     if collector == Collector::FluentBit {
         if p.contains('#') || p.contains('$') {
-            return Err(
-                "it contains `#` or `$`, which Fluent Bit's configuration format cannot hold"
-                    .to_owned(),
-            );
+            return Err(AuditPathError::FluentBitChars);
         }
         if p.trim() != p {
-            return Err(
-                "it ends in white space, which Fluent Bit's configuration format cannot hold"
-                    .to_owned(),
-            );
+            return Err(AuditPathError::FluentBitSpace);
         }
     }
     if p.ends_with('/')
@@ -184,13 +196,11 @@ pub fn audit_path(p: &str, collector: Collector) -> Result<(), String> {
             .skip(1)
             .any(|seg| seg.is_empty() || seg == "." || seg == "..")
     {
-        return Err(
-            "it is not a normalized file path (no `//`, `.`, `..` or trailing `/`)".to_owned(),
-        );
+        return Err(AuditPathError::NotNormal);
     }
     let dir = parent(p);
     if dir == "/" {
-        return Err("it sits in `/`; the collector mounts the log's directory, so give it a directory of its own".to_owned());
+        return Err(AuditPathError::Root);
     }
     let state = state_dir(collector);
     let taken = [
@@ -203,9 +213,7 @@ pub fn audit_path(p: &str, collector: Collector) -> Result<(), String> {
         state.as_str(),
     ];
     if taken.contains(&dir) {
-        return Err(format!(
-            "its directory `{dir}` is already mounted for another purpose"
-        ));
+        return Err(AuditPathError::Taken(dir.to_owned()));
     }
     Ok(())
 }
@@ -220,44 +228,72 @@ pub(super) fn parent(p: &str) -> &str {
 /// Elasticsearch index names: lower case, no `\/*?"<>| ,#:`, not starting with
 /// `-`, `_` or `+`. kharden is stricter (the prefix also reaches both collector
 /// configurations, and Fluentd expands `${...}` placeholders in it).
-pub(super) fn index_prefix(s: &str) -> Result<(), String> {
+pub(super) fn index_prefix(s: &str) -> Result<(), IndexPrefixError> {
     if s.is_empty() {
-        return Err("it is empty".to_owned());
+        return Err(IndexPrefixError::Empty);
     }
     if s.len() > 200 {
-        return Err("it is longer than 200 characters".to_owned());
+        return Err(IndexPrefixError::TooLong);
     }
     if !s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit()) {
-        return Err("it must start with a lower-case letter or digit".to_owned());
+        return Err(IndexPrefixError::Start);
     }
     if let Some(c) = s
         .chars()
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.')))
     {
-        return Err(format!("it contains `{}`", c.escape_debug()));
+        return Err(IndexPrefixError::Char(c));
     }
     Ok(())
 }
 
+/// Why a text is not an Elasticsearch index prefix kharden writes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum IndexPrefixError {
+    #[error("it is empty")]
+    Empty,
+    #[error("it is longer than 200 characters")]
+    TooLong,
+    #[error("it must start with a lower-case letter or digit")]
+    Start,
+    #[error("it contains `{}`", .0.escape_debug())]
+    Char(char),
+}
+
+/// Why an image is not pinned (the text follows "image `…`").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum ImageError {
+    #[error("is not an image reference")]
+    NotAReference,
+    #[error("has a malformed digest")]
+    Digest,
+    #[error("has no tag, so it floats to `latest`")]
+    NoTag,
+    #[error("uses the floating tag `latest`")]
+    Latest,
+    #[error("uses the tag `{0}`, which names no release (floating)")]
+    Floating(String),
+}
+
 /// An image reference pinned to an exact tag or a digest.
-pub(super) fn pinned_image(img: &str) -> Result<(), String> {
+pub(super) fn pinned_image(img: &str) -> Result<(), ImageError> {
     if img.is_empty() || img.contains(|c: char| c.is_whitespace() || c.is_control()) {
-        return Err("is not an image reference".to_owned());
+        return Err(ImageError::NotAReference);
     }
     if let Some((_, digest)) = img.split_once('@') {
         let hex = digest.strip_prefix("sha256:").unwrap_or("");
         if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
             return Ok(());
         }
-        return Err("has a malformed digest".to_owned());
+        return Err(ImageError::Digest);
     }
     let last = img.rsplit('/').next().unwrap_or(img);
     match last.split_once(':') {
-        None => Err("has no tag, so it floats to `latest`".to_owned()),
-        Some((_, "latest")) => Err("uses the floating tag `latest`".to_owned()),
-        Some((_, t)) if !t.contains(|c: char| c.is_ascii_digit()) => Err(format!(
-            "uses the tag `{t}`, which names no release (floating)"
-        )),
+        None => Err(ImageError::NoTag),
+        Some((_, "latest")) => Err(ImageError::Latest),
+        Some((_, t)) if !t.contains(|c: char| c.is_ascii_digit()) => {
+            Err(ImageError::Floating(t.to_owned()))
+        }
         Some(_) => Ok(()),
     }
 }

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::pipeline::{ConfigValueError, FluentBitReason};
+use super::validate::{AuditPathError, ImageError, IndexPrefixError, index_prefix, pinned_image};
 use super::*;
 use crate::testing::{errors, object, render};
 
@@ -340,9 +342,20 @@ fn fluent_conf_round_trips_hostile_values() {
 fn fluent_quote_escapes_exactly_the_special_characters() {
     assert_eq!(fluent_quote("plain").unwrap(), "\"plain\"");
     assert_eq!(fluent_quote("a\"b\\c#{d}").unwrap(), r#""a\"b\\c\#{d}""#);
-    for bad in ["a\nb", "a\rb", "a\tb", "\0"] {
-        assert!(fluent_quote(bad).is_err(), "{bad:?}");
+    for (bad, c) in [("a\nb", '\n'), ("a\rb", '\r'), ("a\tb", '\t'), ("\0", '\0')] {
+        assert_eq!(
+            fluent_quote(bad),
+            Err(ConfigValueError::FluentdControl {
+                text: bad.to_owned(),
+                c
+            }),
+            "{bad:?}"
+        );
     }
+    assert_eq!(
+        fluent_quote("a\nb").unwrap_err().to_string(),
+        "`a\\nb` contains the control character '\\n', which fluent.conf cannot hold"
+    );
 }
 
 #[test]
@@ -372,8 +385,22 @@ fn fluent_bit_values_round_trip_or_are_refused() {
             }
         }
     }
-    for bad in [" lead", "trail ", ""] {
-        assert!(fluentbit_value(bad).is_err(), "{bad:?}");
+    for (bad, why) in [
+        (" lead", FluentBitReason::Space),
+        ("trail ", FluentBitReason::Space),
+        ("", FluentBitReason::Empty),
+        ("a${b}", FluentBitReason::Variable),
+        ("a#b", FluentBitReason::Hash),
+        ("a\u{7}b", FluentBitReason::Control),
+    ] {
+        assert_eq!(
+            fluentbit_value(bad),
+            Err(ConfigValueError::FluentBit {
+                text: bad.to_owned(),
+                why
+            }),
+            "{bad:?}"
+        );
     }
 }
 
@@ -563,4 +590,60 @@ fn fluent_bit_renders_the_same_pipeline() {
         &objs,
         "_cluster/clusterrole-kharden-logging-fluent-bit.yaml",
     );
+}
+
+#[test]
+fn validators_say_which_rule_a_value_breaks() {
+    use Collector::{FluentBit, Fluentd};
+    assert_eq!(
+        audit_path("/var/log/kubernetes/audit/audit.log", FluentBit),
+        Ok(())
+    );
+    for (p, c, why) in [
+        ("/var/log/a\nb/x.log", Fluentd, AuditPathError::Control),
+        (
+            "/var/log/audit/*.log",
+            Fluentd,
+            AuditPathError::Pattern('*'),
+        ),
+        (
+            "/var/log/a#b/x.log",
+            FluentBit,
+            AuditPathError::FluentBitChars,
+        ),
+        (
+            "/var/log/audit/x.log ",
+            FluentBit,
+            AuditPathError::FluentBitSpace,
+        ),
+        ("/var/log//audit/x.log", Fluentd, AuditPathError::NotNormal),
+        ("/audit.log", Fluentd, AuditPathError::Root),
+    ] {
+        assert_eq!(audit_path(p, c), Err(why), "{p:?}");
+    }
+    // `#` is a fine file name for Fluentd, which quotes it.
+    assert_eq!(audit_path("/var/log/a#b/x.log", Fluentd), Ok(()));
+    assert_eq!(index_prefix("k8s-prod"), Ok(()));
+    assert_eq!(index_prefix(""), Err(IndexPrefixError::Empty));
+    assert_eq!(
+        index_prefix(&"a".repeat(201)),
+        Err(IndexPrefixError::TooLong)
+    );
+    assert_eq!(index_prefix("_x"), Err(IndexPrefixError::Start));
+    assert_eq!(
+        index_prefix("a\tb").unwrap_err().to_string(),
+        "it contains `\\t`"
+    );
+    assert_eq!(pinned_image("fluent/fluent-bit:4.2.0"), Ok(()));
+    assert_eq!(pinned_image("fluent/fluent-bit"), Err(ImageError::NoTag));
+    assert_eq!(
+        pinned_image("fluent/fluent-bit:latest"),
+        Err(ImageError::Latest)
+    );
+    assert_eq!(
+        pinned_image("fluent/fluent-bit:stable"),
+        Err(ImageError::Floating("stable".to_owned()))
+    );
+    assert_eq!(pinned_image("f@sha256:00"), Err(ImageError::Digest));
+    assert_eq!(pinned_image("a b"), Err(ImageError::NotAReference));
 }
