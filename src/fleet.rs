@@ -10,6 +10,21 @@ use crate::clock::Date;
 use crate::output::Files;
 use crate::{Error, Model, Rendered};
 
+/// Why a set of profiles is not a fleet kharden can render.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    #[error("`{0}` holds no profile (`kind: ClusterProfile`)")]
+    NoProfile(String),
+    #[error(
+        "`{this}` and `{first}` are both named `{name}`; each profile of a fleet needs its own `metadata.name`"
+    )]
+    SameName {
+        this: String,
+        first: String,
+        name: String,
+    },
+}
+
 /// The profiles named by `args`, directories expanded into the profiles they
 /// hold (`kind: ClusterProfile`), in name order.
 pub fn expand(args: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
@@ -20,7 +35,7 @@ pub fn expand(args: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
             continue;
         }
         let mut found: Vec<PathBuf> = std::fs::read_dir(a)
-            .map_err(|e| Error::Other(format!("cannot list `{}`: {e}", a.display())))?
+            .map_err(|e| Error::io(format!("list `{}`", a.display()), e))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
             .filter(|p| {
@@ -30,10 +45,7 @@ pub fn expand(args: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
             .collect();
         found.sort();
         if found.is_empty() {
-            return Err(Error::Other(format!(
-                "`{}` holds no profile (`kind: ClusterProfile`)",
-                a.display()
-            )));
+            return Err(FleetError::NoProfile(a.display().to_string()).into());
         }
         out.extend(found);
     }
@@ -56,10 +68,12 @@ pub fn render_all(profiles: &[PathBuf], today: Date) -> Result<Vec<(Model, Rende
         if let Some(first) =
             names.insert(model.profile.metadata.name.clone(), model.display.clone())
         {
-            return Err(Error::Other(format!(
-                "`{}` and `{first}` are both named `{}`; each profile of a fleet needs its own `metadata.name`",
-                model.display, model.profile.metadata.name
-            )));
+            return Err(FleetError::SameName {
+                this: model.display.clone(),
+                first,
+                name: model.profile.metadata.name.clone(),
+            }
+            .into());
         }
         let r = crate::render(&model)?;
         rendered.push((model, r));

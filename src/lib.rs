@@ -62,7 +62,30 @@ pub enum Error {
     #[error("error: {0}")]
     Verify(#[from] verify::EvalError),
     #[error("error: {0}")]
-    Other(String),
+    Fleet(#[from] fleet::FleetError),
+    /// A command line the command cannot take (clap checks the rest).
+    #[error("error: {0}")]
+    Usage(String),
+    /// Reading or writing a file the command line names, or stdout.
+    #[error("error: cannot {action}: {source}{hint}")]
+    Io {
+        /// What was being done, with the path: "write `report.html`".
+        action: String,
+        source: std::io::Error,
+        /// What the user should know besides, with its leading space.
+        hint: &'static str,
+    },
+}
+
+impl Error {
+    /// A failed read or write of what the command line names.
+    pub fn io(action: String, source: std::io::Error) -> Error {
+        Error::Io {
+            action,
+            source,
+            hint: "",
+        }
+    }
 }
 
 /// A rendered profile.

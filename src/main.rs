@@ -51,14 +51,14 @@ fn emit(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), Err
     match f(&mut out).and_then(|()| out.flush()) {
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Error::Other(format!("cannot write to stdout: {e}")))
+            Err(Error::io("write to stdout".to_owned(), e))
         }
         _ => Ok(()),
     }
 }
 
-fn other(e: impl std::fmt::Display) -> Error {
-    Error::Other(e.to_string())
+fn usage(message: &str) -> Error {
+    Error::Usage(message.to_owned())
 }
 
 fn run(cmd: cli::Command) -> Result<u8, Error> {
@@ -69,7 +69,8 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
             } else {
                 kharden::model::profile_schema()
             };
-            let text = serde_json::to_string_pretty(&schema).map_err(other)?;
+            let text = serde_json::to_string_pretty(&schema)
+                .map_err(kharden::manifest::RenderError::internal)?;
             print(&format!("{text}\n"))?;
             Ok(0)
         }
@@ -102,7 +103,7 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
                 print(&html)?;
             } else {
                 std::fs::write(&out, html)
-                    .map_err(|e| other(format!("cannot write `{}`: {e}", out.display())))?;
+                    .map_err(|e| Error::io(format!("write `{}`", out.display()), e))?;
                 eprintln!("wrote `{}`", out.display());
             }
             Ok(0)
@@ -124,9 +125,8 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
         cli::Command::Diff { old, new, format } => {
             let report = match (old.is_dir(), new.is_dir()) {
                 (true, true) => {
-                    return Err(Error::Other(
-                        "`diff` needs at least one profile; both arguments are directories"
-                            .to_owned(),
+                    return Err(usage(
+                        "`diff` needs at least one profile; both arguments are directories",
                     ));
                 }
                 (false, false) => {
@@ -148,7 +148,7 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
                             continue;
                         }
                         let text = std::fs::read_to_string(dir.join(&rel))
-                            .map_err(|e| other(format!("cannot read `{rel}`: {e}")))?;
+                            .map_err(|e| Error::io(format!("read `{rel}`"), e))?;
                         on_disk.insert(rel, diff::strip_header(&text).to_owned());
                     }
                     let files = if old_is_dir {
@@ -181,7 +181,7 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
                     print(&kharden::report::mermaid(&m, &r.set))?;
                 }
                 (Some(_), cli::ExplainFormat::Mermaid) => {
-                    return Err(other(
+                    return Err(usage(
                         "`--format mermaid` draws the flow graph; give no value path",
                     ));
                 }
@@ -196,13 +196,14 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
             explain,
         } => {
             if let Some(id) = explain {
-                let r = lint::rule(&id)
-                    .ok_or_else(|| other(format!("no lint rule `{id}`; see docs/lint.md")))?;
+                let r = lint::rule(&id).ok_or_else(|| {
+                    Error::Usage(format!("no lint rule `{id}`; see docs/lint.md"))
+                })?;
                 print(&format!("{} {}\n\n{}\n", r.id, r.name, r.explanation))?;
                 return Ok(0);
             }
             let Some(profile) = profile else {
-                return Err(other("`lint` needs a profile"));
+                return Err(usage("`lint` needs a profile"));
             };
             let m = load(&profile)?;
             let findings = lint::run(&m);
@@ -242,13 +243,13 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
                 .write(true)
                 .create_new(true)
                 .open(&out)
-                .map_err(|e| {
-                    other(format!(
-                        "cannot create `{}`: {e} (kharden init never overwrites)",
-                        out.display()
-                    ))
+                .map_err(|source| Error::Io {
+                    action: format!("create `{}`", out.display()),
+                    source,
+                    hint: " (kharden init never overwrites)",
                 })?;
-            f.write_all(text.as_bytes()).map_err(other)?;
+            f.write_all(text.as_bytes())
+                .map_err(|e| Error::io(format!("write `{}`", out.display()), e))?;
             eprintln!(
                 "wrote `{}`; render it with `kharden render {}`",
                 out.display(),
@@ -277,7 +278,8 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
         }
         cli::Command::Krm => {
             let mut input = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut input).map_err(other)?;
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)
+                .map_err(|e| Error::io("read stdin".to_owned(), e))?;
             let (text, ok) = kharden::krm::run(&input, clock::today()?);
             print(&text)?;
             Ok(if ok { 0 } else { 1 })
@@ -292,7 +294,7 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
             let mut buf = Vec::new();
             clap_mangen::Man::new(cli::Cli::command())
                 .render(&mut buf)
-                .map_err(other)?;
+                .map_err(|e| Error::io("render the man page".to_owned(), e))?;
             print(&String::from_utf8_lossy(&buf))?;
             Ok(0)
         }
@@ -306,10 +308,10 @@ fn render(args: &[PathBuf], dir: Option<PathBuf>, check: bool) -> Result<u8, Err
     let rendered = fleet::render_all(&profiles, clock::today()?)?;
     if dir.as_deref() == Some(Path::new("-")) {
         if check {
-            return Err(other("`--check` needs an output directory, not `-`"));
+            return Err(usage("`--check` needs an output directory, not `-`"));
         }
         let [(model, r)] = rendered.as_slice() else {
-            return Err(other(
+            return Err(usage(
                 "`-o -` takes one profile; render a fleet to a directory",
             ));
         };

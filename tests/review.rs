@@ -332,7 +332,22 @@ fn init_writes_a_profile_that_renders() {
         // Never overwrites.
         let o = kharden_in(tmp.path(), &["init", "--platform", platform, "-o", &file]);
         assert_eq!(o.status.code(), Some(2));
+        assert!(
+            stderr(&o).starts_with(&format!("error: cannot create `{file}`: "))
+                && stderr(&o).ends_with(" (kharden init never overwrites)\n"),
+            "{}",
+            stderr(&o)
+        );
     }
+    // A directory with no profile in it is no fleet.
+    std::fs::create_dir(tmp.path().join("empty")).unwrap();
+    let o = kharden_in(tmp.path(), &["render", "empty", "-o", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: `empty` holds no profile (`kind: ClusterProfile`)\n"
+    );
+    assert!(!tmp.path().join("x").exists());
 }
 
 #[test]
