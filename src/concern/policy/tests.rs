@@ -81,7 +81,9 @@ fn img(image: &str) -> Value {
     pod(json!({"containers": [{"name": "c", "image": image}]}))
 }
 
+/// A request to create `object` in `ns`, which the policies should `allowed`.
 fn case(what: &'static str, ns: &'static str, object: Value, allowed: bool) -> Case {
+    const GW: &str = "gateway.networking.k8s.io";
     let kind = object["kind"].as_str().unwrap_or_default();
     let (group, kind, resource): (&str, &str, &str) = match kind {
         "Pod" => ("", "Pod", "pods"),
@@ -92,6 +94,12 @@ fn case(what: &'static str, ns: &'static str, object: Value, allowed: bool) -> C
         "Ingress" => ("networking.k8s.io", "Ingress", "ingresses"),
         "Service" => ("", "Service", "services"),
         "ConfigMap" => ("", "ConfigMap", "configmaps"),
+        "HTTPRoute" => (GW, "HTTPRoute", "httproutes"),
+        "GRPCRoute" => (GW, "GRPCRoute", "grpcroutes"),
+        "TLSRoute" => (GW, "TLSRoute", "tlsroutes"),
+        "TCPRoute" => (GW, "TCPRoute", "tcproutes"),
+        "Gateway" => (GW, "Gateway", "gateways"),
+        "ListenerSet" => (GW, "ListenerSet", "listenersets"),
         k => panic!("no resource for {k}"),
     };
     Case {
