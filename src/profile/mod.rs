@@ -11,6 +11,18 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// A profile section: closed to unknown fields (a misspelt key is an error,
+/// never a silently ignored setting), camelCase, and the derives every section
+/// takes (serde reads it, schemars documents it, `explain` serializes it).
+macro_rules! section {
+    ($(#[$meta:meta])* pub struct $name:ident $body:tt) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, ::serde::Deserialize, ::serde::Serialize, ::schemars::JsonSchema)]
+        #[serde(deny_unknown_fields, rename_all = "camelCase")]
+        pub struct $name $body
+    };
+}
+
 mod control_plane;
 mod services;
 
@@ -66,18 +78,18 @@ pub struct Profile {
     pub extensions: Vec<Extension>,
 }
 
-/// One extension template.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Extension {
-    /// The template file, relative to the profile (e.g. `extensions/monitoring.yaml.tera`).
-    /// Context: `cluster` (name, platform, kubernetesVersion, ingressDomain),
-    /// `profile` (name), `namespaces` (names); per namespace also `namespace`
-    /// (name, labels, annotations).
-    pub template: String,
-    /// `namespace`: rendered once per namespace, objects placed in it;
-    /// `cluster`: rendered once.
-    pub scope: ExtensionScope,
+section! {
+    /// One extension template.
+    pub struct Extension {
+        /// The template file, relative to the profile (e.g. `extensions/monitoring.yaml.tera`).
+        /// Context: `cluster` (name, platform, kubernetesVersion, ingressDomain),
+        /// `profile` (name), `namespaces` (names); per namespace also `namespace`
+        /// (name, labels, annotations).
+        pub template: String,
+        /// `namespace`: rendered once per namespace, objects placed in it;
+        /// `cluster`: rendered once.
+        pub scope: ExtensionScope,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -98,59 +110,59 @@ pub enum ProfileKind {
     ClusterProfile,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Metadata {
-    /// The profile's name (a DNS label); the default output directory is `out/<name>`.
-    #[schemars(pattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"), length(max = 63), example = &"prod-east")]
-    pub name: String,
+section! {
+    pub struct Metadata {
+        /// The profile's name (a DNS label); the default output directory is `out/<name>`.
+        #[schemars(pattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"), length(max = 63), example = &"prod-east")]
+        pub name: String,
+    }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Cluster {
-    /// The cluster's name (a DNS label).
-    #[schemars(pattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"), length(max = 63), example = &"prod-east")]
-    pub name: String,
-    /// Which API-server settings format to render.
-    pub platform: Platform,
-    /// Kubernetes minor version, quoted: "1.33" to "1.37".
-    #[schemars(pattern(r"^1\.3[3-7]$"), example = &"1.33")]
-    pub kubernetes_version: String,
-    /// Ingress hosts must be `<something>.<ingressDomain>`; the policy controller enforces it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ingress_domain: Option<String>,
-    /// Gateway API Gateways that tenant routes may attach to (the successor of
-    /// `defaults.network.allowFromIngressController`): routed namespaces accept
-    /// traffic from each Gateway's pods, and with a `policy` section routes may
-    /// attach to these Gateways only.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub gateways: Vec<GatewaySpec>,
+section! {
+    pub struct Cluster {
+        /// The cluster's name (a DNS label).
+        #[schemars(pattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"), length(max = 63), example = &"prod-east")]
+        pub name: String,
+        /// Which API-server settings format to render.
+        pub platform: Platform,
+        /// Kubernetes minor version, quoted: "1.33" to "1.37".
+        #[schemars(pattern(r"^1\.3[3-7]$"), example = &"1.33")]
+        pub kubernetes_version: String,
+        /// Ingress hosts must be `<something>.<ingressDomain>`; the policy controller enforces it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ingress_domain: Option<String>,
+        /// Gateway API Gateways that tenant routes may attach to (the successor of
+        /// `defaults.network.allowFromIngressController`): routed namespaces accept
+        /// traffic from each Gateway's pods, and with a `policy` section routes may
+        /// attach to these Gateways only.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub gateways: Vec<GatewaySpec>,
+    }
 }
 
-/// One Gateway (`gateway.networking.k8s.io/v1`) and the pods that carry its traffic.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct GatewaySpec {
-    /// The Gateway object's name.
-    #[schemars(example = &"public")]
-    pub name: String,
-    /// The Gateway object's namespace.
-    #[schemars(example = &"gateway-system")]
-    pub namespace: String,
-    /// Where its data-plane pods run, when not in the Gateway's namespace (Envoy
-    /// Gateway's default deployment mode runs them in `envoy-gateway-system`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pod_namespace: Option<String>,
-    /// Labels of its data-plane pods (Istio and NGINX Gateway Fabric:
-    /// `gateway.networking.k8s.io/gateway-name: <name>`). Empty: every pod of the
-    /// pod namespace.
-    #[serde(default)]
-    pub pod_labels: BTreeMap<String, String>,
-    /// Profile namespaces whose routes may attach to it and that accept traffic
-    /// from its pods. Empty: every profile namespace.
-    #[serde(default)]
-    pub route_namespaces: Vec<String>,
+section! {
+    /// One Gateway (`gateway.networking.k8s.io/v1`) and the pods that carry its traffic.
+    pub struct GatewaySpec {
+        /// The Gateway object's name.
+        #[schemars(example = &"public")]
+        pub name: String,
+        /// The Gateway object's namespace.
+        #[schemars(example = &"gateway-system")]
+        pub namespace: String,
+        /// Where its data-plane pods run, when not in the Gateway's namespace (Envoy
+        /// Gateway's default deployment mode runs them in `envoy-gateway-system`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub pod_namespace: Option<String>,
+        /// Labels of its data-plane pods (Istio and NGINX Gateway Fabric:
+        /// `gateway.networking.k8s.io/gateway-name: <name>`). Empty: every pod of the
+        /// pod namespace.
+        #[serde(default)]
+        pub pod_labels: BTreeMap<String, String>,
+        /// Profile namespaces whose routes may attach to it and that accept traffic
+        /// from its pods. Empty: every profile namespace.
+        #[serde(default)]
+        pub route_namespaces: Vec<String>,
+    }
 }
 
 impl GatewaySpec {
@@ -176,10 +188,10 @@ pub enum Platform {
     Gke,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RoleSpec {
-    pub rules: Vec<RuleSpec>,
+section! {
+    pub struct RoleSpec {
+        pub rules: Vec<RuleSpec>,
+    }
 }
 
 /// One RBAC rule.
@@ -271,27 +283,27 @@ pub struct ContainerLimits {
     pub min: BTreeMap<String, QuantityValue>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct NetworkDefaults {
-    /// Directions denied unless a rule allows them. Default both.
-    #[serde(default = "both_directions")]
-    pub default_deny: Vec<Direction>,
-    /// With egress denied, still allow DNS to kube-dns. Default true.
-    #[serde(default = "yes", rename = "allowDNS")]
-    pub allow_dns: bool,
-    /// Allow traffic between pods of the same namespace. Default false.
-    #[serde(default)]
-    pub allow_same_namespace: bool,
-    /// Allow ingress from the ingress controller's namespace.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allow_from_ingress_controller: Option<NamespaceRef>,
-    /// Namespaces outside the profile that flows may name as peers (e.g.
-    /// `monitoring`). Any other namespace a flow names must be in `namespaces`, so a
-    /// typo cannot silently open or miss a flow. kharden renders nothing in them:
-    /// their own policies must let the traffic out or in.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub external_namespaces: Vec<String>,
+section! {
+    pub struct NetworkDefaults {
+        /// Directions denied unless a rule allows them. Default both.
+        #[serde(default = "both_directions")]
+        pub default_deny: Vec<Direction>,
+        /// With egress denied, still allow DNS to kube-dns. Default true.
+        #[serde(default = "yes", rename = "allowDNS")]
+        pub allow_dns: bool,
+        /// Allow traffic between pods of the same namespace. Default false.
+        #[serde(default)]
+        pub allow_same_namespace: bool,
+        /// Allow ingress from the ingress controller's namespace.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub allow_from_ingress_controller: Option<NamespaceRef>,
+        /// Namespaces outside the profile that flows may name as peers (e.g.
+        /// `monitoring`). Any other namespace a flow names must be in `namespaces`, so a
+        /// typo cannot silently open or miss a flow. kharden renders nothing in them:
+        /// their own policies must let the traffic out or in.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub external_namespaces: Vec<String>,
+    }
 }
 
 impl Default for NetworkDefaults {
@@ -325,65 +337,65 @@ pub struct NamespaceRef {
     pub namespace: String,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct NamespaceSpec {
-    /// The namespace name (a DNS label).
-    #[schemars(pattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"), length(max = 63), example = &"team-a")]
-    pub name: String,
-    /// Annotations on the Namespace object.
-    #[serde(default)]
-    pub annotations: BTreeMap<String, String>,
-    /// Labels on the Namespace object (besides the Pod Security and kharden ones).
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-    /// Overrides `defaults.podSecurity` for this namespace. Audit and warn stay at
-    /// `restricted`, so loosened pods still show up.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pod_security: Option<PodSecurityLevel>,
-    /// Who may do what in the namespace.
-    #[serde(default)]
-    pub access: Vec<AccessEntry>,
-    #[serde(default)]
-    pub service_accounts: Vec<ServiceAccountSpec>,
-    /// Quota entries that override `defaults.quota` key by key.
-    #[serde(default)]
-    pub quota: BTreeMap<String, QuantityValue>,
-    /// Replaces `defaults.containerLimits` for this namespace.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container_limits: Option<ContainerLimits>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network: Option<NamespaceNetwork>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mesh: Option<NamespaceMesh>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workloads: Option<Workloads>,
+section! {
+    pub struct NamespaceSpec {
+        /// The namespace name (a DNS label).
+        #[schemars(pattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"), length(max = 63), example = &"team-a")]
+        pub name: String,
+        /// Annotations on the Namespace object.
+        #[serde(default)]
+        pub annotations: BTreeMap<String, String>,
+        /// Labels on the Namespace object (besides the Pod Security and kharden ones).
+        #[serde(default)]
+        pub labels: BTreeMap<String, String>,
+        /// Overrides `defaults.podSecurity` for this namespace. Audit and warn stay at
+        /// `restricted`, so loosened pods still show up.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub pod_security: Option<PodSecurityLevel>,
+        /// Who may do what in the namespace.
+        #[serde(default)]
+        pub access: Vec<AccessEntry>,
+        #[serde(default)]
+        pub service_accounts: Vec<ServiceAccountSpec>,
+        /// Quota entries that override `defaults.quota` key by key.
+        #[serde(default)]
+        pub quota: BTreeMap<String, QuantityValue>,
+        /// Replaces `defaults.containerLimits` for this namespace.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub container_limits: Option<ContainerLimits>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub network: Option<NamespaceNetwork>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub mesh: Option<NamespaceMesh>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub workloads: Option<Workloads>,
+    }
 }
 
-/// A grant of one role to one user or group. Write the bare id: the OIDC prefix
-/// from `identity.oidc` is applied for you.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct AccessEntry {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
-    /// A built-in role (`view`, `edit`, `limited-user`) or one from `roles`.
-    pub role: String,
+section! {
+    /// A grant of one role to one user or group. Write the bare id: the OIDC prefix
+    /// from `identity.oidc` is applied for you.
+    pub struct AccessEntry {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub user: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub group: Option<String>,
+        /// A built-in role (`view`, `edit`, `limited-user`) or one from `roles`.
+        pub role: String,
+    }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ServiceAccountSpec {
-    /// The ServiceAccount name (a DNS subdomain).
-    pub name: String,
-    /// The role bound to it, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    /// Mount an API token into pods by default. Default false.
-    #[serde(default)]
-    pub automount_token: bool,
+section! {
+    pub struct ServiceAccountSpec {
+        /// The ServiceAccount name (a DNS subdomain).
+        pub name: String,
+        /// The role bound to it, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub role: Option<String>,
+        /// Mount an API token into pods by default. Default false.
+        #[serde(default)]
+        pub automount_token: bool,
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -400,21 +412,21 @@ pub struct NamespaceNetwork {
     pub egress: Vec<EgressFlow>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct IngressFlow {
-    pub from: Peer,
-    /// `8080/TCP`, `53/UDP`, `8000-8100/TCP`, or a named port `http/TCP`. Empty: all ports.
-    #[serde(default)]
-    pub ports: Vec<String>,
+section! {
+    pub struct IngressFlow {
+        pub from: Peer,
+        /// `8080/TCP`, `53/UDP`, `8000-8100/TCP`, or a named port `http/TCP`. Empty: all ports.
+        #[serde(default)]
+        pub ports: Vec<String>,
+    }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct EgressFlow {
-    pub to: Peer,
-    #[serde(default)]
-    pub ports: Vec<String>,
+section! {
+    pub struct EgressFlow {
+        pub to: Peer,
+        #[serde(default)]
+        pub ports: Vec<String>,
+    }
 }
 
 /// The other end of a flow: a namespace, pods by label (both together mean AND),
@@ -451,31 +463,31 @@ pub struct NamespaceMesh {
     pub services: Vec<MeshService>,
 }
 
-/// One Service of the namespace whose calls get their own timeout and retries.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct MeshService {
-    /// The Service name in this namespace (a DNS label).
-    pub name: String,
-    /// The Service port the override applies to.
-    pub port: u16,
-    /// Request timeout, e.g. `10s`, `500ms`, `1m30s`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retries: Option<Retries>,
+section! {
+    /// One Service of the namespace whose calls get their own timeout and retries.
+    pub struct MeshService {
+        /// The Service name in this namespace (a DNS label).
+        pub name: String,
+        /// The Service port the override applies to.
+        pub port: u16,
+        /// Request timeout, e.g. `10s`, `500ms`, `1m30s`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub timeout: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub retries: Option<Retries>,
+    }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct MeshAuthorization {
-    pub from: MeshSource,
-    #[serde(default)]
-    pub methods: Vec<String>,
-    #[serde(default)]
-    pub paths: Vec<String>,
-    #[serde(default)]
-    pub ports: Vec<String>,
+section! {
+    pub struct MeshAuthorization {
+        pub from: MeshSource,
+        #[serde(default)]
+        pub methods: Vec<String>,
+        #[serde(default)]
+        pub paths: Vec<String>,
+        #[serde(default)]
+        pub ports: Vec<String>,
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -508,21 +520,21 @@ pub struct Workloads {
     pub windows: bool,
 }
 
-/// A cluster-wide grant: a ClusterRole and a ClusterRoleBinding.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ClusterAccess {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
-    /// Name of the ClusterRole and binding (a DNS label); derived from the subject if unset.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    pub rules: Vec<RuleSpec>,
-    /// Why this grant must be cluster-wide (at least 20 characters). Kept on the objects.
-    #[serde(default)]
-    pub justification: String,
+section! {
+    /// A cluster-wide grant: a ClusterRole and a ClusterRoleBinding.
+    pub struct ClusterAccess {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub user: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub group: Option<String>,
+        /// Name of the ClusterRole and binding (a DNS label); derived from the subject if unset.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<String>,
+        pub rules: Vec<RuleSpec>,
+        /// Why this grant must be cluster-wide (at least 20 characters). Kept on the objects.
+        #[serde(default)]
+        pub justification: String,
+    }
 }
 
 fn yes() -> bool {

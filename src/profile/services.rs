@@ -3,21 +3,21 @@
 
 use super::*;
 
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Logging {
-    #[serde(default)]
-    pub collector: Collector,
-    /// The collector's namespace (a DNS label).
-    #[serde(default = "default_logging_ns")]
-    pub namespace: String,
-    /// What to collect.
-    pub sources: Vec<LogSource>,
-    pub elasticsearch: Elasticsearch,
-    /// The collector image, pinned by an exact tag or a digest (for a mirror in
-    /// an allowed registry). Default: the upstream image at a pinned version.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
+section! {
+    pub struct Logging {
+        #[serde(default)]
+        pub collector: Collector,
+        /// The collector's namespace (a DNS label).
+        #[serde(default = "default_logging_ns")]
+        pub namespace: String,
+        /// What to collect.
+        pub sources: Vec<LogSource>,
+        pub elasticsearch: Elasticsearch,
+        /// The collector image, pinned by an exact tag or a digest (for a mirror in
+        /// an allowed registry). Default: the upstream image at a pinned version.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub image: Option<String>,
+    }
 }
 
 fn default_logging_ns() -> String {
@@ -43,24 +43,24 @@ pub enum LogSource {
     Audit,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Elasticsearch {
-    pub host: String,
-    #[serde(default = "default_es_port")]
-    pub port: u16,
-    #[serde(default)]
-    pub scheme: Scheme,
-    /// Index name prefix.
-    pub index_prefix: String,
-    /// Secret (in the logging namespace) with keys `username` and `password`; never inlined.
-    pub credentials_secret: String,
-    /// Secret (in the logging namespace) holding the CA certificate that signed
-    /// Elasticsearch's, under key `ca.crt` (ECK: `<name>-es-http-certs-public`).
-    /// Mounted read-only; the collector verifies against it instead of the
-    /// image's public CA bundle. Needed for an in-cluster Elasticsearch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ca_secret: Option<String>,
+section! {
+    pub struct Elasticsearch {
+        pub host: String,
+        #[serde(default = "default_es_port")]
+        pub port: u16,
+        #[serde(default)]
+        pub scheme: Scheme,
+        /// Index name prefix.
+        pub index_prefix: String,
+        /// Secret (in the logging namespace) with keys `username` and `password`; never inlined.
+        pub credentials_secret: String,
+        /// Secret (in the logging namespace) holding the CA certificate that signed
+        /// Elasticsearch's, under key `ca.crt` (ECK: `<name>-es-http-certs-public`).
+        /// Mounted read-only; the collector verifies against it instead of the
+        /// image's public CA bundle. Needed for an in-cluster Elasticsearch.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ca_secret: Option<String>,
+    }
 }
 
 fn default_es_port() -> u16 {
@@ -75,28 +75,28 @@ pub enum Scheme {
     Http,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Mesh {
-    pub provider: MeshProvider,
-    #[serde(default)]
-    pub mtls: MtlsMode,
-    #[serde(default)]
-    pub outbound_traffic: OutboundTraffic,
-    /// External hosts every namespace may reach.
-    #[serde(default)]
-    pub allowed_external_hosts: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub defaults: Option<MeshDefaults>,
-    #[serde(default)]
-    pub access_logging: bool,
-    /// Requests and limits of every injected proxy (Istio: istiod values
-    /// `global.proxy.resources`; Linkerd: namespace annotations). Default:
-    /// 100m/128Mi requested, 500m/256Mi limit, lowered to fit the smallest
-    /// meshed LimitRange `max`. Istio's own default limit (2 CPU, 1Gi) is
-    /// refused by tight LimitRanges and eats the quota.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sidecar_resources: Option<SidecarResources>,
+section! {
+    pub struct Mesh {
+        pub provider: MeshProvider,
+        #[serde(default)]
+        pub mtls: MtlsMode,
+        #[serde(default)]
+        pub outbound_traffic: OutboundTraffic,
+        /// External hosts every namespace may reach.
+        #[serde(default)]
+        pub allowed_external_hosts: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub defaults: Option<MeshDefaults>,
+        #[serde(default)]
+        pub access_logging: bool,
+        /// Requests and limits of every injected proxy (Istio: istiod values
+        /// `global.proxy.resources`; Linkerd: namespace annotations). Default:
+        /// 100m/128Mi requested, 500m/256Mi limit, lowered to fit the smallest
+        /// meshed LimitRange `max`. Istio's own default limit (2 CPU, 1Gi) is
+        /// refused by tight LimitRanges and eats the quota.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub sidecar_resources: Option<SidecarResources>,
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -127,75 +127,75 @@ pub enum OutboundTraffic {
     AllowAny,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct MeshDefaults {
-    /// Request timeout, e.g. `15s`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retries: Option<Retries>,
+section! {
+    pub struct MeshDefaults {
+        /// Request timeout, e.g. `15s`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub timeout: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub retries: Option<Retries>,
+    }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Retries {
-    pub attempts: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub per_try_timeout: Option<String>,
+section! {
+    pub struct Retries {
+        pub attempts: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub per_try_timeout: Option<String>,
+    }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Policy {
-    /// `gatekeeper`: ConstraintTemplates, Constraints and mutators;
-    /// `validating-admission-policy`: native CEL policies.
-    pub engine: PolicyEngine,
-    /// Registries every image must come from: a host (`registry.example.com`)
-    /// allows everything under it, an entry with a repository path
-    /// (`docker.io/library/nginx`) that repository only, with any tag or digest.
-    #[serde(default)]
-    pub allowed_registries: Vec<String>,
-    /// Annotation keys every workload must carry, non-empty, on itself and on
-    /// the pod (and job) templates its controllers copy them from.
-    #[serde(default)]
-    pub required_annotations: Vec<String>,
-    /// No two Ingresses in different namespaces claim the same host.
-    #[serde(default)]
-    pub unique_ingress_hosts: bool,
-    /// Every Ingress host lies under `cluster.ingressDomain`; `spec.defaultBackend`
-    /// (it takes every host no rule names) is refused.
-    #[serde(default)]
-    pub ingress_hosts_in_domain: bool,
-    /// Load balancers are internal: Services of type LoadBalancer carry the
-    /// platform's internal annotation, and on EKS and GKE Ingresses the cloud's
-    /// own controller takes ask for an internal load balancer.
-    #[serde(default)]
-    pub internal_load_balancers: bool,
-    /// Namespace annotations copied onto every object created in the namespace.
-    #[serde(default)]
-    pub propagate_namespace_annotations: Vec<String>,
-    /// Namespaces the rules do not apply to.
-    #[serde(default)]
-    pub exempt_namespaces: Vec<String>,
-    /// The taint your Windows nodes carry, which pods of `workloads.windows`
-    /// namespaces are given a toleration for (and must tolerate). Default
-    /// `node.kubernetes.io/os=windows:NoSchedule`, the taint Kubernetes
-    /// recommends for Windows nodes and GKE puts on its Windows Server node
-    /// pools itself. AKS and EKS taint Windows nodes only when you ask (AKS
-    /// `--node-taints`, eksctl `taints`): give them this taint, or write the
-    /// one they carry here (older AKS guides use `os=windows:NoSchedule`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub windows_node_taint: Option<Taint>,
-    /// With `engine: validating-admission-policy` on Kubernetes 1.34 or 1.35:
-    /// also render the mutations (internal load balancer annotation, namespace
-    /// annotations, Windows scheduling) as MutatingAdmissionPolicy
-    /// `admissionregistration.k8s.io/v1beta1`, which those versions serve only
-    /// with the `MutatingAdmissionPolicy` feature gate and the v1beta1 API
-    /// turned on (`--runtime-config=admissionregistration.k8s.io/v1beta1=true`).
-    /// From 1.36 the `v1` policies are rendered without it; on 1.33 there are none.
-    #[serde(default)]
-    pub mutating_admission_policy_beta: bool,
+section! {
+    pub struct Policy {
+        /// `gatekeeper`: ConstraintTemplates, Constraints and mutators;
+        /// `validating-admission-policy`: native CEL policies.
+        pub engine: PolicyEngine,
+        /// Registries every image must come from: a host (`registry.example.com`)
+        /// allows everything under it, an entry with a repository path
+        /// (`docker.io/library/nginx`) that repository only, with any tag or digest.
+        #[serde(default)]
+        pub allowed_registries: Vec<String>,
+        /// Annotation keys every workload must carry, non-empty, on itself and on
+        /// the pod (and job) templates its controllers copy them from.
+        #[serde(default)]
+        pub required_annotations: Vec<String>,
+        /// No two Ingresses in different namespaces claim the same host.
+        #[serde(default)]
+        pub unique_ingress_hosts: bool,
+        /// Every Ingress host lies under `cluster.ingressDomain`; `spec.defaultBackend`
+        /// (it takes every host no rule names) is refused.
+        #[serde(default)]
+        pub ingress_hosts_in_domain: bool,
+        /// Load balancers are internal: Services of type LoadBalancer carry the
+        /// platform's internal annotation, and on EKS and GKE Ingresses the cloud's
+        /// own controller takes ask for an internal load balancer.
+        #[serde(default)]
+        pub internal_load_balancers: bool,
+        /// Namespace annotations copied onto every object created in the namespace.
+        #[serde(default)]
+        pub propagate_namespace_annotations: Vec<String>,
+        /// Namespaces the rules do not apply to.
+        #[serde(default)]
+        pub exempt_namespaces: Vec<String>,
+        /// The taint your Windows nodes carry, which pods of `workloads.windows`
+        /// namespaces are given a toleration for (and must tolerate). Default
+        /// `node.kubernetes.io/os=windows:NoSchedule`, the taint Kubernetes
+        /// recommends for Windows nodes and GKE puts on its Windows Server node
+        /// pools itself. AKS and EKS taint Windows nodes only when you ask (AKS
+        /// `--node-taints`, eksctl `taints`): give them this taint, or write the
+        /// one they carry here (older AKS guides use `os=windows:NoSchedule`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub windows_node_taint: Option<Taint>,
+        /// With `engine: validating-admission-policy` on Kubernetes 1.34 or 1.35:
+        /// also render the mutations (internal load balancer annotation, namespace
+        /// annotations, Windows scheduling) as MutatingAdmissionPolicy
+        /// `admissionregistration.k8s.io/v1beta1`, which those versions serve only
+        /// with the `MutatingAdmissionPolicy` feature gate and the v1beta1 API
+        /// turned on (`--runtime-config=admissionregistration.k8s.io/v1beta1=true`).
+        /// From 1.36 the `v1` policies are rendered without it; on 1.33 there are none.
+        #[serde(default)]
+        pub mutating_admission_policy_beta: bool,
+    }
 }
 
 /// A node taint: `key=value:effect`.
@@ -237,20 +237,20 @@ pub enum PolicyEngine {
     ValidatingAdmissionPolicy,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Exception {
-    /// The policy rule waived (a field name of `policy`, e.g. `allowedRegistries`).
-    pub rule: String,
-    pub namespaces: Vec<String>,
-    /// What is allowed in addition (for `allowedRegistries`: image prefixes).
-    #[serde(default)]
-    pub allow: Vec<String>,
-    /// Who answers for the waiver (an email address).
-    pub owner: String,
-    /// The tracking ticket.
-    pub ticket: String,
-    /// Last day the waiver holds (YYYY-MM-DD).
-    #[schemars(pattern(r"^\d{4}-\d{2}-\d{2}$"), example = &"2030-06-30")]
-    pub expires: String,
+section! {
+    pub struct Exception {
+        /// The policy rule waived (a field name of `policy`, e.g. `allowedRegistries`).
+        pub rule: String,
+        pub namespaces: Vec<String>,
+        /// What is allowed in addition (for `allowedRegistries`: image prefixes).
+        #[serde(default)]
+        pub allow: Vec<String>,
+        /// Who answers for the waiver (an email address).
+        pub owner: String,
+        /// The tracking ticket.
+        pub ticket: String,
+        /// Last day the waiver holds (YYYY-MM-DD).
+        #[schemars(pattern(r"^\d{4}-\d{2}-\d{2}$"), example = &"2030-06-30")]
+        pub expires: String,
+    }
 }
