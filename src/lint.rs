@@ -236,7 +236,7 @@ fn egress_without_dns(m: &Model, out: &mut Vec<Diagnostic>) {
 
 fn quota_without_pods(m: &Model, out: &mut Vec<Diagnostic>) {
     for (i, ns) in m.profile.namespaces.iter().enumerate() {
-        if !crate::concern::quota::effective_quota(m, ns).contains_key("pods") {
+        if !crate::model::effective_quota(m, ns).contains_key("pods") {
             out.push(
                 Diagnostic::error(
                     ns_path(i).key("name"),
@@ -538,7 +538,7 @@ fn pod_security_loosened(m: &Model, out: &mut Vec<Diagnostic>) {
 fn external_services(m: &Model, out: &mut Vec<Diagnostic>) {
     for (i, ns) in m.profile.namespaces.iter().enumerate() {
         for key in ["services.loadbalancers", "services.nodeports"] {
-            let q = crate::concern::quota::effective_quota(m, ns);
+            let q = crate::model::effective_quota(m, ns);
             if q.get(key)
                 .is_some_and(|v| crate::quantity::parse(&v.text()).is_ok_and(|x| x > 0.0))
             {

@@ -1,14 +1,37 @@
 //! Stage 2: the validated cluster model (built by `load`), with the checks on
 //! names, labels and CIDRs every concern shares.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use crate::clock::Date;
 use crate::diag::Diagnostic;
 use crate::names;
 use crate::net::Cidr;
-use crate::profile::{IdentityMode, Platform, Profile};
+use crate::profile::{
+    ContainerLimits, IdentityMode, NamespaceSpec, Platform, Profile, QuantityValue,
+};
 use crate::source::{FieldPath, Sources};
+
+/// The effective quota of a namespace.
+pub fn effective_quota(m: &Model, ns: &NamespaceSpec) -> BTreeMap<String, QuantityValue> {
+    let mut q = BTreeMap::from([
+        // The seed's minimum: no load balancers or node ports unless a profile opens them.
+        ("services.loadbalancers".to_owned(), QuantityValue::Int(0)),
+        ("services.nodeports".to_owned(), QuantityValue::Int(0)),
+    ]);
+    q.extend(m.profile.defaults.quota.clone());
+    q.extend(ns.quota.clone());
+    q
+}
+
+/// The LimitRange values a namespace renders with (its own or the defaults).
+pub fn effective_limits<'a>(m: &'a Model, ns: &'a NamespaceSpec) -> Option<&'a ContainerLimits> {
+    ns.container_limits
+        .as_ref()
+        .or(m.profile.defaults.container_limits.as_ref())
+}
 
 /// Kubernetes minor versions kharden renders for.
 pub const SUPPORTED_VERSIONS: &[&str] = &["1.33", "1.34", "1.35", "1.36", "1.37"];

@@ -15,7 +15,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicyPeer;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
-use crate::concern::apiserver;
+use crate::concern::control_plane;
 use crate::manifest::{ManifestSet, RenderError};
 use crate::model::Model;
 use crate::net::Cidr;
@@ -581,7 +581,7 @@ pub fn html(m: &Model, set: &ManifestSet) -> Result<String, RenderError> {
     // API server.
     out.push_str("<section id=\"apiserver\">\n<h2>API server settings</h2>\n");
     if p.cluster.platform == Platform::Kubeadm {
-        let rows: Vec<Vec<String>> = apiserver::kubeadm_flags(m)
+        let rows: Vec<Vec<String>> = control_plane::kubeadm_flags(m)
             .into_iter()
             .map(|f| vec![format!("--{}", f.name), f.value, f.cis.to_owned()])
             .collect();

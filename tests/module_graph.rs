@@ -91,3 +91,44 @@ fn kharden_itself_has_no_cycle_and_no_overlong_file() {
     assert!(o.status.success(), "{out}");
     assert!(out.contains("no cycle"), "{out}");
 }
+
+/// Issue 15: no concern imports another concern. What two concerns share lives
+/// outside them (`model`, `flows`) or in the two helper modules under
+/// `concern/` that import no concern (`metadata`, `netpol`); the registry
+/// (`concern/mod.rs`) is the only module that names every concern.
+#[test]
+fn no_concern_imports_another() {
+    const SHARED: &[&str] = &["metadata", "netpol"];
+    let o = Command::new("python3")
+        .arg(root().join("scripts/module-graph"))
+        .arg("--dot")
+        .output()
+        .expect("run python3");
+    let dot = String::from_utf8_lossy(&o.stdout);
+    // The concern a module belongs to: `concern::mesh::sidecar` -> `mesh`;
+    // the registry itself is `concern` alone.
+    let concern_of = |m: &str| -> Option<String> {
+        let rest = m.strip_prefix("concern")?;
+        Some(rest.trim_start_matches("::").split("::").next()?.to_owned())
+    };
+    let mut crossings = Vec::new();
+    let mut concern_edges = 0;
+    for line in dot.lines() {
+        let Some((from, to)) = line.trim().trim_end_matches(';').split_once(" -> ") else {
+            continue;
+        };
+        let (from, to) = (from.trim_matches('"'), to.trim_matches('"'));
+        let (Some(a), Some(b)) = (concern_of(from), concern_of(to)) else {
+            continue;
+        };
+        concern_edges += 1;
+        if a.is_empty() || SHARED.contains(&a.as_str()) {
+            continue; // the registry, or a shared helper
+        }
+        if a != b && !SHARED.contains(&b.as_str()) {
+            crossings.push(format!("{from} -> {to}"));
+        }
+    }
+    assert!(concern_edges > 20, "the graph lost the concern edges:\n{dot}");
+    assert!(crossings.is_empty(), "concerns importing concerns: {crossings:#?}");
+}

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::networking::v1::NetworkPolicyPeer;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 
-use crate::concern::network::{egress_rule, ingress_rule, labels_selector, pods_peer, policy};
+use crate::concern::netpol::{egress_rule, ingress_rule, labels_selector, pods_peer, policy};
 use crate::diag::{Diagnostic, nearest};
 use crate::flows::{NS_NAME_LABEL, denies, grant_name, routed_into};
 use crate::manifest::{Manifest, RenderError};

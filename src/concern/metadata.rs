@@ -1,15 +1,38 @@
-//! The metadata of objects inside a tenant namespace: kharden's label, plus
-//! the namespace annotations `policy.propagateNamespaceAnnotations` copies
-//! onto every object there. Shared by every concern that renders into a
-//! namespace; it depends on no concern.
+//! What the objects kharden puts in a namespace share: kharden's label, the
+//! namespace annotations `policy.propagateNamespaceAnnotations` copies onto
+//! every object there, the justification annotation of a cluster-wide grant,
+//! and the token-less `default` ServiceAccount. Shared by every concern that
+//! renders into a namespace; it depends on no concern.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::manifest::meta;
+use crate::manifest::{Manifest, RenderError, meta};
 use crate::model::Model;
 use crate::profile::NamespaceSpec;
+
+/// What one concern puts on a tenant Namespace object (the registry merges
+/// every concern's, in order, into one Namespace per profile namespace).
+#[derive(Debug, Default)]
+pub struct NamespaceMeta {
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Annotation carrying a cluster-wide grant's written justification.
+pub const JUSTIFICATION: &str = "kharden.dev/justification";
+
+/// The namespace's `default` ServiceAccount with no API token mounted into the
+/// pods that run as it.
+pub fn default_service_account(metadata: ObjectMeta) -> Result<Manifest, RenderError> {
+    Manifest::k8s(&ServiceAccount {
+        metadata,
+        automount_service_account_token: Some(false),
+        ..ServiceAccount::default()
+    })
+}
 
 /// Metadata for an object inside `ns`: our label, plus the namespace annotations
 /// that `policy.propagateNamespaceAnnotations` copies onto every object there

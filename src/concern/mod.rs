@@ -1,34 +1,38 @@
 //! Stage 3: one file per concern, each with its checks, its rendering and its
 //! notes, and the one registry (`CONCERNS`) the pipeline runs them from.
 
-pub mod apiserver;
-pub mod audit;
-pub mod encryption;
+pub mod control_plane;
 pub mod extension;
 pub mod gateway;
-pub mod identity;
-pub mod kubelet;
 pub mod logging;
-pub mod managed_logs;
 pub mod mesh;
 pub mod metadata;
 pub mod namespace;
+pub mod netpol;
 pub mod network;
 pub mod policy;
 pub mod quota;
 pub mod rbac;
 
-use crate::diag::Diagnostic;
-use crate::manifest::{Manifest, ManifestSet, RenderError};
-use crate::model::Model;
+use std::collections::BTreeMap;
 
-/// One concern as the pipeline sees it: its checks, its objects and its notes
-/// (what it could not express and the user must know). Each is optional.
+use k8s_openapi::api::core::v1::Namespace;
+
+use crate::diag::Diagnostic;
+use crate::manifest::{Manifest, ManifestSet, RenderError, meta};
+use crate::model::Model;
+use crate::profile::NamespaceSpec;
+use metadata::NamespaceMeta;
+
+/// One concern as the pipeline sees it: its checks, its objects, its notes
+/// (what it could not express and the user must know) and what it puts on
+/// each tenant Namespace. Each is optional.
 pub struct Concern {
     pub name: &'static str,
     pub validate: fn(&Model, &mut Vec<Diagnostic>),
     pub render: fn(&Model) -> Result<Vec<Manifest>, RenderError>,
     pub notes: fn(&Model) -> Vec<String>,
+    pub namespace_meta: fn(&Model, &NamespaceSpec) -> NamespaceMeta,
     /// Rendered on the second thread (network and mesh: about half the work).
     pub parallel: bool,
 }
@@ -39,6 +43,9 @@ fn no_objects(_: &Model) -> Result<Vec<Manifest>, RenderError> {
 }
 fn no_notes(_: &Model) -> Vec<String> {
     Vec::new()
+}
+fn no_namespace_meta(_: &Model, _: &NamespaceSpec) -> NamespaceMeta {
+    NamespaceMeta::default()
 }
 
 const fn concern(
@@ -52,6 +59,7 @@ const fn concern(
         validate,
         render,
         notes,
+        namespace_meta: no_namespace_meta,
         parallel: false,
     }
 }
@@ -62,24 +70,32 @@ const fn concern(
 pub const CONCERNS: &[Concern] = &[
     concern(
         "apiserver",
-        apiserver::validate,
-        apiserver::render,
-        apiserver::warnings,
+        control_plane::validate,
+        control_plane::render,
+        control_plane::warnings,
     ),
     concern(
         "encryption",
-        encryption::validate,
-        encryption::render,
+        control_plane::encryption::validate,
+        control_plane::encryption::render,
         no_notes,
     ),
-    concern("kubelet", no_checks, kubelet::render, no_notes),
-    concern("identity", identity::validate, no_objects, no_notes),
     concern(
-        "namespace",
-        namespace::validate,
-        namespace::render,
+        "kubelet",
+        no_checks,
+        control_plane::kubelet::render,
         no_notes,
     ),
+    concern(
+        "identity",
+        control_plane::identity::validate,
+        no_objects,
+        no_notes,
+    ),
+    Concern {
+        namespace_meta: namespace::metadata,
+        ..concern("namespace", namespace::validate, namespaces, no_notes)
+    },
     concern("rbac", rbac::validate, rbac::render, no_notes),
     concern("quota", quota::validate, quota::render, no_notes),
     Concern {
@@ -101,11 +117,12 @@ pub const CONCERNS: &[Concern] = &[
     concern(
         "managed-logs",
         no_checks,
-        managed_logs::render,
-        managed_logs::notes,
+        control_plane::managed_logs::render,
+        control_plane::managed_logs::notes,
     ),
     Concern {
         parallel: true,
+        namespace_meta: mesh::namespace_meta,
         ..concern("mesh", mesh::validate, mesh::render, mesh::notes)
     },
     concern("policy", policy::validate, policy::render, policy::notes),
@@ -116,6 +133,33 @@ pub const CONCERNS: &[Concern] = &[
         no_notes,
     ),
 ];
+
+/// One Namespace object per profile namespace, carrying every concern's
+/// labels and annotations (`namespace_meta`), merged in registry order.
+fn namespaces(m: &Model) -> Result<Vec<Manifest>, RenderError> {
+    m.profile
+        .namespaces
+        .iter()
+        .map(|ns| {
+            let mut md = meta(&ns.name, None);
+            let mut annotations = BTreeMap::new();
+            for c in CONCERNS {
+                let part = (c.namespace_meta)(m, ns);
+                md.labels
+                    .get_or_insert_with(BTreeMap::new)
+                    .extend(part.labels);
+                annotations.extend(part.annotations);
+            }
+            if !annotations.is_empty() {
+                md.annotations = Some(annotations);
+            }
+            Manifest::k8s(&Namespace {
+                metadata: md,
+                ..Namespace::default()
+            })
+        })
+        .collect()
+}
 
 /// Every concern's checks, in order.
 pub fn validate_all(model: &Model, out: &mut Vec<Diagnostic>) {

@@ -1,12 +1,12 @@
-//! Namespaces: names, Pod Security Admission labels, the profile's labels and
-//! annotations, and the metadata every object inside a namespace carries.
+//! Namespaces: names, Pod Security Admission labels, and the profile's labels
+//! and annotations (the registry puts them, with every other concern's, on the
+//! Namespace object).
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Namespace;
-
+use crate::concern::metadata::NamespaceMeta;
 use crate::diag::Diagnostic;
-use crate::manifest::{MANAGED_BY, Manifest, RenderError, meta};
+use crate::manifest::MANAGED_BY;
 use crate::model::{Model, label};
 use crate::names;
 use crate::profile::{NamespaceSpec, PodSecurityLevel};
@@ -73,40 +73,27 @@ pub fn level(m: &Model, ns: &NamespaceSpec) -> PodSecurityLevel {
     ns.pod_security.unwrap_or(m.profile.defaults.pod_security)
 }
 
-pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
+/// The profile's own labels and annotations, and the Pod Security labels.
+pub fn metadata(m: &Model, ns: &NamespaceSpec) -> NamespaceMeta {
     let version = format!("v{}", m.profile.cluster.kubernetes_version);
-    m.profile
-        .namespaces
-        .iter()
-        .map(|ns| {
-            let mut md = meta(&ns.name, None);
-            let labels = md.labels.get_or_insert_with(BTreeMap::new);
-            labels.extend(ns.labels.clone());
-            labels.extend(crate::concern::mesh::namespace_labels(m, ns));
-            // Enforce the chosen level; audit and warn always at restricted, so a
-            // loosened namespace still shows what would break under the strict level.
-            // Versions are pinned to the cluster's, so an upgrade never changes the
-            // rules under running workloads.
-            let pss = "pod-security.kubernetes.io";
-            for (mode, lvl) in [
-                ("enforce", level(m, ns)),
-                ("audit", PodSecurityLevel::Restricted),
-                ("warn", PodSecurityLevel::Restricted),
-            ] {
-                labels.insert(format!("{pss}/{mode}"), lvl.as_str().to_owned());
-                labels.insert(format!("{pss}/{mode}-version"), version.clone());
-            }
-            let mut annotations = ns.annotations.clone();
-            annotations.extend(crate::concern::mesh::namespace_annotations(m, ns));
-            if !annotations.is_empty() {
-                md.annotations = Some(annotations);
-            }
-            Manifest::k8s(&Namespace {
-                metadata: md,
-                ..Namespace::default()
-            })
-        })
-        .collect()
+    let mut labels = ns.labels.clone();
+    // Enforce the chosen level; audit and warn always at restricted, so a
+    // loosened namespace still shows what would break under the strict level.
+    // Versions are pinned to the cluster's, so an upgrade never changes the
+    // rules under running workloads.
+    let pss = "pod-security.kubernetes.io";
+    for (mode, lvl) in [
+        ("enforce", level(m, ns)),
+        ("audit", PodSecurityLevel::Restricted),
+        ("warn", PodSecurityLevel::Restricted),
+    ] {
+        labels.insert(format!("{pss}/{mode}"), lvl.as_str().to_owned());
+        labels.insert(format!("{pss}/{mode}-version"), version.clone());
+    }
+    NamespaceMeta {
+        labels,
+        annotations: ns.annotations.clone(),
+    }
 }
 
 #[cfg(test)]

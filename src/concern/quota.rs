@@ -12,8 +12,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use crate::concern::metadata::inner_meta;
 use crate::diag::{Diagnostic, nearest};
 use crate::manifest::{Manifest, RenderError};
-use crate::model::Model;
-use crate::profile::{ContainerLimits, NamespaceSpec, QuantityValue};
+use crate::model::{Model, effective_limits, effective_quota};
+use crate::profile::{ContainerLimits, QuantityValue};
 use crate::quantity;
 use crate::source::FieldPath;
 
@@ -53,25 +53,6 @@ fn known_key(k: &str) -> bool {
         || k.split_once(".storageclass.storage.k8s.io/").is_some_and(|(_, r)| r == "requests.storage" || r == "persistentvolumeclaims")
 }
 
-/// The effective quota of a namespace.
-pub fn effective_quota(m: &Model, ns: &NamespaceSpec) -> BTreeMap<String, QuantityValue> {
-    let mut q = BTreeMap::from([
-        // The seed's minimum: no load balancers or node ports unless a profile opens them.
-        ("services.loadbalancers".to_owned(), QuantityValue::Int(0)),
-        ("services.nodeports".to_owned(), QuantityValue::Int(0)),
-    ]);
-    q.extend(m.profile.defaults.quota.clone());
-    q.extend(ns.quota.clone());
-    q
-}
-
-/// The LimitRange values a namespace renders with (its own or the defaults).
-pub fn limits<'a>(m: &'a Model, ns: &'a NamespaceSpec) -> Option<&'a ContainerLimits> {
-    ns.container_limits
-        .as_ref()
-        .or(m.profile.defaults.container_limits.as_ref())
-}
-
 fn constrains_compute(q: &BTreeMap<String, QuantityValue>) -> bool {
     q.keys().any(|k| {
         matches!(
@@ -101,7 +82,7 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
                     || q.contains_key(&format!("requests.{res}"))
                     || q.contains_key(res)
             };
-            match limits(m, ns) {
+            match effective_limits(m, ns) {
                 None => out.push(
                     Diagnostic::error(
                         base.key("name"),
@@ -230,7 +211,7 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
             }),
             status: None,
         })?);
-        if let Some(cl) = limits(m, ns) {
+        if let Some(cl) = effective_limits(m, ns) {
             out.push(Manifest::k8s(&LimitRange {
                 metadata: inner_meta(m, ns, NAME),
                 spec: Some(LimitRangeSpec {

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::concern::quota::effective_quota;
 use crate::model::Model;
+use crate::model::effective_quota;
 use crate::profile::{Direction, MeshProvider, MtlsMode, OutboundTraffic, Peer};
 
 mod changes;

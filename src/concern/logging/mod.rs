@@ -23,7 +23,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde::Serialize;
 
-use crate::concern::rbac::JUSTIFICATION;
+use crate::concern::metadata::{JUSTIFICATION, default_service_account};
 use crate::diag::Diagnostic;
 use crate::manifest::{Manifest, RenderError, meta};
 use crate::model::{Model, label};
@@ -174,10 +174,7 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
         ..Namespace::default()
     })?);
 
-    out.push(crate::concern::rbac::default_service_account(meta(
-        "default",
-        Some(ns),
-    ))?);
+    out.push(default_service_account(meta("default", Some(ns)))?);
     out.push(Manifest::k8s(&ServiceAccount {
         metadata: meta(k.name, Some(ns)),
         // The token is mounted only into the collector's pods (see the pod spec).

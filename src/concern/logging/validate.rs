@@ -40,7 +40,7 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
         );
     }
     // On eks, aks and gke the control plane is the provider's: its logs and the
-    // audit log are exported by the provider (`concern::managed_logs`), and the
+    // audit log are exported by the provider (`control_plane::managed_logs`), and the
     // collector ships only what is on the nodes.
     let managed = p.cluster.platform != Platform::Kubeadm;
     if l.sources.contains(&LogSource::Audit) {

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde::Serialize;
 
-use crate::concern::metadata::inner_meta;
+use crate::concern::metadata::{NamespaceMeta, inner_meta};
 use crate::diag::Diagnostic;
 use crate::flows::{
     Declared, End, Flow, ISTIO_NS, LINKERD_NS, PortNum, PortSpec, denies, external_hosts,
@@ -93,9 +93,18 @@ fn cr<S: Serialize>(
 
 // ---- namespace metadata ----
 
+/// What the mesh needs on a tenant Namespace: injection (off, and said so, for
+/// Windows namespaces), and for Linkerd its default deny, proxy sizing and log.
+pub fn namespace_meta(m: &Model, ns: &NamespaceSpec) -> NamespaceMeta {
+    NamespaceMeta {
+        labels: namespace_labels(m, ns),
+        annotations: namespace_annotations(m, ns),
+    }
+}
+
 /// Labels the mesh needs on a tenant Namespace (sidecar injection; off, and
 /// said so, for Windows namespaces).
-pub fn namespace_labels(m: &Model, ns: &NamespaceSpec) -> BTreeMap<String, String> {
+fn namespace_labels(m: &Model, ns: &NamespaceSpec) -> BTreeMap<String, String> {
     match provider(m) {
         MeshProvider::Istio => {
             let v = if runs_windows(ns) {
@@ -110,7 +119,7 @@ pub fn namespace_labels(m: &Model, ns: &NamespaceSpec) -> BTreeMap<String, Strin
 }
 
 /// Annotations the mesh needs on a tenant Namespace (Linkerd injection, default deny, access log).
-pub fn namespace_annotations(m: &Model, ns: &NamespaceSpec) -> BTreeMap<String, String> {
+fn namespace_annotations(m: &Model, ns: &NamespaceSpec) -> BTreeMap<String, String> {
     let mut a = BTreeMap::new();
     if provider(m) == MeshProvider::Linkerd {
         if runs_windows(ns) {

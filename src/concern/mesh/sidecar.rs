@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::concern::quota;
 use crate::profile::QuantityValue;
 
 /// What the proxy asks for unless the profile says otherwise.
@@ -62,7 +61,7 @@ fn meshed_limits(m: &Model) -> Vec<(&NamespaceSpec, &crate::profile::ContainerLi
         .namespaces
         .iter()
         .filter(|ns| meshed(m, ns))
-        .filter_map(|ns| Some((ns, quota::limits(m, ns)?)))
+        .filter_map(|ns| Some((ns, crate::model::effective_limits(m, ns)?)))
         .collect()
 }
 
@@ -227,14 +226,14 @@ pub fn quota_gaps(m: &Model) -> Vec<(usize, String)> {
         if !meshed(m, ns) {
             continue;
         }
-        let q = quota::effective_quota(m, ns);
+        let q = crate::model::effective_quota(m, ns);
         let Some(pods) = q
             .get("pods")
             .and_then(|v| crate::quantity::parse(&v.text()).ok())
         else {
             continue;
         };
-        let app = quota::limits(m, ns);
+        let app = crate::model::effective_limits(m, ns);
         let per_pod = |part: &str, res_name: &str| -> f64 {
             let (app_q, proxy) = match part {
                 "requests" => (app.map(|c| &c.default_request), &res.requests),

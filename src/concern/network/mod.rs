@@ -11,18 +11,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::networking::v1::{
-    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
-    NetworkPolicyPort, NetworkPolicySpec,
-};
+use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicySpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::concern::metadata::inner_meta;
+use crate::concern::netpol::{
+    egress_rule, ingress_rule, labels_selector, ns_selector, peer_of, pods_peer, policy, tcp,
+};
 use crate::diag::{Diagnostic, nearest};
 use crate::flows::{
-    Declared, End, Flow, ISTIO_NS, LINKERD_NS, NS_NAME_LABEL, PortNum, PortSpec, denies,
-    logging_target, parse_port, resolve,
+    Declared, End, Flow, ISTIO_NS, LINKERD_NS, PortNum, PortSpec, denies, logging_target,
+    parse_port, resolve,
 };
 use crate::manifest::{Manifest, RenderError};
 use crate::model::{Model, cidr, label, labels};
@@ -252,110 +251,6 @@ fn check_effect(
 }
 
 // ---- rendering ----
-
-fn ns_selector(ns: &str) -> LabelSelector {
-    LabelSelector {
-        match_labels: Some(BTreeMap::from([(NS_NAME_LABEL.to_owned(), ns.to_owned())])),
-        ..LabelSelector::default()
-    }
-}
-
-pub(crate) fn labels_selector(labels: &BTreeMap<String, String>) -> LabelSelector {
-    LabelSelector {
-        match_labels: (!labels.is_empty()).then(|| labels.clone()),
-        ..LabelSelector::default()
-    }
-}
-
-/// Pods in a namespace, by label: namespace and pod selector in ONE peer (AND).
-pub(crate) fn pods_peer(ns: &str, labels: &BTreeMap<String, String>) -> NetworkPolicyPeer {
-    NetworkPolicyPeer {
-        namespace_selector: Some(ns_selector(ns)),
-        pod_selector: Some(labels_selector(labels)),
-        ..NetworkPolicyPeer::default()
-    }
-}
-
-fn peer_of(end: &End) -> NetworkPolicyPeer {
-    match end {
-        End::Pods { namespace, labels } => pods_peer(namespace, labels),
-        End::Block { cidr, except } => NetworkPolicyPeer {
-            ip_block: Some(IPBlock {
-                cidr: cidr.clone(),
-                except: (!except.is_empty()).then(|| except.clone()),
-            }),
-            ..NetworkPolicyPeer::default()
-        },
-    }
-}
-
-fn np_port(p: &PortSpec) -> NetworkPolicyPort {
-    let (port, end_port) = match &p.port {
-        PortNum::Number(n) => (IntOrString::Int(i32::from(*n)), None),
-        PortNum::Range(a, b) => (IntOrString::Int(i32::from(*a)), Some(i32::from(*b))),
-        PortNum::Named(n) => (IntOrString::String(n.clone()), None),
-    };
-    NetworkPolicyPort {
-        port: Some(port),
-        end_port,
-        protocol: Some(p.protocol.clone()),
-    }
-}
-
-fn np_ports(ps: &[PortSpec]) -> Option<Vec<NetworkPolicyPort>> {
-    (!ps.is_empty()).then(|| ps.iter().map(np_port).collect())
-}
-
-fn tcp(n: u16) -> PortSpec {
-    PortSpec {
-        port: PortNum::Number(n),
-        protocol: "TCP".to_owned(),
-    }
-}
-
-/// A policy in `ns` for the pods `selector` picks, with rules of either direction.
-pub(crate) fn policy(
-    m: &Model,
-    ns: &NamespaceSpec,
-    name: &str,
-    selector: LabelSelector,
-    ingress: Vec<NetworkPolicyIngressRule>,
-    egress: Vec<NetworkPolicyEgressRule>,
-) -> NetworkPolicy {
-    let mut types = Vec::new();
-    if !ingress.is_empty() {
-        types.push("Ingress".to_owned());
-    }
-    if !egress.is_empty() {
-        types.push("Egress".to_owned());
-    }
-    NetworkPolicy {
-        metadata: inner_meta(m, ns, name),
-        spec: Some(NetworkPolicySpec {
-            pod_selector: Some(selector),
-            policy_types: Some(types),
-            ingress: (!ingress.is_empty()).then_some(ingress),
-            egress: (!egress.is_empty()).then_some(egress),
-        }),
-    }
-}
-
-pub(crate) fn ingress_rule(
-    from: NetworkPolicyPeer,
-    ports: &[PortSpec],
-) -> NetworkPolicyIngressRule {
-    NetworkPolicyIngressRule {
-        from: Some(vec![from]),
-        ports: np_ports(ports),
-    }
-}
-
-pub(crate) fn egress_rule(to: NetworkPolicyPeer, ports: &[PortSpec]) -> NetworkPolicyEgressRule {
-    NetworkPolicyEgressRule {
-        to: Some(vec![to]),
-        ports: np_ports(ports),
-    }
-}
 
 /// The NetworkPolicies of every profile namespace.
 pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {

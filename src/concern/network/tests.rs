@@ -1,6 +1,7 @@
 //! Tests of the NetworkPolicy rendering, evaluated with the NetworkPolicy evaluator on the contract profile and small ones.
 
 use super::*;
+use crate::flows::NS_NAME_LABEL;
 use crate::flows::PortError;
 use crate::netpol_eval::{Cluster, Endpoint};
 use crate::testing::{errors, object, render};

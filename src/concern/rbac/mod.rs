@@ -9,9 +9,8 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{
     ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::concern::metadata::inner_meta;
+use crate::concern::metadata::{JUSTIFICATION, default_service_account, inner_meta};
 use crate::diag::{Diagnostic, nearest};
 use crate::manifest::{Manifest, RenderError, meta};
 use crate::model::{Model, label};
@@ -20,8 +19,6 @@ use crate::profile::{AccessEntry, NamespaceSpec, RuleSpec};
 use crate::source::FieldPath;
 
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
-/// Annotation carrying a grant's written justification.
-pub const JUSTIFICATION: &str = "kharden.dev/justification";
 /// Annotation telling a reviewer what a role's powerful grants are.
 pub const REVIEW_NOTE: &str = "kharden.dev/review-note";
 /// A justification shorter than this says nothing a reviewer can check.
@@ -498,16 +495,6 @@ fn user_subject(m: &Model, user: Option<&str>, group: Option<&str>) -> Subject {
             namespace: None,
         },
     }
-}
-
-/// The namespace's `default` ServiceAccount with no API token mounted into the
-/// pods that run as it.
-pub fn default_service_account(metadata: ObjectMeta) -> Result<Manifest, RenderError> {
-    Manifest::k8s(&ServiceAccount {
-        metadata,
-        automount_service_account_token: Some(false),
-        ..ServiceAccount::default()
-    })
 }
 
 pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {

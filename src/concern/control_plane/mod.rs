@@ -19,8 +19,6 @@ use std::net::IpAddr;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::concern::audit::{self, Flag};
-use crate::concern::{encryption, identity};
 use crate::diag::Diagnostic;
 use crate::manifest::{Manifest, RenderError};
 use crate::model::{self, Model};
@@ -28,22 +26,28 @@ use crate::profile::Platform;
 use crate::source::FieldPath;
 
 mod aks;
+pub mod audit;
 mod eks;
+pub mod encryption;
 mod flags;
 mod gke;
+pub mod identity;
 mod kubeadm;
+pub mod kubelet;
+pub mod managed_logs;
 #[cfg(test)]
 mod tests;
 
 use aks::render_aks;
+use audit::Flag;
 use eks::render_eks;
 pub use flags::{CIPHER_SUITES, KUBEADM_APISERVER_DEFAULTS, kubeadm_flags};
 use gke::render_gke;
 use kubeadm::render_kubeadm;
 
 /// The encryption-at-rest config on a kubeadm control-plane node (written by
-/// `concern::encryption` with a key placeholder; kharden never writes keys).
-pub use crate::concern::encryption::CONFIG_PATH as ENCRYPTION_CONFIG_PATH;
+/// `encryption` with a key placeholder; kharden never writes keys).
+pub use encryption::CONFIG_PATH as ENCRYPTION_CONFIG_PATH;
 /// Where `kubeadm init` reads the per-node patches kharden writes.
 pub const PATCH_DIR: &str = "/etc/kubernetes/kharden-patches";
 

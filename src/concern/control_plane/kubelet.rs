@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::concern::apiserver::CIPHER_SUITES;
+use super::flags::CIPHER_SUITES;
 use crate::manifest::{Manifest, RenderError};
 use crate::model::Model;
 use crate::profile::Platform;

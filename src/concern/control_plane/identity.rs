@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 
-use crate::concern::audit::Flag;
+use super::audit::Flag;
 use crate::diag::{Diagnostic, nearest};
 use crate::model::Model;
 use crate::profile::{IdentityMode, Oidc, Platform};

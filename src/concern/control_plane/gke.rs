@@ -50,7 +50,7 @@ pub(super) fn render_gke(m: &Model) -> Result<Manifest, RenderError> {
             json!({"enabled": true, "securityGroup": sg}),
         );
     }
-    if let Some(lc) = crate::concern::managed_logs::gke_logging_config(m) {
+    if let Some(lc) = managed_logs::gke_logging_config(m) {
         cluster.insert("loggingConfig".into(), lc);
     }
     Manifest::control_plane(
