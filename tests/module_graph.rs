@@ -129,6 +129,12 @@ fn no_concern_imports_another() {
             crossings.push(format!("{from} -> {to}"));
         }
     }
-    assert!(concern_edges > 20, "the graph lost the concern edges:\n{dot}");
-    assert!(crossings.is_empty(), "concerns importing concerns: {crossings:#?}");
+    assert!(
+        concern_edges > 20,
+        "the graph lost the concern edges:\n{dot}"
+    );
+    assert!(
+        crossings.is_empty(),
+        "concerns importing concerns: {crossings:#?}"
+    );
 }
