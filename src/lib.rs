@@ -5,15 +5,15 @@
 //! objects, `output` writes, streams or checks them. The lib never sees clap.
 
 pub mod clock;
-pub mod concern;
-pub mod diag;
+pub(crate) mod concern;
+pub(crate) mod diag;
 pub mod diff;
-pub mod emit;
+pub(crate) mod emit;
 pub mod explain;
-pub mod facts;
-pub mod fast_yaml;
+pub(crate) mod facts;
+pub(crate) mod fast_yaml;
 pub mod fleet;
-pub mod flows;
+pub(crate) mod flows;
 pub mod gitops;
 pub mod init;
 pub mod krm;
@@ -21,17 +21,17 @@ pub mod lint;
 pub mod load;
 pub mod manifest;
 pub mod model;
-pub mod names;
-pub mod net;
-pub mod netpol_eval;
+pub(crate) mod names;
+pub(crate) mod net;
+pub(crate) mod netpol_eval;
 pub mod output;
-pub mod position;
-pub mod profile;
-pub mod quantity;
+pub(crate) mod position;
+pub(crate) mod profile;
+pub(crate) mod quantity;
 pub mod report;
-pub mod schema_check;
-pub mod source;
-pub mod stage;
+pub(crate) mod schema_check;
+pub(crate) mod source;
+pub(crate) mod stage;
 pub mod timing;
 pub mod verify;
 

@@ -19,6 +19,7 @@ pub const CIPHER_SUITES: &[&str] = &[
 /// a check that kubeadm already satisfies (certificates, etcd TLS) is counted.
 /// Src: kubernetes/kubernetes cmd/kubeadm/app/phases/controlplane/manifests.go
 /// (`getAPIServerCommand`).
+#[cfg(test)]
 pub const KUBEADM_APISERVER_DEFAULTS: &[(&str, &str)] = &[
     ("allow-privileged", "true"),
     ("authorization-mode", "Node,RBAC"),

@@ -41,7 +41,7 @@ mod tests;
 use aks::render_aks;
 use audit::Flag;
 use eks::render_eks;
-pub use flags::{CIPHER_SUITES, KUBEADM_APISERVER_DEFAULTS, kubeadm_flags};
+pub use flags::kubeadm_flags;
 use gke::render_gke;
 use kubeadm::render_kubeadm;
 

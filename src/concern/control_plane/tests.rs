@@ -328,7 +328,7 @@ fn without_identity_kubeadm_still_limits_anonymous_access() {
 /// kube-bench's CIS 1.12 checks, evaluated as kube-bench does on the
 /// kube-apiserver command line: kubeadm's own flags, overridden by ours.
 mod cis {
-    use super::super::KUBEADM_APISERVER_DEFAULTS;
+    use super::super::flags::KUBEADM_APISERVER_DEFAULTS;
     use super::*;
 
     /// Checks kharden deliberately leaves failing, with the reason.

@@ -38,8 +38,8 @@ mod tests;
 mod validate;
 
 use daemonset::daemon_set;
-pub use pipeline::{Plan, config_files, fluent_quote, fluentbit_value};
-pub use validate::{audit_path, validate};
+pub use pipeline::{Plan, config_files};
+pub use validate::validate;
 
 /// Upstream Fluentd image for Elasticsearch 8, at an exact release (DOMAIN §8.1).
 pub const FLUENTD_IMAGE: &str =

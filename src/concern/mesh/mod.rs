@@ -37,10 +37,9 @@ mod tests;
 mod validate;
 
 use istio::render_istio;
-pub use istio_types::EGRESS_GATEWAY_SVC;
 use linkerd::{render_linkerd, server_name};
 use validate::linkerd_rule_ports;
-pub use validate::{parse_duration, validate};
+pub use validate::validate;
 
 /// Linkerd's default trust domain; identities are `<sa>.<ns>.serviceaccount.identity.linkerd.<domain>`.
 const LINKERD_DOMAIN: &str = "cluster.local";

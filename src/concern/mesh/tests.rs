@@ -119,13 +119,13 @@ fn istio_external_hosts_go_through_the_egress_gateway() {
         assert_eq!(r["match"][0]["port"], 443);
         assert_eq!(
             r["route"][0]["destination"],
-            serde_json::json!({"host": super::EGRESS_GATEWAY_SVC, "subset": "external", "port": {"number": 443}})
+            serde_json::json!({"host": super::istio_types::EGRESS_GATEWAY_SVC, "subset": "external", "port": {"number": 443}})
         );
         let dr = object(
             &objs,
             &format!("{ns}/destinationrule-istio-egressgateway.yaml"),
         );
-        assert_eq!(dr["spec"]["host"], super::EGRESS_GATEWAY_SVC);
+        assert_eq!(dr["spec"]["host"], super::istio_types::EGRESS_GATEWAY_SVC);
         assert_eq!(dr["spec"]["subsets"][0]["name"], "external");
         // The NetworkPolicy: the gateway's pods, on its ports, nothing else.
         let np = object(

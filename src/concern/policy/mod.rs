@@ -27,7 +27,7 @@ use crate::names;
 use crate::profile::{Exception, Platform, Policy, PolicyEngine};
 use crate::source::FieldPath;
 
-pub use registry::{RegistryError, normalise_registry};
+pub use registry::normalise_registry;
 
 /// The policy rules an exception may waive.
 pub const POLICY_RULES: &[&str] = &[

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{RegistryError, gatekeeper, normalise_registry, plan, vap};
+use super::registry::RegistryError;
+use super::{gatekeeper, normalise_registry, plan, vap};
 use crate::testing::{HEAD, errors, render, today};
 use crate::verify::admission;
 

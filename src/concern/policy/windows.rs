@@ -34,11 +34,6 @@ pub fn taint(pol: &Policy) -> Taint {
     pol.windows_node_taint.clone().unwrap_or_else(default_taint)
 }
 
-/// The toleration added to (and required of) Windows pods.
-pub fn toleration(t: &Taint) -> Value {
-    json!({"key": t.key, "operator": "Equal", "value": t.value, "effect": t.effect.as_str()})
-}
-
 /// The rule's parameters (Gatekeeper `parameters`, CEL `variables`).
 pub fn params(pol: &Policy) -> Value {
     let t = taint(pol);

@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::pipeline::{ConfigValueError, FluentBitReason};
-use super::validate::{AuditPathError, ImageError, IndexPrefixError, index_prefix, pinned_image};
+use super::pipeline::{ConfigValueError, FluentBitReason, fluent_quote, fluentbit_value};
+use super::validate::{
+    AuditPathError, ImageError, IndexPrefixError, audit_path, index_prefix, pinned_image,
+};
 use super::*;
 use crate::testing::{errors, object, render};
 
