@@ -4,6 +4,7 @@
 
 use super::istio_types::*;
 use super::*;
+use super::grants::{Source, destinations, flows_by, grants, group};
 use crate::manifest::RenderError;
 
 pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), RenderError> {
@@ -58,7 +59,7 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Ren
                 inner_meta(m, ns, "allow-nothing"),
                 AuthorizationPolicySpec::default(),
             )?);
-            for g in grants(m, ns, group(&into, ns)) {
+            for g in grants(m, ns, group(&into, ns), MeshProvider::Istio) {
                 let source = match &g.source {
                     Source::Namespace(n) => IstioSource {
                         namespaces: vec![n.clone()],

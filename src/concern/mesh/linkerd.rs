@@ -4,6 +4,7 @@
 
 use super::validate::{linkerd_path, linkerd_rule_ports};
 use super::*;
+use super::grants::{Source, flows_by, grants, group, principal_parts};
 use crate::manifest::RenderError;
 
 // ---- Linkerd types (policy.linkerd.io: Server v1beta3, the rest v1alpha1) ----
@@ -177,7 +178,7 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
             continue;
         }
         let nm = ns.mesh.clone().unwrap_or_default();
-        let grants = grants(m, ns, group(&into, ns));
+        let grants = grants(m, ns, group(&into, ns), MeshProvider::Linkerd);
         // One Server per TCP port any grant or rule names; all pods of the namespace.
         let mut ports: BTreeSet<PortNum> = grants
             .iter()

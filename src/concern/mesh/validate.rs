@@ -2,6 +2,7 @@
 //! the Linkerd route limits (methods, paths, ports) its CRDs can hold.
 
 use super::*;
+use super::grants::{principal_parts};
 
 // ---- validation ----
 
