@@ -46,7 +46,10 @@ pub(super) fn flows_by(flows: &[Flow], end: fn(&Flow) -> &End) -> BTreeMap<&str,
 }
 
 /// The group of `ns` in a `flows_by` map.
-pub(super) fn group<'a>(by: &'a BTreeMap<&str, Vec<&'a Flow>>, ns: &NamespaceSpec) -> &'a [&'a Flow] {
+pub(super) fn group<'a>(
+    by: &'a BTreeMap<&str, Vec<&'a Flow>>,
+    ns: &NamespaceSpec,
+) -> &'a [&'a Flow] {
     by.get(ns.name.as_str())
         .map(Vec::as_slice)
         .unwrap_or_default()

@@ -2,9 +2,9 @@
 //! sidecar egress scoping, the egress gateway, per-service routes, and the
 //! istiod values ConfigMap.
 
+use super::grants::{Source, destinations, flows_by, grants, group};
 use super::istio_types::*;
 use super::*;
-use super::grants::{Source, destinations, flows_by, grants, group};
 use crate::manifest::RenderError;
 
 pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), RenderError> {

@@ -2,9 +2,9 @@
 //! resources (Server, MeshTLSAuthentication, NetworkAuthentication,
 //! AuthorizationPolicy, HTTPRoute, EgressNetwork).
 
+use super::grants::{Source, flows_by, grants, group, principal_parts};
 use super::validate::{linkerd_path, linkerd_rule_ports};
 use super::*;
-use super::grants::{Source, flows_by, grants, group, principal_parts};
 use crate::manifest::RenderError;
 
 // ---- Linkerd types (policy.linkerd.io: Server v1beta3, the rest v1alpha1) ----

@@ -1,8 +1,8 @@
 //! Checks of `mesh` and `namespaces[].mesh`: hosts, durations, services, and
 //! the Linkerd route limits (methods, paths, ports) its CRDs can hold.
 
+use super::grants::principal_parts;
 use super::*;
-use super::grants::{principal_parts};
 
 // ---- validation ----
 
