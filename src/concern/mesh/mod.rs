@@ -16,8 +16,8 @@ use serde::Serialize;
 use crate::concern::metadata::{NamespaceMeta, inner_meta};
 use crate::diag::Diagnostic;
 use crate::flows::{
-    Declared, End, Flow, ISTIO_NS, LINKERD_NS, PortNum, PortSpec, denies, external_hosts,
-    gateway_hosts, meshed, runs_windows,
+    Declared, End, ISTIO_NS, LINKERD_NS, PortNum, PortSpec, denies, external_hosts, gateway_hosts,
+    meshed, runs_windows,
 };
 use crate::manifest::{Manifest, RenderError, meta};
 use crate::model::{Model, label};
