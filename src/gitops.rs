@@ -6,22 +6,14 @@
 
 use serde::Serialize;
 
-use crate::manifest::{ManifestSet, RenderError, Sorted, meta, to_yaml};
+use crate::manifest::{Custom, ManifestSet, RenderError, Sorted, meta, to_yaml};
 use crate::output::{Files, HEADER_PREFIX, STAGES, stages};
 use crate::stage::Stage;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 /// Where Flux's own objects live, and the GitRepository `flux bootstrap` creates.
 const FLUX_NAMESPACE: &str = "flux-system";
 const SOURCE: &str = "flux-system";
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Kustomization {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-    spec: Spec,
-}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -87,11 +79,11 @@ pub fn flux_files(
         } else {
             Vec::new()
         };
-        let k = Kustomization {
-            api_version: "kustomize.toolkit.fluxcd.io/v1",
-            kind: "Kustomization",
-            metadata: meta(&name, Some(FLUX_NAMESPACE)),
-            spec: Spec {
+        let k = Custom::new(
+            "kustomize.toolkit.fluxcd.io/v1",
+            "Kustomization",
+            meta(&name, Some(FLUX_NAMESPACE)),
+            Spec {
                 depends_on: prev
                     .map(|p| Named {
                         name: name_of(profile_name, p),
@@ -109,7 +101,7 @@ pub fn flux_files(
                 timeout: "5m",
                 wait: true,
             },
-        };
+        );
         let file = format!("kustomization-{}.yaml", stage.dir());
         out.insert(
             format!("flux/{file}"),
@@ -145,16 +137,19 @@ pub const PLUGIN_PROFILE: &str = "kharden.yaml";
 /// `kharden render kharden.yaml -o -` and applies the stream, whose objects carry
 /// the sync waves.
 pub fn argocd_plugin() -> Result<String, RenderError> {
-    let plugin = serde_json::json!({
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "ConfigManagementPlugin",
-        "metadata": {"name": "kharden"},
-        "spec": {
+    let plugin = Custom::new(
+        "argoproj.io/v1alpha1",
+        "ConfigManagementPlugin",
+        ObjectMeta {
+            name: Some("kharden".to_owned()),
+            ..ObjectMeta::default()
+        },
+        serde_json::json!({
             "version": "v1",
             "discover": {"fileName": PLUGIN_PROFILE},
             "generate": {"command": ["kharden", "render", PLUGIN_PROFILE, "-o", "-"]},
-        },
-    });
+        }),
+    );
     to_yaml(&Sorted::of(&plugin)?)
 }
 
@@ -165,11 +160,11 @@ pub fn argocd_application(
     repo_url: &str,
     revision: &str,
 ) -> Result<String, RenderError> {
-    let app = serde_json::json!({
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Application",
-        "metadata": meta(&format!("kharden-{profile_name}"), Some("argocd")),
-        "spec": {
+    let app = Custom::new(
+        "argoproj.io/v1alpha1",
+        "Application",
+        meta(&format!("kharden-{profile_name}"), Some("argocd")),
+        serde_json::json!({
             "project": "default",
             "source": {
                 "repoURL": repo_url,
@@ -179,7 +174,7 @@ pub fn argocd_application(
             "destination": {"server": "https://kubernetes.default.svc"},
             // Pruning removes what a profile change drops; self-heal undoes drift.
             "syncPolicy": {"automated": {"prune": true, "selfHeal": true}},
-        },
-    });
+        }),
+    );
     to_yaml(&Sorted::of(&app)?)
 }

@@ -51,6 +51,60 @@ pub fn meta(name: &str, namespace: Option<&str>) -> ObjectMeta {
     }
 }
 
+/// A custom resource (or any object k8s-openapi has no type for): the four
+/// fields every such kind has, with typed metadata and whatever spec the kind
+/// takes. Every concern and the GitOps files build theirs through this one type,
+/// so none hand-writes `apiVersion`/`kind` maps.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Custom<S> {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: ObjectMeta,
+    pub spec: S,
+}
+
+impl<S: Serialize> Custom<S> {
+    pub fn new(
+        api_version: &'static str,
+        kind: &'static str,
+        metadata: ObjectMeta,
+        spec: S,
+    ) -> Self {
+        Custom {
+            api_version,
+            kind,
+            metadata,
+            spec,
+        }
+    }
+
+    /// The object as a rendered manifest, under its metadata's name and namespace.
+    pub fn manifest(&self) -> Result<Manifest, RenderError> {
+        let name =
+            self.metadata.name.as_deref().ok_or_else(|| {
+                RenderError::internal(format_args!("a {} has no name", self.kind))
+            })?;
+        Manifest::new(
+            self.api_version,
+            self.kind,
+            self.metadata.namespace.as_deref(),
+            name,
+            self,
+        )
+    }
+}
+
+/// A custom resource straight to its manifest.
+pub fn custom<S: Serialize>(
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: ObjectMeta,
+    spec: S,
+) -> Result<Manifest, RenderError> {
+    Custom::new(api_version, kind, metadata, spec).manifest()
+}
+
 /// One object, serialized, with where it goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {

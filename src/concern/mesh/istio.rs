@@ -16,7 +16,7 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Ren
     let sec = "security.istio.io/v1";
     let net = "networking.istio.io/v1";
     // Mesh-wide mTLS: a selector-less PeerAuthentication in the root namespace.
-    out.push(cr(
+    out.push(custom(
         sec,
         "PeerAuthentication",
         meta("default", Some(ISTIO_NS)),
@@ -27,7 +27,7 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Ren
         },
     )?);
     if mesh.access_logging {
-        out.push(cr(
+        out.push(custom(
             "telemetry.istio.io/v1",
             "Telemetry",
             meta("mesh-default", Some(ISTIO_NS)),
@@ -42,7 +42,7 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Ren
     for ns in m.profile.namespaces.iter().filter(|n| meshed(m, n)) {
         let nm = ns.mesh.clone().unwrap_or_default();
         if let Some(mt) = nm.mtls {
-            out.push(cr(
+            out.push(custom(
                 sec,
                 "PeerAuthentication",
                 inner_meta(m, ns, "default"),
@@ -53,7 +53,7 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Ren
         }
         if denies(m, ns, Direction::Ingress) {
             // `spec: {}` is allow-nothing: with it, only the ALLOW policies below admit requests.
-            out.push(cr(
+            out.push(custom(
                 sec,
                 "AuthorizationPolicy",
                 inner_meta(m, ns, "allow-nothing"),
@@ -75,7 +75,7 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Ren
                     ports: istio_ports(&g.ports),
                     ..Operation::default()
                 };
-                out.push(cr(
+                out.push(custom(
                     sec,
                     "AuthorizationPolicy",
                     inner_meta(m, ns, &g.name),
@@ -88,7 +88,7 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Ren
                     paths: a.paths.clone(),
                     ports: a.ports.clone(),
                 };
-                out.push(cr(
+                out.push(custom(
                     sec,
                     "AuthorizationPolicy",
                     inner_meta(m, ns, &format!("allow-rule-{j}")),
@@ -104,7 +104,7 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Ren
                     .iter()
                     .map(|d| format!("{d}/*")),
             );
-            out.push(cr(
+            out.push(custom(
                 net,
                 "Sidecar",
                 inner_meta(m, ns, "default"),
@@ -119,7 +119,7 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Ren
         for h in &hosts {
             let wildcard = h.starts_with("*.");
             let name = format!("external-{}", host_slug(h));
-            out.push(cr(
+            out.push(custom(
                 net,
                 "ServiceEntry",
                 inner_meta(m, ns, &name),
@@ -134,7 +134,7 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Ren
         if mesh.outbound_traffic == OutboundTraffic::RegistryOnly {
             for (block, ports) in cidr_egress(ns) {
                 let slug = names::slug(&block, 40);
-                out.push(cr(
+                out.push(custom(
                     net,
                     "ServiceEntry",
                     inner_meta(m, ns, &format!("cidr-{slug}")),
@@ -160,7 +160,7 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Ren
         // gateway (the NetworkPolicies let pods reach nothing else outside).
         let via_gateway = gateway_hosts(m, ns);
         if !via_gateway.is_empty() {
-            out.push(cr(
+            out.push(custom(
                 net,
                 "DestinationRule",
                 inner_meta(m, ns, "istio-egressgateway"),
@@ -174,7 +174,7 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Ren
             )?);
         }
         for h in &via_gateway {
-            out.push(cr(
+            out.push(custom(
                 net,
                 "VirtualService",
                 inner_meta(m, ns, &format!("external-{}", host_slug(h))),
@@ -220,7 +220,7 @@ pub(super) fn egress_gateway(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
     if hosts.is_empty() {
         return Ok(());
     }
-    out.push(cr(
+    out.push(custom(
         net,
         "Gateway",
         meta(EGRESS_GATEWAY, Some(ISTIO_NS)),
@@ -245,13 +245,13 @@ pub(super) fn egress_gateway(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
     )?);
     for h in &hosts {
         let name = format!("egress-{}", host_slug(h));
-        out.push(cr(
+        out.push(custom(
             net,
             "ServiceEntry",
             meta(&name, Some(ISTIO_NS)),
             ServiceEntrySpec::external_tls(h, "DNS"),
         )?);
-        out.push(cr(
+        out.push(custom(
             net,
             "VirtualService",
             meta(&name, Some(ISTIO_NS)),
@@ -332,7 +332,7 @@ pub(super) fn services_istio(
             timeout: None,
             retries: None,
         });
-        out.push(cr(
+        out.push(custom(
             "networking.istio.io/v1",
             "VirtualService",
             inner_meta(m, ns, &format!("service-{name}")),

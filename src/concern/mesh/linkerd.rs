@@ -165,7 +165,7 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
             // outside the cluster networks that no route allows. The routes that
             // would allow a host (Gateway API TLSRoute) have no schema here, so
             // none is rendered: listed hosts stay closed (see `notes`).
-            out.push(cr(
+            out.push(custom(
                 "policy.linkerd.io/v1alpha1",
                 "EgressNetwork",
                 inner_meta(m, ns, "external"),
@@ -202,7 +202,7 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
                 PortNum::Named(s) => serde_json::Value::from(s.clone()),
                 PortNum::Range(..) => continue,
             };
-            out.push(cr(
+            out.push(custom(
                 "policy.linkerd.io/v1beta3",
                 "Server",
                 inner_meta(m, ns, &name),
@@ -219,7 +219,7 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
             if !authns.contains_key(&name) {
                 authns.insert(
                     name.clone(),
-                    cr(
+                    custom(
                         "policy.linkerd.io/v1alpha1",
                         "MeshTLSAuthentication",
                         inner_meta(m, ns, &name),
@@ -242,7 +242,7 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
                 Source::Namespace(n) => mesh_authn(vec![ns_identity(n)], format!("namespace-{n}"))?,
                 Source::Block { cidr, except } => {
                     let name = format!("{}-network", g.name);
-                    out.push(cr(
+                    out.push(custom(
                         "policy.linkerd.io/v1alpha1",
                         "NetworkAuthentication",
                         inner_meta(m, ns, &name),
@@ -288,7 +288,7 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
             let matches = linkerd_matches(a);
             for server in linkerd_rule_ports(m, ns, a).iter().filter_map(server_name) {
                 let route = format!("rule-{j}-{server}");
-                out.push(cr(
+                out.push(custom(
                     "policy.linkerd.io/v1beta3",
                     "HTTPRoute",
                     inner_meta(m, ns, &route),
@@ -302,7 +302,7 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
                             .collect(),
                     },
                 )?);
-                out.push(cr(
+                out.push(custom(
                     "policy.linkerd.io/v1alpha1",
                     "AuthorizationPolicy",
                     inner_meta(m, ns, &format!("allow-{route}")),
@@ -326,7 +326,7 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
         // with 404; this catch-all keeps the other requests flowing to whoever the
         // Server- and Namespace-level policies authorize (it authorizes no one).
         for server in &routed {
-            out.push(cr(
+            out.push(custom(
                 "policy.linkerd.io/v1beta3",
                 "HTTPRoute",
                 inner_meta(m, ns, &format!("{server}-other")),
@@ -373,7 +373,7 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
                     .collect()
             };
             for (pname, target) in targets {
-                out.push(cr(
+                out.push(custom(
                     "policy.linkerd.io/v1alpha1",
                     "AuthorizationPolicy",
                     inner_meta(m, ns, &pname),

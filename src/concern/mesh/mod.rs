@@ -19,7 +19,7 @@ use crate::flows::{
     Declared, End, ISTIO_NS, LINKERD_NS, PortNum, PortSpec, denies, external_hosts, gateway_hosts,
     meshed, runs_windows,
 };
-use crate::manifest::{Manifest, RenderError, meta};
+use crate::manifest::{Manifest, RenderError, custom, meta};
 use crate::model::{Model, label};
 use crate::names;
 use crate::profile::{
@@ -50,38 +50,6 @@ fn provider(m: &Model) -> MeshProvider {
         .mesh
         .as_ref()
         .map_or(MeshProvider::None, |x| x.provider)
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Object<'a, S: Serialize> {
-    api_version: &'a str,
-    kind: &'a str,
-    metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-    spec: S,
-}
-
-/// A custom resource of either mesh: apiVersion, kind, metadata, spec.
-fn cr<S: Serialize>(
-    api_version: &str,
-    kind: &str,
-    metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-    spec: S,
-) -> Result<Manifest, RenderError> {
-    let name = metadata.name.clone().unwrap_or_default();
-    let ns = metadata.namespace.clone();
-    Manifest::new(
-        api_version,
-        kind,
-        ns.as_deref(),
-        &name,
-        &Object {
-            api_version,
-            kind,
-            metadata,
-            spec,
-        },
-    )
 }
 
 // ---- namespace metadata ----

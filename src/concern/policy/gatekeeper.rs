@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::{Instance, Rule, Scope, internal_lb_annotation, windows};
-use crate::manifest::{MANAGED_BY, Manifest, RenderError};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::manifest::{Custom, Manifest, RenderError, meta};
 use crate::model::Model;
 
 /// The namespace Gatekeeper runs in; its Config must live there, named `config`.
@@ -118,43 +120,36 @@ fn scope_match(scope: &Scope, kinds: Value) -> Value {
     m
 }
 
-fn metadata(name: &str, namespace: Option<&str>, annotations: &BTreeMap<String, String>) -> Value {
-    let mut md = json!({"name": name, "labels": {MANAGED_BY.0: MANAGED_BY.1}});
-    if let Some(ns) = namespace {
-        md["namespace"] = json!(ns);
+/// Metadata with our label and, for Constraints, the instance's annotations.
+fn metadata(
+    name: &str,
+    namespace: Option<&str>,
+    annotations: &BTreeMap<String, String>,
+) -> ObjectMeta {
+    ObjectMeta {
+        annotations: (!annotations.is_empty()).then(|| annotations.clone()),
+        ..meta(name, namespace)
     }
-    if !annotations.is_empty() {
-        md["annotations"] = json!(annotations);
-    }
-    md
-}
-
-fn object(api: &str, kind: &str, md: Value, spec: Value) -> Value {
-    json!({"apiVersion": api, "kind": kind, "metadata": md, "spec": spec})
 }
 
 /// Mutator metadata: a name only. The mutators' CRDs declare `metadata` with
 /// `name` alone, and the strict schemas kharden is checked against refuse
 /// anything else there, so these objects go without our label.
-fn mutator_metadata(name: &str) -> Value {
-    json!({ "name": name })
-}
-
-fn manifest(obj: &Value) -> Result<Manifest, RenderError> {
-    let kind = obj["kind"].as_str().unwrap_or_default();
-    let name = obj["metadata"]["name"].as_str().unwrap_or_default();
-    let api = obj["apiVersion"].as_str().unwrap_or_default();
-    Manifest::new(api, kind, obj["metadata"]["namespace"].as_str(), name, obj)
+fn mutator_metadata(name: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_owned()),
+        ..ObjectMeta::default()
+    }
 }
 
 /// A template for every rule in use, then a Constraint per instance.
-pub fn objects(m: &Model, plan: &[Instance]) -> Vec<Value> {
+pub fn objects(m: &Model, plan: &[Instance]) -> Vec<Custom<Value>> {
     let mut out = Vec::new();
     let mut rules: Vec<Rule> = plan.iter().map(|i| i.rule).collect();
     rules.dedup();
     for rule in &rules {
         let k = kind(*rule);
-        out.push(object(
+        out.push(Custom::new(
             "templates.gatekeeper.sh/v1",
             "ConstraintTemplate",
             metadata(&k.to_ascii_lowercase(), None, &BTreeMap::new()),
@@ -168,7 +163,7 @@ pub fn objects(m: &Model, plan: &[Instance]) -> Vec<Value> {
         ));
     }
     for inst in plan {
-        out.push(object(
+        out.push(Custom::new(
             "constraints.gatekeeper.sh/v1beta1",
             kind(inst.rule),
             metadata(&inst.name(), None, &inst.annotations),
@@ -191,7 +186,7 @@ pub fn objects(m: &Model, plan: &[Instance]) -> Vec<Value> {
                     .map(|k| json!({"group": super::routes::GROUP, "version": "v1", "kind": k})),
             );
         }
-        out.push(object(
+        out.push(Custom::new(
             "config.gatekeeper.sh/v1alpha1",
             "Config",
             metadata("config", Some(GATEKEEPER_NAMESPACE), &BTreeMap::new()),
@@ -207,7 +202,7 @@ fn annotation_location(key: &str) -> String {
 }
 
 /// The mutators that add what a rule instance requires.
-fn mutators(m: &Model, inst: &Instance) -> Vec<Value> {
+fn mutators(m: &Model, inst: &Instance) -> Vec<Custom<Value>> {
     let mut out = Vec::new();
     let services = json!([{"apiGroups": [""], "kinds": ["Service"]}]);
     match inst.rule {
@@ -216,7 +211,7 @@ fn mutators(m: &Model, inst: &Instance) -> Vec<Value> {
             // annotation; cloud providers read it only on LoadBalancers. It never
             // overwrites a value, so the constraint still refuses an explicit "false".
             if let Some((key, value)) = internal_lb_annotation(m.profile.cluster.platform) {
-                out.push(object(
+                out.push(Custom::new(
                     "mutations.gatekeeper.sh/v1",
                     "AssignMetadata",
                     mutator_metadata("internal-load-balancer"),
@@ -231,7 +226,7 @@ fn mutators(m: &Model, inst: &Instance) -> Vec<Value> {
         Rule::NamespaceAnnotations => {
             for a in inst.params["annotations"].as_array().into_iter().flatten() {
                 let key = a["key"].as_str().unwrap_or_default();
-                out.push(object(
+                out.push(Custom::new(
                     "mutations.gatekeeper.sh/v1",
                     "AssignMetadata",
                     mutator_metadata(&format!("{}-{}", inst.suffix, crate::names::slug(key, 40))),
@@ -248,7 +243,7 @@ fn mutators(m: &Model, inst: &Instance) -> Vec<Value> {
             let apply = json!([{"groups": [""], "kinds": ["Pod"], "versions": ["v1"]}]);
             let p = &inst.params;
             let assign = |name: &str, location: String, value: &Value| {
-                object(
+                Custom::new(
                     "mutations.gatekeeper.sh/v1",
                     "Assign",
                     mutator_metadata(name),
@@ -272,7 +267,7 @@ fn mutators(m: &Model, inst: &Instance) -> Vec<Value> {
                 "spec.os.name".to_owned(),
                 &p["osName"],
             ));
-            out.push(object(
+            out.push(Custom::new(
                 "mutations.gatekeeper.sh/v1",
                 "ModifySet",
                 mutator_metadata("windows-toleration"),
@@ -298,5 +293,5 @@ fn mutators(m: &Model, inst: &Instance) -> Vec<Value> {
 }
 
 pub fn render(m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, RenderError> {
-    objects(m, plan).iter().map(manifest).collect()
+    objects(m, plan).iter().map(Custom::manifest).collect()
 }

@@ -19,24 +19,25 @@ use serde::Serialize;
 use k8s_openapi::api::admissionregistration::v1::{
     MatchCondition, MatchResources, NamedRuleWithOperations, Variable,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::{Instance, Rule, internal_lb_annotation, vap};
 use crate::diag::Diagnostic;
-use crate::manifest::{Manifest, RenderError, meta};
+use crate::manifest::{Custom, Manifest, RenderError, meta};
 use crate::model::Model;
 use crate::profile::{Policy, PolicyEngine};
 use crate::source::FieldPath;
 
-/// The MutatingAdmissionPolicy API version the profile's cluster serves, if any.
+/// The MutatingAdmissionPolicy apiVersion (group/version) the profile's cluster serves, if any.
 pub fn version(m: &Model) -> Option<&'static str> {
     let pol = m.profile.policy.as_ref()?;
     if pol.engine != PolicyEngine::ValidatingAdmissionPolicy {
         return None;
     }
     match m.minor() {
-        36.. => Some("v1"),
-        34 | 35 if pol.mutating_admission_policy_beta => Some("v1beta1"),
+        36.. => Some("admissionregistration.k8s.io/v1"),
+        34 | 35 if pol.mutating_admission_policy_beta => {
+            Some("admissionregistration.k8s.io/v1beta1")
+        }
         _ => None,
     }
 }
@@ -95,14 +96,7 @@ pub fn validate(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
     out.push(Diagnostic::error(path, msg.to_owned()).hint(hint));
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MutatingAdmissionPolicy {
-    pub api_version: String,
-    pub kind: String,
-    pub metadata: ObjectMeta,
-    pub spec: PolicySpec,
-}
+pub type MutatingAdmissionPolicy = Custom<PolicySpec>;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -128,14 +122,7 @@ pub struct JsonPatch {
     pub expression: String,
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MutatingAdmissionPolicyBinding {
-    pub api_version: String,
-    pub kind: String,
-    pub metadata: ObjectMeta,
-    pub spec: BindingSpec,
-}
+pub type MutatingAdmissionPolicyBinding = Custom<BindingSpec>;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -216,10 +203,9 @@ fn plan(m: &Model, inst: &Instance) -> Option<Plan> {
 pub fn objects(
     m: &Model,
     inst: &Instance,
-    version: &str,
+    api: &'static str,
 ) -> Option<(MutatingAdmissionPolicy, MutatingAdmissionPolicyBinding)> {
     let p = plan(m, inst)?;
-    let api = format!("admissionregistration.k8s.io/{version}");
     let name = format!("kharden-{}", inst.name());
     let mut md = meta(&name, None);
     if !inst.annotations.is_empty() {
@@ -230,11 +216,11 @@ pub fn objects(
         name: (*n).to_owned(),
         expression: (*e).to_owned(),
     }));
-    let policy = MutatingAdmissionPolicy {
-        api_version: api.clone(),
-        kind: "MutatingAdmissionPolicy".to_owned(),
-        metadata: md.clone(),
-        spec: PolicySpec {
+    let policy = Custom::new(
+        api,
+        "MutatingAdmissionPolicy",
+        md.clone(),
+        PolicySpec {
             failure_policy: "Fail".to_owned(),
             match_constraints: MatchResources {
                 resource_rules: Some(p.resources),
@@ -261,33 +247,32 @@ pub fn objects(
             // because every patch is empty once the object has it.
             reinvocation_policy: "IfNeeded".to_owned(),
         },
-    };
-    let binding = MutatingAdmissionPolicyBinding {
-        api_version: api,
-        kind: "MutatingAdmissionPolicyBinding".to_owned(),
-        metadata: md,
-        spec: BindingSpec {
+    );
+    let binding = Custom::new(
+        api,
+        "MutatingAdmissionPolicyBinding",
+        md,
+        BindingSpec {
             policy_name: name,
             match_resources: MatchResources {
                 namespace_selector: vap::selector(&inst.scope),
                 ..MatchResources::default()
             },
         },
-    };
+    );
     Some((policy, binding))
 }
 
 /// Every instance's mutating policy and binding, when the cluster serves them.
 pub fn render(m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, RenderError> {
-    let Some(version) = version(m) else {
+    let Some(api) = version(m) else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
     for inst in plan {
-        if let Some((p, b)) = objects(m, inst, version) {
-            let name = format!("kharden-{}", inst.name());
-            out.push(Manifest::new(&p.api_version, &p.kind, None, &name, &p)?);
-            out.push(Manifest::new(&b.api_version, &b.kind, None, &name, &b)?);
+        if let Some((p, b)) = objects(m, inst, api) {
+            out.push(p.manifest()?);
+            out.push(b.manifest()?);
         }
     }
     Ok(out)

@@ -236,7 +236,10 @@ fn rendered(engine: &str) -> Vec<Value> {
 fn rendered_for(m: &crate::Model, engine: &str) -> Vec<Value> {
     let plan = plan(m);
     match engine {
-        "gatekeeper" => gatekeeper::objects(m, &plan),
+        "gatekeeper" => gatekeeper::objects(m, &plan)
+            .iter()
+            .map(|o| serde_json::to_value(o).unwrap())
+            .collect(),
         _ => {
             let mut out: Vec<Value> = plan
                 .iter()
