@@ -99,3 +99,23 @@ fn output_must_be_kubernetes_objects() {
         stderr(&o)
     );
 }
+
+#[test]
+fn unreadable_templates_say_why_all_at_once() {
+    let tmp = setup(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
+        "  - {template: ext/missing.yaml.tera, scope: cluster}\n  - {template: ext, scope: cluster}\n  - {template: ext/latin1.yaml.tera, scope: cluster}\n",
+    );
+    fs::write(tmp.path().join("ext/latin1.yaml.tera"), b"name: caf\xe9\n").unwrap();
+    let o = kharden_in(tmp.path(), &["render", "p.yaml", "-o", "out"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    for why in [
+        "cannot read template `ext/missing.yaml.tera`: no such file next to the profile",
+        "cannot read template `ext`: it is not a file",
+        "cannot read template `ext/latin1.yaml.tera`: it is not UTF-8 text",
+    ] {
+        assert!(e.contains(why), "{why}\n{e}");
+    }
+    assert!(!tmp.path().join("out").exists());
+}

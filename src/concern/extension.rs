@@ -50,14 +50,12 @@ pub fn read(p: &Profile, dir: Option<&Path>, out: &mut Vec<Diagnostic>) -> Vec<(
         }
         let file = dir.join(rel);
         let text = match std::fs::metadata(&file) {
-            Ok(m) if !m.is_file() => Err("it is not a file".to_owned()),
-            Ok(m) if m.len() > MAX_TEMPLATE_BYTES => {
-                Err(format!("it is larger than {MAX_TEMPLATE_BYTES} bytes"))
-            }
+            Ok(m) if !m.is_file() => Err(ReadError::NotAFile),
+            Ok(m) if m.len() > MAX_TEMPLATE_BYTES => Err(ReadError::TooLarge),
             Ok(_) => std::fs::read(&file)
-                .map_err(|e| e.to_string())
-                .and_then(|b| String::from_utf8(b).map_err(|_| "it is not UTF-8 text".to_owned())),
-            Err(_) => Err("no such file next to the profile".to_owned()),
+                .map_err(ReadError::Io)
+                .and_then(|b| String::from_utf8(b).map_err(|_| ReadError::NotUtf8)),
+            Err(_) => Err(ReadError::Missing),
         };
         match text {
             Ok(t) => found.push((e.template.clone(), t)),
@@ -68,6 +66,21 @@ pub fn read(p: &Profile, dir: Option<&Path>, out: &mut Vec<Diagnostic>) -> Vec<(
         }
     }
     found
+}
+
+/// Why a template file could not be read (said after "cannot read template").
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error("it is not a file")]
+    NotAFile,
+    #[error("it is larger than {MAX_TEMPLATE_BYTES} bytes")]
+    TooLarge,
+    #[error("{0}")]
+    Io(std::io::Error),
+    #[error("it is not UTF-8 text")]
+    NotUtf8,
+    #[error("no such file next to the profile")]
+    Missing,
 }
 
 /// Quote any printed value as a YAML double-quoted scalar. Escapes what YAML 1.1
