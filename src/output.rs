@@ -53,12 +53,12 @@ pub enum Error {
     Internal(#[from] crate::manifest::RenderError),
 }
 
-/// The error of `action` on `path`, for `map_err`.
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
-    let path = path.to_path_buf();
+/// The error of `action` on `path`, for `map_err`; the path is copied only
+/// when the call fails, not once per file written.
+fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
     move |source| Error::Io {
         action,
-        path,
+        path: path.to_path_buf(),
         source,
     }
 }
