@@ -4,12 +4,12 @@
 //! `stage` proves safe. `flux/` is not part of the main kustomization: it is
 //! what a Flux bootstrap points at, not what the cluster runs.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use crate::manifest::{Custom, ManifestSet, RenderError, Sorted, meta, to_yaml};
 use crate::output::{Files, HEADER_PREFIX, STAGES, stages};
 use crate::stage::Stage;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 /// Where Flux's own objects live, and the GitRepository `flux bootstrap` creates.
 const FLUX_NAMESPACE: &str = "flux-system";

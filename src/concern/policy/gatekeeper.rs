@@ -5,11 +5,10 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Value, json};
 
 use super::{Instance, Rule, Scope, internal_lb_annotation, windows};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-
 use crate::manifest::{Custom, Manifest, RenderError, meta};
 use crate::model::Model;
 
