@@ -4,10 +4,9 @@
 //! `stage` proves safe. `flux/` is not part of the main kustomization: it is
 //! what a Flux bootstrap points at, not what the cluster runs.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
-use crate::manifest::{Custom, ManifestSet, RenderError, Sorted, meta, to_yaml};
+use crate::manifest::{Custom, ManifestSet, RenderError, Sorted, meta, name_only, to_yaml};
 use crate::output::{Files, HEADER_PREFIX, STAGES, stages};
 use crate::stage::Stage;
 
@@ -140,10 +139,7 @@ pub fn argocd_plugin() -> Result<String, RenderError> {
     let plugin = Custom::new(
         "argoproj.io/v1alpha1",
         "ConfigManagementPlugin",
-        ObjectMeta {
-            name: Some("kharden".to_owned()),
-            ..ObjectMeta::default()
-        },
+        name_only("kharden"),
         serde_json::json!({
             "version": "v1",
             "discover": {"fileName": PLUGIN_PROFILE},

@@ -51,6 +51,15 @@ pub fn meta(name: &str, namespace: Option<&str>) -> ObjectMeta {
     }
 }
 
+/// Metadata with a name alone, for kinds whose schema allows nothing else there
+/// (Gatekeeper mutators) or objects kharden does not label (the Argo CD plugin).
+pub fn name_only(name: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_owned()),
+        ..ObjectMeta::default()
+    }
+}
+
 /// A custom resource (or any object k8s-openapi has no type for): the four
 /// fields every such kind has, with typed metadata and whatever spec the kind
 /// takes. Every concern and the GitOps files build theirs through this one type,

@@ -104,9 +104,14 @@ fn output_must_be_kubernetes_objects() {
 fn unreadable_templates_say_why_all_at_once() {
     let tmp = setup(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
-        "  - {template: ext/missing.yaml.tera, scope: cluster}\n  - {template: ext, scope: cluster}\n  - {template: ext/latin1.yaml.tera, scope: cluster}\n",
+        "  - {template: ext/missing.yaml.tera, scope: cluster}\n  - {template: ext, scope: cluster}\n  - {template: ext/latin1.yaml.tera, scope: cluster}\n  - {template: ext/big.yaml.tera, scope: cluster}\n",
     );
     fs::write(tmp.path().join("ext/latin1.yaml.tera"), b"name: caf\xe9\n").unwrap();
+    fs::write(
+        tmp.path().join("ext/big.yaml.tera"),
+        vec![b'#'; 1024 * 1024 + 1],
+    )
+    .unwrap();
     let o = kharden_in(tmp.path(), &["render", "p.yaml", "-o", "out"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let e = stderr(&o);
@@ -114,6 +119,7 @@ fn unreadable_templates_say_why_all_at_once() {
         "cannot read template `ext/missing.yaml.tera`: no such file next to the profile",
         "cannot read template `ext`: it is not a file",
         "cannot read template `ext/latin1.yaml.tera`: it is not UTF-8 text",
+        "cannot read template `ext/big.yaml.tera`: it is larger than 1048576 bytes",
     ] {
         assert!(e.contains(why), "{why}\n{e}");
     }

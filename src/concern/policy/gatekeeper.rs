@@ -3,13 +3,11 @@
 //! `match`, user values as `parameters`), the mutators that add what the rules
 //! require, and the sync Config the uniqueness rule reads other Ingresses from.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Value, json};
 
 use super::{Instance, Rule, Scope, internal_lb_annotation, windows};
-use crate::manifest::{Custom, Manifest, RenderError, meta};
+use crate::manifest::{Custom, Manifest, RenderError, meta, name_only};
 use crate::model::Model;
 
 /// The namespace Gatekeeper runs in; its Config must live there, named `config`.
@@ -119,26 +117,11 @@ fn scope_match(scope: &Scope, kinds: Value) -> Value {
     m
 }
 
-/// Metadata with our label and, for Constraints, the instance's annotations.
-fn metadata(
-    name: &str,
-    namespace: Option<&str>,
-    annotations: &BTreeMap<String, String>,
-) -> ObjectMeta {
-    ObjectMeta {
-        annotations: (!annotations.is_empty()).then(|| annotations.clone()),
-        ..meta(name, namespace)
-    }
-}
-
 /// Mutator metadata: a name only. The mutators' CRDs declare `metadata` with
 /// `name` alone, and the strict schemas kharden is checked against refuse
 /// anything else there, so these objects go without our label.
 fn mutator_metadata(name: &str) -> ObjectMeta {
-    ObjectMeta {
-        name: Some(name.to_owned()),
-        ..ObjectMeta::default()
-    }
+    name_only(name)
 }
 
 /// A template for every rule in use, then a Constraint per instance.
@@ -151,7 +134,7 @@ pub fn objects(m: &Model, plan: &[Instance]) -> Vec<Custom<Value>> {
         out.push(Custom::new(
             "templates.gatekeeper.sh/v1",
             "ConstraintTemplate",
-            metadata(&k.to_ascii_lowercase(), None, &BTreeMap::new()),
+            meta(&k.to_ascii_lowercase(), None),
             json!({
                 "crd": {"spec": {
                     "names": {"kind": k},
@@ -165,7 +148,7 @@ pub fn objects(m: &Model, plan: &[Instance]) -> Vec<Custom<Value>> {
         out.push(Custom::new(
             "constraints.gatekeeper.sh/v1beta1",
             kind(inst.rule),
-            metadata(&inst.name(), None, &inst.annotations),
+            inst.metadata(&inst.name()),
             json!({
                 "enforcementAction": "deny",
                 "match": scope_match(&inst.scope, match_kinds(inst.rule)),
@@ -188,7 +171,7 @@ pub fn objects(m: &Model, plan: &[Instance]) -> Vec<Custom<Value>> {
         out.push(Custom::new(
             "config.gatekeeper.sh/v1alpha1",
             "Config",
-            metadata("config", Some(GATEKEEPER_NAMESPACE), &BTreeMap::new()),
+            meta("config", Some(GATEKEEPER_NAMESPACE)),
             json!({"sync": {"syncOnly": sync}}),
         ));
     }

@@ -22,13 +22,13 @@ use k8s_openapi::api::admissionregistration::v1::{
 
 use super::{Instance, Rule, internal_lb_annotation, vap};
 use crate::diag::Diagnostic;
-use crate::manifest::{Custom, Manifest, RenderError, meta};
+use crate::manifest::{Custom, Manifest, RenderError};
 use crate::model::Model;
 use crate::profile::{Policy, PolicyEngine};
 use crate::source::FieldPath;
 
 /// The MutatingAdmissionPolicy apiVersion (group/version) the profile's cluster serves, if any.
-pub fn version(m: &Model) -> Option<&'static str> {
+pub fn api_version(m: &Model) -> Option<&'static str> {
     let pol = m.profile.policy.as_ref()?;
     if pol.engine != PolicyEngine::ValidatingAdmissionPolicy {
         return None;
@@ -54,7 +54,7 @@ fn mutates(m: &Model, pol: &Policy) -> bool {
 
 /// The note `render` prints when the native engine only validates.
 pub fn note(m: &Model, pol: &Policy) -> Option<String> {
-    if !mutates(m, pol) || version(m).is_some() {
+    if !mutates(m, pol) || api_version(m).is_some() {
         return None;
     }
     let why = if m.minor() >= 34 {
@@ -207,10 +207,7 @@ pub fn objects(
 ) -> Option<(MutatingAdmissionPolicy, MutatingAdmissionPolicyBinding)> {
     let p = plan(m, inst)?;
     let name = format!("kharden-{}", inst.name());
-    let mut md = meta(&name, None);
-    if !inst.annotations.is_empty() {
-        md.annotations = Some(inst.annotations.clone());
-    }
+    let md = inst.metadata(&name);
     let mut variables = vap::param_variables(inst);
     variables.extend(p.variables.iter().map(|(n, e)| Variable {
         name: (*n).to_owned(),
@@ -265,7 +262,7 @@ pub fn objects(
 
 /// Every instance's mutating policy and binding, when the cluster serves them.
 pub fn render(m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, RenderError> {
-    let Some(api) = version(m) else {
+    let Some(api) = api_version(m) else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();

@@ -17,6 +17,7 @@ pub mod windows;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Value, json};
 
 use crate::clock::Date;
@@ -116,6 +117,15 @@ impl Instance {
             self.rule.slug().to_owned()
         } else {
             format!("{}-{}", self.rule.slug(), self.suffix)
+        }
+    }
+
+    /// Metadata of an object rendered for this instance, under `name`: our
+    /// label and the instance's waiver annotations, the same for every engine.
+    pub fn metadata(&self, name: &str) -> ObjectMeta {
+        ObjectMeta {
+            annotations: (!self.annotations.is_empty()).then(|| self.annotations.clone()),
+            ..crate::manifest::meta(name, None)
         }
     }
 }

@@ -252,7 +252,7 @@ fn rendered_for(m: &crate::Model, engine: &str) -> Vec<Value> {
                 })
                 .collect();
             // From 1.36 (or with the v1beta1 opt-in) the mutating policies too.
-            if let Some(v) = super::map::version(m) {
+            if let Some(v) = super::map::api_version(m) {
                 for i in &plan {
                     if let Some((p, b)) = super::map::objects(m, i, v) {
                         out.push(serde_json::to_value(p).unwrap());

@@ -23,7 +23,7 @@ use std::sync::LazyLock;
 use serde_json::Value;
 
 use super::{Cel, Instance, Rule, Scope};
-use crate::manifest::{Manifest, RenderError, meta};
+use crate::manifest::{Manifest, RenderError};
 
 /// A JSON value as a CEL literal. Strings are double-quoted with every quote,
 /// backslash and control character escaped, so no user value can end the
@@ -366,10 +366,7 @@ pub(super) fn selector(scope: &Scope) -> Option<LabelSelector> {
 /// The policy and binding of one instance.
 pub fn objects(inst: &Instance) -> (ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding) {
     let name = format!("kharden-{}", inst.name());
-    let mut md = meta(&name, None);
-    if !inst.annotations.is_empty() {
-        md.annotations = Some(inst.annotations.clone());
-    }
+    let md = inst.metadata(&name);
     let policy = ValidatingAdmissionPolicy {
         metadata: md.clone(),
         spec: Some(ValidatingAdmissionPolicySpec {
