@@ -5,6 +5,7 @@
 //! objects, `output` writes, streams or checks them. The lib never sees clap.
 
 pub mod clock;
+pub(crate) mod components;
 pub(crate) mod concern;
 pub(crate) mod diag;
 pub mod diff;
@@ -123,6 +124,10 @@ pub fn render(model: &Model) -> Result<Rendered, Error> {
         return Err(Error::Refused(text));
     }
     let set = timing::stage("render", || concern::render_all(model))?;
+    let checks = timing::stage("self-check", || components::check::run(model, &set))?;
+    if let Some(text) = components::check::failures(&checks) {
+        return Err(Error::Refused(text));
+    }
     Ok(Rendered {
         set,
         notes: concern::notes(model),

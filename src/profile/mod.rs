@@ -23,9 +23,11 @@ macro_rules! section {
     };
 }
 
+mod components;
 mod control_plane;
 mod services;
 
+pub use components::*;
 pub use control_plane::*;
 pub use services::*;
 
@@ -76,6 +78,11 @@ pub struct Profile {
     /// template prints comes out as a quoted YAML string.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extensions: Vec<Extension>,
+    /// The platform components the bundle's rules must let run (ingress
+    /// controller, Elasticsearch and its operator, the mesh and policy engines):
+    /// overrides of their published defaults. See the README, "Platform components".
+    #[serde(default)]
+    pub components: Components,
 }
 
 section! {

@@ -596,19 +596,18 @@ fn flow(
     })
 }
 
-fn admit(
+/// What the rendered bundle answers to a CREATE of `obj` in `namespace`: the
+/// request as validation saw it (mutated), the denials, and what mutated it.
+/// Mutating admission first (Gatekeeper mutators, MutatingAdmissionPolicies,
+/// LimitRange defaults), then validation on the mutated object, as the API
+/// server orders them. `verify` and the platform self-check both ask this.
+pub fn decide(
     objs: &[Value],
-    i: usize,
-    a: &AdmissionExpectation,
+    namespace: &str,
     obj: &Value,
-) -> Result<Outcome, EvalError> {
-    let mut req = admission::Request::create(&a.namespace, obj.clone())
+) -> Result<(admission::Request, Vec<admission::Denial>, Vec<String>), EvalError> {
+    let mut req = admission::Request::create(namespace, obj.clone())
         .ok_or_else(|| EvalError::Unchecked("unchecked admission object".to_owned()))?;
-    let name = obj["metadata"]["name"].as_str().unwrap_or("(unnamed)");
-    let what = format!("admission {} {}/{name}", req.kind, a.namespace);
-    // Mutating admission first (Gatekeeper mutators, MutatingAdmissionPolicies,
-    // LimitRange defaults), then
-    // validation on the mutated object, as the API server orders them.
     let mut notes = admission::gatekeeper_mutate(objs, &mut req)?;
     notes.extend(mutating::native_mutate(objs, &mut req)?);
     let (mut denials, defaults) = resources::limit_ranges(objs, &mut req);
@@ -616,6 +615,18 @@ fn admit(
     denials.extend(resources::quotas(objs, &req));
     denials.extend(admission::gatekeeper(objs, &req, &serde_json::json!({}))?);
     denials.extend(admission::native(objs, &req)?);
+    Ok((req, denials, notes))
+}
+
+fn admit(
+    objs: &[Value],
+    i: usize,
+    a: &AdmissionExpectation,
+    obj: &Value,
+) -> Result<Outcome, EvalError> {
+    let name = obj["metadata"]["name"].as_str().unwrap_or("(unnamed)");
+    let (req, denials, notes) = decide(objs, &a.namespace, obj)?;
+    let what = format!("admission {} {}/{name}", req.kind, a.namespace);
     let reason = if denials.is_empty() {
         let mut r = "no admission rule refused it".to_owned();
         if !notes.is_empty() {

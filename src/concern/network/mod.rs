@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicySpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 
+use crate::components::{ES_HTTP, ES_TRANSPORT, Role};
 use crate::concern::metadata::inner_meta;
 use crate::concern::netpol::{
     egress_rule, ingress_rule, labels_selector, ns_selector, peer_of, pods_peer, policy, tcp,
@@ -260,6 +261,7 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let mut out = Vec::new();
     let d = &m.profile.defaults.network;
     let all = BTreeMap::new();
+    let es = Elasticsearch::of(m);
     for ns in &m.profile.namespaces {
         let deny_in = denies(m, ns, Direction::Ingress);
         let deny_out = denies(m, ns, Direction::Egress);
@@ -442,6 +444,11 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
                 ));
             }
         }
+        if let Some(es) = es.as_ref().filter(|e| e.namespace == ns.name) {
+            for (name, ingress, egress) in es.rules(deny_in, deny_out) {
+                out.push(policy(m, ns, name, es.selector(), ingress, egress));
+            }
+        }
         for np in out.drain(..) {
             done.push(Manifest::k8s(&np)?);
         }
@@ -485,11 +492,86 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
                 }),
             });
         }
+        if let Some(es) = es.as_ref().filter(|e| e.namespace == l.namespace) {
+            for (name, ingress, _) in es.rules(true, false) {
+                out.push(NetworkPolicy {
+                    metadata: crate::manifest::meta(name, Some(&l.namespace)),
+                    spec: Some(NetworkPolicySpec {
+                        pod_selector: Some(es.selector()),
+                        policy_types: Some(vec!["Ingress".to_owned()]),
+                        ingress: Some(ingress),
+                        egress: None,
+                    }),
+                });
+            }
+        }
     }
     for np in &out {
         done.push(Manifest::k8s(np)?);
     }
     Ok(done)
+}
+
+/// An in-cluster Elasticsearch (#29 item 3): its nodes form a cluster over
+/// the transport port, and its operator (ECK) calls their HTTP port to manage
+/// them; a namespace's default deny must not cut either.
+struct Elasticsearch {
+    namespace: String,
+    labels: BTreeMap<String, String>,
+    operator: (String, BTreeMap<String, String>),
+}
+
+type Rules = (
+    &'static str,
+    Vec<k8s_openapi::api::networking::v1::NetworkPolicyIngressRule>,
+    Vec<k8s_openapi::api::networking::v1::NetworkPolicyEgressRule>,
+);
+
+impl Elasticsearch {
+    fn of(m: &Model) -> Option<Elasticsearch> {
+        let all = crate::components::all(&m.profile);
+        let es = all.iter().find(|c| c.role == Role::Elasticsearch)?;
+        let op = all.iter().find(|c| c.role == Role::ElasticOperator)?;
+        Some(Elasticsearch {
+            namespace: es.namespace.clone(),
+            labels: es.pod_labels.clone(),
+            operator: (op.namespace.clone(), op.pod_labels.clone()),
+        })
+    }
+
+    fn selector(&self) -> LabelSelector {
+        labels_selector(&self.labels)
+    }
+
+    /// The policies for the directions its namespace denies.
+    fn rules(&self, deny_in: bool, deny_out: bool) -> Vec<Rules> {
+        let nodes = pods_peer(&self.namespace, &self.labels);
+        let mut out = Vec::new();
+        if deny_in || deny_out {
+            out.push((
+                "allow-elasticsearch-transport",
+                if deny_in {
+                    vec![ingress_rule(nodes.clone(), &[tcp(ES_TRANSPORT)])]
+                } else {
+                    vec![]
+                },
+                if deny_out {
+                    vec![egress_rule(nodes, &[tcp(ES_TRANSPORT)])]
+                } else {
+                    vec![]
+                },
+            ));
+        }
+        if deny_in {
+            let (ns, labels) = &self.operator;
+            out.push((
+                "allow-from-elastic-operator",
+                vec![ingress_rule(pods_peer(ns, labels), &[tcp(ES_HTTP)])],
+                vec![],
+            ));
+        }
+        out
+    }
 }
 
 fn render_flow(m: &Model, by_name: &Index, f: &Flow) -> Vec<NetworkPolicy> {

@@ -8,6 +8,7 @@
 //! written by one escaping function (`vap::cel_literal`). Pod Security Admission
 //! stays the baseline for pod security; nothing here duplicates it.
 
+pub mod derived;
 pub mod gatekeeper;
 pub mod map;
 mod registry;
@@ -25,9 +26,10 @@ use crate::diag::{Diagnostic, nearest};
 use crate::manifest::{Manifest, RenderError};
 use crate::model::{Model, label};
 use crate::names;
-use crate::profile::{Exception, Platform, Policy, PolicyEngine};
+use crate::profile::{Exception, Policy, PolicyEngine};
 use crate::source::FieldPath;
 
+pub use crate::components::internal_lb_annotation;
 pub use registry::normalise_registry;
 
 /// The policy rules an exception may waive.
@@ -130,24 +132,6 @@ impl Instance {
     }
 }
 
-/// A label-or-annotation the platform reads to make a LoadBalancer internal.
-pub fn internal_lb_annotation(p: Platform) -> Option<(&'static str, &'static str)> {
-    match p {
-        Platform::Aks => Some((
-            "service.beta.kubernetes.io/azure-load-balancer-internal",
-            "true",
-        )),
-        Platform::Eks => Some((
-            "service.beta.kubernetes.io/aws-load-balancer-internal",
-            "true",
-        )),
-        Platform::Gke => Some(("networking.gke.io/load-balancer-type", "Internal")),
-        // Bare clusters have no provider-wide convention (MetalLB and others each
-        // have their own), so the rule refuses every LoadBalancer Service there.
-        Platform::Kubeadm => None,
-    }
-}
-
 fn registries(list: &[String]) -> Vec<String> {
     let set: BTreeSet<String> = list
         .iter()
@@ -156,6 +140,10 @@ fn registries(list: &[String]) -> Vec<String> {
     set.into_iter().collect()
 }
 
+/// The annotation that says which exemptions kharden derived for the
+/// platform components, and why (`derived`).
+pub const DERIVED: &str = "kharden.dev/platform-exemptions";
+
 /// Every rule instance the profile asks for, in a fixed order.
 pub fn plan(m: &Model) -> Vec<Instance> {
     let p = &m.profile;
@@ -163,6 +151,7 @@ pub fn plan(m: &Model) -> Vec<Instance> {
         return Vec::new();
     };
     let exempt: BTreeSet<String> = pol.exempt_namespaces.iter().cloned().collect();
+    let derived = derived::derive(m);
     let mut out = Vec::new();
     let mut rule = |rule: Rule, params: Value, narrow: &dyn Fn(&Exception) -> Option<Value>| {
         let exs: Vec<&Exception> = p
@@ -210,6 +199,38 @@ pub fn plan(m: &Model) -> Vec<Instance> {
         if !waivers.is_empty() {
             annotations.insert("kharden.dev/waived".to_owned(), waivers.join("; "));
         }
+        // The platform components' exemptions (`derived`): a namespace the
+        // profile does not exempt or waive leaves the rule, or (registries)
+        // gets an instance of its own that also allows the component's images.
+        let d = derived::for_rule(&derived, rule);
+        let mut notes = d.everywhere_reasons.clone();
+        for (ns, (allow, reasons)) in &d.namespaces {
+            if excluded.contains(ns) {
+                continue;
+            }
+            excluded.insert(ns.clone());
+            if rule == Rule::AllowedRegistries {
+                let mut all: Vec<String> = params["registries"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect();
+                all.extend(allow.iter().cloned());
+                narrowed.push(Instance {
+                    rule,
+                    suffix: format!("in-{ns}"),
+                    scope: Scope::Only(vec![ns.clone()]),
+                    params: json!({ "registries": registries(&all) }),
+                    annotations: BTreeMap::from([(DERIVED.to_owned(), reasons.join("; "))]),
+                });
+            } else {
+                notes.push(format!("{ns}: {}", reasons.join("; ")));
+            }
+        }
+        if !notes.is_empty() {
+            annotations.insert(DERIVED.to_owned(), notes.join("; "));
+        }
         out.push(Instance {
             rule,
             suffix: String::new(),
@@ -220,13 +241,21 @@ pub fn plan(m: &Model) -> Vec<Instance> {
         out.extend(narrowed);
     };
     if !pol.allowed_registries.is_empty() {
-        let base = registries(&pol.allowed_registries);
+        // The mesh's proxy is injected into every meshed pod, waived or not.
+        let d = derived::for_rule(&derived, Rule::AllowedRegistries);
+        let mut base = pol.allowed_registries.clone();
+        base.extend(d.everywhere.iter().cloned());
         rule(
             Rule::AllowedRegistries,
-            json!({ "registries": base }),
+            json!({ "registries": registries(&base) }),
             &|ex| {
-                let mut all = pol.allowed_registries.clone();
+                let mut all = base.clone();
                 all.extend(ex.allow.iter().cloned());
+                for ns in &ex.namespaces {
+                    if let Some((allow, _)) = d.namespaces.get(ns) {
+                        all.extend(allow.iter().cloned());
+                    }
+                }
                 Some(json!({ "registries": registries(&all) }))
             },
         );

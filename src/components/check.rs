@@ -1,0 +1,554 @@
+//! The platform self-check (#29), run on every render and by `verify`: each
+//! platform component's pods and Service are admitted by the rendered
+//! admission rules (mutations first, as the API server orders them), the log
+//! collector can be scheduled on every Linux node and no Windows node, and
+//! each component reaches what it must through the rendered NetworkPolicies
+//! and, with Istio, the rendered mTLS and authorization policies. Everything is
+//! evaluated on the rendered objects, read back as the cluster reads them, so
+//! the check proves the bundle and not the model that built it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use super::{Component, ES_HTTP, ES_TRANSPORT, Role};
+use crate::flows::meshed;
+use crate::manifest::ManifestSet;
+use crate::model::Model;
+use crate::netpol_eval::{Cluster, Endpoint};
+use crate::profile::MeshProvider;
+use crate::verify::{EvalError, decide, istio, network_cluster};
+
+/// One check and its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// The component, e.g. `ingress controller (ingress-nginx)`.
+    pub component: String,
+    /// What was checked: `Pod admitted`, `reaches team-a on 8080/TCP`.
+    pub what: String,
+    pub ok: bool,
+    /// What decided it (denials, policies).
+    pub detail: String,
+    /// How to resolve a failure.
+    pub hint: String,
+}
+
+/// The kinds the checks read; everything else is never parsed.
+const KINDS: &[&str] = &[
+    "Namespace",
+    "NetworkPolicy",
+    "LimitRange",
+    "ResourceQuota",
+    "ConstraintTemplate",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "MutatingAdmissionPolicy",
+    "MutatingAdmissionPolicyBinding",
+    "Assign",
+    "AssignMetadata",
+    "ModifySet",
+    "AssignImage",
+    "PeerAuthentication",
+    "AuthorizationPolicy",
+    "DaemonSet",
+];
+
+fn relevant(kind: &str, api_group_constraint: bool) -> bool {
+    api_group_constraint || KINDS.contains(&kind)
+}
+
+/// The rendered objects the checks read.
+fn objects(set: &ManifestSet) -> Vec<Value> {
+    set.iter()
+        .filter(|m| !m.control_plane)
+        .filter(|m| relevant(&m.kind, m.body.contains("constraints.gatekeeper.sh/")))
+        .filter_map(|m| serde_saphyr::from_str::<Value>(&m.body).ok())
+        .filter(Value::is_object)
+        .collect()
+}
+
+/// An image reference for a repository: kept when it names a tag or digest.
+fn reference(image: &str) -> String {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    if last.contains(':') || image.contains('@') {
+        image.to_owned()
+    } else {
+        format!("{image}:1.0.0")
+    }
+}
+
+/// A container as a chart installs it: restricted-compliant, with requests,
+/// and limits when the component sets them.
+fn container(name: String, image: &str, limits: bool) -> Value {
+    let mut resources = json!({"requests": {"cpu": "100m", "memory": "128Mi"}});
+    if limits {
+        resources["limits"] = json!({"cpu": "1", "memory": "512Mi"});
+    }
+    json!({
+        "name": name,
+        "image": reference(image),
+        "resources": resources,
+        "securityContext": {
+            "allowPrivilegeEscalation": false,
+            "capabilities": {"drop": ["ALL"]},
+            "runAsNonRoot": true,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    })
+}
+
+fn pod(
+    name: &str,
+    ns: &str,
+    labels: &BTreeMap<String, String>,
+    annotations: &BTreeMap<String, String>,
+    sa: &str,
+    containers: Vec<Value>,
+) -> Value {
+    let mut spec = json!({
+        "containers": containers,
+        "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
+    });
+    if !sa.is_empty() {
+        spec["serviceAccountName"] = json!(sa);
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns, "labels": labels, "annotations": annotations},
+        "spec": spec,
+    })
+}
+
+/// The annotations a tenant writes on what it runs in `ns` (required keys).
+fn tenant_annotations(m: &Model, ns: &str) -> BTreeMap<String, String> {
+    let spec = m.profile.namespaces.iter().find(|n| n.name == ns);
+    m.profile
+        .policy
+        .iter()
+        .flat_map(|p| &p.required_annotations)
+        .map(|k| {
+            let v = spec
+                .and_then(|n| n.annotations.get(k))
+                .cloned()
+                .unwrap_or_else(|| "platform@example.com".to_owned());
+            (k.clone(), v)
+        })
+        .collect()
+}
+
+fn admission(
+    objs: &[Value],
+    component: &str,
+    what: &str,
+    ns: &str,
+    obj: &Value,
+    hint: &str,
+) -> Result<Check, EvalError> {
+    let (_, denials, _) = decide(objs, ns, obj)?;
+    Ok(Check {
+        component: component.to_owned(),
+        what: what.to_owned(),
+        ok: denials.is_empty(),
+        detail: if denials.is_empty() {
+            "admitted".to_owned()
+        } else {
+            denials
+                .iter()
+                .map(|d| format!("denied by {}/{}: {}", d.kind, d.name, d.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        },
+        hint: hint.to_owned(),
+    })
+}
+
+/// The label of the component for messages.
+fn label(c: &Component) -> String {
+    if c.namespace.is_empty() {
+        c.name.clone()
+    } else {
+        format!("{} ({})", c.name, c.namespace)
+    }
+}
+
+/// Every check on the rendering of `m`.
+pub fn run(m: &Model, set: &ManifestSet) -> Result<Vec<Check>, EvalError> {
+    let components = super::all(&m.profile);
+    if components.is_empty() {
+        return Ok(Vec::new());
+    }
+    let objs = objects(set);
+    let cluster = network_cluster(&objs);
+    let mut out = Vec::new();
+    for c in &components {
+        admit_component(m, &objs, c, &mut out)?;
+    }
+    schedule_collector(&objs, &components, &mut out);
+    reach(m, &objs, &cluster, &components, &mut out);
+    Ok(out)
+}
+
+fn admit_component(
+    m: &Model,
+    objs: &[Value],
+    c: &Component,
+    out: &mut Vec<Check>,
+) -> Result<(), EvalError> {
+    let name = label(c);
+    let override_hint = format!(
+        "set `components.{}` to what your install runs (images, labels), or add its namespace to `policy.exemptNamespaces`",
+        c.role.field()
+    );
+    if c.role == Role::MeshSidecar {
+        // The proxy is injected into tenant pods: a pod the tenant's rules
+        // admit must still be admitted with the proxy added.
+        let registry = m
+            .profile
+            .policy
+            .iter()
+            .flat_map(|p| &p.allowed_registries)
+            .next()
+            .map_or("registry.example.com".to_owned(), |r| {
+                r.trim_end_matches('/').to_owned()
+            });
+        for ns in m.profile.namespaces.iter().filter(|n| meshed(m, n)) {
+            let notes = tenant_annotations(m, &ns.name);
+            let app = container("app".to_owned(), &format!("{registry}/app"), true);
+            let plain = pod(
+                "tenant",
+                &ns.name,
+                &BTreeMap::new(),
+                &notes,
+                "",
+                vec![app.clone()],
+            );
+            let (_, before, _) = decide(objs, &ns.name, &plain)?;
+            if !before.is_empty() {
+                continue; // the sample is not a pod this namespace admits anyway
+            }
+            let mut containers = vec![app];
+            for (i, image) in c.images.iter().enumerate() {
+                containers.push(container(format!("proxy-{i}"), image, true));
+            }
+            let injected = pod("tenant", &ns.name, &BTreeMap::new(), &notes, "", containers);
+            out.push(admission(
+                objs,
+                &name,
+                &format!("injected Pod admitted in `{}`", ns.name),
+                &ns.name,
+                &injected,
+                &override_hint,
+            )?);
+        }
+        return Ok(());
+    }
+    if c.rendered {
+        for d in objs.iter().filter(|o| {
+            o["kind"] == "DaemonSet"
+                && o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(&c.namespace)
+        }) {
+            out.push(admission(
+                objs,
+                &name,
+                "DaemonSet admitted",
+                &c.namespace,
+                d,
+                &override_hint,
+            )?);
+            let mut p = json!({
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": d["spec"]["template"]["metadata"].clone(),
+                "spec": d["spec"]["template"]["spec"].clone(),
+            });
+            p["metadata"]["name"] = json!("collector");
+            out.push(admission(
+                objs,
+                &name,
+                "Pod admitted",
+                &c.namespace,
+                &p,
+                &override_hint,
+            )?);
+        }
+        return Ok(());
+    }
+    let in_profile = m.profile.namespaces.iter().any(|n| n.name == c.namespace);
+    let annotations = if in_profile {
+        tenant_annotations(m, &c.namespace)
+    } else {
+        BTreeMap::new()
+    };
+    let containers = c
+        .images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| container(format!("c{i}"), image, c.sets_limits))
+        .collect();
+    let p = pod(
+        "sample",
+        &c.namespace,
+        &c.pod_labels,
+        &annotations,
+        &c.service_account,
+        containers,
+    );
+    out.push(admission(
+        objs,
+        &name,
+        "Pod admitted",
+        &c.namespace,
+        &p,
+        &override_hint,
+    )?);
+    if let Some(t) = c.service {
+        let svc = json!({
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "sample", "namespace": c.namespace, "annotations": c.service_annotations},
+            "spec": {"type": t.as_str(), "selector": c.pod_labels, "ports": [{"port": 443, "protocol": "TCP"}]},
+        });
+        let hint = if c.service_annotations.is_empty() {
+            override_hint.clone()
+        } else {
+            format!(
+                "set {} on its Service in the chart's values",
+                c.service_annotations
+                    .iter()
+                    .map(|(k, v)| format!("`{k}: \"{v}\"`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        out.push(admission(
+            objs,
+            &name,
+            &format!("{} Service admitted", t.as_str()),
+            &c.namespace,
+            &svc,
+            &hint,
+        )?);
+    }
+    Ok(())
+}
+
+/// The collector runs on every Linux node (it ships their logs) and on no
+/// Windows node (its image is Linux-only): it selects `kubernetes.io/os:
+/// linux` and tolerates every taint.
+fn schedule_collector(objs: &[Value], components: &[Component], out: &mut Vec<Check>) {
+    for c in components.iter().filter(|c| c.role == Role::LogCollector) {
+        for d in objs.iter().filter(|o| {
+            o["kind"] == "DaemonSet"
+                && o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(&c.namespace)
+        }) {
+            let spec = &d["spec"]["template"]["spec"];
+            let linux = spec
+                .pointer("/nodeSelector/kubernetes.io~1os")
+                .and_then(Value::as_str)
+                == Some("linux");
+            let tolerates_all = spec["tolerations"].as_array().is_some_and(|ts| {
+                ts.iter().any(|t| {
+                    t["operator"] == "Exists" && t.get("key").is_none_or(|k| k.is_null() || k == "")
+                })
+            });
+            out.push(Check {
+                component: label(c),
+                what: "scheduled on Linux nodes only".to_owned(),
+                ok: linux,
+                detail: if linux {
+                    "selects kubernetes.io/os: linux".to_owned()
+                } else {
+                    "no kubernetes.io/os: linux nodeSelector: on a Windows pool without a taint its pods never start".to_owned()
+                },
+                hint: "the collector's image is Linux-only; this is a bug in kharden".to_owned(),
+            });
+            out.push(Check {
+                component: label(c),
+                what: "scheduled on every tainted Linux node".to_owned(),
+                ok: tolerates_all,
+                detail: if tolerates_all {
+                    "tolerates every taint".to_owned()
+                } else {
+                    "tolerates only some taints: nodes of other tainted pools ship no logs"
+                        .to_owned()
+                },
+                hint: "this is a bug in kharden".to_owned(),
+            });
+        }
+    }
+}
+
+/// One connection a component needs.
+struct Need<'a> {
+    from: &'a Component,
+    to_ns: String,
+    to_labels: BTreeMap<String, String>,
+    port: u16,
+    why: String,
+}
+
+fn reach(
+    m: &Model,
+    objs: &[Value],
+    cluster: &Cluster,
+    components: &[Component],
+    out: &mut Vec<Check>,
+) {
+    let find = |r: Role| components.iter().find(|c| c.role == r);
+    let mut needs = Vec::new();
+    for c in components {
+        match c.role {
+            Role::IngressController => {
+                for ns in &m.profile.namespaces {
+                    needs.push(Need {
+                        from: c,
+                        to_ns: ns.name.clone(),
+                        to_labels: BTreeMap::new(),
+                        port: 8080,
+                        why: "routes Ingress traffic".to_owned(),
+                    });
+                }
+            }
+            Role::GatewayProxy => {
+                let g =
+                    m.profile.cluster.gateways.iter().find(|g| {
+                        c.name == format!("proxies of Gateway {}/{}", g.namespace, g.name)
+                    });
+                for ns in m
+                    .profile
+                    .namespaces
+                    .iter()
+                    .filter(|n| g.is_some_and(|g| g.routes_from(&n.name)))
+                {
+                    needs.push(Need {
+                        from: c,
+                        to_ns: ns.name.clone(),
+                        to_labels: BTreeMap::new(),
+                        port: 8080,
+                        why: "routes Gateway traffic".to_owned(),
+                    });
+                }
+            }
+            Role::LogCollector => {
+                if let (Some(es), Some(l)) = (find(Role::Elasticsearch), &m.profile.logging) {
+                    needs.push(Need {
+                        from: c,
+                        to_ns: es.namespace.clone(),
+                        to_labels: es.pod_labels.clone(),
+                        port: l.elasticsearch.port,
+                        why: "ships logs".to_owned(),
+                    });
+                }
+            }
+            Role::Elasticsearch => needs.push(Need {
+                from: c,
+                to_ns: c.namespace.clone(),
+                to_labels: c.pod_labels.clone(),
+                port: ES_TRANSPORT,
+                why: "forms a cluster with its other nodes".to_owned(),
+            }),
+            Role::ElasticOperator => {
+                if let Some(es) = find(Role::Elasticsearch) {
+                    needs.push(Need {
+                        from: c,
+                        to_ns: es.namespace.clone(),
+                        to_labels: es.pod_labels.clone(),
+                        port: ES_HTTP,
+                        why: "manages Elasticsearch".to_owned(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    let istio = m
+        .profile
+        .mesh
+        .as_ref()
+        .is_some_and(|x| x.provider == MeshProvider::Istio);
+    let profile_ns: BTreeSet<&str> = m
+        .profile
+        .namespaces
+        .iter()
+        .map(|n| n.name.as_str())
+        .collect();
+    for n in needs {
+        let src = Endpoint::Pod {
+            namespace: n.from.namespace.clone(),
+            labels: n.from.pod_labels.clone(),
+            named_ports: BTreeMap::new(),
+        };
+        let dst = Endpoint::Pod {
+            namespace: n.to_ns.clone(),
+            labels: n.to_labels.clone(),
+            named_ports: BTreeMap::new(),
+        };
+        let port = i32::from(n.port);
+        let (egress, ingress) = cluster.explain(&src, &dst, port, "TCP");
+        let what = format!("reaches `{}` on {}/TCP ({})", n.to_ns, n.port, n.why);
+        let mut check = Check {
+            component: label(n.from),
+            what,
+            ok: egress.allows() && ingress.allows(),
+            detail: format!("egress: {egress:?}; ingress: {ingress:?}"),
+            hint: "this is a bug in kharden's NetworkPolicies".to_owned(),
+        };
+        let dst_meshed = profile_ns.contains(n.to_ns.as_str())
+            && m.profile
+                .namespaces
+                .iter()
+                .any(|x| x.name == n.to_ns && meshed(m, x));
+        if check.ok && istio && dst_meshed {
+            let from = istio::Source {
+                namespace: n.from.namespace.clone(),
+                service_account: n.from.service_account.clone(),
+                meshed: n.from.meshed,
+            };
+            let target = istio::Target {
+                namespace: &n.to_ns,
+                labels: &n.to_labels,
+                port,
+                method: None,
+                path: None,
+            };
+            if let Some(istio::Decision::Denied(by)) = istio::decide(objs, &from, &target, true) {
+                check.ok = false;
+                check.detail = format!("mesh: denied {by}");
+                check.hint = if n.from.meshed {
+                    "this is a bug in kharden's mesh grants".to_owned()
+                } else {
+                    format!(
+                        "`{}` runs without the mesh sidecar and `{}` requires mTLS: run the destination in a namespace outside the mesh (e.g. the collector's), or run {} with the sidecar and set `components.{}.meshed: true`",
+                        n.from.namespace,
+                        n.to_ns,
+                        n.from.name,
+                        n.from.role.field()
+                    )
+                };
+            }
+        }
+        out.push(check);
+    }
+}
+
+/// The failed checks as one report, or `None` when all passed.
+pub fn failures(checks: &[Check]) -> Option<String> {
+    let failed: Vec<&Check> = checks.iter().filter(|c| !c.ok).collect();
+    if failed.is_empty() {
+        return None;
+    }
+    let mut text = String::new();
+    for c in &failed {
+        text.push_str(&format!(
+            "error: platform self-check: {}: {}: no: {}\n  = hint: {}\n",
+            c.component, c.what, c.detail, c.hint
+        ));
+    }
+    text.push_str(&format!(
+        "error: {} platform self-check{} failed; nothing written\n",
+        failed.len(),
+        if failed.len() == 1 { "" } else { "s" }
+    ));
+    Some(text)
+}

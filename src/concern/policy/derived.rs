@@ -1,0 +1,212 @@
+//! Exemptions kharden derives for the platform components (#29): the ingress
+//! controller, the gateways' proxies, the log collector, Elasticsearch and its
+//! operator, the mesh and Gatekeeper are tenants of the bundle's own rules,
+//! installed by charts that set no `contact` annotation and pull from their
+//! vendors' registries. Each exemption is as narrow as the rule allows (a
+//! component's image repositories in its own namespace; one namespace left
+//! out of one rule), is decided here once, and is written onto the rendered
+//! policy object with its reason. `components::check` proves after rendering
+//! that each component is then admitted.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Rule;
+use super::registry::normalise_registry;
+use crate::components::{Component, Role};
+use crate::model::Model;
+use crate::profile::{Platform, ServiceType};
+
+/// One derived exemption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derived {
+    pub rule: Rule,
+    /// The namespace it covers; `None`: everywhere the rule applies (the mesh
+    /// sidecar, which is injected into every meshed pod).
+    pub namespace: Option<String>,
+    /// Image repositories allowed besides the profile's (registries only).
+    pub allow: Vec<String>,
+    /// Why, as written on the object.
+    pub reason: String,
+}
+
+/// The repository an image reference names, with Docker's defaults written
+/// out (`nginx:1` -> `docker.io/library/nginx`), without tag or digest.
+pub fn repository_of(image: &str) -> String {
+    let name = image.split('@').next().unwrap_or(image);
+    // A `:` after the last `/` starts a tag; one before it is a registry port.
+    let name = match name.rfind(':') {
+        Some(i) if !name[i..].contains('/') => &name[..i],
+        _ => name,
+    };
+    let first = name.split('/').next().unwrap_or_default();
+    if !name.contains('/') {
+        format!("docker.io/library/{name}")
+    } else if first.contains('.') || first.contains(':') || first == "localhost" {
+        name.to_owned()
+    } else {
+        format!("docker.io/{name}")
+    }
+}
+
+/// Whether a registry entry (normal form) admits every image of `repo`, as
+/// the rendered rules read it: a host entry admits everything under it, an
+/// entry with a path that one repository.
+fn admits(entry: &str, repo: &str) -> bool {
+    if entry.contains('/') {
+        repo == entry
+    } else {
+        repo.strip_prefix(entry)
+            .is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
+/// The repositories of `c` that `allowed` does not admit.
+fn missing(allowed: &[String], c: &Component) -> Vec<String> {
+    let entries: Vec<String> = allowed
+        .iter()
+        .filter_map(|r| normalise_registry(r).ok())
+        .collect();
+    let set: BTreeSet<String> = c
+        .images
+        .iter()
+        .map(|i| repository_of(i))
+        .filter(|repo| !entries.iter().any(|e| admits(e, repo)))
+        .collect();
+    set.into_iter().collect()
+}
+
+/// Every exemption the profile's components need, in a fixed order.
+pub fn derive(m: &Model) -> Vec<Derived> {
+    let p = &m.profile;
+    let Some(pol) = &p.policy else {
+        return Vec::new();
+    };
+    let exempt: BTreeSet<&str> = pol.exempt_namespaces.iter().map(String::as_str).collect();
+    let profile_ns: BTreeSet<&str> = p.namespaces.iter().map(|n| n.name.as_str()).collect();
+    let mut out = Vec::new();
+    for c in crate::components::all(p) {
+        let everywhere = c.role == Role::MeshSidecar;
+        if !everywhere && exempt.contains(c.namespace.as_str()) {
+            continue;
+        }
+        let namespace = (!everywhere).then(|| c.namespace.clone());
+        if !pol.allowed_registries.is_empty() {
+            let allow = missing(&pol.allowed_registries, &c);
+            if !allow.is_empty() {
+                out.push(Derived {
+                    rule: Rule::AllowedRegistries,
+                    namespace: namespace.clone(),
+                    reason: format!(
+                        "{} runs {}{}",
+                        c.name,
+                        allow.join(", "),
+                        if everywhere {
+                            ", injected into every meshed pod"
+                        } else {
+                            ""
+                        }
+                    ),
+                    allow,
+                });
+            }
+        }
+        // A namespace of the profile is the tenant's: its owner annotates what
+        // runs there, and nothing of the tenant's rules is loosened for it.
+        if everywhere || profile_ns.contains(c.namespace.as_str()) {
+            continue;
+        }
+        if !pol.required_annotations.is_empty() {
+            out.push(Derived {
+                rule: Rule::RequiredAnnotations,
+                namespace: namespace.clone(),
+                allow: Vec::new(),
+                reason: format!(
+                    "{}: installed by its vendor's manifests, which carry no {} annotation",
+                    c.name,
+                    pol.required_annotations.join(", ")
+                ),
+            });
+        }
+        if pol.internal_load_balancers
+            && c.service == Some(ServiceType::LoadBalancer)
+            && p.cluster.platform == Platform::Kubeadm
+        {
+            out.push(Derived {
+                rule: Rule::InternalLoadBalancers,
+                namespace,
+                allow: Vec::new(),
+                reason: format!(
+                    "{}: the cluster's entry point needs a LoadBalancer Service, and kubeadm has no internal load balancer annotation",
+                    c.name
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// The derived exemptions of one rule: repositories allowed everywhere, and
+/// per namespace (repositories, reasons).
+pub struct ForRule {
+    pub everywhere: Vec<String>,
+    pub everywhere_reasons: Vec<String>,
+    pub namespaces: BTreeMap<String, (Vec<String>, Vec<String>)>,
+}
+
+pub fn for_rule(all: &[Derived], rule: Rule) -> ForRule {
+    let mut f = ForRule {
+        everywhere: Vec::new(),
+        everywhere_reasons: Vec::new(),
+        namespaces: BTreeMap::new(),
+    };
+    for d in all.iter().filter(|d| d.rule == rule) {
+        match &d.namespace {
+            None => {
+                f.everywhere.extend(d.allow.iter().cloned());
+                f.everywhere_reasons.push(d.reason.clone());
+            }
+            Some(ns) => {
+                let e = f.namespaces.entry(ns.clone()).or_default();
+                e.0.extend(d.allow.iter().cloned());
+                e.1.push(d.reason.clone());
+            }
+        }
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repositories_of_image_references() {
+        assert_eq!(repository_of("nginx"), "docker.io/library/nginx");
+        assert_eq!(repository_of("nginx:1.27"), "docker.io/library/nginx");
+        assert_eq!(
+            repository_of("fluent/fluentd-kubernetes-daemonset:v1.19.3-debian"),
+            "docker.io/fluent/fluentd-kubernetes-daemonset"
+        );
+        assert_eq!(
+            repository_of("registry.local:5000/a/b@sha256:abc"),
+            "registry.local:5000/a/b"
+        );
+        assert_eq!(
+            repository_of("registry.k8s.io/ingress-nginx/controller"),
+            "registry.k8s.io/ingress-nginx/controller"
+        );
+    }
+
+    #[test]
+    fn entries_admit_at_a_slash_boundary() {
+        assert!(admits(
+            "registry.k8s.io",
+            "registry.k8s.io/ingress-nginx/controller"
+        ));
+        assert!(!admits(
+            "registry.k8s",
+            "registry.k8s.io/ingress-nginx/controller"
+        ));
+        assert!(admits("docker.io/istio/proxyv2", "docker.io/istio/proxyv2"));
+    }
+}
