@@ -65,6 +65,10 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Ren
                         namespaces: vec![n.clone()],
                         ..IstioSource::default()
                     },
+                    Source::ServiceAccount { namespace, name } => IstioSource {
+                        principals: vec![format!("cluster.local/ns/{namespace}/sa/{name}")],
+                        ..IstioSource::default()
+                    },
                     Source::Block { cidr, except } => IstioSource {
                         ip_blocks: vec![cidr.clone()],
                         not_ip_blocks: except.clone(),
