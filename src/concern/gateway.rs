@@ -23,6 +23,10 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;
     let ours: BTreeSet<&str> = p.namespaces.iter().map(|n| n.name.as_str()).collect();
     let mut seen: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let meshed = p
+        .mesh
+        .as_ref()
+        .is_some_and(|x| x.provider != MeshProvider::None);
     for (i, g) in p.cluster.gateways.iter().enumerate() {
         let base = FieldPath::root().key("cluster").key("gateways").index(i);
         if let Err(e) = names::dns_subdomain(&g.name) {
@@ -39,6 +43,35 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
             label(out, &base.key("podNamespace"), n);
         }
         labels(out, &base.key("podLabels"), &g.pod_labels);
+        match &g.service_account {
+            Some(sa) => {
+                if let Err(e) = names::dns_subdomain(sa) {
+                    out.push(
+                        Diagnostic::error(
+                            base.key("serviceAccount"),
+                            format!("`{sa}` is not a valid service account name: {e}"),
+                        )
+                        .hint("write the name of the service account the Gateway's proxy pods run as"),
+                    );
+                }
+            }
+            // The mesh grants name the proxies' identity; without it they could
+            // only name the whole pod namespace.
+            None if meshed => out.push(
+                Diagnostic::error(
+                    base.clone(),
+                    format!(
+                        "Gateway `{}/{}` has no `serviceAccount`: with a mesh, the routed namespaces authorize its proxies by their service account",
+                        g.namespace, g.name
+                    ),
+                )
+                .hint(format!(
+                    "add `serviceAccount:` with the service account of its proxy pods: Istio and NGINX Gateway Fabric name it `<name>-<gatewayClassName>` (e.g. `{}-istio`), Envoy Gateway `envoy-<namespace>-<name>-<hash>` (the proxy Deployment's name)",
+                    g.name
+                )),
+            ),
+            None => {}
+        }
         for (j, n) in g.route_namespaces.iter().enumerate() {
             if !ours.contains(n.as_str()) {
                 let hint = match nearest(n, ours.iter().copied()) {
@@ -167,7 +200,7 @@ pub fn notes(m: &Model) -> Vec<String> {
         .as_ref()
         .is_some_and(|x| x.provider != MeshProvider::None)
     {
-        out.push("note: `cluster.gateways` with a mesh: the routed namespaces authorize each Gateway's pod namespace by mesh identity, so the Gateway's pods must be in the mesh (an Istio gateway is; Envoy Gateway or NGINX pods need the sidecar injected) or STRICT mTLS refuses their plain-text requests".to_owned());
+        out.push("note: `cluster.gateways` with a mesh: the routed namespaces authorize each Gateway's `serviceAccount` by mesh identity, so the Gateway's pods must be in the mesh (an Istio gateway is; Envoy Gateway or NGINX pods need the sidecar injected) or STRICT mTLS refuses their plain-text requests".to_owned());
     }
     out
 }
@@ -251,12 +284,140 @@ mod tests {
             n[1].contains("`cluster.gateways` gw2/all: no `podLabels`, so every pod of namespace `envoy-gateway-system` may reach"),
             "{n:?}"
         );
-        let n = notes(GATEWAYS, &format!("mesh: {{provider: linkerd}}\n{BODY}"));
+        let n = notes(
+            &GATEWAYS
+                .replace(
+                    "public}, routeNamespaces",
+                    "public}, serviceAccount: public-istio, routeNamespaces",
+                )
+                .replace(
+                    "podNamespace: envoy-gateway-system}",
+                    "podNamespace: envoy-gateway-system, serviceAccount: envoy-gw2-all-0123abcd}",
+                ),
+            &format!("mesh: {{provider: linkerd}}\n{BODY}"),
+        );
         assert!(
             n.iter()
                 .any(|x| x.contains("so the Gateway's pods must be in the mesh")),
             "{n:?}"
         );
+    }
+
+    /// Istio meshes `a` and `gw`; the Gateway's proxies run as `public-istio` in `gw`.
+    const MESHED: &str = "[{name: public, namespace: gw, podLabels: {gateway.networking.k8s.io/gateway-name: public}, serviceAccount: public-istio, routeNamespaces: [a]}]";
+
+    fn objects(text: &str) -> Vec<(String, serde_json::Value)> {
+        let m = crate::load_text(text, "t.yaml", today()).unwrap();
+        crate::render(&m)
+            .unwrap()
+            .set
+            .iter()
+            .map(|m| (m.path.clone(), serde_saphyr::from_str(&m.body).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn the_mesh_grants_the_gateways_service_account_not_its_namespace() {
+        // #30 item 12.
+        use crate::verify::istio::{Decision, Source, Target, decide};
+        let objs = objects(&text(MESHED, &format!("mesh: {{provider: istio}}\n{BODY}")));
+        let ap = crate::testing::object(
+            &objs,
+            "a/authorizationpolicy-allow-from-gateway-gw-public.yaml",
+        );
+        assert_eq!(
+            ap["spec"]["rules"][0]["from"],
+            serde_json::json!([{"source": {"principals": ["cluster.local/ns/gw/sa/public-istio"]}}])
+        );
+        let values: Vec<serde_json::Value> = objs.into_iter().map(|(_, v)| v).collect();
+        let labels = std::collections::BTreeMap::from([("app".to_owned(), "web".to_owned())]);
+        let to = Target {
+            namespace: "a",
+            labels: &labels,
+            port: 8080,
+            method: None,
+            path: None,
+        };
+        let from = |sa: &str| Source {
+            namespace: "gw".to_owned(),
+            service_account: sa.to_owned(),
+            meshed: true,
+        };
+        assert_eq!(
+            decide(&values, &from("public-istio"), &to, true),
+            Some(Decision::Allowed(
+                "AuthorizationPolicy a/allow-from-gateway-gw-public".to_owned()
+            ))
+        );
+        for other in ["default", "other-app"] {
+            assert!(
+                matches!(
+                    decide(&values, &from(other), &to, true),
+                    Some(Decision::Denied(_))
+                ),
+                "{other} beside the Gateway's proxies"
+            );
+        }
+    }
+
+    #[test]
+    fn linkerd_authorizes_the_gateways_service_account_identity() {
+        let objs = objects(&text(
+            MESHED,
+            &format!("mesh: {{provider: linkerd}}\n{BODY}"),
+        ));
+        let id = crate::testing::object(
+            &objs,
+            "a/meshtlsauthentication-serviceaccount-gw-public-istio.yaml",
+        );
+        assert_eq!(
+            id["spec"]["identities"],
+            serde_json::json!(["public-istio.gw.serviceaccount.identity.linkerd.cluster.local"])
+        );
+        let ap = crate::testing::object(
+            &objs,
+            "a/authorizationpolicy-allow-from-gateway-gw-public.yaml",
+        );
+        assert_eq!(
+            ap["spec"]["requiredAuthenticationRefs"][0]["name"],
+            "serviceaccount-gw-public-istio"
+        );
+        assert!(
+            !objs
+                .iter()
+                .any(|(p, _)| p == "a/meshtlsauthentication-namespace-gw.yaml"),
+            "no grant to the whole gateway namespace"
+        );
+    }
+
+    #[test]
+    fn a_mesh_needs_each_gateways_service_account() {
+        let e = crate::load_text(
+            &text(
+                "[{name: public, namespace: gw}, {name: b, namespace: gw, serviceAccount: Bad_SA}]",
+                &format!("mesh: {{provider: istio}}\n{BODY}"),
+            ),
+            "t.yaml",
+            today(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("Gateway `gw/public` has no `serviceAccount`: with a mesh, the routed namespaces authorize its proxies by their service account"),
+            "{e}"
+        );
+        assert!(e.contains("(e.g. `public-istio`)"), "{e}");
+        assert!(
+            e.contains("`Bad_SA` is not a valid service account name"),
+            "{e}"
+        );
+        // Without a mesh nothing names it.
+        crate::load_text(
+            &text("[{name: public, namespace: gw}]", BODY),
+            "t.yaml",
+            today(),
+        )
+        .unwrap();
     }
 
     #[test]

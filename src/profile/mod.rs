@@ -165,6 +165,14 @@ section! {
         /// pod namespace.
         #[serde(default)]
         pub pod_labels: BTreeMap<String, String>,
+        /// The service account of its data-plane pods: with a mesh, the routed
+        /// namespaces authorize this identity only, not every pod of the pod
+        /// namespace. Required with a mesh. Istio and NGINX Gateway Fabric name it
+        /// `<name>-<gatewayClassName>` (`public-istio`, `public-nginx`); Envoy
+        /// Gateway `envoy-<namespace>-<name>-<hash>` (its proxy Deployment's name).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(example = &"public-istio")]
+        pub service_account: Option<String>,
         /// Profile namespaces whose routes may attach to it and that accept traffic
         /// from its pods. Empty: every profile namespace.
         #[serde(default)]

@@ -21,16 +21,21 @@ pub(super) fn host_mounts(p: &Plan) -> Vec<HostMount> {
         writable: false,
     };
     let mut v = Vec::new();
-    if p.reads_containers() {
-        // /var/log/containers holds symlinks into /var/log/pods; both are needed.
-        v.push(ro("containers", CONTAINERS_DIR, "Directory"));
-        v.push(ro("pods", PODS_DIR, "Directory"));
-    }
     if p.reads_journal() {
-        // `Directory` would keep the pod from starting on a node whose journal
-        // is volatile. Creating /var/log/journal there makes journald persist
-        // from its next start (bounded by its SystemMaxUse, 10% of the disk).
-        v.push(ro("journal", JOURNAL_DIRS[0].1, "DirectoryOrCreate"));
+        // journald persists only where /var/log/journal exists (`Storage=auto`,
+        // the default), so the collector must never create it: a created
+        // directory switches the node's journal to persistent storage at
+        // journald's next start. No hostPath type on the directory itself does
+        // both: `Directory` keeps the pod from starting on a node without it,
+        // and with the empty type (no check) the container runtime creates the
+        // missing source (containerd and CRI-O `MkdirAll` it, as Docker did),
+        // exactly like `DirectoryOrCreate`. So the journal is read through its
+        // parent, /var/log, which exists on every node (the kubelet writes
+        // /var/log/pods there): `Directory` then never creates and never blocks,
+        // and /var/log/journal shows through when journald made it.
+        v.push(ro("var-log", VAR_LOG, "Directory"));
+        // The volatile journal lives in tmpfs, and journald uses it whatever
+        // exists there: creating it on a node without journald changes nothing.
         v.push(ro(
             "journal-runtime",
             JOURNAL_DIRS[1].1,
@@ -38,18 +43,37 @@ pub(super) fn host_mounts(p: &Plan) -> Vec<HostMount> {
         ));
         v.push(ro("machine-id", MACHINE_ID, "File"));
     }
+    if p.reads_containers() {
+        // /var/log/containers holds symlinks into /var/log/pods; both are needed.
+        v.push(ro("containers", CONTAINERS_DIR, "Directory"));
+        v.push(ro("pods", PODS_DIR, "Directory"));
+    }
     if let Some(a) = &p.audit_path {
         // Only control-plane nodes have the audit directory; elsewhere kubelet
         // creates it empty and the source reads nothing.
         v.push(ro("audit", parent(a), "DirectoryOrCreate"));
     }
-    v.push(HostMount {
+    // A read-only mount inside an earlier one (the container and audit
+    // directories under /var/log) would only mount the same files twice.
+    let mut kept: Vec<HostMount> = Vec::new();
+    for m in v {
+        if !kept.iter().any(|k| within(&m.path, &k.path)) {
+            kept.push(m);
+        }
+    }
+    kept.push(HostMount {
         name: "state",
         path: state_dir(p.collector),
         kind: "DirectoryOrCreate",
         writable: true,
     });
-    v
+    kept
+}
+
+/// `path` is `dir` or below it.
+fn within(path: &str, dir: &str) -> bool {
+    path.strip_prefix(dir)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// Reasoned skips for the scanner findings that remain by design.
@@ -257,12 +281,26 @@ pub(super) fn daemon_set(
                     service_account_name: Some(k.name.to_owned()),
                     automount_service_account_token: Some(true),
                     termination_grace_period_seconds: Some(30),
-                    tolerations: Some(vec![Toleration {
-                        key: Some("node-role.kubernetes.io/control-plane".to_owned()),
-                        operator: Some("Exists".to_owned()),
-                        effect: Some("NoSchedule".to_owned()),
-                        ..Toleration::default()
-                    }]),
+                    // Every Linux node ships its logs. The collector images are
+                    // Linux-only, and AKS and EKS do not taint Windows pools unless
+                    // told to, so without the selector the pods would be scheduled
+                    // there and never start.
+                    node_selector: Some(BTreeMap::from([(
+                        "kubernetes.io/os".to_owned(),
+                        "linux".to_owned(),
+                    )])),
+                    // Any taint, not only the control plane's: a node in a tainted
+                    // pool (GPU, dedicated, spot) that the collector does not
+                    // tolerate ships no logs, and nothing says so.
+                    tolerations: Some(
+                        ["NoSchedule", "NoExecute"]
+                            .map(|effect| Toleration {
+                                operator: Some("Exists".to_owned()),
+                                effect: Some(effect.to_owned()),
+                                ..Toleration::default()
+                            })
+                            .to_vec(),
+                    ),
                     security_context: Some(PodSecurityContext {
                         seccomp_profile: Some(SeccompProfile {
                             type_: "RuntimeDefault".to_owned(),

@@ -55,6 +55,7 @@ const FLUENT_BIT_PARSERS: &str = include_str!("../../../templates/fluent-bit-par
 const RESERVED: &[&str] = &["default", "kube-node-lease", "kube-public", "kube-system"];
 
 /// Node directories the collector reads (read-only mounts).
+const VAR_LOG: &str = "/var/log";
 const CONTAINERS_DIR: &str = "/var/log/containers";
 const PODS_DIR: &str = "/var/log/pods";
 /// journald writes to /var/log/journal when it persists, to /run/log/journal

@@ -80,7 +80,8 @@ pub(super) struct TailView {
 #[derive(Serialize)]
 pub(super) struct JournalView {
     id: String,
-    dir: &'static str,
+    /// None: the default journal locations.
+    dir: Option<&'static str>,
     tag: &'static str,
     units: Vec<&'static str>,
     matches_json: String,
@@ -134,7 +135,18 @@ pub(super) fn view(p: &Plan) -> View {
             .iter()
             .map(|u| BTreeMap::from([("_SYSTEMD_UNIT", *u)]))
             .collect();
-        for (suffix, dir) in JOURNAL_DIRS {
+        // A journal directory may be missing (/var/log/journal on a node whose
+        // journal is volatile, see `host_mounts`). Fluent Bit refuses to start on
+        // a `Path` that does not exist, but without one it opens the node's
+        // journal where systemd keeps it (/run/log/journal and /var/log/journal,
+        // either may be missing): one input reads both. Fluentd's input always
+        // opens one directory and retries a missing one every second, so it
+        // gets one source per directory.
+        let dirs: Vec<(&str, Option<&'static str>)> = match p.collector {
+            Collector::Fluentd => JOURNAL_DIRS.iter().map(|(s, d)| (*s, Some(*d))).collect(),
+            Collector::FluentBit => vec![("", None)],
+        };
+        for (suffix, dir) in dirs {
             let id = format!("{id}{suffix}");
             journals.push(JournalView {
                 cursor: file(&format!("{id}-cursor.json")),

@@ -20,7 +20,15 @@ pub(super) fn principal_parts(p: &str) -> Option<(&str, &str)> {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Source {
     Namespace(String),
-    Block { cidr: String, except: Vec<String> },
+    /// One service account's pods (a Gateway's proxies).
+    ServiceAccount {
+        namespace: String,
+        name: String,
+    },
+    Block {
+        cidr: String,
+        except: Vec<String>,
+    },
 }
 
 /// One L4 grant into a namespace, named like its NetworkPolicy.
@@ -82,7 +90,7 @@ pub(super) fn grants(
         })
         .collect();
     let mut push = |name: String, source: Source, ports: Vec<PortSpec>| {
-        if let Source::Namespace(n) = &source
+        if let Source::Namespace(n) | Source::ServiceAccount { namespace: n, .. } = &source
             && explicit.contains(n)
         {
             return;
@@ -108,11 +116,16 @@ pub(super) fn grants(
         );
     }
     for g in crate::flows::routed_into(m, &ns.name) {
-        push(
-            crate::flows::grant_name(g),
-            Source::Namespace(g.proxy_namespace().to_owned()),
-            vec![],
-        );
+        // The Gateway's proxies, not every pod beside them (validation requires
+        // the service account with a mesh).
+        let source = match &g.service_account {
+            Some(sa) => Source::ServiceAccount {
+                namespace: g.proxy_namespace().to_owned(),
+                name: sa.clone(),
+            },
+            None => Source::Namespace(g.proxy_namespace().to_owned()),
+        };
+        push(crate::flows::grant_name(g), source, vec![]);
     }
     if provider == MeshProvider::Istio {
         push(

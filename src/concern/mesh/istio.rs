@@ -65,6 +65,10 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Ren
                         namespaces: vec![n.clone()],
                         ..IstioSource::default()
                     },
+                    Source::ServiceAccount { namespace, name } => IstioSource {
+                        principals: vec![format!("cluster.local/ns/{namespace}/sa/{name}")],
+                        ..IstioSource::default()
+                    },
                     Source::Block { cidr, except } => IstioSource {
                         ip_blocks: vec![cidr.clone()],
                         not_ip_blocks: except.clone(),
@@ -375,8 +379,20 @@ pub(super) fn istio_values(m: &Model) -> Result<Manifest, RenderError> {
         // redirects traffic; with the Istio CNI plugin the node does it instead.
         "pilot": {"cni": {"enabled": true}},
         "meshConfig": mesh_config,
-        // Sized to the meshed LimitRanges (see `sidecar`), not the chart's 2 CPU / 1Gi.
-        "global": {"proxy": {"resources": {"requests": proxy.requests(), "limits": proxy.limits()}}},
+        "global": {"proxy": {
+            // Sized to the meshed LimitRanges (see `sidecar`), not the chart's 2 CPU / 1Gi.
+            "resources": {"requests": proxy.requests(), "limits": proxy.limits()},
+            // The injection template copies this into the istio-proxy (and
+            // init) container's securityContext and sets none by default
+            // (`seccompProfile: {}`). Pod Security `restricted` wants a seccomp
+            // profile on every container unless the pod sets one: a pod that
+            // sets it per container is refused once the sidecar joins it.
+            // Linkerd's proxy template sets RuntimeDefault itself.
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }},
+        // Pods of the Gateways Istio deploys for Gateway API objects
+        // (kube-gateway.yaml, pod level), for the same reason.
+        "gateways": {"seccompProfile": {"type": "RuntimeDefault"}},
     });
     let mut md = meta("kharden-istio-values", Some(ISTIO_NS));
     md.annotations = Some(BTreeMap::from([(

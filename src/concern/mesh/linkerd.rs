@@ -240,6 +240,12 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
         for g in &grants {
             let authn = match &g.source {
                 Source::Namespace(n) => mesh_authn(vec![ns_identity(n)], format!("namespace-{n}"))?,
+                Source::ServiceAccount { namespace, name } => mesh_authn(
+                    vec![format!(
+                        "{name}.{namespace}.serviceaccount.identity.linkerd.{LINKERD_DOMAIN}"
+                    )],
+                    format!("serviceaccount-{namespace}-{name}"),
+                )?,
                 Source::Block { cidr, except } => {
                     let name = format!("{}-network", g.name);
                     out.push(custom(

@@ -305,11 +305,80 @@ mod tests {
 
     const TIGHT: &str = "defaults:\n  containerLimits:\n    defaultRequest: {cpu: 100m, memory: 128Mi}\n    default: {cpu: 200m, memory: 256Mi}\n    max: {cpu: 300m, memory: 384Mi}\n";
 
-    fn proxy(objs: &[(String, serde_json::Value)]) -> serde_json::Value {
+    fn values(objs: &[(String, serde_json::Value)]) -> serde_json::Value {
         let cm = object(objs, "istio-system/configmap-kharden-istio-values.yaml");
-        let v: serde_json::Value =
-            serde_saphyr::from_str(cm["data"]["values.yaml"].as_str().unwrap()).unwrap();
-        v["global"]["proxy"]["resources"].clone()
+        serde_saphyr::from_str(cm["data"]["values.yaml"].as_str().unwrap()).unwrap()
+    }
+
+    fn proxy(objs: &[(String, serde_json::Value)]) -> serde_json::Value {
+        values(objs)["global"]["proxy"]["resources"].clone()
+    }
+
+    /// The istio-proxy container's seccomp profile as Istio's injection
+    /// template builds it (istio/istio
+    /// manifests/charts/istio-control/istio-discovery/files/injection-template.yaml):
+    /// `{{- if .Values.global.proxy.seccompProfile }} seccompProfile:
+    /// {{- toYaml .Values.global.proxy.seccompProfile }}` under the container's
+    /// securityContext; the chart's default `{}` is false, so nothing is set.
+    fn injected_proxy(values: &serde_json::Value) -> serde_json::Value {
+        let mut sc = serde_json::json!({"allowPrivilegeEscalation": false, "runAsNonRoot": true});
+        let p = values
+            .pointer("/global/proxy/seccompProfile")
+            .cloned()
+            .unwrap_or_default();
+        if p.as_object().is_some_and(|m| !m.is_empty()) {
+            sc["seccompProfile"] = p;
+        }
+        serde_json::json!({"name": "istio-proxy", "securityContext": sc})
+    }
+
+    /// Pod Security `restricted`, seccomp: a profile set at pod or container
+    /// level must be `RuntimeDefault` or `Localhost`, and a container without
+    /// one needs the pod's.
+    fn restricted_seccomp_admits(pod: &serde_json::Value) -> bool {
+        let set = |v: &serde_json::Value| !v["seccompProfile"].is_null();
+        let allowed = |v: &serde_json::Value| {
+            matches!(
+                v["seccompProfile"]["type"].as_str(),
+                Some("RuntimeDefault" | "Localhost")
+            )
+        };
+        let pod_sc = &pod["securityContext"];
+        if set(pod_sc) && !allowed(pod_sc) {
+            return false;
+        }
+        ["initContainers", "containers"]
+            .iter()
+            .flat_map(|k| pod[*k].as_array().cloned().unwrap_or_default())
+            .all(|c| {
+                let sc = &c["securityContext"];
+                if set(sc) { allowed(sc) } else { set(pod_sc) }
+            })
+    }
+
+    #[test]
+    fn an_injected_istio_proxy_keeps_a_restricted_pod_admissible() {
+        // #30 item 10: a pod that sets seccomp per container only.
+        let app = serde_json::json!({"name": "app", "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}});
+        let pod =
+            |containers: Vec<serde_json::Value>| serde_json::json!({"containers": containers});
+        assert!(restricted_seccomp_admits(&pod(vec![app.clone()])));
+        let objs = render("mesh: {provider: istio}\nnamespaces:\n  - name: a\n");
+        let v = values(&objs);
+        assert!(
+            restricted_seccomp_admits(&pod(vec![app.clone(), injected_proxy(&v)])),
+            "{v}"
+        );
+        // What the chart does without the value: the pod is refused.
+        assert!(!restricted_seccomp_admits(&pod(vec![
+            app,
+            injected_proxy(&serde_json::json!({"global": {"proxy": {"seccompProfile": {}}}}))
+        ])));
+        // Istio's Gateway API deployments (kube-gateway.yaml) read their own value.
+        assert_eq!(
+            v["gateways"]["seccompProfile"],
+            serde_json::json!({"type": "RuntimeDefault"})
+        );
     }
 
     /// What the LimitRanger admission plugin does with one container: refuse

@@ -48,10 +48,6 @@ fn daemon_set_is_pinned_read_only_and_uses_secret_refs() {
 
     assert_eq!(pod["serviceAccountName"], "fluentd");
     assert!(pod.get("serviceAccount").is_none());
-    assert_eq!(
-        pod["tolerations"],
-        json!([{"effect": "NoSchedule", "key": "node-role.kubernetes.io/control-plane", "operator": "Exists"}])
-    );
 
     // Credentials: only from the Secret, never a literal value.
     let env = c["env"].as_array().unwrap();
@@ -83,16 +79,15 @@ fn daemon_set_is_pinned_read_only_and_uses_secret_refs() {
             host.insert(path.to_owned(), m["readOnly"] == true);
         }
     }
+    // /var/log holds the containers, pods, audit and persistent journal
+    // directories; each is mounted once, through it.
     assert_eq!(
         host,
         BTreeMap::from([
             ("/etc/machine-id".to_owned(), true),
             ("/var/lib/kharden/fluentd".to_owned(), false),
-            ("/var/log/containers".to_owned(), true),
             ("/run/log/journal".to_owned(), true),
-            ("/var/log/journal".to_owned(), true),
-            ("/var/log/kubernetes/audit".to_owned(), true),
-            ("/var/log/pods".to_owned(), true),
+            ("/var/log".to_owned(), true),
         ])
     );
 
@@ -274,4 +269,152 @@ fn audit_needs_an_enabled_audit_log_on_a_self_managed_control_plane() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("`apiServer.audit.enabled` is false"), "{e}");
+}
+
+// -- Where the collector runs, what it may create on the node (#29, #30) ----
+
+/// Host volumes of a rendered DaemonSet: (host path, hostPath type, mountPath).
+fn host_volumes(ds: &Value) -> Vec<(String, Option<String>, String)> {
+    let pod = &ds["spec"]["template"]["spec"];
+    let mounts = pod["containers"][0]["volumeMounts"].as_array().unwrap();
+    pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| {
+            let path = v["hostPath"]["path"].as_str()?;
+            let m = mounts.iter().find(|m| m["name"] == v["name"]).unwrap();
+            Some((
+                path.to_owned(),
+                v["hostPath"]["type"].as_str().map(str::to_owned),
+                m["mountPath"].as_str().unwrap().to_owned(),
+            ))
+        })
+        .collect()
+}
+
+fn within(path: &str, dir: &str) -> bool {
+    path.strip_prefix(dir)
+        .is_some_and(|r| r.is_empty() || r.starts_with('/'))
+}
+
+#[test]
+fn the_journal_is_read_without_creating_its_directory() {
+    // #30 item 9: creating /var/log/journal makes journald persist.
+    for collector in ["fluentd", "fluent-bit"] {
+        let objs = all_sources(collector);
+        let ds = object(&objs, &format!("logging/daemonset-{collector}.yaml"));
+        let vols = host_volumes(&ds);
+        for (path, kind, _) in &vols {
+            // The kubelet creates a missing `DirectoryOrCreate` source; for the
+            // empty type containerd and CRI-O do (`MkdirAll`).
+            let creates = matches!(
+                kind.as_deref(),
+                None | Some("") | Some("DirectoryOrCreate") | Some("FileOrCreate")
+            );
+            assert!(
+                !(creates && within(path, "/var/log/journal")),
+                "{collector}: {path} ({kind:?}) would create the persistent journal"
+            );
+        }
+        // The journal shows through its parent, which every node has, at the
+        // same path inside the container, checked but never created.
+        let via: Vec<_> = vols
+            .iter()
+            .filter(|(path, _, _)| within("/var/log/journal", path))
+            .collect();
+        assert_eq!(
+            via,
+            [&(
+                "/var/log".to_owned(),
+                Some("Directory".to_owned()),
+                "/var/log".to_owned()
+            )],
+            "{collector}"
+        );
+    }
+    // Fluentd reads both directories, each with a cursor of its own (a missing
+    // one is retried); Fluent Bit takes no `Path` (see its pipeline test).
+    let conf = fluent_conf(&all_sources("fluentd"));
+    assert_eq!(
+        conf.by_id("in_systemd_node").get("path"),
+        "/var/log/journal"
+    );
+    assert_eq!(
+        conf.by_id("in_systemd_node_runtime").get("path"),
+        "/run/log/journal"
+    );
+}
+
+/// A taint as `(key, value, effect)`.
+type Taint<'a> = (&'a str, &'a str, &'a str);
+
+/// Kubernetes' `Toleration.ToleratesTaint`: an empty key with `Exists`
+/// tolerates every key, an empty effect every effect.
+fn tolerates(t: &Value, (key, value, effect): Taint<'_>) -> bool {
+    let field = |k: &str| t[k].as_str().unwrap_or_default();
+    if !field("effect").is_empty() && field("effect") != effect {
+        return false;
+    }
+    if !field("key").is_empty() && field("key") != key {
+        return false;
+    }
+    match field("operator") {
+        "Exists" => true,
+        "" | "Equal" => field("value") == value,
+        other => panic!("operator {other}"),
+    }
+}
+
+/// Whether the scheduler places the pod on a node with these labels and taints
+/// (node selector, then every NoSchedule and NoExecute taint tolerated).
+fn schedulable(pod: &Value, labels: &[(&str, &str)], taints: &[Taint<'_>]) -> bool {
+    let selector = pod["nodeSelector"].as_object().cloned().unwrap_or_default();
+    let tolerations = pod["tolerations"].as_array().cloned().unwrap_or_default();
+    selector
+        .iter()
+        .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && v == lv))
+        && taints
+            .iter()
+            .filter(|t| t.2 != "PreferNoSchedule")
+            .all(|t| tolerations.iter().any(|x| tolerates(x, *t)))
+}
+
+#[test]
+fn collectors_run_on_every_linux_node_whatever_its_taints() {
+    // #29 item 5.
+    let linux = [("kubernetes.io/os", "linux")];
+    let windows = [("kubernetes.io/os", "windows")];
+    for collector in ["fluentd", "fluent-bit"] {
+        let objs = all_sources(collector);
+        let ds = object(&objs, &format!("logging/daemonset-{collector}.yaml"));
+        let pod = &ds["spec"]["template"]["spec"];
+        for taints in [
+            &[][..],
+            &[("node-role.kubernetes.io/control-plane", "", "NoSchedule")],
+            &[("nvidia.com/gpu", "present", "NoSchedule")],
+            &[(
+                "kubernetes.azure.com/scalesetpriority",
+                "spot",
+                "NoSchedule",
+            )],
+            &[("dedicated", "db", "NoExecute"), ("x", "y", "NoSchedule")],
+            &[("soft", "", "PreferNoSchedule")],
+        ] {
+            assert!(
+                schedulable(pod, &linux, taints),
+                "{collector}: a Linux node tainted {taints:?} gets no collector"
+            );
+        }
+        // AKS and EKS Windows pools carry no taint unless told to; GKE's do.
+        assert!(!schedulable(pod, &windows, &[]), "{collector}");
+        assert!(
+            !schedulable(
+                pod,
+                &windows,
+                &[("node.kubernetes.io/os", "windows", "NoSchedule")]
+            ),
+            "{collector}"
+        );
+    }
 }

@@ -382,7 +382,8 @@ fn fluent_bit_values_round_trip_or_are_refused() {
                 assert_eq!(fb_get(out, "Logstash_Prefix"), *h);
                 let audit = fb_section(&conf, "in_tail_kube_apiserver_audit");
                 assert_eq!(fb_get(audit, "Path"), *h);
-                assert_eq!(conf.iter().filter(|(n, _)| n == "INPUT").count(), 7);
+                // Containers, control plane, one journal input per unit group, audit.
+                assert_eq!(conf.iter().filter(|(n, _)| n == "INPUT").count(), 5);
                 assert_eq!(conf.iter().filter(|(n, _)| n == "OUTPUT").count(), 1);
             }
         }
@@ -550,12 +551,17 @@ fn fluent_bit_renders_the_same_pipeline() {
             "kube.*",
             "kubecp.*",
             "journal.node",
-            "journal.node",
-            "journal.controlplane",
             "journal.controlplane",
             "kube-apiserver-audit"
         ]
     );
+    // Fluent Bit refuses a `Path` that does not exist; without one it reads the
+    // node's journal in both places systemd keeps it, whichever exists.
+    for id in ["in_systemd_node", "in_systemd_control_plane"] {
+        let j = fb_section(&conf, id);
+        assert!(j.iter().all(|(k, _)| k != "Path"), "{j:?}");
+        assert!(fb_get(j, "DB").ends_with(&format!("{id}-cursor.json")));
+    }
     let pods = fb_section(&conf, "in_tail_containers");
     assert_eq!(fb_get(pods, "multiline.parser"), "cri");
     let kube = fb_section(&conf, "filter_kube_metadata");
