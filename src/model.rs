@@ -22,6 +22,23 @@ pub fn effective_quota(m: &Model, ns: &NamespaceSpec) -> BTreeMap<String, Quanti
         ("services.nodeports".to_owned(), QuantityValue::Int(0)),
     ]);
     q.extend(m.profile.defaults.quota.clone());
+    // A platform component's LoadBalancer Service in a profile namespace (#29):
+    // the defaults' zero would refuse it. A LoadBalancer also takes a node port
+    // per service port (`allocateLoadBalancerNodePorts` defaults to true): two
+    // for HTTP and HTTPS. The namespace's own quota, when it sets them, wins.
+    let lbs = crate::components::load_balancers_in(&m.profile, &ns.name).len() as i64;
+    if lbs > 0 {
+        for (key, n) in [
+            ("services.loadbalancers", lbs),
+            ("services.nodeports", 2 * lbs),
+        ] {
+            let at_least = match q.get(key) {
+                Some(QuantityValue::Int(i)) => (*i).max(n),
+                _ => n,
+            };
+            q.insert(key.to_owned(), QuantityValue::Int(at_least));
+        }
+    }
     q.extend(ns.quota.clone());
     q
 }

@@ -178,7 +178,12 @@ pub fn run(m: &Model, set: &ManifestSet) -> Result<Vec<Check>, EvalError> {
     if components.is_empty() {
         return Ok(Vec::new());
     }
-    let objs = objects(set);
+    run_objects(m, objects(set))
+}
+
+/// The checks on rendered objects already read back.
+pub fn run_objects(m: &Model, objs: Vec<Value>) -> Result<Vec<Check>, EvalError> {
+    let components = super::all(&m.profile);
     let cluster = network_cluster(&objs);
     let mut out = Vec::new();
     for c in &components {
@@ -386,6 +391,7 @@ struct Need<'a> {
     to_labels: BTreeMap<String, String>,
     port: u16,
     why: String,
+    to_is_elasticsearch: bool,
 }
 
 fn reach(
@@ -407,6 +413,7 @@ fn reach(
                         to_labels: BTreeMap::new(),
                         port: 8080,
                         why: "routes Ingress traffic".to_owned(),
+                        to_is_elasticsearch: false,
                     });
                 }
             }
@@ -427,6 +434,7 @@ fn reach(
                         to_labels: BTreeMap::new(),
                         port: 8080,
                         why: "routes Gateway traffic".to_owned(),
+                        to_is_elasticsearch: false,
                     });
                 }
             }
@@ -438,6 +446,7 @@ fn reach(
                         to_labels: es.pod_labels.clone(),
                         port: l.elasticsearch.port,
                         why: "ships logs".to_owned(),
+                        to_is_elasticsearch: true,
                     });
                 }
             }
@@ -447,6 +456,7 @@ fn reach(
                 to_labels: c.pod_labels.clone(),
                 port: ES_TRANSPORT,
                 why: "forms a cluster with its other nodes".to_owned(),
+                to_is_elasticsearch: true,
             }),
             Role::ElasticOperator => {
                 if let Some(es) = find(Role::Elasticsearch) {
@@ -456,6 +466,7 @@ fn reach(
                         to_labels: es.pod_labels.clone(),
                         port: ES_HTTP,
                         why: "manages Elasticsearch".to_owned(),
+                        to_is_elasticsearch: true,
                     });
                 }
             }
@@ -515,7 +526,16 @@ fn reach(
             if let Some(istio::Decision::Denied(by)) = istio::decide(objs, &from, &target, true) {
                 check.ok = false;
                 check.detail = format!("mesh: denied {by}");
-                check.hint = if n.from.meshed {
+                check.hint = if n.to_is_elasticsearch {
+                    format!(
+                        "Elasticsearch in `{}` is inside the mesh, whose STRICT mTLS and identity-based authorization refuse the log collector and the ECK operator, which run without a sidecar: run Elasticsearch outside the mesh (in the collector's namespace `{}`, or a namespace not in the profile) and point `logging.elasticsearch.host` at it",
+                        n.to_ns,
+                        m.profile
+                            .logging
+                            .as_ref()
+                            .map_or("logging", |l| l.namespace.as_str())
+                    )
+                } else if n.from.meshed {
                     "this is a bug in kharden's mesh grants".to_owned()
                 } else {
                     format!(

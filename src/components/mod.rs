@@ -52,6 +52,10 @@ impl Role {
     }
 }
 
+/// The annotation that says, on a rendered object, what kharden derived for
+/// the platform components and why.
+pub const EXEMPTIONS: &str = "kharden.dev/platform-exemptions";
+
 /// Elasticsearch's HTTP and node-to-node (transport) ports.
 pub const ES_HTTP: u16 = 9200;
 pub const ES_TRANSPORT: u16 = 9300;
@@ -170,6 +174,36 @@ fn sidecar_images(provider: MeshProvider) -> &'static [&'static str] {
     }
 }
 
+/// The LoadBalancer Services platform components expose from the profile
+/// namespace `ns` (a Gateway's proxies, the ingress controller), by name: the
+/// namespace's quota must hold them. Read per namespace, so it scans the
+/// gateways instead of building every component.
+pub fn load_balancers_in(p: &Profile, ns: &str) -> Vec<String> {
+    let o = &p.components;
+    let lb = |x: Option<&ComponentOverride>| {
+        x.and_then(|o| o.service_type)
+            .is_none_or(|t| t == ServiceType::LoadBalancer)
+    };
+    let mut out = Vec::new();
+    if let Some(ic) = &p.defaults.network.allow_from_ingress_controller
+        && ic.namespace == ns
+        && lb(o.ingress_controller.as_ref())
+    {
+        out.push("the ingress controller".to_owned());
+    }
+    if lb(o.gateway_proxies.as_ref()) {
+        for g in p
+            .cluster
+            .gateways
+            .iter()
+            .filter(|g| g.proxy_namespace() == ns)
+        {
+            out.push(format!("the proxies of Gateway {}/{}", g.namespace, g.name));
+        }
+    }
+    out
+}
+
 /// Every component of the profile, in a fixed order.
 pub fn all(p: &Profile) -> Vec<Component> {
     let o = &p.components;
@@ -229,6 +263,9 @@ pub fn all(p: &Profile) -> Vec<Component> {
             images,
         );
         c.pod_labels = g.pod_labels.clone();
+        if let Some(sa) = &g.service_account {
+            c.service_account = sa.clone();
+        }
         c.service = Some(ServiceType::LoadBalancer);
         c.service_annotations = lb_annotations();
         c.sets_limits = false;
@@ -256,8 +293,14 @@ pub fn all(p: &Profile) -> Vec<Component> {
                 "default",
                 &["docker.elastic.co/elasticsearch/elasticsearch"],
             )
-            .labels(&[ECK_TYPE_LABEL])
-            .with(o.elasticsearch.as_ref());
+            .labels(&[ECK_TYPE_LABEL]);
+            // In a meshed profile namespace its pods are injected like any other.
+            let mut es = es;
+            es.meshed = p
+                .namespaces
+                .iter()
+                .any(|n| n.name == namespace && crate::flows::meshed(p, n));
+            let es = es.with(o.elasticsearch.as_ref());
             out.push(es);
             // The operator's pods: every pod of its namespace (its static
             // manifests label them `control-plane: elastic-operator`, its Helm
@@ -330,3 +373,6 @@ pub fn all(p: &Profile) -> Vec<Component> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

@@ -203,8 +203,19 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let mut out = Vec::new();
     for ns in &m.profile.namespaces {
         let q = effective_quota(m, ns);
+        let mut metadata = inner_meta(m, ns, NAME);
+        let lbs = crate::components::load_balancers_in(&m.profile, &ns.name);
+        if !lbs.is_empty() {
+            metadata.annotations.get_or_insert_with(Default::default).insert(
+                crate::components::EXEMPTIONS.to_owned(),
+                format!(
+                    "services.loadbalancers and services.nodeports hold the LoadBalancer Service of {}",
+                    lbs.join(", ")
+                ),
+            );
+        }
         out.push(Manifest::k8s(&ResourceQuota {
-            metadata: inner_meta(m, ns, NAME),
+            metadata,
             spec: Some(ResourceQuotaSpec {
                 hard: quantities(&q),
                 ..ResourceQuotaSpec::default()

@@ -89,14 +89,17 @@ fn dns_is_one_anded_peer_and_can_be_turned_off() {
 
 #[test]
 fn mesh_and_logging_flows_are_derived() {
-    let objs = render(
-        "mesh: {provider: istio}\nlogging:\n  namespace: logging\n  sources: [pods]\n  elasticsearch: {host: es.search.svc, indexPrefix: x, credentialsSecret: es}\nnamespaces:\n  - name: search\n",
-    );
+    let objs = render("mesh: {provider: istio}\nnamespaces:\n  - name: search\n");
     let cp = object(&objs, "search/networkpolicy-allow-istio-control-plane.yaml");
     assert_eq!(cp["spec"]["egress"][0]["ports"][0]["port"], 15012);
     object(
         &objs,
         "search/networkpolicy-allow-from-istio-ingressgateway.yaml",
+    );
+    // Elasticsearch in a tenant namespace, outside the mesh (inside it, the
+    // unmeshed collector could not reach it: `components::check` refuses that).
+    let objs = render(
+        "logging:\n  namespace: logging\n  sources: [pods]\n  elasticsearch: {host: es.search.svc, indexPrefix: x, credentialsSecret: es}\nnamespaces:\n  - name: search\n",
     );
     // The collector's namespace (the logging concern's, not a tenant) takes no
     // ingress; Elasticsearch's namespace accepts the collector on 9200.

@@ -142,7 +142,7 @@ fn registries(list: &[String]) -> Vec<String> {
 
 /// The annotation that says which exemptions kharden derived for the
 /// platform components, and why (`derived`).
-pub const DERIVED: &str = "kharden.dev/platform-exemptions";
+pub const DERIVED: &str = crate::components::EXEMPTIONS;
 
 /// Every rule instance the profile asks for, in a fixed order.
 pub fn plan(m: &Model) -> Vec<Instance> {
