@@ -289,9 +289,14 @@ static INGRESS_TLS_HOSTS: LazyLock<String> = LazyLock::new(|| {
 });
 
 pub(super) fn rule(group: &str, resources: &[&str]) -> NamedRuleWithOperations {
+    let version = if group == "*" { "*" } else { "v1" };
+    versioned_rule(group, &[version], resources)
+}
+
+fn versioned_rule(group: &str, versions: &[&str], resources: &[&str]) -> NamedRuleWithOperations {
     NamedRuleWithOperations {
         api_groups: Some(vec![group.to_owned()]),
-        api_versions: Some(vec![if group == "*" { "*" } else { "v1" }.to_owned()]),
+        api_versions: Some(versions.iter().map(|v| (*v).to_owned()).collect()),
         operations: Some(vec!["CREATE".to_owned(), "UPDATE".to_owned()]),
         resources: Some(resources.iter().map(|r| (*r).to_owned()).collect()),
         scope: Some("Namespaced".to_owned()),
@@ -328,8 +333,12 @@ pub fn resource_rules(r: Rule) -> Vec<NamedRuleWithOperations> {
         ],
         Rule::NamespaceAnnotations => vec![rule("*", &["*"])],
         Rule::WindowsPods => vec![rule("", &["pods"])],
+        // Every version Gateway API serves, in both of its groups.
         Rule::RouteHostsInDomain | Rule::UniqueRouteHosts | Rule::GatewayParents => {
-            vec![rule(super::routes::GROUP, &super::routes::resources(r))]
+            super::routes::matched(r)
+                .into_iter()
+                .map(|m| versioned_rule(m.group, &m.versions, &m.resources))
+                .collect()
         }
     }
 }
