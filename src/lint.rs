@@ -88,7 +88,7 @@ pub const RULES: &[Rule] = &[
         id: "KH008",
         name: "registry-too-broad",
         level: Level::Warning,
-        explanation: "Allowing a whole public registry (docker.io, ghcr.io, quay.io, …) without a path admits any image anyone publishes there. Allow your own registry, or a path under a public one (`ghcr.io/acme`).",
+        explanation: "Allowing a whole public registry (docker.io, ghcr.io, quay.io, …) without a path admits any image anyone publishes there. Allow your own registry, or a path under a public one (`ghcr.io/acme/*`).",
         check: registry_too_broad,
     },
     Rule {
@@ -140,7 +140,46 @@ pub const RULES: &[Rule] = &[
         explanation: "A ResourceQuota is charged for every container of a pod, the injected proxy included. When the quota's CPU or memory divided by what one pod of default size takes (one app container with the LimitRange defaults, plus the proxy) is below the `pods` quota, the namespace fills up long before its pod count, and new pods are refused with `exceeded quota`. Raise the compute quota, lower `pods` to match, or size the proxy with `mesh.sidecarResources`.",
         check: quota_meshed_pods,
     },
+    Rule {
+        id: "KH016",
+        name: "registry-entry-read-one-way",
+        level: Level::Warning,
+        explanation: "A registry entry in `policy.allowedRegistries` or an `allowedRegistries` exception's `allow` that could mean two things is taken one way: `host/path/` (trailing slash) as everything under the path, `host/path/*`; `docker.io/nginx` as the official image `docker.io/library/nginx`, not the Docker Hub namespace `nginx`; a repository shallower than its registry's images (`ghcr.io/acme`, `europe-docker.pkg.dev/project/repo`) as that one repository, which admits nothing there. Write the meaning you want explicitly: `host/*` or `host/path/*` for everything under it, `host/path/repo` for one repository, `host/path/repo:tag` or `host/path/repo@sha256:…` for one image.",
+        check: registry_entry_read_one_way,
+    },
 ];
+
+/// Registry entries that could mean two things, with the meaning taken.
+fn registry_entry_read_one_way(m: &Model, out: &mut Vec<Diagnostic>) {
+    let Some(pol) = &m.profile.policy else { return };
+    let mut lists = vec![(
+        FieldPath::root().key("policy").key("allowedRegistries"),
+        &pol.allowed_registries,
+    )];
+    for (i, ex) in m.profile.exceptions.iter().enumerate() {
+        if ex.rule == "allowedRegistries" {
+            lists.push((
+                FieldPath::root().key("exceptions").index(i).key("allow"),
+                &ex.allow,
+            ));
+        }
+    }
+    for (path, list) in lists {
+        for (i, r) in list.iter().enumerate() {
+            if let Ok(e) = crate::concern::policy::parse_registry(r)
+                && let Some(reading) = e.reading
+            {
+                out.push(
+                    Diagnostic::error(
+                        path.index(i),
+                        format!("`{r}` is read as {}", reading.meaning),
+                    )
+                    .hint(reading.other),
+                );
+            }
+        }
+    }
+}
 
 fn quota_meshed_pods(m: &Model, out: &mut Vec<Diagnostic>) {
     for (i, msg) in crate::concern::mesh::sidecar::quota_gaps(m) {
@@ -447,8 +486,10 @@ const PUBLIC_REGISTRIES: &[&str] = &[
 fn registry_too_broad(m: &Model, out: &mut Vec<Diagnostic>) {
     let Some(pol) = &m.profile.policy else { return };
     for (i, r) in pol.allowed_registries.iter().enumerate() {
-        let host = r.trim_end_matches('/');
-        if PUBLIC_REGISTRIES.contains(&host) || host.contains('*') {
+        // Everything on a host: `host`, `host/`, `host/*` (one normal form).
+        let normal = crate::concern::policy::normalise_registry(r).unwrap_or_default();
+        let host = normal.strip_suffix("/*").unwrap_or(&normal);
+        if PUBLIC_REGISTRIES.contains(&host) {
             out.push(
                 Diagnostic::error(
                     FieldPath::root()
@@ -457,7 +498,7 @@ fn registry_too_broad(m: &Model, out: &mut Vec<Diagnostic>) {
                         .index(i),
                     format!("`{r}` allows every image of a public registry"),
                 )
-                .hint(format!("allow a path under it, e.g. `{host}/your-org`")),
+                .hint(format!("allow a path under it, e.g. `{host}/your-org/*`")),
             );
         }
     }

@@ -1,7 +1,7 @@
 package khardengatewayparents
 
 # A route (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute) or ListenerSet
-# attaches only to the Gateways the profile lists for its namespace
+# (XListenerSet before Gateway API 1.5), in any version, attaches only to the Gateways the profile lists for its namespace
 # (`parameters.gateways`: "namespace/name" to the namespaces it routes, "*" for
 # all). A parentRef without a namespace means the object's own; without group
 # and kind, a Gateway. A route may also name a Service of its own namespace
@@ -9,13 +9,15 @@ package khardengatewayparents
 
 route_kinds := {"HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"}
 
+listener_set_kinds := {"ListenerSet", "XListenerSet"}
+
 refs[ref] {
 	route_kinds[input.review.kind.kind]
 	ref := input.review.object.spec.parentRefs[_]
 }
 
 refs[ref] {
-	input.review.kind.kind == "ListenerSet"
+	listener_set_kinds[input.review.kind.kind]
 	ref := input.review.object.spec.parentRef
 }
 

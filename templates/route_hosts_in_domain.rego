@@ -4,13 +4,13 @@ package khardenroutehostsindomain
 # route's `hostnames` (HTTPRoute, GRPCRoute, TLSRoute) are names strictly under
 # a domain, never wildcards, and a route must list them: without any it takes
 # every host of the listeners it attaches to. A Gateway's or ListenerSet's
-# HTTP, HTTPS and TLS listeners name their hostname: a name under a domain, or
+# (XListenerSet before Gateway API 1.5) HTTP, HTTPS and TLS listeners name their hostname: a name under a domain, or
 # a wildcard over the domain or a name under it. Hostnames are compared as
 # written: Gateway API allows lower case only.
 
 route_kinds := {"HTTPRoute", "GRPCRoute", "TLSRoute"}
 
-listener_kinds := {"Gateway", "ListenerSet"}
+listener_kinds := {"Gateway", "ListenerSet", "XListenerSet"}
 
 hostname_protocols := {"HTTP", "HTTPS", "TLS"}
 

@@ -1,16 +1,30 @@
 package khardenuniqueroutehosts
 
-# No two namespaces claim one hostname: a route's hostnames (HTTPRoute,
-# GRPCRoute, TLSRoute) are refused when a route or an Ingress of another
-# namespace already holds them. Other objects are seen through Gatekeeper's
-# replicated inventory (the sync Config).
+# No two namespaces claim one hostname: the hostnames of a route (HTTPRoute,
+# GRPCRoute, TLSRoute) and the listener hostnames of a ListenerSet
+# (XListenerSet before Gateway API 1.5) are refused when a route, ListenerSet
+# or Ingress of another namespace holds one they overlap: the same name, or
+# one under the other's wildcard (`*.x` matches every name under x, as Gateway
+# API matches listener hostnames). Other objects are seen, in whatever version
+# they were synced, through Gatekeeper's replicated inventory (the sync Config).
 
 route_kinds := {"HTTPRoute", "GRPCRoute", "TLSRoute"}
 
+listener_set_kinds := {"ListenerSet", "XListenerSet"}
+
+hosts(kind, obj) = names {
+	route_kinds[kind]
+	names := {host | host := obj.spec.hostnames[_]}
+}
+
+hosts(kind, obj) = names {
+	listener_set_kinds[kind]
+	names := {host | host := obj.spec.listeners[_].hostname}
+}
+
 claims[[ns, holder, host]] {
 	obj := data.inventory.namespace[ns][_][k][name]
-	route_kinds[k]
-	host := obj.spec.hostnames[_]
+	host := hosts(k, obj)[_]
 	holder := sprintf("%v %v/%v", [k, ns, name])
 }
 
@@ -20,12 +34,25 @@ claims[[ns, holder, host]] {
 	holder := sprintf("Ingress %v/%v", [ns, name])
 }
 
+overlap(a, b) {
+	a == b
+}
+
+overlap(a, b) {
+	startswith(a, "*.")
+	endswith(b, trim_prefix(a, "*"))
+}
+
+overlap(a, b) {
+	startswith(b, "*.")
+	endswith(a, trim_prefix(b, "*"))
+}
+
 violation[{"msg": msg}] {
 	kind := input.review.kind.kind
-	route_kinds[kind]
-	host := input.review.object.spec.hostnames[_]
+	host := hosts(kind, input.review.object)[_]
 	claim := claims[_]
 	claim[0] != input.review.namespace
-	claim[2] == host
-	msg := sprintf("%v hostname %v is already claimed by %v", [kind, host, claim[1]])
+	overlap(host, claim[2])
+	msg := sprintf("%v hostname %v is already claimed by %v (%v)", [kind, host, claim[1], claim[2]])
 }

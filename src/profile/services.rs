@@ -150,9 +150,12 @@ section! {
         /// `gatekeeper`: ConstraintTemplates, Constraints and mutators;
         /// `validating-admission-policy`: native CEL policies.
         pub engine: PolicyEngine,
-        /// Registries every image must come from: a host (`registry.example.com`)
-        /// allows everything under it, an entry with a repository path
-        /// (`docker.io/library/nginx`) that repository only, with any tag or digest.
+        /// Where every image must come from. `registry.example.com` (or
+        /// `registry.example.com/*`): everything on the host;
+        /// `registry.example.com/team/*`: everything under the path;
+        /// `registry.example.com/team/app`: that repository, any tag or digest;
+        /// `…/app:1.2` or `…/app@sha256:…`: exactly that image. Docker Hub
+        /// official images are `docker.io/library/nginx`.
         #[serde(default)]
         pub allowed_registries: Vec<String>,
         /// Annotation keys every workload must carry, non-empty, on itself and on
@@ -242,7 +245,8 @@ section! {
         /// The policy rule waived (a field name of `policy`, e.g. `allowedRegistries`).
         pub rule: String,
         pub namespaces: Vec<String>,
-        /// What is allowed in addition (for `allowedRegistries`: image prefixes).
+        /// What is allowed in addition (for `allowedRegistries`: registry
+        /// entries, written as in `policy.allowedRegistries`).
         #[serde(default)]
         pub allow: Vec<String>,
         /// Who answers for the waiver (an email address).

@@ -74,7 +74,7 @@ pub fn resource_of(group: &str, kind: &str) -> Option<&'static str> {
         ("batch", "CronJob") => "cronjobs",
         ("networking.k8s.io", "Ingress") => "ingresses",
         ("networking.k8s.io", "NetworkPolicy") => "networkpolicies",
-        (routes::GROUP, k) => return routes::resource(k),
+        (routes::GROUP | routes::X_GROUP, k) => return routes::resource(group, k),
         _ => return None,
     })
 }
@@ -375,7 +375,10 @@ pub(crate) fn rule_matches(rule: &Value, r: &Request) -> bool {
         .get("operations")
         .and_then(Value::as_array)
         .is_none_or(|a| a.iter().any(|x| x == "*" || x == r.operation.as_str()));
-    any("apiGroups", &r.group) && any("resources", &resource) && ops
+    any("apiGroups", &r.group)
+        && any("apiVersions", &r.version)
+        && any("resources", &resource)
+        && ops
 }
 
 /// The CEL environment the API server gives admission policies (the standard

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Rule;
-use super::registry::normalise_registry;
+use super::registry::{Entry, Form, parse};
 use crate::components::{Component, Role};
 use crate::model::Model;
 use crate::profile::{Platform, ServiceType};
@@ -48,24 +48,24 @@ pub fn repository_of(image: &str) -> String {
     }
 }
 
-/// Whether a registry entry (normal form) admits every image of `repo`, as
-/// the rendered rules read it: a host entry admits everything under it, an
-/// entry with a path that one repository.
-fn admits(entry: &str, repo: &str) -> bool {
-    if entry.contains('/') {
-        repo == entry
-    } else {
-        repo.strip_prefix(entry)
-            .is_some_and(|rest| rest.starts_with('/'))
+/// Whether a registry entry admits every image of `repo`, as the rendered
+/// rules read it: `…/*` everything under it at a `/` boundary, a repository
+/// entry that repository at any tag or digest; a tag or digest entry admits
+/// one image only, so never a whole repository.
+fn admits(entry: &Entry, repo: &str) -> bool {
+    match entry.form {
+        Form::Under => entry
+            .normal
+            .strip_suffix('*')
+            .is_some_and(|prefix| repo.starts_with(prefix)),
+        Form::Repository => entry.normal == repo,
+        Form::Tag | Form::Digest => false,
     }
 }
 
 /// The repositories of `c` that `allowed` does not admit.
 fn missing(allowed: &[String], c: &Component) -> Vec<String> {
-    let entries: Vec<String> = allowed
-        .iter()
-        .filter_map(|r| normalise_registry(r).ok())
-        .collect();
+    let entries: Vec<Entry> = allowed.iter().filter_map(|r| parse(r).ok()).collect();
     let set: BTreeSet<String> = c
         .images
         .iter()
@@ -199,14 +199,12 @@ mod tests {
 
     #[test]
     fn entries_admit_at_a_slash_boundary() {
-        assert!(admits(
-            "registry.k8s.io",
-            "registry.k8s.io/ingress-nginx/controller"
-        ));
-        assert!(!admits(
-            "registry.k8s",
-            "registry.k8s.io/ingress-nginx/controller"
-        ));
-        assert!(admits("docker.io/istio/proxyv2", "docker.io/istio/proxyv2"));
+        let e = |s: &str| parse(s).unwrap();
+        let repo = "registry.k8s.io/ingress-nginx/controller";
+        assert!(admits(&e("registry.k8s.io"), repo));
+        assert!(admits(&e("registry.k8s.io/ingress-nginx/*"), repo));
+        assert!(!admits(&e("registry.k8s.io/ingress/*"), repo));
+        assert!(admits(&e(repo), repo));
+        assert!(!admits(&e("registry.k8s.io/ingress-nginx/controller:v1"), repo));
     }
 }

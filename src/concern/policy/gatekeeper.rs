@@ -102,7 +102,11 @@ pub fn match_kinds(rule: Rule) -> Value {
         Rule::NamespaceAnnotations => json!([{"apiGroups": ["*"], "kinds": ["*"]}]),
         Rule::WindowsPods => json!([{"apiGroups": [""], "kinds": ["Pod"]}]),
         Rule::RouteHostsInDomain | Rule::UniqueRouteHosts | Rule::GatewayParents => {
-            json!([{"apiGroups": [super::routes::GROUP], "kinds": super::routes::kinds(rule)}])
+            let groups: Vec<Value> = super::routes::matched(rule)
+                .into_iter()
+                .map(|m| json!({"apiGroups": [m.group], "kinds": m.kinds}))
+                .collect();
+            json!(groups)
         }
     }
 }
@@ -158,14 +162,16 @@ pub fn objects(m: &Model, plan: &[Instance]) -> Vec<Custom<Value>> {
         out.extend(mutators(m, inst));
     }
     if rules.contains(&Rule::UniqueIngressHosts) {
-        // The uniqueness rules read other namespaces' Ingresses and routes.
+        // The uniqueness rules read other namespaces' Ingresses, routes and
+        // ListenerSets, in every version a Gateway API release serves them
+        // as, so the inventory holds them whichever release the cluster runs.
         let mut sync =
             vec![json!({"group": "networking.k8s.io", "version": "v1", "kind": "Ingress"})];
         if rules.contains(&Rule::UniqueRouteHosts) {
             sync.extend(
-                super::routes::HOSTNAME_ROUTES
-                    .iter()
-                    .map(|k| json!({"group": super::routes::GROUP, "version": "v1", "kind": k})),
+                super::routes::synced()
+                    .into_iter()
+                    .map(|(g, v, k)| json!({"group": g, "version": v, "kind": k})),
             );
         }
         out.push(Custom::new(

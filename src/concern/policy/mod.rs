@@ -30,7 +30,7 @@ use crate::profile::{Exception, Policy, PolicyEngine};
 use crate::source::FieldPath;
 
 pub use crate::components::internal_lb_annotation;
-pub use registry::normalise_registry;
+pub use registry::{normalise_registry, parse as parse_registry};
 
 /// The policy rules an exception may waive.
 pub const POLICY_RULES: &[&str] = &[
@@ -556,8 +556,8 @@ fn validate_policy(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
 fn registry_entry(out: &mut Vec<Diagnostic>, path: &FieldPath, r: &str) {
     if let Err(e) = normalise_registry(r) {
         out.push(
-            Diagnostic::error(path.clone(), format!("`{r}` is not a registry prefix: {e}"))
-                .hint("write a registry host, optionally with a path: `registry.example.com/team`, or `docker.io/library/nginx` for a Docker Hub image"),
+            Diagnostic::error(path.clone(), format!("`{r}` is not a registry entry: {e}"))
+                .hint("write `registry.example.com` (every image there), `registry.example.com/team/*` (everything under a path), `registry.example.com/team/app` (one repository), or `…/app:1.2` / `…/app@sha256:…` (one image); Docker Hub is `docker.io/library/nginx`"),
         );
     }
 }
@@ -592,7 +592,7 @@ fn validate_allow(pol: &Policy, ex: &Exception, base: &FieldPath, out: &mut Vec<
                         allow,
                         "an `allowedRegistries` exception must list what it allows".to_owned(),
                     )
-                    .hint("list image prefixes, e.g. `allow: [docker.io/library/nginx]`"),
+                    .hint("list registry entries, e.g. `allow: [docker.io/library/nginx]`"),
                 );
             }
             for (i, r) in ex.allow.iter().enumerate() {

@@ -17,18 +17,77 @@ use crate::model::Model;
 /// The Gateway API group.
 pub const GROUP: &str = "gateway.networking.k8s.io";
 
+/// Gateway API's experimental group, where ListenerSet was `XListenerSet`
+/// (releases 1.3 and 1.4, experimental channel).
+pub const X_GROUP: &str = "gateway.networking.x-k8s.io";
+
 /// Route kinds that carry `hostnames`.
 pub const HOSTNAME_ROUTES: [&str; 3] = ["GRPCRoute", "HTTPRoute", "TLSRoute"];
 
-/// The Gateway API kinds the rules read, with their resources.
-const RESOURCES: [(&str, &str); 7] = [
-    ("GRPCRoute", "grpcroutes"),
-    ("Gateway", "gateways"),
-    ("HTTPRoute", "httproutes"),
-    ("ListenerSet", "listenersets"),
-    ("TCPRoute", "tcproutes"),
-    ("TLSRoute", "tlsroutes"),
-    ("UDPRoute", "udproutes"),
+/// ListenerSet under both of its names.
+pub const LISTENER_SETS: [&str; 2] = ["ListenerSet", "XListenerSet"];
+
+/// One Gateway API kind the rules read: its group, resource, and every version
+/// a Gateway API release serves it as (standard and experimental channels,
+/// v1.0 to v1.6: TCPRoute, UDPRoute and GRPCRoute as v1alpha2 before v1,
+/// TLSRoute as v1alpha2 and v1alpha3). A request in any of them must meet the
+/// rules, or the older version is the way around them.
+struct Api {
+    group: &'static str,
+    kind: &'static str,
+    resource: &'static str,
+    versions: &'static [&'static str],
+}
+
+const APIS: [Api; 8] = [
+    Api {
+        group: GROUP,
+        kind: "GRPCRoute",
+        resource: "grpcroutes",
+        versions: &["v1", "v1alpha2"],
+    },
+    Api {
+        group: GROUP,
+        kind: "Gateway",
+        resource: "gateways",
+        versions: &["v1", "v1beta1"],
+    },
+    Api {
+        group: GROUP,
+        kind: "HTTPRoute",
+        resource: "httproutes",
+        versions: &["v1", "v1beta1"],
+    },
+    Api {
+        group: GROUP,
+        kind: "ListenerSet",
+        resource: "listenersets",
+        versions: &["v1"],
+    },
+    Api {
+        group: GROUP,
+        kind: "TCPRoute",
+        resource: "tcproutes",
+        versions: &["v1", "v1alpha2"],
+    },
+    Api {
+        group: GROUP,
+        kind: "TLSRoute",
+        resource: "tlsroutes",
+        versions: &["v1", "v1alpha2", "v1alpha3"],
+    },
+    Api {
+        group: GROUP,
+        kind: "UDPRoute",
+        resource: "udproutes",
+        versions: &["v1", "v1alpha2"],
+    },
+    Api {
+        group: X_GROUP,
+        kind: "XListenerSet",
+        resource: "xlistenersets",
+        versions: &["v1alpha1"],
+    },
 ];
 
 /// The kinds a Gateway API rule matches (Gatekeeper `match.kinds`; the native
@@ -41,10 +100,15 @@ pub fn kinds(rule: Rule) -> &'static [&'static str] {
             "HTTPRoute",
             "ListenerSet",
             "TLSRoute",
+            "XListenerSet",
         ],
-        // The native engine confines ListenerSet hostnames too; Gatekeeper's
-        // Rego reads routes only and lets other kinds pass.
-        Rule::UniqueRouteHosts => &["GRPCRoute", "HTTPRoute", "ListenerSet", "TLSRoute"],
+        Rule::UniqueRouteHosts => &[
+            "GRPCRoute",
+            "HTTPRoute",
+            "ListenerSet",
+            "TLSRoute",
+            "XListenerSet",
+        ],
         Rule::GatewayParents => &[
             "GRPCRoute",
             "HTTPRoute",
@@ -52,21 +116,59 @@ pub fn kinds(rule: Rule) -> &'static [&'static str] {
             "TCPRoute",
             "TLSRoute",
             "UDPRoute",
+            "XListenerSet",
         ],
         _ => &[],
     }
 }
 
 /// The plural resource of a Gateway API kind.
-pub fn resource(kind: &str) -> Option<&'static str> {
-    RESOURCES.iter().find(|(k, _)| *k == kind).map(|(_, r)| *r)
+pub fn resource(group: &str, kind: &str) -> Option<&'static str> {
+    APIS.iter()
+        .find(|a| a.group == group && a.kind == kind)
+        .map(|a| a.resource)
 }
 
-/// The resources of `kinds(rule)`, sorted.
-pub fn resources(rule: Rule) -> Vec<&'static str> {
-    let mut out: Vec<&str> = kinds(rule).iter().filter_map(|k| resource(k)).collect();
-    out.sort_unstable();
+/// What a rule matches in one API group, each list sorted.
+pub struct Matched {
+    pub group: &'static str,
+    pub kinds: Vec<&'static str>,
+    pub versions: Vec<&'static str>,
+    pub resources: Vec<&'static str>,
+}
+
+/// What a rule matches, per API group.
+pub fn matched(rule: Rule) -> Vec<Matched> {
+    let mut out = Vec::new();
+    for group in [GROUP, X_GROUP] {
+        let apis: Vec<&Api> = APIS
+            .iter()
+            .filter(|a| a.group == group && kinds(rule).contains(&a.kind))
+            .collect();
+        if apis.is_empty() {
+            continue;
+        }
+        let sorted = |f: &dyn Fn(&Api) -> Vec<&'static str>| {
+            let set: BTreeSet<&str> = apis.iter().flat_map(|a| f(a)).collect();
+            set.into_iter().collect::<Vec<_>>()
+        };
+        out.push(Matched {
+            group,
+            kinds: sorted(&|a| vec![a.kind]),
+            versions: sorted(&|a| a.versions.to_vec()),
+            resources: sorted(&|a| vec![a.resource]),
+        });
+    }
     out
+}
+
+/// The (group, version, kind) of every object whose hostnames the uniqueness
+/// rule counts, in every served version: Gatekeeper's sync Config lists them.
+pub fn synced() -> Vec<(&'static str, &'static str, &'static str)> {
+    APIS.iter()
+        .filter(|a| HOSTNAME_ROUTES.contains(&a.kind) || LISTENER_SETS.contains(&a.kind))
+        .flat_map(|a| a.versions.iter().map(|v| (a.group, *v, a.kind)))
+        .collect()
 }
 
 /// DNS names as Gateway API writes them (lower case), with an optional
@@ -97,6 +199,7 @@ pub fn allowed_parents(m: &Model) -> Value {
 }
 
 const ROUTE_KINDS: &str = "['GRPCRoute', 'HTTPRoute', 'TLSRoute']";
+const LISTENER_SET_KINDS: &str = "['ListenerSet', 'XListenerSet']";
 
 pub fn hosts_in_domain() -> Cel {
     Cel {
@@ -104,7 +207,7 @@ pub fn hosts_in_domain() -> Cel {
             ("isRoute", format!("request.kind.kind in {ROUTE_KINDS}")),
             (
                 "listeners",
-                "request.kind.kind in ['Gateway', 'ListenerSet'] && has(object.spec.listeners) ? object.spec.listeners.filter(l, l.protocol in ['HTTP', 'HTTPS', 'TLS']) : []".to_owned(),
+                "request.kind.kind in ['Gateway', 'ListenerSet', 'XListenerSet'] && has(object.spec.listeners) ? object.spec.listeners.filter(l, l.protocol in ['HTTP', 'HTTPS', 'TLS']) : []".to_owned(),
             ),
         ],
         validations: vec![
@@ -138,7 +241,7 @@ pub fn unique_hosts() -> Cel {
             (
                 "hosts",
                 format!(
-                    "request.kind.kind in {ROUTE_KINDS} ? (has(object.spec.hostnames) ? object.spec.hostnames : []) : (request.kind.kind == 'ListenerSet' && has(object.spec.listeners) ? object.spec.listeners.filter(l, has(l.hostname)).map(l, l.hostname) : [])"
+                    "request.kind.kind in {ROUTE_KINDS} ? (has(object.spec.hostnames) ? object.spec.hostnames : []) : (request.kind.kind in {LISTENER_SET_KINDS} && has(object.spec.listeners) ? object.spec.listeners.filter(l, has(l.hostname)).map(l, l.hostname) : [])"
                 ),
             ),
         ],
@@ -159,7 +262,9 @@ pub fn parents() -> Cel {
         variables: vec![
             (
                 "refs",
-                "request.kind.kind == 'ListenerSet' ? [object.spec.parentRef] : (has(object.spec.parentRefs) ? object.spec.parentRefs : [])".to_owned(),
+                format!(
+                    "request.kind.kind in {LISTENER_SET_KINDS} ? [object.spec.parentRef] : (has(object.spec.parentRefs) ? object.spec.parentRefs : [])"
+                ),
             ),
             (
                 "denied",
@@ -168,10 +273,7 @@ pub fn parents() -> Cel {
                 ),
             ),
         ],
-        validations: vec![(
-            "size(variables.denied) == 0",
-            PARENTS_MESSAGE.as_str(),
-        )],
+        validations: vec![("size(variables.denied) == 0", PARENTS_MESSAGE.as_str())],
     }
 }
 

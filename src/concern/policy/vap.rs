@@ -70,9 +70,19 @@ pub fn cel_literal(v: &Value) -> String {
     }
 }
 
-/// The image of a container with Docker's defaults written out (no registry
-/// host: docker.io; a bare name: docker.io/library). Same pattern as the Rego.
-const FULL_NAME: &str = "i.matches('^(localhost|[^/]*[.:][^/]*)/') ? i : (i.contains('/') ? 'docker.io/' + i : 'docker.io/library/' + i)";
+/// The image of a container with Docker's defaults written out, in three
+/// steps as the runtimes read it (see `allowed_registries.rego`): a host or
+/// docker.io; Docker Hub's other names as docker.io; `library/` for a Hub
+/// image without a namespace.
+const HOST_FORM: &str = "i.matches('^(localhost|[^/]*[.:A-Z][^/]*)/') ? i : 'docker.io/' + i";
+const HUB_FORM: &str = "i.startsWith('index.docker.io/') ? 'docker.io/' + i.substring(16) : (i.startsWith('registry-1.docker.io/') ? 'docker.io/' + i.substring(21) : i)";
+const OFFICIAL_FORM: &str = "i.startsWith('docker.io/') && !i.substring(10).contains('/') ? 'docker.io/library/' + i.substring(10) : i";
+
+/// Whether entry `e` admits full name `n`, by the entry's form: `…/*`
+/// everything under it; `repo@digest` that image, with any tag beside the
+/// digest; `repo:tag` that tag (no tag is `:latest`); `repo` any tag or digest
+/// of it. The same decisions as `allowed_registries.rego`.
+const ADMITS: &str = "e.endsWith('/*') ? n.startsWith(e.substring(0, size(e) - 1)) : (n == e || (e.contains('@') ? (n.startsWith(e.split('@')[0] + ':') && n.endsWith('@' + e.split('@')[1]) && size(n) > size(e) + 1 && !n.substring(size(e.split('@')[0]) + 1, size(n) - size(e.split('@')[1]) - 1).matches('[/:@]')) : (e.substring(e.lastIndexOf('/')).contains(':') ? n + ':latest' == e : ((n.startsWith(e + ':') || n.startsWith(e + '@')) && !n.substring(size(e)).contains('/')))))";
 
 pub fn cel(rule: Rule) -> Cel {
     match rule {
@@ -80,8 +90,8 @@ pub fn cel(rule: Rule) -> Cel {
             variables: vec![
                 ("spec", "request.kind.kind == 'Pod' ? object.spec : (request.kind.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec : object.spec.template.spec)".to_owned()),
                 ("images", "((has(variables.spec.containers) ? variables.spec.containers : []) + (has(variables.spec.initContainers) ? variables.spec.initContainers : []) + (has(variables.spec.ephemeralContainers) ? variables.spec.ephemeralContainers : [])).map(c, c.image)".to_owned()),
-                ("names", format!("variables.images.map(i, {FULL_NAME})")),
-                ("denied", "variables.names.filter(n, !variables.registries.exists(e, e.contains('/') ? (n == e || ((n.startsWith(e + ':') || n.startsWith(e + '@')) && !n.substring(size(e)).contains('/'))) : n.startsWith(e + '/')))".to_owned()),
+                ("names", format!("variables.images.map(i, {HOST_FORM}).map(i, {HUB_FORM}).map(i, {OFFICIAL_FORM})")),
+                ("denied", format!("variables.names.filter(n, !variables.registries.exists(e, {ADMITS}))")),
             ],
             validations: vec![(
                 "size(variables.denied) == 0",
@@ -279,9 +289,14 @@ static INGRESS_TLS_HOSTS: LazyLock<String> = LazyLock::new(|| {
 });
 
 pub(super) fn rule(group: &str, resources: &[&str]) -> NamedRuleWithOperations {
+    let version = if group == "*" { "*" } else { "v1" };
+    versioned_rule(group, &[version], resources)
+}
+
+fn versioned_rule(group: &str, versions: &[&str], resources: &[&str]) -> NamedRuleWithOperations {
     NamedRuleWithOperations {
         api_groups: Some(vec![group.to_owned()]),
-        api_versions: Some(vec![if group == "*" { "*" } else { "v1" }.to_owned()]),
+        api_versions: Some(versions.iter().map(|v| (*v).to_owned()).collect()),
         operations: Some(vec!["CREATE".to_owned(), "UPDATE".to_owned()]),
         resources: Some(resources.iter().map(|r| (*r).to_owned()).collect()),
         scope: Some("Namespaced".to_owned()),
@@ -318,8 +333,12 @@ pub fn resource_rules(r: Rule) -> Vec<NamedRuleWithOperations> {
         ],
         Rule::NamespaceAnnotations => vec![rule("*", &["*"])],
         Rule::WindowsPods => vec![rule("", &["pods"])],
+        // Every version Gateway API serves, in both of its groups.
         Rule::RouteHostsInDomain | Rule::UniqueRouteHosts | Rule::GatewayParents => {
-            vec![rule(super::routes::GROUP, &super::routes::resources(r))]
+            super::routes::matched(r)
+                .into_iter()
+                .map(|m| versioned_rule(m.group, &m.versions, &m.resources))
+                .collect()
         }
     }
 }

@@ -5,9 +5,11 @@
 use serde_json::{Value, json};
 
 use super::{
-    Case, assert_table, assert_violation, case, eval, gatekeeper_eval, native_eval, rendered_for,
+    Case, assert_table_in, assert_violation, case, eval, gatekeeper_eval, native_eval, rendered_for,
 };
 use crate::testing::{HEAD, today};
+
+mod versions;
 
 const PROFILE: &str = r#"
 namespaces:
@@ -324,6 +326,7 @@ fn table() -> Vec<Case> {
             true,
         ),
     ];
+    cases.extend(versions::rows(a, own));
     let mut tenant_set = listeners(
         "ListenerSet",
         json!([listener(
@@ -342,7 +345,12 @@ fn table() -> Vec<Case> {
 }
 
 fn run(engine: &str) {
-    assert_table(engine, &rendered_for(&model(engine), engine), table());
+    assert_table_in(
+        engine,
+        &rendered_for(&model(engine), engine),
+        table(),
+        &versions::held(),
+    );
 }
 
 #[test]
@@ -383,7 +391,37 @@ fn gatekeeper_refuses_a_hostname_another_namespace_holds() {
         .iter()
         .filter_map(|k| k["kind"].as_str())
         .collect();
-    assert_eq!(synced, ["Ingress", "GRPCRoute", "HTTPRoute", "TLSRoute"]);
+    assert_eq!(
+        synced,
+        [
+            "Ingress",
+            "GRPCRoute",
+            "GRPCRoute",
+            "HTTPRoute",
+            "HTTPRoute",
+            "ListenerSet",
+            "TLSRoute",
+            "TLSRoute",
+            "TLSRoute",
+            "XListenerSet"
+        ]
+    );
+    // Every version a Gateway API release serves them as (#30 item 2).
+    let tls: Vec<&Value> = config["spec"]["sync"]["syncOnly"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["kind"] == "TLSRoute" || k["kind"] == "XListenerSet")
+        .collect();
+    assert_eq!(
+        tls,
+        [
+            &json!({"group": "gateway.networking.k8s.io", "version": "v1", "kind": "TLSRoute"}),
+            &json!({"group": "gateway.networking.k8s.io", "version": "v1alpha2", "kind": "TLSRoute"}),
+            &json!({"group": "gateway.networking.k8s.io", "version": "v1alpha3", "kind": "TLSRoute"}),
+            &json!({"group": "gateway.networking.x-k8s.io", "version": "v1alpha1", "kind": "XListenerSet"}),
+        ]
+    );
 }
 
 #[test]
