@@ -140,6 +140,13 @@ pub const RULES: &[Rule] = &[
         explanation: "A ResourceQuota is charged for every container of a pod, the injected proxy included. When the quota's CPU or memory divided by what one pod of default size takes (one app container with the LimitRange defaults, plus the proxy) is below the `pods` quota, the namespace fills up long before its pod count, and new pods are refused with `exceeded quota`. Raise the compute quota, lower `pods` to match, or size the proxy with `mesh.sidecarResources`.",
         check: quota_meshed_pods,
     },
+    Rule {
+        id: "KH016",
+        name: "namespaces-outside-profile-open",
+        level: Level::Warning,
+        explanation: "Namespaces the profile does not list (`default`, and any namespace created later) get no ResourceQuota and no LimitRange. Only admission protects them: `policy.noNodePorts` refuses NodePort Services there and `policy.requiredLimits` refuses containers without CPU and memory limits (the seed: every pod must have limits). Both are on by default; this rule says when the profile has no `policy` section, turns one off, or leaves LoadBalancer Services (which open node ports too) open there. `kharden report` shows how each namespace is covered.",
+        check: crate::concern::policy::coverage::lint,
+    },
 ];
 
 fn quota_meshed_pods(m: &Model, out: &mut Vec<Diagnostic>) {

@@ -537,6 +537,19 @@ pub fn html(m: &Model, set: &ManifestSet) -> Result<String, RenderError> {
         &rows,
         &[],
     );
+    out.push_str("<h3>Namespace coverage</h3>\n<p class=\"muted\">Profile namespaces have a ResourceQuota and a LimitRange; the others only the admission rules <code>noNodePorts</code> and <code>requiredLimits</code>; exempt namespaces neither.</p>\n");
+    table(
+        &mut out,
+        "coverage-table",
+        &[
+            "namespace",
+            "covered as",
+            "NodePort Service",
+            "container without limits",
+        ],
+        &crate::concern::policy::coverage::rows(m),
+        &[],
+    );
     out.push_str("<h3>Exceptions</h3>\n");
     let mut rows = Vec::new();
     let mut classes = Vec::new();

@@ -8,6 +8,7 @@
 //! written by one escaping function (`vap::cel_literal`). Pod Security Admission
 //! stays the baseline for pod security; nothing here duplicates it.
 
+pub mod coverage;
 pub mod gatekeeper;
 pub mod map;
 mod registry;
@@ -37,6 +38,8 @@ pub const POLICY_RULES: &[&str] = &[
     "uniqueIngressHosts",
     "ingressHostsInDomain",
     "internalLoadBalancers",
+    "noNodePorts",
+    "requiredLimits",
 ];
 
 /// One check, the same for both engines.
@@ -52,6 +55,8 @@ pub enum Rule {
     RouteHostsInDomain,
     UniqueRouteHosts,
     GatewayParents,
+    NoNodePorts,
+    RequiredLimits,
 }
 
 impl Rule {
@@ -70,6 +75,8 @@ impl Rule {
             Rule::RouteHostsInDomain => "ingressHostsInDomain",
             Rule::UniqueRouteHosts => "uniqueIngressHosts",
             Rule::GatewayParents => "cluster.gateways",
+            Rule::NoNodePorts => "noNodePorts",
+            Rule::RequiredLimits => "requiredLimits",
         }
     }
     /// Object names: `allowed-registries`, ….
@@ -85,6 +92,8 @@ impl Rule {
             Rule::RouteHostsInDomain => "route-hosts-in-domain",
             Rule::UniqueRouteHosts => "unique-route-hosts",
             Rule::GatewayParents => "gateway-parents",
+            Rule::NoNodePorts => "no-node-ports",
+            Rule::RequiredLimits => "required-limits",
         }
     }
 }
@@ -280,6 +289,31 @@ pub fn plan(m: &Model) -> Vec<Instance> {
             json!({ "annotation": key, "value": value, "platform": p.cluster.platform }),
             &|_| None,
         );
+    }
+    if pol.no_node_ports {
+        rule(Rule::NoNodePorts, json!({}), &|_| None);
+    }
+    if !pol.required_limits.is_empty() {
+        let resources: BTreeSet<&String> = pol.required_limits.iter().collect();
+        rule(
+            Rule::RequiredLimits,
+            json!({ "resources": resources }),
+            &|_| None,
+        );
+        // LimitRanger (a mutating admission plugin, so before any validation)
+        // gives pods in these namespaces the limits already.
+        let defaulted = coverage::limit_range_defaults(m, &pol.required_limits);
+        if let Some(Instance {
+            scope: Scope::AllBut(ns),
+            ..
+        }) = out
+            .iter_mut()
+            .find(|i| i.rule == Rule::RequiredLimits && i.suffix.is_empty())
+        {
+            ns.extend(defaulted);
+            ns.sort();
+            ns.dedup();
+        }
     }
     // Per-namespace rules: kharden knows each namespace's values at render time.
     for ns in &p.namespaces {
@@ -489,6 +523,7 @@ fn validate_policy(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
     for (i, r) in pol.allowed_registries.iter().enumerate() {
         registry_entry(out, &base.key("allowedRegistries").index(i), r);
     }
+    coverage::validate(pol, out);
     for (field, list) in [
         ("requiredAnnotations", &pol.required_annotations),
         (
@@ -540,6 +575,8 @@ fn validate_allow(pol: &Policy, ex: &Exception, base: &FieldPath, out: &mut Vec<
         "requiredAnnotations" => !pol.required_annotations.is_empty(),
         "uniqueIngressHosts" => pol.unique_ingress_hosts,
         "ingressHostsInDomain" => pol.ingress_hosts_in_domain,
+        "noNodePorts" => pol.no_node_ports,
+        "requiredLimits" => !pol.required_limits.is_empty(),
         _ => pol.internal_load_balancers,
     };
     if !enabled {
