@@ -257,9 +257,36 @@ fn lint_dns_off_is_a_warning_that_can_fail_ci() {
     assert_eq!(o.status.code(), Some(0));
     let err = stderr(&o);
     assert!(err.starts_with("warning[KH001]: egress is denied by default but DNS is not allowed, in a\n  --> KH001.yaml:12:15\n"), "{err}");
-    assert!(err.ends_with("lint: 0 error(s), 1 warning(s)\n"), "{err}");
+    // KH016 too: the fixture has no `policy` section (#29 item 6).
+    assert!(err.ends_with("lint: 0 error(s), 2 warning(s)\n"), "{err}");
     let o = kharden_in(&dir, &["lint", "KH001.yaml", "--deny-warnings"]);
     assert_eq!(o.status.code(), Some(1));
+}
+
+/// Issue #29 item 6: lint says what namespaces outside the profile are left
+/// open to, at the field that opens them.
+#[test]
+fn lint_names_what_namespaces_outside_the_profile_are_open_to() {
+    let dir = root().join("tests/fixtures/lint");
+    let o = kharden_in(&dir, &["lint", "KH016.yaml"]);
+    let err = stderr(&o);
+    assert!(err.starts_with("warning[KH016]: NodePort Services are admitted in namespaces outside the profile (`default`, any created later): no quota closes them there\n  --> KH016.yaml:15:16\n"), "{err}");
+    assert!(err.contains("warning[KH016]: containers without limits run in namespaces outside the profile (`default`, any created later): no LimitRange gives them any there\n  --> KH016.yaml:16:19\n"), "{err}");
+    assert!(err.ends_with("lint: 0 error(s), 2 warning(s)\n"), "{err}");
+    let o = kharden_in(&dir, &["lint", "KH001.yaml"]);
+    assert!(stderr(&o).contains("warning[KH016]: namespaces outside the profile (`default`, any created later) get no quota and no LimitRange, and without a `policy` section nothing refuses NodePort Services or containers without limits there\n  --> KH001.yaml:14:3\n"), "{}", stderr(&o));
+    // The shipped policy examples keep both rules on and load balancers internal.
+    let o = kharden(&["lint", "examples/native-policy.yaml"]);
+    assert!(!stderr(&o).contains("KH016"), "{}", stderr(&o));
+    let tmp = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(dir.join("KH016.yaml")).unwrap();
+    let lb = text.replace(
+        "  internalLoadBalancers: true\n  noNodePorts: false\n  requiredLimits: []\n",
+        "",
+    );
+    fs::write(tmp.path().join("lb.yaml"), lb).unwrap();
+    let o = kharden_in(tmp.path(), &["lint", "lb.yaml"]);
+    assert!(stderr(&o).starts_with("warning[KH016]: LoadBalancer Services are admitted in namespaces outside the profile (`default`, any created later), and each opens node ports too\n"), "{}", stderr(&o));
 }
 
 #[test]

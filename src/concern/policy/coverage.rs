@@ -196,7 +196,7 @@ impl Coverage {
                 (Guard::Waived(t), _) => format!("noNodePorts waived by {t}"),
                 (Guard::Exempt, _) => "exempt from admission".to_owned(),
                 (_, Some(q)) => format!("quota allows {q}"),
-                _ => "no quota, noNodePorts off".to_owned(),
+                _ => "no quota, no noNodePorts rule".to_owned(),
             };
             format!("admitted ({why})")
         } else {
@@ -223,8 +223,9 @@ impl Coverage {
                 parts.push("admitted without limits (exempt from admission)".to_owned());
             }
             Guard::Off if self.limit_range.is_empty() => {
-                parts
-                    .push("admitted without limits (no LimitRange, requiredLimits off)".to_owned());
+                parts.push(
+                    "admitted without limits (no LimitRange, no requiredLimits rule)".to_owned(),
+                );
             }
             _ => {}
         }
@@ -261,6 +262,9 @@ pub fn rows(m: &Model) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// How lint names the namespaces outside the profile.
+const OUTSIDE: &str = "namespaces outside the profile (`default`, any created later)";
+
 /// Lint KH016: what namespaces outside the profile are left open to.
 pub fn lint(m: &Model, out: &mut Vec<Diagnostic>) {
     let pol_path = FieldPath::root().key("policy");
@@ -268,7 +272,7 @@ pub fn lint(m: &Model, out: &mut Vec<Diagnostic>) {
         out.push(
             Diagnostic::error(
                 FieldPath::root().key("namespaces"),
-                format!("{OTHERS} gets no quota and no LimitRange, and with no `policy` section nothing refuses NodePort Services or containers without limits there"),
+                format!("{OUTSIDE} get no quota and no LimitRange, and without a `policy` section nothing refuses NodePort Services or containers without limits there"),
             )
             .hint("add a `policy` section (`engine: validating-admission-policy` or `gatekeeper`): `noNodePorts` and `requiredLimits` are on by default"),
         );
@@ -278,7 +282,7 @@ pub fn lint(m: &Model, out: &mut Vec<Diagnostic>) {
         out.push(
             Diagnostic::error(
                 pol_path.key("noNodePorts"),
-                format!("NodePort Services are admitted in {OTHERS}: no quota closes them there"),
+                format!("NodePort Services are admitted in {OUTSIDE}: no quota closes them there"),
             )
             .hint("remove `noNodePorts: false`; waive it per namespace with an exception instead"),
         );
@@ -287,7 +291,7 @@ pub fn lint(m: &Model, out: &mut Vec<Diagnostic>) {
             Diagnostic::error(
                 pol_path.key("noNodePorts"),
                 format!(
-                    "LoadBalancer Services are admitted in {OTHERS}, and each opens node ports too"
+                    "LoadBalancer Services are admitted in {OUTSIDE}, and each opens node ports too"
                 ),
             )
             .hint("set `internalLoadBalancers: true`"),
@@ -298,7 +302,7 @@ pub fn lint(m: &Model, out: &mut Vec<Diagnostic>) {
             Diagnostic::error(
                 pol_path.key("requiredLimits"),
                 format!(
-                    "containers without limits run in {OTHERS}: no LimitRange gives them any there"
+                    "containers without limits run in {OUTSIDE}: no LimitRange gives them any there"
                 ),
             )
             .hint("remove `requiredLimits: []` (the default is `[cpu, memory]`)"),

@@ -186,7 +186,7 @@ pub fn cel(rule: Rule) -> Cel {
         Rule::NoNodePorts => Cel {
             variables: vec![],
             validations: vec![(
-                "request.kind.kind != 'Service' || !has(object.spec.type) || object.spec.type != 'NodePort'",
+                "!has(object.spec.type) || object.spec.type != 'NodePort'",
                 "'Services of type NodePort are refused in namespace ' + request.namespace + ': a node port opens the service on every node, outside the ingress path and its policies; use a ClusterIP Service behind the ingress controller'",
             )],
         },
@@ -404,7 +404,8 @@ pub fn objects(inst: &Instance) -> (ValidatingAdmissionPolicy, ValidatingAdmissi
                 resource_rules: Some(resource_rules(inst.rule)),
                 ..MatchResources::default()
             }),
-            variables: Some(variables(inst)),
+            // Rules without parameters or derived values (noNodePorts) have none.
+            variables: Some(variables(inst)).filter(|v| !v.is_empty()),
             validations: Some(
                 cel(inst.rule)
                     .validations

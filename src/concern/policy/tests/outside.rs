@@ -369,8 +369,8 @@ fn coverage_says_how_each_namespace_is_protected() {
     assert_eq!(
         rows[5][2..],
         [
-            "admitted (no quota, noNodePorts off)",
-            "admitted without limits (no LimitRange, requiredLimits off)"
+            "admitted (no quota, no noNodePorts rule)",
+            "admitted without limits (no LimitRange, no requiredLimits rule)"
         ]
     );
 }
