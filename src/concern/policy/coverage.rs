@@ -183,10 +183,10 @@ impl Coverage {
     /// What happens to a NodePort Service there, in words.
     pub fn node_ports(&self) -> String {
         let mut by = Vec::new();
-        if let Some(q) = &self.quota_node_ports {
-            if crate::quantity::parse(q).is_ok_and(|x| x == 0.0) {
-                by.push("quota (services.nodeports: 0)".to_owned());
-            }
+        if let Some(q) = &self.quota_node_ports
+            && crate::quantity::parse(q).is_ok_and(|x| x == 0.0)
+        {
+            by.push("quota (services.nodeports: 0)".to_owned());
         }
         if self.no_node_ports == Guard::Enforced {
             by.push("admission (noNodePorts)".to_owned());
