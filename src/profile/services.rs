@@ -175,7 +175,8 @@ section! {
         /// exempt ones: a node port opens the service on every node's address,
         /// outside the ingress path and its policies. Profile namespaces also
         /// close them by quota (`services.nodeports: 0`); this rule covers the
-        /// rest (`default`, namespaces created later). LoadBalancer Services,
+        /// rest (`default`, namespaces created later), and leaves a profile
+        /// namespace whose quota opens node ports to it. LoadBalancer Services,
         /// whose node ports the cloud load balancer forwards to, are left to
         /// `internalLoadBalancers` and the quota. On by default; an exception
         /// (`rule: noNodePorts`) waives it for named namespaces.

@@ -39,6 +39,21 @@ pub fn limit_range_defaults(m: &Model, resources: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// Profile namespaces whose quota allows node ports (`services.nodeports`
+/// above 0): `noNodePorts` leaves them to the quota.
+pub fn quota_node_ports(m: &Model) -> Vec<String> {
+    m.profile
+        .namespaces
+        .iter()
+        .filter(|ns| {
+            effective_quota(m, ns)
+                .get("services.nodeports")
+                .is_some_and(|q| crate::quantity::parse(&q.text()).is_ok_and(|x| x > 0.0))
+        })
+        .map(|ns| ns.name.clone())
+        .collect()
+}
+
 /// `policy.requiredLimits` names container resources.
 pub fn validate(pol: &Policy, out: &mut Vec<Diagnostic>) {
     for (i, r) in pol.required_limits.iter().enumerate() {
@@ -66,8 +81,9 @@ pub enum Guard {
     Exempt,
     /// An exception waives it there (its ticket).
     Waived(String),
-    /// A LimitRange gives the limits there, so the rule leaves it out.
-    LimitRange,
+    /// The namespace's LimitRange gives the limits, or its quota opens node
+    /// ports, so the rule leaves it to them.
+    Namespace,
     /// The rule refuses what it checks.
     Enforced,
 }
@@ -111,7 +127,7 @@ fn guard(m: &Model, inst: Option<&Instance>, rule: Rule, ns: Option<&str>) -> Gu
         return Guard::Waived(ex.ticket.clone());
     }
     match &inst.scope {
-        Scope::AllBut(out) if out.iter().any(|n| n == ns) => Guard::LimitRange,
+        Scope::AllBut(out) if out.iter().any(|n| n == ns) => Guard::Namespace,
         Scope::Only(only) if !only.iter().any(|n| n == ns) => Guard::Off,
         _ => Guard::Enforced,
     }

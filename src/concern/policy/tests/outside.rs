@@ -15,7 +15,8 @@ const ENGINES: [&str; 2] = ["gatekeeper", "validating-admission-policy"];
 
 /// `team-a` gets the defaults' LimitRange, `capped` one with `max` only (the
 /// API server makes `max` the default limit), `batch` and `legacy` one that
-/// limits CPU only; `legacy` has waivers for both rules.
+/// limits CPU only; `legacy` has waivers for both rules; `edge`'s quota opens
+/// node ports.
 const PROFILE: &str = r#"
 defaults:
   containerLimits: {default: {cpu: 500m, memory: 512Mi}}
@@ -27,6 +28,8 @@ namespaces:
     containerLimits: {default: {cpu: "1"}}
   - name: legacy
     containerLimits: {default: {cpu: "1"}}
+  - name: edge
+    quota: {services.nodeports: 2}
 policy:
   engine: ENGINE
   internalLoadBalancers: true
@@ -144,6 +147,12 @@ fn cases() -> Vec<Case> {
         case(
             "NodePort Service where it is waived (NET-7)",
             "legacy",
+            svc("NodePort"),
+            true,
+        ),
+        case(
+            "NodePort Service where the quota opens node ports",
+            "edge",
             svc("NodePort"),
             true,
         ),
@@ -271,7 +280,7 @@ fn both_rules_can_be_turned_off() {
 }
 
 #[test]
-fn required_limits_leave_out_namespaces_a_limit_range_covers() {
+fn the_rules_leave_namespaces_to_their_limit_range_or_quota() {
     let m = model("gatekeeper");
     let inst = plan(&m)
         .into_iter()
@@ -281,12 +290,25 @@ fn required_limits_leave_out_namespaces_a_limit_range_covers() {
         inst.scope,
         Scope::AllBut(vec![
             "capped".to_owned(),
+            "edge".to_owned(),
             "kube-system".to_owned(),
             "legacy".to_owned(),
             "team-a".to_owned()
         ])
     );
     assert_eq!(inst.params, json!({"resources": ["cpu", "memory"]}));
+    let nodeports = plan(&m)
+        .into_iter()
+        .find(|i| i.rule == Rule::NoNodePorts)
+        .unwrap();
+    assert_eq!(
+        nodeports.scope,
+        Scope::AllBut(vec![
+            "edge".to_owned(),
+            "kube-system".to_owned(),
+            "legacy".to_owned()
+        ])
+    );
     assert_eq!(
         inst.annotations["kharden.dev/waived"],
         "RES-9 (ops@example.ca, expires 2030-06-30): legacy"
@@ -318,15 +340,17 @@ fn coverage_says_how_each_namespace_is_protected() {
             "capped",
             "batch",
             "legacy",
+            "edge",
             "kube-system",
             coverage::OTHERS
         ]
     );
-    assert_eq!(c[0].required_limits, Guard::LimitRange);
+    assert_eq!(c[0].required_limits, Guard::Namespace);
     assert_eq!(c[2].required_limits, Guard::Enforced);
     assert_eq!(c[3].no_node_ports, Guard::Waived("NET-7".to_owned()));
-    assert_eq!(c[4].no_node_ports, Guard::Exempt);
-    assert_eq!(c[5].no_node_ports, Guard::Enforced);
+    assert_eq!(c[4].no_node_ports, Guard::Namespace);
+    assert_eq!(c[5].no_node_ports, Guard::Exempt);
+    assert_eq!(c[6].no_node_ports, Guard::Enforced);
     let rows = coverage::rows(&m);
     assert_eq!(
         rows[0],
@@ -346,8 +370,9 @@ fn coverage_says_how_each_namespace_is_protected() {
         rows[3][3],
         "the LimitRange gives default limits (cpu); requiredLimits waived by RES-9"
     );
+    assert_eq!(rows[4][2], "admitted (quota allows 2)");
     assert_eq!(
-        rows[4],
+        rows[5],
         [
             "kube-system",
             "exempt",
@@ -356,7 +381,7 @@ fn coverage_says_how_each_namespace_is_protected() {
         ]
     );
     assert_eq!(
-        rows[5],
+        rows[6],
         [
             coverage::OTHERS,
             "outside the profile",
@@ -367,7 +392,7 @@ fn coverage_says_how_each_namespace_is_protected() {
     let off = model_off("gatekeeper");
     let rows = coverage::rows(&off);
     assert_eq!(
-        rows[5][2..],
+        rows[6][2..],
         [
             "admitted (no quota, no noNodePorts rule)",
             "admitted without limits (no LimitRange, no requiredLimits rule)"
