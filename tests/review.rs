@@ -142,6 +142,17 @@ fn diff_covers_each_kind_of_change() {
             "namespaces: [{name: a}]\npolicy: {engine: gatekeeper, allowedRegistries: [registry.example.com]}\nexceptions: [{rule: allowedRegistries, namespaces: [a], allow: [docker.io/library/nginx], owner: a@example.com, ticket: SEC-1234, expires: 2030-06-30}]",
             "widening: exception SEC-1234 added: `allowedRegistries` in a allows docker.io/library/nginx, owner a@example.com, expires 2030-06-30",
         ),
+        // #29 item 6: turning off a rule for namespaces outside the profile widens.
+        (
+            "namespaces: [{name: a}]\npolicy: {engine: gatekeeper}",
+            "namespaces: [{name: a}]\npolicy: {engine: gatekeeper, noNodePorts: false}",
+            "widening: policy rule `noNodePorts` off",
+        ),
+        (
+            "namespaces: [{name: a}]\npolicy: {engine: gatekeeper}",
+            "namespaces: [{name: a}]\npolicy: {engine: gatekeeper, requiredLimits: []}",
+            "widening: policy rule `requiredLimits` off",
+        ),
         (
             "apiServer: {authorizedNetworks: []}",
             "apiServer: {authorizedNetworks: [203.0.113.0/24]}",
