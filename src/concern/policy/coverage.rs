@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use super::{Instance, Rule, Scope, plan};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, nearest};
 use crate::model::{Model, effective_limits, effective_quota};
 use crate::profile::Policy;
 use crate::source::FieldPath;
@@ -66,7 +66,12 @@ pub fn validate(pol: &Policy, out: &mut Vec<Diagnostic>) {
                         .index(i),
                     format!("`{r}` is not a container resource"),
                 )
-                .hint("list cpu, memory or ephemeral-storage; `[]` turns the rule off"),
+                .hint(match nearest(r, RESOURCES.iter().copied()) {
+                    Some(n) => format!("did you mean `{n}`?"),
+                    None => {
+                        "list cpu, memory or ephemeral-storage; `[]` turns the rule off".to_owned()
+                    }
+                }),
             );
         }
     }
