@@ -54,6 +54,32 @@ pub fn quota_node_ports(m: &Model) -> Vec<String> {
         .collect()
 }
 
+/// Leave to the namespaces what they decide themselves: `requiredLimits`
+/// skips those whose LimitRange gives the limits (LimitRanger is a mutating
+/// admission plugin, so it runs before any validation), `noNodePorts` those
+/// whose quota opens node ports (the profile's decision there).
+pub(super) fn leave_to_namespaces(m: &Model, pol: &Policy, plan: &mut [Instance]) {
+    for (rule, namespaces) in [
+        (
+            Rule::RequiredLimits,
+            limit_range_defaults(m, &pol.required_limits),
+        ),
+        (Rule::NoNodePorts, quota_node_ports(m)),
+    ] {
+        if let Some(Instance {
+            scope: Scope::AllBut(ns),
+            ..
+        }) = plan
+            .iter_mut()
+            .find(|i| i.rule == rule && i.suffix.is_empty())
+        {
+            ns.extend(namespaces);
+            ns.sort();
+            ns.dedup();
+        }
+    }
+}
+
 /// `policy.requiredLimits` names container resources.
 pub fn validate(pol: &Policy, out: &mut Vec<Diagnostic>) {
     for (i, r) in pol.required_limits.iter().enumerate() {

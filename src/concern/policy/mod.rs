@@ -293,9 +293,6 @@ pub fn plan(m: &Model) -> Vec<Instance> {
     if pol.no_node_ports {
         rule(Rule::NoNodePorts, json!({}), &|_| None);
     }
-    // A namespace whose quota opens node ports keeps them: the quota is the
-    // profile's decision there.
-    let opened = coverage::quota_node_ports(m);
     if !pol.required_limits.is_empty() {
         let resources: BTreeSet<&String> = pol.required_limits.iter().collect();
         rule(
@@ -303,12 +300,8 @@ pub fn plan(m: &Model) -> Vec<Instance> {
             json!({ "resources": resources }),
             &|_| None,
         );
-        // LimitRanger (a mutating admission plugin, so before any validation)
-        // gives pods in these namespaces the limits already.
-        let defaulted = coverage::limit_range_defaults(m, &pol.required_limits);
-        exclude(&mut out, Rule::RequiredLimits, defaulted);
     }
-    exclude(&mut out, Rule::NoNodePorts, opened);
+    coverage::leave_to_namespaces(m, pol, &mut out);
     // Per-namespace rules: kharden knows each namespace's values at render time.
     for ns in &p.namespaces {
         if exempt.contains(&ns.name) {
@@ -349,21 +342,6 @@ pub fn plan(m: &Model) -> Vec<Instance> {
         });
     }
     out
-}
-
-/// Leave `namespaces` out of the scope of `rule`'s cluster-wide instance.
-fn exclude(plan: &mut [Instance], rule: Rule, namespaces: Vec<String>) {
-    if let Some(Instance {
-        scope: Scope::AllBut(ns),
-        ..
-    }) = plan
-        .iter_mut()
-        .find(|i| i.rule == rule && i.suffix.is_empty())
-    {
-        ns.extend(namespaces);
-        ns.sort();
-        ns.dedup();
-    }
 }
 
 /// The native engine's fixed CEL per rule (`vap`, `routes`): derived variables (after the parameter variables) and
