@@ -147,6 +147,13 @@ pub const RULES: &[Rule] = &[
         explanation: "A registry entry in `policy.allowedRegistries` or an `allowedRegistries` exception's `allow` that could mean two things is taken one way: `host/path/` (trailing slash) as everything under the path, `host/path/*`; `docker.io/nginx` as the official image `docker.io/library/nginx`, not the Docker Hub namespace `nginx`; a repository shallower than its registry's images (`ghcr.io/acme`, `europe-docker.pkg.dev/project/repo`) as that one repository, which admits nothing there. Write the meaning you want explicitly: `host/*` or `host/path/*` for everything under it, `host/path/repo` for one repository, `host/path/repo:tag` or `host/path/repo@sha256:…` for one image.",
         check: registry_entry_read_one_way,
     },
+    Rule {
+        id: "KH017",
+        name: "namespaces-outside-profile-open",
+        level: Level::Warning,
+        explanation: "Namespaces the profile does not list (`default`, and any namespace created later) get no ResourceQuota and no LimitRange. Only admission protects them: `policy.noNodePorts` refuses NodePort Services there and `policy.requiredLimits` refuses containers without CPU and memory limits (the seed: every pod must have limits). Both are on by default; this rule says when the profile has no `policy` section, turns one off, or leaves LoadBalancer Services (which open node ports too) open there. `kharden report` shows how each namespace is covered.",
+        check: crate::concern::policy::coverage::lint,
+    },
 ];
 
 /// Registry entries that could mean two things, with the meaning taken.

@@ -2,8 +2,9 @@
 //! the flow graph it draws (also as Mermaid for `explain --format mermaid`).
 //!
 //! Everything shown is read back from the rendered objects (bindings, network
-//! policies, quotas, admission objects), except exceptions and API-server flags,
-//! which come from the model the objects were rendered from. The page fetches
+//! policies, quotas, admission objects), except exceptions, API-server flags
+//! and the namespace coverage (`policy::coverage`, from the same plan the
+//! admission objects were rendered from), which come from the model. The page fetches
 //! nothing (inline CSS and SVG, no scripts), escapes every string it did not
 //! write itself, and is byte-for-byte the same for the same profile and date.
 
@@ -535,6 +536,19 @@ pub fn html(m: &Model, set: &ManifestSet) -> Result<String, RenderError> {
         "admission-table",
         &["rule", "action", "namespaces", "parameters"],
         &rows,
+        &[],
+    );
+    out.push_str("<h3>Namespace coverage</h3>\n<p class=\"muted\">Profile namespaces have a ResourceQuota and a LimitRange; the others only the admission rules <code>noNodePorts</code> and <code>requiredLimits</code>; exempt namespaces neither.</p>\n");
+    table(
+        &mut out,
+        "coverage-table",
+        &[
+            "namespace",
+            "covered as",
+            "NodePort Service",
+            "container without limits",
+        ],
+        &crate::concern::policy::coverage::rows(m),
         &[],
     );
     out.push_str("<h3>Exceptions</h3>\n");

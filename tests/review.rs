@@ -142,6 +142,17 @@ fn diff_covers_each_kind_of_change() {
             "namespaces: [{name: a}]\npolicy: {engine: gatekeeper, allowedRegistries: [registry.example.com]}\nexceptions: [{rule: allowedRegistries, namespaces: [a], allow: [docker.io/library/nginx], owner: a@example.com, ticket: SEC-1234, expires: 2030-06-30}]",
             "widening: exception SEC-1234 added: `allowedRegistries` in a allows docker.io/library/nginx, owner a@example.com, expires 2030-06-30",
         ),
+        // #29 item 6: turning off a rule for namespaces outside the profile widens.
+        (
+            "namespaces: [{name: a}]\npolicy: {engine: gatekeeper}",
+            "namespaces: [{name: a}]\npolicy: {engine: gatekeeper, noNodePorts: false}",
+            "widening: policy rule `noNodePorts` off",
+        ),
+        (
+            "namespaces: [{name: a}]\npolicy: {engine: gatekeeper}",
+            "namespaces: [{name: a}]\npolicy: {engine: gatekeeper, requiredLimits: []}",
+            "widening: policy rule `requiredLimits` off",
+        ),
         (
             "apiServer: {authorizedNetworks: []}",
             "apiServer: {authorizedNetworks: [203.0.113.0/24]}",
@@ -257,9 +268,36 @@ fn lint_dns_off_is_a_warning_that_can_fail_ci() {
     assert_eq!(o.status.code(), Some(0));
     let err = stderr(&o);
     assert!(err.starts_with("warning[KH001]: egress is denied by default but DNS is not allowed, in a\n  --> KH001.yaml:12:15\n"), "{err}");
-    assert!(err.ends_with("lint: 0 error(s), 1 warning(s)\n"), "{err}");
+    // KH017 too: the fixture has no `policy` section (#29 item 6).
+    assert!(err.ends_with("lint: 0 error(s), 2 warning(s)\n"), "{err}");
     let o = kharden_in(&dir, &["lint", "KH001.yaml", "--deny-warnings"]);
     assert_eq!(o.status.code(), Some(1));
+}
+
+/// Issue #29 item 6: lint says what namespaces outside the profile are left
+/// open to, at the field that opens them.
+#[test]
+fn lint_names_what_namespaces_outside_the_profile_are_open_to() {
+    let dir = root().join("tests/fixtures/lint");
+    let o = kharden_in(&dir, &["lint", "KH017.yaml"]);
+    let err = stderr(&o);
+    assert!(err.starts_with("warning[KH017]: NodePort Services are admitted in namespaces outside the profile (`default`, any created later): no quota closes them there\n  --> KH016.yaml:15:16\n"), "{err}");
+    assert!(err.contains("warning[KH017]: containers without limits run in namespaces outside the profile (`default`, any created later): no LimitRange gives them any there\n  --> KH016.yaml:16:19\n"), "{err}");
+    assert!(err.ends_with("lint: 0 error(s), 2 warning(s)\n"), "{err}");
+    let o = kharden_in(&dir, &["lint", "KH001.yaml"]);
+    assert!(stderr(&o).contains("warning[KH017]: namespaces outside the profile (`default`, any created later) get no quota and no LimitRange, and without a `policy` section nothing refuses NodePort Services or containers without limits there\n  --> KH001.yaml:14:3\n"), "{}", stderr(&o));
+    // The shipped policy examples keep both rules on and load balancers internal.
+    let o = kharden(&["lint", "examples/native-policy.yaml"]);
+    assert!(!stderr(&o).contains("KH017"), "{}", stderr(&o));
+    let tmp = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(dir.join("KH017.yaml")).unwrap();
+    let lb = text.replace(
+        "  internalLoadBalancers: true\n  noNodePorts: false\n  requiredLimits: []\n",
+        "",
+    );
+    fs::write(tmp.path().join("lb.yaml"), lb).unwrap();
+    let o = kharden_in(tmp.path(), &["lint", "lb.yaml"]);
+    assert!(stderr(&o).starts_with("warning[KH017]: LoadBalancer Services are admitted in namespaces outside the profile (`default`, any created later), and each opens node ports too\n"), "{}", stderr(&o));
 }
 
 #[test]

@@ -67,7 +67,63 @@ fn the_contract_scenario_has_20_expectations_of_every_kind() {
     ] {
         assert!(out.contains(by), "no `{by}` in\n{out}");
     }
-    assert_eq!(out.lines().last(), Some("32 passed, 0 failed"));
+    assert_eq!(out.lines().last(), Some("37 passed, 0 failed"));
+}
+
+/// Issue #29 item 6: on both engines, `default` (outside the profile, no quota,
+/// no LimitRange) refuses a NodePort Service and the very pod team-a admits
+/// with its LimitRange defaults; an exempt namespace takes the NodePort.
+#[test]
+fn namespaces_outside_the_profile_are_protected_end_to_end() {
+    for (name, by_limits, by_nodeports) in [
+        (
+            "prod-east",
+            "denied by KhardenRequiredLimits/required-limits: container app has no limits for cpu, memory; namespace default has no LimitRange to give them",
+            "denied by KhardenNoNodePorts/no-node-ports: Services of type NodePort are refused in namespace default",
+        ),
+        (
+            "native-policy",
+            "denied by ValidatingAdmissionPolicy/kharden-required-limits: containers without limits for cpu, memory: app; namespace default has no LimitRange to give them",
+            "denied by ValidatingAdmissionPolicy/kharden-no-node-ports: Services of type NodePort are refused in namespace default",
+        ),
+    ] {
+        let o = kharden(&[
+            "verify",
+            &format!("examples/{name}.yaml"),
+            &format!("examples/scenarios/{name}.yaml"),
+        ]);
+        let out = stdout(&o);
+        let line = |what: &str| {
+            out.lines()
+                .find(|l| l.contains(what))
+                .unwrap_or_else(|| panic!("no `{what}` in\n{out}"))
+                .to_owned()
+        };
+        let team_a = line("admission Pod team-a/from-artifactory:");
+        assert!(
+            team_a.starts_with("ok ")
+                && team_a.contains(": allowed (")
+                && team_a.contains("LimitRange/kharden-default set limits.cpu of `app` to 500m"),
+            "{name}: {team_a}"
+        );
+        let default = line("admission Pod default/from-artifactory:");
+        assert!(
+            default.starts_with("ok ") && default.contains(by_limits),
+            "{name}: {default}"
+        );
+        let np = line("admission Service default/node-port:");
+        assert!(
+            np.starts_with("ok ") && np.contains(by_nodeports),
+            "{name}: {np}"
+        );
+        for ok in [
+            "admission Pod default/limited: allowed (no admission rule refused it)",
+            "admission Service default/cluster-ip: allowed (no admission rule refused it)",
+            "admission Service kube-system/exempt-node-port: allowed (no admission rule refused it)",
+        ] {
+            assert!(line(ok).starts_with("ok "), "{name}: {ok}");
+        }
+    }
 }
 
 /// The same workloads with every expectation flipped: each line is a MISMATCH
@@ -97,7 +153,7 @@ fn wrong_expectations_are_mismatches() {
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let out = stdout(&o);
-    assert_eq!(out.lines().last(), Some("0 passed, 32 failed"));
+    assert_eq!(out.lines().last(), Some("0 passed, 37 failed"));
     assert!(out.contains(
         "MISMATCH flows[0] flow team-b/frontend -> team-a/api 8080/TCP: expected allow, but denied (mesh: denied by PeerAuthentication istio-system/default (STRICT mTLS refuses plaintext from outside the mesh))"
     ), "{out}");
@@ -133,7 +189,7 @@ fn a_profile_change_breaks_the_right_flow() {
     assert!(mismatches[1].starts_with(
         "MISMATCH flows[11] flow team-a/api -> 10.20.1.5 5433/TCP: expected deny, but allowed (egress: NetworkPolicy team-a/allow-egress-0"
     ), "{out}");
-    assert_eq!(out.lines().last(), Some("30 passed, 2 failed"));
+    assert_eq!(out.lines().last(), Some("35 passed, 2 failed"));
 }
 
 fn invalid(scenario: &str) -> (Option<i32>, String) {
@@ -227,6 +283,25 @@ fn report_is_self_contained_and_deterministic() {
     assert!(html.contains("10.20.0.0/16 except 10.20.5.0/24"));
     assert!(html.contains("CIS 1.2.15"));
     assert!(html.contains("SEC-1234"));
+}
+
+/// Issue #29 item 6: the report says how each namespace is covered: profile
+/// namespaces by quota and LimitRange, the others by admission only, exempt
+/// ones not at all; and without a `policy` section, nothing outside the profile.
+#[test]
+fn report_says_how_each_namespace_is_covered() {
+    let html = report("examples/prod-east.yaml");
+    let table = &html[html.find("<table id=\"coverage-table\">").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    for row in [
+        "<tr><td>team-a</td><td>profile</td><td>refused by quota (services.nodeports: 0) and admission (noNodePorts)</td><td>the LimitRange gives default limits (cpu, memory)</td></tr>",
+        "<tr><td>kube-system</td><td>exempt</td><td>admitted (exempt from admission)</td><td>admitted without limits (exempt from admission)</td></tr>",
+        "<tr><td>every other namespace (default, and any created later)</td><td>outside the profile</td><td>refused by admission (noNodePorts)</td><td>refused by admission (requiredLimits: cpu, memory)</td></tr>",
+    ] {
+        assert!(table.contains(row), "no {row} in\n{table}");
+    }
+    let html = report("examples/small.yaml");
+    assert!(html.contains("<tr><td>every other namespace (default, and any created later)</td><td>outside the profile</td><td>admitted (no quota, no noNodePorts rule)</td><td>admitted without limits (no LimitRange, no requiredLimits rule)</td></tr>"), "{html}");
 }
 
 #[test]

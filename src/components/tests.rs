@@ -22,6 +22,7 @@ fn profile(engine: &str, extra: &str) -> String {
   sources: [pods]
   elasticsearch: {{host: elasticsearch.logging.svc, port: 9200, scheme: https, indexPrefix: t, credentialsSecret: es}}
 defaults:
+  containerLimits: {{default: {{cpu: 500m, memory: 512Mi}}}}
   network:
     defaultDeny: [ingress, egress]
     allowFromIngressController: {{namespace: ingress-nginx}}

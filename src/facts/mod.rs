@@ -388,6 +388,8 @@ pub fn facts(m: &Model) -> Facts {
             ("uniqueIngressHosts", pol.unique_ingress_hosts),
             ("ingressHostsInDomain", pol.ingress_hosts_in_domain),
             ("internalLoadBalancers", pol.internal_load_balancers),
+            ("noNodePorts", pol.no_node_ports),
+            ("requiredLimits", !pol.required_limits.is_empty()),
         ] {
             set(
                 Fact::PolicyRule {

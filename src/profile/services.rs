@@ -174,6 +174,26 @@ section! {
         /// own controller takes ask for an internal load balancer.
         #[serde(default)]
         pub internal_load_balancers: bool,
+        /// Services of type NodePort are refused in every namespace but the
+        /// exempt ones: a node port opens the service on every node's address,
+        /// outside the ingress path and its policies. Profile namespaces also
+        /// close them by quota (`services.nodeports: 0`); this rule covers the
+        /// rest (`default`, namespaces created later), and leaves a profile
+        /// namespace whose quota opens node ports to it. LoadBalancer Services,
+        /// whose node ports the cloud load balancer forwards to, are left to
+        /// `internalLoadBalancers` and the quota. On by default; an exception
+        /// (`rule: noNodePorts`) waives it for named namespaces.
+        #[serde(default = "yes")]
+        pub no_node_ports: bool,
+        /// Resources every container (and init container) must set a limit
+        /// for, in every namespace whose LimitRange does not give one by
+        /// default: `default` and any namespace created later, profile
+        /// namespaces without `containerLimits` for them, and not the exempt
+        /// ones. A request left out defaults to the limit, so the pods get
+        /// both. A pod-level limit (`spec.resources.limits`) counts for all its
+        /// containers. Default `[cpu, memory]`; `[]` turns the rule off.
+        #[serde(default = "cpu_and_memory")]
+        pub required_limits: Vec<String>,
         /// Namespace annotations copied onto every object created in the namespace.
         #[serde(default)]
         pub propagate_namespace_annotations: Vec<String>,
@@ -199,6 +219,10 @@ section! {
         #[serde(default)]
         pub mutating_admission_policy_beta: bool,
     }
+}
+
+fn cpu_and_memory() -> Vec<String> {
+    vec!["cpu".to_owned(), "memory".to_owned()]
 }
 
 /// A node taint: `key=value:effect`.

@@ -127,6 +127,29 @@ pub fn derive(m: &Model) -> Vec<Derived> {
                 ),
             });
         }
+        if !pol.required_limits.is_empty() && !c.sets_limits {
+            out.push(Derived {
+                rule: Rule::RequiredLimits,
+                namespace: namespace.clone(),
+                allow: Vec::new(),
+                reason: format!(
+                    "{}: its vendor's manifests set requests but no limits",
+                    c.name
+                ),
+            });
+        }
+        if pol.no_node_ports && c.service == Some(ServiceType::NodePort) {
+            out.push(Derived {
+                rule: Rule::NoNodePorts,
+                namespace: namespace.clone(),
+                allow: Vec::new(),
+                reason: format!(
+                    "{}: `components.{}.serviceType` is NodePort",
+                    c.name,
+                    c.role.field()
+                ),
+            });
+        }
         if pol.internal_load_balancers
             && c.service == Some(ServiceType::LoadBalancer)
             && p.cluster.platform == Platform::Kubeadm
@@ -205,6 +228,9 @@ mod tests {
         assert!(admits(&e("registry.k8s.io/ingress-nginx/*"), repo));
         assert!(!admits(&e("registry.k8s.io/ingress/*"), repo));
         assert!(admits(&e(repo), repo));
-        assert!(!admits(&e("registry.k8s.io/ingress-nginx/controller:v1"), repo));
+        assert!(!admits(
+            &e("registry.k8s.io/ingress-nginx/controller:v1"),
+            repo
+        ));
     }
 }

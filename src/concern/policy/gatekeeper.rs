@@ -26,6 +26,8 @@ pub fn kind(rule: Rule) -> &'static str {
         Rule::RouteHostsInDomain => "KhardenRouteHostsInDomain",
         Rule::UniqueRouteHosts => "KhardenUniqueRouteHosts",
         Rule::GatewayParents => "KhardenGatewayParents",
+        Rule::NoNodePorts => "KhardenNoNodePorts",
+        Rule::RequiredLimits => "KhardenRequiredLimits",
     }
 }
 
@@ -46,6 +48,8 @@ pub fn rego(rule: Rule) -> &'static str {
         Rule::RouteHostsInDomain => include_str!("../../../templates/route_hosts_in_domain.rego"),
         Rule::UniqueRouteHosts => include_str!("../../../templates/unique_route_hosts.rego"),
         Rule::GatewayParents => include_str!("../../../templates/gateway_parents.rego"),
+        Rule::NoNodePorts => include_str!("../../../templates/no_node_ports.rego"),
+        Rule::RequiredLimits => include_str!("../../../templates/required_limits.rego"),
     }
 }
 
@@ -57,6 +61,8 @@ fn strings() -> Value {
 fn parameters_schema(rule: Rule) -> Value {
     let props = match rule {
         Rule::AllowedRegistries => json!({"registries": strings()}),
+        Rule::NoNodePorts => json!({}),
+        Rule::RequiredLimits => json!({"resources": strings()}),
         Rule::RequiredAnnotations => json!({"annotations": strings()}),
         Rule::IngressHostsInDomain | Rule::RouteHostsInDomain => json!({"domains": strings()}),
         Rule::UniqueIngressHosts | Rule::UniqueRouteHosts => json!({"domain": {"type": "string"}}),
@@ -91,7 +97,8 @@ pub fn match_kinds(rule: Rule) -> Value {
         ])
     };
     match rule {
-        Rule::AllowedRegistries | Rule::RequiredAnnotations => workloads(),
+        Rule::AllowedRegistries | Rule::RequiredAnnotations | Rule::RequiredLimits => workloads(),
+        Rule::NoNodePorts => json!([{"apiGroups": [""], "kinds": ["Service"]}]),
         Rule::IngressHostsInDomain | Rule::UniqueIngressHosts => {
             json!([{"apiGroups": ["networking.k8s.io"], "kinds": ["Ingress"]}])
         }

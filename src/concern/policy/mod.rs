@@ -8,6 +8,7 @@
 //! written by one escaping function (`vap::cel_literal`). Pod Security Admission
 //! stays the baseline for pod security; nothing here duplicates it.
 
+pub mod coverage;
 pub mod derived;
 pub mod gatekeeper;
 pub mod map;
@@ -39,6 +40,8 @@ pub const POLICY_RULES: &[&str] = &[
     "uniqueIngressHosts",
     "ingressHostsInDomain",
     "internalLoadBalancers",
+    "noNodePorts",
+    "requiredLimits",
 ];
 
 /// One check, the same for both engines.
@@ -54,6 +57,8 @@ pub enum Rule {
     RouteHostsInDomain,
     UniqueRouteHosts,
     GatewayParents,
+    NoNodePorts,
+    RequiredLimits,
 }
 
 impl Rule {
@@ -72,6 +77,8 @@ impl Rule {
             Rule::RouteHostsInDomain => "ingressHostsInDomain",
             Rule::UniqueRouteHosts => "uniqueIngressHosts",
             Rule::GatewayParents => "cluster.gateways",
+            Rule::NoNodePorts => "noNodePorts",
+            Rule::RequiredLimits => "requiredLimits",
         }
     }
     /// Object names: `allowed-registries`, ….
@@ -87,6 +94,8 @@ impl Rule {
             Rule::RouteHostsInDomain => "route-hosts-in-domain",
             Rule::UniqueRouteHosts => "unique-route-hosts",
             Rule::GatewayParents => "gateway-parents",
+            Rule::NoNodePorts => "no-node-ports",
+            Rule::RequiredLimits => "required-limits",
         }
     }
 }
@@ -310,6 +319,18 @@ pub fn plan(m: &Model) -> Vec<Instance> {
             &|_| None,
         );
     }
+    if pol.no_node_ports {
+        rule(Rule::NoNodePorts, json!({}), &|_| None);
+    }
+    if !pol.required_limits.is_empty() {
+        let resources: BTreeSet<&String> = pol.required_limits.iter().collect();
+        rule(
+            Rule::RequiredLimits,
+            json!({ "resources": resources }),
+            &|_| None,
+        );
+    }
+    coverage::leave_to_namespaces(m, pol, &mut out);
     // Per-namespace rules: kharden knows each namespace's values at render time.
     for ns in &p.namespaces {
         if exempt.contains(&ns.name) {
@@ -518,6 +539,7 @@ fn validate_policy(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
     for (i, r) in pol.allowed_registries.iter().enumerate() {
         registry_entry(out, &base.key("allowedRegistries").index(i), r);
     }
+    coverage::validate(pol, out);
     for (field, list) in [
         ("requiredAnnotations", &pol.required_annotations),
         (
@@ -569,6 +591,8 @@ fn validate_allow(pol: &Policy, ex: &Exception, base: &FieldPath, out: &mut Vec<
         "requiredAnnotations" => !pol.required_annotations.is_empty(),
         "uniqueIngressHosts" => pol.unique_ingress_hosts,
         "ingressHostsInDomain" => pol.ingress_hosts_in_domain,
+        "noNodePorts" => pol.no_node_ports,
+        "requiredLimits" => !pol.required_limits.is_empty(),
         _ => pol.internal_load_balancers,
     };
     if !enabled {

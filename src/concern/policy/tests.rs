@@ -15,6 +15,7 @@ use crate::verify::admission;
 
 mod issue13;
 mod map;
+mod outside;
 mod registries;
 mod routes;
 mod table;
@@ -24,6 +25,10 @@ use table::table;
 
 /// The contract's policy section, on a platform with an internal LB annotation.
 pub(super) const PROFILE: &str = r#"
+defaults:
+  containerLimits:
+    defaultRequest: {cpu: 100m, memory: 128Mi}
+    default: {cpu: 500m, memory: 512Mi}
 namespaces:
   - name: team-a
     annotations: {contact: team-a@example.ca, cost-center: PE-1234}
@@ -130,7 +135,8 @@ const TAINT: &str = "node.kubernetes.io/os";
 /// A pod of a Windows namespace, with `spec.os.name: windows`.
 fn windows_pod(selector: bool, toleration: Value) -> Value {
     let mut spec = json!({"os": {"name": "windows"},
-        "containers": [{"name": "c", "image": "docker.io/library/nginx:1"}]});
+        "containers": [{"name": "c", "image": "docker.io/library/nginx:1",
+            "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]});
     if selector {
         spec["nodeSelector"] = json!({"kubernetes.io/os": "windows"});
     }

@@ -193,6 +193,26 @@ pub fn cel(rule: Rule) -> Cel {
         Rule::RouteHostsInDomain => super::routes::hosts_in_domain(),
         Rule::UniqueRouteHosts => super::routes::unique_hosts(),
         Rule::GatewayParents => super::routes::parents(),
+        Rule::NoNodePorts => Cel {
+            variables: vec![],
+            validations: vec![(
+                "!has(object.spec.type) || object.spec.type != 'NodePort'",
+                "'Services of type NodePort are refused in namespace ' + request.namespace + ': a node port opens the service on every node, outside the ingress path and its policies; use a ClusterIP Service behind the ingress controller'",
+            )],
+        },
+        Rule::RequiredLimits => Cel {
+            // The same pod specs as allowedRegistries; ephemeral containers
+            // cannot have resources. A pod-level limit covers every container.
+            variables: vec![
+                ("spec", "request.kind.kind == 'Pod' ? object.spec : (request.kind.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec : object.spec.template.spec)".to_owned()),
+                ("podLimited", "variables.resources.filter(r, has(variables.spec.resources) && has(variables.spec.resources.limits) && r in variables.spec.resources.limits)".to_owned()),
+                ("unlimited", "((has(variables.spec.containers) ? variables.spec.containers : []) + (has(variables.spec.initContainers) ? variables.spec.initContainers : [])).filter(c, variables.resources.exists(r, !(r in variables.podLimited) && !(has(c.resources) && has(c.resources.limits) && r in c.resources.limits))).map(c, c.name)".to_owned()),
+            ],
+            validations: vec![(
+                "size(variables.unlimited) == 0",
+                "'containers without limits for ' + variables.resources.join(', ') + ': ' + variables.unlimited.join(', ') + '; namespace ' + request.namespace + ' has no LimitRange to give them: set resources.limits (a request left out defaults to the limit)'",
+            )],
+        },
         Rule::WindowsPods => Cel {
             variables: vec![],
             validations: vec![
@@ -333,6 +353,15 @@ pub fn resource_rules(r: Rule) -> Vec<NamedRuleWithOperations> {
         ],
         Rule::NamespaceAnnotations => vec![rule("*", &["*"])],
         Rule::WindowsPods => vec![rule("", &["pods"])],
+        Rule::NoNodePorts => vec![rule("", &["services"])],
+        Rule::RequiredLimits => vec![
+            rule("", &["pods"]),
+            rule(
+                "apps",
+                &["daemonsets", "deployments", "replicasets", "statefulsets"],
+            ),
+            rule("batch", &["cronjobs", "jobs"]),
+        ],
         // Every version Gateway API serves, in both of its groups.
         Rule::RouteHostsInDomain | Rule::UniqueRouteHosts | Rule::GatewayParents => {
             super::routes::matched(r)
@@ -394,7 +423,8 @@ pub fn objects(inst: &Instance) -> (ValidatingAdmissionPolicy, ValidatingAdmissi
                 resource_rules: Some(resource_rules(inst.rule)),
                 ..MatchResources::default()
             }),
-            variables: Some(variables(inst)),
+            // Rules without parameters or derived values (noNodePorts) have none.
+            variables: Some(variables(inst)).filter(|v| !v.is_empty()),
             validations: Some(
                 cel(inst.rule)
                     .validations

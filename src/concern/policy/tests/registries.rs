@@ -17,6 +17,7 @@ fn profile(engine: &str) -> String {
         r#"namespaces: [{{name: team-a}}, {{name: team-b}}]
 policy:
   engine: {engine}
+  requiredLimits: []
   allowedRegistries:
     - registry.example.com
     - harbor.example.com/team/*
