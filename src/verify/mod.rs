@@ -10,6 +10,7 @@ pub mod admission;
 mod error;
 pub mod istio;
 pub mod mutating;
+pub mod pod_security;
 pub mod resources;
 
 use std::collections::BTreeMap;
