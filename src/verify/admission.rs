@@ -66,6 +66,8 @@ pub fn resource_of(group: &str, kind: &str) -> Option<&'static str> {
         ("", "Secret") => "secrets",
         ("", "ServiceAccount") => "serviceaccounts",
         ("", "PersistentVolumeClaim") => "persistentvolumeclaims",
+        ("", "ReplicationController") => "replicationcontrollers",
+        ("", "PodTemplate") => "podtemplates",
         ("apps", "Deployment") => "deployments",
         ("apps", "StatefulSet") => "statefulsets",
         ("apps", "DaemonSet") => "daemonsets",
