@@ -2,9 +2,10 @@
 //! file lists synthetic workloads and expectations; each flow is evaluated
 //! through the rendered NetworkPolicies (L4) and, with Istio, the rendered
 //! PeerAuthentication and AuthorizationPolicies (L7); each admission object
-//! through the rendered Gatekeeper or ValidatingAdmissionPolicy rules and the
-//! namespace's LimitRange and ResourceQuota. Nothing is applied anywhere: the
-//! profile is rendered in memory and read back as the cluster would read it.
+//! through the rendered Gatekeeper or ValidatingAdmissionPolicy rules, the
+//! namespace's LimitRange and ResourceQuota, and Pod Security (`chain.rs`).
+//! Nothing is applied anywhere: the profile is rendered in memory and read
+//! back as the cluster would read it.
 
 pub mod admission;
 mod chain;
