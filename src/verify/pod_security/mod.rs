@@ -155,33 +155,27 @@ pub fn policy_to_evaluate(
 ) -> (Policy, Vec<String>) {
     let mut p = defaults;
     let mut errs = Vec::new();
-    let label = |mode: &str| labels.get(&format!("{PREFIX}{mode}"));
-    let mut level = |mode: &str, slot: &mut Level, fallback: Level| -> bool {
-        let Some(v) = label(mode) else { return false };
-        match Level::parse(v) {
-            Some(l) => *slot = l,
-            None => {
-                *slot = fallback;
+    let label = |key: &str| labels.get(&format!("{PREFIX}{key}"));
+    let mut has_enforce = false;
+    // Each mode's level, then its version, in upstream's order (the errors
+    // come out in it).
+    for (mode, lv, fallback) in [
+        ("enforce", &mut p.enforce, Level::Restricted),
+        ("audit", &mut p.audit, Level::Privileged),
+        ("warn", &mut p.warn, Level::Privileged),
+    ] {
+        if let Some(v) = label(mode) {
+            lv.level = Level::parse(v).unwrap_or_else(|| {
                 errs.push(format!(
                     "metadata.labels[{PREFIX}{mode}]: Invalid value: {v:?}: must be one of privileged, baseline, restricted"
                 ));
-                return false;
-            }
+                fallback
+            });
+            has_enforce |= mode == "enforce" && Level::parse(v).is_some();
         }
-        true
-    };
-    let has_enforce = level("enforce", &mut p.enforce.level, Level::Restricted);
-    level("audit", &mut p.audit.level, Level::Privileged);
-    let has_warn = label("warn").is_some();
-    level("warn", &mut p.warn.level, Level::Privileged);
-    for (mode, slot) in [
-        ("enforce", &mut p.enforce.version),
-        ("audit", &mut p.audit.version),
-        ("warn", &mut p.warn.version),
-    ] {
         let key = format!("{mode}-version");
         if let Some(v) = label(&key) {
-            *slot = Version::parse(v).unwrap_or_else(|| {
+            lv.version = Version::parse(v).unwrap_or_else(|| {
                 errs.push(format!(
                     "metadata.labels[{PREFIX}{key}]: Invalid value: {v:?}: must be \"latest\" or \"v1.x\""
                 ));
@@ -189,6 +183,7 @@ pub fn policy_to_evaluate(
             });
         }
     }
+    let has_warn = label("warn").is_some();
     if !has_warn && has_enforce && p.enforce.level > p.warn.level {
         p.warn.level = p.enforce.level;
         if label("warn-version").is_none() {
@@ -315,8 +310,8 @@ fn template(o: &Value) -> Option<&Value> {
     Some(t)
 }
 
-/// The Pod a workload resource's controller would create from its template
-/// in `namespace`: what PSA will enforce on.
+/// The Pod a workload resource's controller would create from its template:
+/// what PSA will enforce on. `None` for a Pod or another kind.
 pub fn template_pod(o: &Value) -> Option<Value> {
     if target(group_kind(o).0, group_kind(o).1) != Target::Controller {
         return None;
