@@ -3,8 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use super::checks::{Violation, containers_phrase, fail, join_quote, plural};
-use super::pod::{Context, Handler, Pod, SeLinux, Volume, WindowsOptions};
+use super::pod::{Handler, Pod, SeLinux, WindowsOptions};
+use super::violation::{
+    Violation, containers_phrase, containers_where, fail, has_source, join_quote, plural,
+};
 
 pub(super) fn app_armor(pod: &Pod) -> Option<Violation> {
     let allowed_type = |t: &str| t == "RuntimeDefault" || t == "Localhost";
@@ -129,10 +131,6 @@ pub(super) fn host_namespaces(pod: &Pod) -> Option<Violation> {
     fail("host namespaces", on.join(", "))
 }
 
-pub(super) fn has_source(v: &Volume, key: &str) -> bool {
-    v.source.get(key).is_some_and(|x| !x.is_null())
-}
-
 pub(super) fn host_path_volumes(pod: &Pod) -> Option<Violation> {
     let names: Vec<&str> = pod
         .spec
@@ -233,14 +231,6 @@ pub(super) fn host_probes(pod: &Pod) -> Option<Violation> {
             join_quote(&hosts)
         ),
     )
-}
-
-/// The containers whose security context satisfies `bad`, in visiting order.
-pub(super) fn containers_where(pod: &Pod, bad: impl Fn(&Context) -> bool) -> Vec<&str> {
-    pod.containers()
-        .filter(|c| c.security_context.as_ref().is_some_and(&bad))
-        .map(|c| c.name.as_str())
-        .collect()
 }
 
 pub(super) fn privileged(pod: &Pod) -> Option<Violation> {

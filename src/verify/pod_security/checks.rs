@@ -5,79 +5,19 @@
 //! word, so a denial reads as the API server's does.
 //!
 //! The rules themselves are in `baseline.rs` and `restricted.rs`; the pod
-//! they read in `pod.rs`.
+//! they read in `pod.rs`, what they report in `violation.rs`.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use super::baseline::*;
 use super::pod::Pod;
 use super::restricted::*;
+use super::violation::Violation;
 use super::{Level, Version};
 
 /// The newest version whose rules differ from the one before it (sysctls in
 /// 1.37): `latest`, or any later version, evaluates these rules.
 pub const NEWEST: u32 = 37;
-
-/// One failed check: upstream's reason and detail.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    /// The upstream check id, e.g. `privileged` or `seccompProfile_restricted`.
-    pub check: &'static str,
-    /// e.g. `privileged`.
-    pub reason: String,
-    /// e.g. `container "x" must not set securityContext.privileged=true`.
-    pub detail: String,
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.detail.is_empty() {
-            f.write_str(&self.reason)
-        } else {
-            write!(f, "{} ({})", self.reason, self.detail)
-        }
-    }
-}
-
-/// All violations as upstream's `ForbiddenDetail` joins them.
-pub fn join(vs: &[Violation]) -> String {
-    vs.iter()
-        .map(Violation::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-// ---- upstream's message helpers ----
-
-pub(super) fn join_quote<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
-    let items: Vec<String> = items
-        .into_iter()
-        .map(|s| format!("\"{}\"", s.as_ref()))
-        .collect();
-    items.join(", ")
-}
-
-pub(super) fn plural(singular: &'static str, plural: &'static str, n: usize) -> &'static str {
-    if n == 1 { singular } else { plural }
-}
-
-/// `container "a"` / `containers "a", "b"`.
-pub(super) fn containers_phrase(names: &[&str]) -> String {
-    format!(
-        "{} {}",
-        plural("container", "containers", names.len()),
-        join_quote(names)
-    )
-}
-
-pub(super) fn fail(reason: impl Into<String>, detail: impl Into<String>) -> Option<Violation> {
-    Some(Violation {
-        check: "",
-        reason: reason.into(),
-        detail: detail.into(),
-    })
-}
 
 // ---- the registry ----
 

@@ -18,14 +18,16 @@ mod restricted;
 mod tests;
 #[cfg(test)]
 mod tests_admission;
+mod violation;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde_json::{Value, json};
 
-pub use checks::{Violation, check};
+pub use checks::check;
 pub use pod::Pod;
+pub use violation::Violation;
 
 use crate::manifest::ManifestSet;
 
@@ -396,7 +398,7 @@ impl Verdict {
             format!(
                 "violates PodSecurity \"{}\": {}",
                 p.enforce,
-                checks::join(&self.enforce)
+                violation::join(&self.enforce)
             )
         })
     }
@@ -407,7 +409,7 @@ impl Verdict {
             Some(p) if self.denial().is_none() && !self.warn.is_empty() => vec![format!(
                 "would violate PodSecurity \"{}\": {}",
                 p.warn,
-                checks::join(&self.warn)
+                violation::join(&self.warn)
             )],
             _ => Vec::new(),
         }
@@ -453,7 +455,7 @@ impl Verdict {
                 format!(
                     "would violate PodSecurity \"{}\": {}",
                     p.audit,
-                    checks::join(&self.audit)
+                    violation::join(&self.audit)
                 ),
             );
         }

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use super::baseline::{containers_where, has_source};
-use super::checks::{Violation, containers_phrase, fail, join_quote, plural};
 use super::pod::Pod;
+use super::violation::{
+    Violation, containers_phrase, containers_where, fail, has_source, join_quote, plural,
+};
 
 fn valid_seccomp(t: &str) -> bool {
     t == "Localhost" || t == "RuntimeDefault"
