@@ -304,9 +304,7 @@ fn template(o: &Value) -> Option<&Value> {
         ("batch", "CronJob") => &o["spec"]["jobTemplate"]["spec"]["template"],
         // A ReplicationController's template is optional; the others' are not,
         // so upstream evaluates an empty one.
-        ("", "ReplicationController") => o["spec"]["template"]
-            .as_object()
-            .map(|_| &o["spec"]["template"])?,
+        ("", "ReplicationController") if !o["spec"]["template"].is_object() => return None,
         _ => &o["spec"]["template"],
     };
     Some(t)
