@@ -124,14 +124,13 @@ pub fn render(model: &Model) -> Result<Rendered, Error> {
         return Err(Error::Refused(text));
     }
     let set = timing::stage("render", || concern::render_all(model))?;
-    let checks = timing::stage("self-check", || components::check::run(model, &set))?;
-    if let Some(text) = components::check::failures(&checks) {
+    let check = timing::stage("self-check", || components::check::run(model, &set))?;
+    if let Some(text) = components::check::failures(&check.checks) {
         return Err(Error::Refused(text));
     }
-    Ok(Rendered {
-        set,
-        notes: concern::notes(model),
-    })
+    let mut notes = concern::notes(model);
+    notes.extend(check.note);
+    Ok(Rendered { set, notes })
 }
 
 /// The name shown for a profile path in headers: as given when relative, the file

@@ -67,7 +67,7 @@ fn the_contract_scenario_has_20_expectations_of_every_kind() {
     ] {
         assert!(out.contains(by), "no `{by}` in\n{out}");
     }
-    assert_eq!(out.lines().last(), Some("37 passed, 0 failed"));
+    assert_eq!(out.lines().last(), Some("39 passed, 0 failed"));
 }
 
 /// Issue #29 item 6: on both engines, `default` (outside the profile, no quota,
@@ -153,13 +153,99 @@ fn wrong_expectations_are_mismatches() {
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let out = stdout(&o);
-    assert_eq!(out.lines().last(), Some("0 passed, 37 failed"));
+    assert_eq!(out.lines().last(), Some("0 passed, 39 failed"));
     assert!(out.contains(
         "MISMATCH flows[0] flow team-b/frontend -> team-a/api 8080/TCP: expected allow, but denied (mesh: denied by PeerAuthentication istio-system/default (STRICT mTLS refuses plaintext from outside the mesh))"
     ), "{out}");
     assert!(out.contains(
-        "MISMATCH admission[0] admission Pod team-a/from-dockerhub: expected allow, but denied (denied by KhardenAllowedRegistries/allowed-registries: image nginx:1.27 (docker.io/library/nginx:1.27) is not from an allowed registry; allowed: artifactory.cloud.statcan.ca/*)"
+        "MISMATCH admission[0] admission Pod team-a/from-dockerhub: expected allow, but denied (denied by KhardenAllowedRegistries/allowed-registries: image nginx:1.27 (docker.io/library/nginx:1.27) is not from an allowed registry; allowed: artifactory.cloud.statcan.ca/*, docker.io/istio/proxyv2)"
     ), "{out}");
+}
+
+/// Issue #29: Pod Security is part of admission. In `restricted` team-a a
+/// privileged pod is refused with PSA's own message (main admitted it), the
+/// compliant pod is admitted, and a Deployment that breaks `restricted` is
+/// admitted with PSA's warning while verify says its pods would be refused.
+/// In `logging` (enforce privileged, warn restricted) the same privileged pod
+/// is admitted with a warning; a namespace the bundle does not render is
+/// `privileged` (the API server's default) and gets nothing.
+#[test]
+fn pod_security_enforces_on_pods_and_warns_on_workloads_29() {
+    let o = kharden(&[
+        "verify",
+        "examples/prod-east.yaml",
+        "examples/scenarios/prod-east.yaml",
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    let line = |at: &str| -> Vec<&str> {
+        let mut lines = out.lines().skip_while(|l| !l.contains(&format!(" {at} ")));
+        let first = lines.next().unwrap_or_else(|| panic!("no {at} in\n{out}"));
+        std::iter::once(first)
+            .chain(lines.take_while(|l| l.starts_with("  ")))
+            .collect()
+    };
+    assert_eq!(
+        line("admission[7]"),
+        [
+            "ok admission[7] admission Pod team-a/privileged: denied (denied by Namespace/team-a: violates PodSecurity \"restricted:v1.33\": privileged (container \"app\" must not set securityContext.privileged=true))"
+        ]
+    );
+    assert!(line("admission[1]")[0].starts_with("ok admission[1] admission Pod team-a/from-artifactory: allowed (no admission rule refused it;"));
+    assert_eq!(line("admission[1]").len(), 1, "{out}");
+    let restricted = "allowPrivilegeEscalation != false (container \"api\" must set securityContext.allowPrivilegeEscalation=false), unrestricted capabilities (container \"api\" must set securityContext.capabilities.drop=[\"ALL\"]), runAsNonRoot != true (pod or container \"api\" must set securityContext.runAsNonRoot=true), seccompProfile (pod or container \"api\" must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\")";
+    let deployment = line("admission[8]");
+    assert!(deployment[0].starts_with("ok admission[8] admission Deployment team-a/root-api: allowed (no admission rule refused it;"), "{out}");
+    assert_eq!(
+        deployment[1..],
+        [
+            format!("  warning: would violate PodSecurity \"restricted:v1.33\": {restricted}"),
+            format!(
+                "  note: its pods would be denied: violates PodSecurity \"restricted:v1.33\": {restricted}"
+            ),
+        ]
+    );
+    // The Windows mutators set spec.os.name before PSA looks, which exempts
+    // the Linux-only fields: team-b's nginx needs only runAsNonRoot.
+    assert!(
+        line("admission[2]")[0].contains("team-b/nginx: allowed"),
+        "{out}"
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("psa.yaml");
+    let pod = |ns: &str, extra: &str| {
+        format!(
+            "  - namespace: {ns}\n    expect: allow\n    object:\n      apiVersion: v1\n      kind: Pod\n      metadata: {{name: p, annotations: {{contact: ops@example.ca}}}}\n      spec:\n        {extra}containers: [{{name: c, image: artifactory.cloud.statcan.ca/x:1, resources: {{limits: {{cpu: 100m, memory: 64Mi}}}}, securityContext: {{privileged: true}}}}]\n"
+        )
+    };
+    fs::write(
+        &scenario,
+        format!(
+            "admission:\n{}{}",
+            pod("logging", ""),
+            pod("scratch", "hostNetwork: true\n        ")
+        ),
+    )
+    .unwrap();
+    let o = kharden(&[
+        "verify",
+        "examples/prod-east.yaml",
+        scenario.to_str().unwrap(),
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert_eq!(
+        out,
+        "ok admission[0] admission Pod logging/p: allowed (no admission rule refused it)\n  \
+         warning: would violate PodSecurity \"restricted:v1.33\": privileged (container \"c\" must not set securityContext.privileged=true), \
+         allowPrivilegeEscalation != false (container \"c\" must set securityContext.allowPrivilegeEscalation=false), \
+         unrestricted capabilities (container \"c\" must set securityContext.capabilities.drop=[\"ALL\"]), \
+         runAsNonRoot != true (pod or container \"c\" must set securityContext.runAsNonRoot=true), \
+         seccompProfile (pod or container \"c\" must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\")\n\
+         ok admission[1] admission Pod scratch/p: allowed (no admission rule refused it)\n\
+         2 passed, 0 failed\n"
+    );
 }
 
 /// Must show: one NetworkPolicy-relevant change in the profile (team-a's
@@ -189,7 +275,7 @@ fn a_profile_change_breaks_the_right_flow() {
     assert!(mismatches[1].starts_with(
         "MISMATCH flows[11] flow team-a/api -> 10.20.1.5 5433/TCP: expected deny, but allowed (egress: NetworkPolicy team-a/allow-egress-0"
     ), "{out}");
-    assert_eq!(out.lines().last(), Some("35 passed, 2 failed"));
+    assert_eq!(out.lines().last(), Some("37 passed, 2 failed"));
 }
 
 fn invalid(scenario: &str) -> (Option<i32>, String) {

@@ -15,9 +15,10 @@ use super::{Component, ES_HTTP, ES_TRANSPORT, Role};
 use crate::flows::meshed;
 use crate::manifest::ManifestSet;
 use crate::model::Model;
-use crate::netpol_eval::{Cluster, Endpoint};
-use crate::profile::MeshProvider;
-use crate::verify::{EvalError, decide, istio, network_cluster};
+use crate::netpol_eval::Endpoint;
+use crate::profile::{MeshProvider, NamespaceSpec};
+use crate::verify::admission::Denial;
+use crate::verify::{EvalError, PodSecurity, decide, istio, network_cluster};
 
 /// One check and its answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,15 +58,92 @@ fn relevant(kind: &str, api_group_constraint: bool) -> bool {
     api_group_constraint || KINDS.contains(&kind)
 }
 
-/// The rendered objects the checks read.
-fn objects(set: &ManifestSet) -> Vec<Value> {
+/// The rendered objects the checks read: cluster-scoped policy objects, and
+/// namespaced ones (and Namespaces) of the namespaces in `wanted` only, so a
+/// fleet of thousands of namespaces is not read back whole.
+fn objects(set: &ManifestSet, wanted: &BTreeSet<String>) -> Vec<Value> {
     set.iter()
         .filter(|m| !m.control_plane)
         .filter(|m| relevant(&m.kind, m.body.contains("constraints.gatekeeper.sh/")))
+        .filter(|m| match &m.namespace {
+            Some(ns) => wanted.contains(ns),
+            None => m.kind != "Namespace" || wanted.contains(&m.name),
+        })
         .filter_map(|m| serde_saphyr::from_str::<Value>(&m.body).ok())
         .filter(Value::is_object)
         .collect()
 }
+
+/// The namespaces an object applies to, when it names them: its own, a
+/// Gatekeeper `match.namespaces` list, or a binding's `In` selector on the
+/// namespace name. `None`: every namespace.
+fn scope_of(o: &Value) -> Option<Vec<String>> {
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect()
+    };
+    if let Some(ns) = o.pointer("/metadata/namespace").and_then(Value::as_str) {
+        return Some(vec![ns.to_owned()]);
+    }
+    if let Some(list) = o.pointer("/spec/match/namespaces")
+        && !strings(list).iter().any(|n| n.ends_with('*'))
+    {
+        return Some(strings(list));
+    }
+    let exprs = o.pointer("/spec/matchResources/namespaceSelector/matchExpressions")?;
+    let [e] = exprs.as_array()?.as_slice() else {
+        return None;
+    };
+    (e["key"] == crate::flows::NS_NAME_LABEL && e["operator"] == "In")
+        .then(|| strings(&e["values"]))
+}
+
+/// The rendered objects indexed by the namespaces they apply to.
+struct Scoped {
+    objs: Vec<Value>,
+    global: Vec<usize>,
+    by_ns: BTreeMap<String, Vec<usize>>,
+}
+
+impl Scoped {
+    fn new(objs: Vec<Value>) -> Scoped {
+        let mut s = Scoped {
+            objs: Vec::new(),
+            global: Vec::new(),
+            by_ns: BTreeMap::new(),
+        };
+        for (i, o) in objs.iter().enumerate() {
+            match scope_of(o) {
+                None => s.global.push(i),
+                Some(nss) => {
+                    for ns in nss {
+                        s.by_ns.entry(ns).or_default().push(i);
+                    }
+                }
+            }
+        }
+        s.objs = objs;
+        s
+    }
+
+    /// What applies to requests in, and traffic between, these namespaces.
+    fn for_namespaces(&self, nss: &[&str]) -> Vec<Value> {
+        let mut idx: BTreeSet<usize> = self.global.iter().copied().collect();
+        for ns in nss {
+            idx.extend(self.by_ns.get(*ns).into_iter().flatten().copied());
+        }
+        idx.into_iter().map(|i| self.objs[i].clone()).collect()
+    }
+}
+
+/// At most this many tenant namespaces get the per-namespace checks (the
+/// sidecar's admission, the ingress controller's and gateways' reach); a
+/// larger profile gets an evenly spaced sample, said in a note, so the check
+/// stays a small part of a fleet render.
+const SAMPLE: usize = 64;
 
 /// An image reference for a repository: kept when it names a tag or digest.
 fn reference(image: &str) -> String {
@@ -137,15 +215,31 @@ fn tenant_annotations(m: &Model, ns: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// What the checks evaluate against.
+struct Ctx<'a> {
+    m: &'a Model,
+    scoped: Scoped,
+    pod_security: PodSecurity,
+    /// The tenant namespaces the per-namespace checks cover.
+    sample: Vec<&'a NamespaceSpec>,
+}
+
+impl Ctx<'_> {
+    fn denials(&self, ns: &str, obj: &Value) -> Result<Vec<Denial>, EvalError> {
+        let objs = self.scoped.for_namespaces(&[ns]);
+        Ok(decide(&objs, &self.pod_security, ns, obj)?.denials)
+    }
+}
+
 fn admission(
-    objs: &[Value],
+    ctx: &Ctx<'_>,
     component: &str,
     what: &str,
     ns: &str,
     obj: &Value,
     hint: &str,
 ) -> Result<Check, EvalError> {
-    let (_, denials, _) = decide(objs, ns, obj)?;
+    let denials = ctx.denials(ns, obj)?;
     Ok(Check {
         component: component.to_owned(),
         what: what.to_owned(),
@@ -172,34 +266,84 @@ fn label(c: &Component) -> String {
     }
 }
 
+/// The checks of one render, and what they did not cover.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub checks: Vec<Check>,
+    /// Set when the per-namespace checks covered a sample of the namespaces.
+    pub note: Option<String>,
+}
+
+/// The tenant namespaces the per-namespace checks cover: all of them, or an
+/// evenly spaced sample of a large profile.
+fn sample(m: &Model) -> Vec<&NamespaceSpec> {
+    let all = &m.profile.namespaces;
+    if all.len() <= SAMPLE {
+        return all.iter().collect();
+    }
+    (0..SAMPLE).map(|i| &all[i * all.len() / SAMPLE]).collect()
+}
+
 /// Every check on the rendering of `m`.
-pub fn run(m: &Model, set: &ManifestSet) -> Result<Vec<Check>, EvalError> {
+pub fn run(m: &Model, set: &ManifestSet) -> Result<Report, EvalError> {
     let components = super::all(&m.profile);
     if components.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Report::default());
     }
-    run_objects(m, objects(set))
+    let mut wanted: BTreeSet<String> = sample(m).iter().map(|n| n.name.clone()).collect();
+    wanted.extend(components.iter().map(|c| c.namespace.clone()));
+    wanted.insert(crate::flows::ISTIO_NS.to_owned());
+    run_objects(m, objects(set, &wanted))
 }
 
 /// The checks on rendered objects already read back.
-pub fn run_objects(m: &Model, objs: Vec<Value>) -> Result<Vec<Check>, EvalError> {
+pub fn run_objects(m: &Model, objs: Vec<Value>) -> Result<Report, EvalError> {
     let components = super::all(&m.profile);
-    let cluster = network_cluster(&objs);
+    let pod_security = PodSecurity::new(&objs, Some(m.minor()));
+    let ctx = Ctx {
+        m,
+        scoped: Scoped::new(objs),
+        pod_security,
+        sample: sample(m),
+    };
     let mut out = Vec::new();
     for c in &components {
-        admit_component(m, &objs, c, &mut out)?;
+        admit_component(&ctx, c, &mut out)?;
     }
-    schedule_collector(&objs, &components, &mut out);
-    reach(m, &objs, &cluster, &components, &mut out);
-    Ok(out)
+    schedule_collector(&ctx.scoped.objs, &components, &mut out);
+    reach(&ctx, &components, &mut out);
+    let n = m.profile.namespaces.len();
+    let note = (ctx.sample.len() < n).then(|| {
+        format!(
+            "the platform self-check covered {} of {n} tenant namespaces (evenly spaced) for the sidecar's admission and the ingress controller's and gateways' reach; `kharden verify` checks any namespace you name",
+            ctx.sample.len()
+        )
+    });
+    Ok(Report { checks: out, note })
 }
 
-fn admit_component(
-    m: &Model,
-    objs: &[Value],
-    c: &Component,
-    out: &mut Vec<Check>,
-) -> Result<(), EvalError> {
+/// An image a tenant's rules admit: from the first allowed registry entry.
+fn tenant_image(m: &Model) -> String {
+    let first = m
+        .profile
+        .policy
+        .iter()
+        .flat_map(|p| &p.allowed_registries)
+        .find_map(|r| crate::concern::policy::parse_registry(r).ok());
+    match first {
+        None => "registry.example.com/app:1.0.0".to_owned(),
+        Some(e) => match e.form {
+            crate::concern::policy::RegistryForm::Under => {
+                format!("{}app:1.0.0", e.normal.trim_end_matches('*'))
+            }
+            crate::concern::policy::RegistryForm::Repository => format!("{}:1.0.0", e.normal),
+            _ => e.normal,
+        },
+    }
+}
+
+fn admit_component(ctx: &Ctx<'_>, c: &Component, out: &mut Vec<Check>) -> Result<(), EvalError> {
+    let m = ctx.m;
     let name = label(c);
     let override_hint = format!(
         "set `components.{}` to what your install runs (images, labels), or add its namespace to `policy.exemptNamespaces`",
@@ -208,18 +352,10 @@ fn admit_component(
     if c.role == Role::MeshSidecar {
         // The proxy is injected into tenant pods: a pod the tenant's rules
         // admit must still be admitted with the proxy added.
-        let registry = m
-            .profile
-            .policy
-            .iter()
-            .flat_map(|p| &p.allowed_registries)
-            .next()
-            .map_or("registry.example.com".to_owned(), |r| {
-                r.trim_end_matches('/').to_owned()
-            });
-        for ns in m.profile.namespaces.iter().filter(|n| meshed(m, n)) {
+        let image = tenant_image(m);
+        for ns in ctx.sample.iter().filter(|n| meshed(m, n)) {
             let notes = tenant_annotations(m, &ns.name);
-            let app = container("app".to_owned(), &format!("{registry}/app"), true);
+            let app = container("app".to_owned(), &image, true);
             let plain = pod(
                 "tenant",
                 &ns.name,
@@ -228,7 +364,7 @@ fn admit_component(
                 "",
                 vec![app.clone()],
             );
-            let (_, before, _) = decide(objs, &ns.name, &plain)?;
+            let before = ctx.denials(&ns.name, &plain)?;
             if !before.is_empty() {
                 continue; // the sample is not a pod this namespace admits anyway
             }
@@ -238,7 +374,7 @@ fn admit_component(
             }
             let injected = pod("tenant", &ns.name, &BTreeMap::new(), &notes, "", containers);
             out.push(admission(
-                objs,
+                ctx,
                 &name,
                 &format!("injected Pod admitted in `{}`", ns.name),
                 &ns.name,
@@ -249,12 +385,12 @@ fn admit_component(
         return Ok(());
     }
     if c.rendered {
-        for d in objs.iter().filter(|o| {
+        for d in ctx.scoped.objs.iter().filter(|o| {
             o["kind"] == "DaemonSet"
                 && o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(&c.namespace)
         }) {
             out.push(admission(
-                objs,
+                ctx,
                 &name,
                 "DaemonSet admitted",
                 &c.namespace,
@@ -269,7 +405,7 @@ fn admit_component(
             });
             p["metadata"]["name"] = json!("collector");
             out.push(admission(
-                objs,
+                ctx,
                 &name,
                 "Pod admitted",
                 &c.namespace,
@@ -300,7 +436,7 @@ fn admit_component(
         containers,
     );
     out.push(admission(
-        objs,
+        ctx,
         &name,
         "Pod admitted",
         &c.namespace,
@@ -327,7 +463,7 @@ fn admit_component(
             )
         };
         out.push(admission(
-            objs,
+            ctx,
             &name,
             &format!("{} Service admitted", t.as_str()),
             &c.namespace,
@@ -394,19 +530,14 @@ struct Need<'a> {
     to_is_elasticsearch: bool,
 }
 
-fn reach(
-    m: &Model,
-    objs: &[Value],
-    cluster: &Cluster,
-    components: &[Component],
-    out: &mut Vec<Check>,
-) {
+fn reach(ctx: &Ctx<'_>, components: &[Component], out: &mut Vec<Check>) {
+    let m = ctx.m;
     let find = |r: Role| components.iter().find(|c| c.role == r);
     let mut needs = Vec::new();
     for c in components {
         match c.role {
             Role::IngressController => {
-                for ns in &m.profile.namespaces {
+                for ns in &ctx.sample {
                     needs.push(Need {
                         from: c,
                         to_ns: ns.name.clone(),
@@ -422,9 +553,8 @@ fn reach(
                     m.profile.cluster.gateways.iter().find(|g| {
                         c.name == format!("proxies of Gateway {}/{}", g.namespace, g.name)
                     });
-                for ns in m
-                    .profile
-                    .namespaces
+                for ns in ctx
+                    .sample
                     .iter()
                     .filter(|n| g.is_some_and(|g| g.routes_from(&n.name)))
                 {
@@ -496,6 +626,10 @@ fn reach(
             named_ports: BTreeMap::new(),
         };
         let port = i32::from(n.port);
+        let cluster = network_cluster(
+            &ctx.scoped
+                .for_namespaces(&[n.from.namespace.as_str(), n.to_ns.as_str()]),
+        );
         let (egress, ingress) = cluster.explain(&src, &dst, port, "TCP");
         let what = format!("reaches `{}` on {}/TCP ({})", n.to_ns, n.port, n.why);
         let mut check = Check {
@@ -523,7 +657,10 @@ fn reach(
                 method: None,
                 path: None,
             };
-            if let Some(istio::Decision::Denied(by)) = istio::decide(objs, &from, &target, true) {
+            let objs = ctx
+                .scoped
+                .for_namespaces(&[n.to_ns.as_str(), crate::flows::ISTIO_NS]);
+            if let Some(istio::Decision::Denied(by)) = istio::decide(&objs, &from, &target, true) {
                 check.ok = false;
                 check.detail = format!("mesh: denied {by}");
                 check.hint = if n.to_is_elasticsearch {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::check;
 use crate::netpol_eval::Endpoint;
 use crate::testing::{HEAD, today};
-use crate::verify::{decide, network_cluster, objects};
+use crate::verify::{PodSecurity, decide, network_cluster, objects};
 
 const ENGINES: [&str; 2] = ["gatekeeper", "validating-admission-policy"];
 
@@ -57,8 +57,10 @@ fn rendered(text: &str) -> Vec<Value> {
 fn pod(ns: &str, image: &str, labels: Value, annotations: Value) -> Value {
     json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "p", "namespace": ns, "labels": labels, "annotations": annotations},
-        "spec": {"containers": [{"name": "c", "image": image,
-            "resources": {"requests": {"cpu": "100m", "memory": "90Mi"}}}]}})
+        "spec": {"securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{"name": "c", "image": image,
+            "resources": {"requests": {"cpu": "100m", "memory": "90Mi"}},
+            "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}]}})
 }
 
 fn lb(ns: &str) -> Value {
@@ -67,8 +69,8 @@ fn lb(ns: &str) -> Value {
 }
 
 fn admitted(objs: &[Value], ns: &str, obj: &Value) -> bool {
-    match decide(objs, ns, obj) {
-        Ok((_, d, _)) => d.is_empty(),
+    match decide(objs, &PodSecurity::new(objs, Some(33)), ns, obj) {
+        Ok(d) => d.denials.is_empty(),
         Err(e) => panic!("{e}"),
     }
 }
@@ -174,7 +176,7 @@ fn derived_exemptions_carry_their_reason() {
 fn the_self_check_fails_when_an_exemption_is_taken_away() {
     let m = load(&profile("gatekeeper", ""));
     let r = crate::render(&m).unwrap();
-    let checks = check::run(&m, &r.set).unwrap();
+    let checks = check::run(&m, &r.set).unwrap().checks;
     assert!(checks.iter().all(|c| c.ok), "{checks:#?}");
     assert!(
         checks.iter().any(
@@ -197,6 +199,7 @@ fn the_self_check_fails_when_an_exemption_is_taken_away() {
     }
     let failed: Vec<check::Check> = check::run_objects(&m, objs)
         .unwrap()
+        .checks
         .into_iter()
         .filter(|c| !c.ok)
         .collect();
@@ -219,7 +222,8 @@ fn the_mesh_sidecar_image_is_admitted_in_meshed_namespaces() {
         let note = json!({"contact": "a@example.ca"});
         let mut p = pod("team-a", "artifactory.example.ca/app:1", json!({}), note);
         p["spec"]["containers"].as_array_mut().unwrap().push(json!({
-            "name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.27.1"}));
+            "name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.27.1",
+            "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}));
         assert!(admitted(&objs, "team-a", &p), "{engine}");
         p["spec"]["containers"][1]["image"] = json!("docker.io/istio/other:1");
         assert!(!admitted(&objs, "team-a", &p), "{engine}");

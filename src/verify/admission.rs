@@ -66,6 +66,8 @@ pub fn resource_of(group: &str, kind: &str) -> Option<&'static str> {
         ("", "Secret") => "secrets",
         ("", "ServiceAccount") => "serviceaccounts",
         ("", "PersistentVolumeClaim") => "persistentvolumeclaims",
+        ("", "ReplicationController") => "replicationcontrollers",
+        ("", "PodTemplate") => "podtemplates",
         ("apps", "Deployment") => "deployments",
         ("apps", "StatefulSet") => "statefulsets",
         ("apps", "DaemonSet") => "daemonsets",
@@ -260,6 +262,30 @@ fn walk_mut<'a>(v: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
     cur.is_object().then_some(cur)
 }
 
+thread_local! {
+    /// Compiled templates by kind and Rego text: compiling is most of an
+    /// evaluation's cost, and `verify` and the platform self-check evaluate
+    /// the same few templates many times.
+    static ENGINES: std::cell::RefCell<HashMap<(String, String), regorus::Engine>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+/// A fresh engine holding the template `rego` of Constraint kind `kind`.
+fn compiled(kind: &str, rego: &str) -> Result<regorus::Engine, String> {
+    let key = (kind.to_owned(), rego.to_owned());
+    if let Some(e) = ENGINES.with(|c| c.borrow().get(&key).cloned()) {
+        return Ok(e);
+    }
+    let mut engine = regorus::Engine::new();
+    engine.set_rego_v0(true);
+    engine.set_strict_builtin_errors(true);
+    engine
+        .add_policy(format!("{kind}.rego"), rego.to_owned())
+        .map_err(|e| e.to_string())?;
+    ENGINES.with(|c| c.borrow_mut().insert(key, engine.clone()));
+    Ok(engine)
+}
+
 /// The violations Gatekeeper would report for `r`, with `inventory` as the
 /// synced cluster data (`data.inventory`). Constraints whose
 /// `enforcementAction` is not `deny` only warn, so they refuse nothing.
@@ -304,12 +330,7 @@ pub fn gatekeeper(
             kind: kind.to_owned(),
             message: e.to_string(),
         };
-        let mut engine = regorus::Engine::new();
-        engine.set_rego_v0(true);
-        engine.set_strict_builtin_errors(true);
-        engine
-            .add_policy(format!("{kind}.rego"), rego.to_owned())
-            .map_err(|e| fail(&e))?;
+        let mut engine = compiled(kind, rego).map_err(|e| fail(&e))?;
         engine
             .add_data(
                 regorus::Value::from_json_str(&json!({"inventory": inventory}).to_string())

@@ -2,14 +2,17 @@
 //! file lists synthetic workloads and expectations; each flow is evaluated
 //! through the rendered NetworkPolicies (L4) and, with Istio, the rendered
 //! PeerAuthentication and AuthorizationPolicies (L7); each admission object
-//! through the rendered Gatekeeper or ValidatingAdmissionPolicy rules and the
-//! namespace's LimitRange and ResourceQuota. Nothing is applied anywhere: the
-//! profile is rendered in memory and read back as the cluster would read it.
+//! through the rendered Gatekeeper or ValidatingAdmissionPolicy rules, the
+//! namespace's LimitRange and ResourceQuota, and Pod Security (`chain.rs`).
+//! Nothing is applied anywhere: the profile is rendered in memory and read
+//! back as the cluster would read it.
 
 pub mod admission;
+mod chain;
 mod error;
 pub mod istio;
 pub mod mutating;
+pub mod pod_security;
 pub mod resources;
 
 use std::collections::BTreeMap;
@@ -28,7 +31,9 @@ use crate::netpol_eval::{Cluster, Endpoint, Verdict};
 use crate::profile::MeshProvider;
 use crate::source::{FieldPath, Sources};
 
+pub use chain::{Decision, decide};
 pub use error::{EvalError, PatchError};
+pub use pod_security::PodSecurity;
 
 /// Synthetic workloads and what the rendered bundle must do with them.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -323,7 +328,7 @@ fn check(s: &Scenario, dir: &Path, out: &mut Vec<Diagnostic>) -> Vec<Value> {
             out.push(
                 Diagnostic::error(
                     p.key("object"),
-                    "the object needs an `apiVersion` and a `kind` verify knows (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Service, Ingress, ConfigMap, Secret, ServiceAccount, PersistentVolumeClaim, NetworkPolicy)".to_owned(),
+                    "the object needs an `apiVersion` and a `kind` verify knows (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, ReplicationController, PodTemplate, Service, Ingress, ConfigMap, Secret, ServiceAccount, PersistentVolumeClaim, NetworkPolicy)".to_owned(),
                 )
                 .hint("write a namespaced object such as `{apiVersion: v1, kind: Pod, ...}`"),
             );
@@ -344,6 +349,12 @@ pub struct Outcome {
     pub allowed: bool,
     /// Which policies decided.
     pub reason: String,
+    /// Warnings the API server returns with its answer (Pod Security `warn`).
+    pub warnings: Vec<String>,
+    /// Audit annotations admission records (`pod-security.kubernetes.io/...`).
+    pub audit: BTreeMap<String, String>,
+    /// What else follows from the answer (a workload whose pods would be refused).
+    pub notes: Vec<String>,
 }
 
 impl Outcome {
@@ -382,6 +393,27 @@ impl Report {
                     o.expected.word(),
                     o.reason
                 ));
+            }
+            for w in &o.warnings {
+                out.push_str(&format!("  warning: {w}\n"));
+            }
+            // Every evaluated pod records its enforce policy, and an audit
+            // finding often repeats the warning or the denial: print only
+            // what no line above says.
+            let said = |v: &String| {
+                o.warnings.contains(v)
+                    || o.reason
+                        .contains(&v.replacen("would violate ", "violates ", 1))
+            };
+            for (k, v) in o
+                .audit
+                .iter()
+                .filter(|(k, v)| !k.ends_with("/enforce-policy") && !said(v))
+            {
+                out.push_str(&format!("  audit: {k}: {v}\n"));
+            }
+            for n in &o.notes {
+                out.push_str(&format!("  note: {n}\n"));
             }
         }
         let failed = self.failed();
@@ -426,10 +458,26 @@ pub fn network_cluster(objs: &[Value]) -> Cluster {
     c
 }
 
+/// The Pod Security verdict for creating `object` in `namespace` on a
+/// rendered bundle: enforce, warn and audit violations as the API server's
+/// PodSecurity plugin finds them, from the rendered Namespaces' labels.
+/// `kubernetes_minor` (33 for 1.33) caps `latest` as that server would; the
+/// object is taken as given (mutate it first to match the API server's order).
+/// To evaluate many objects, build a [`pod_security::PodSecurity`] once.
+pub fn pod_security_verdict(
+    set: &ManifestSet,
+    kubernetes_minor: Option<u32>,
+    namespace: &str,
+    object: &Value,
+) -> pod_security::Verdict {
+    pod_security::PodSecurity::from_set(set, kubernetes_minor).evaluate(namespace, object)
+}
+
 /// Evaluate every expectation of a loaded scenario against the model's rendering.
 pub fn run(model: &Model, set: &ManifestSet, loaded: &Loaded) -> Result<Report, EvalError> {
     let objs = objects(set);
     let cluster = network_cluster(&objs);
+    let pod_security = pod_security::PodSecurity::from_set(set, Some(model.minor()));
     let provider = model.profile.mesh.as_ref().map(|m| m.provider);
     let mut report = Report::default();
     if provider == Some(MeshProvider::Linkerd) {
@@ -455,7 +503,9 @@ pub fn run(model: &Model, set: &ManifestSet, loaded: &Loaded) -> Result<Report, 
         )?);
     }
     for (i, (a, obj)) in s.admission.iter().zip(&loaded.objects).enumerate() {
-        report.outcomes.push(admit(&objs, i, a, obj)?);
+        report
+            .outcomes
+            .push(chain::admit(&objs, &pod_security, i, a, obj)?);
     }
     Ok(report)
 }
@@ -593,58 +643,8 @@ fn flow(
         expected: f.expect,
         allowed,
         reason: reasons.join("; "),
-    })
-}
-
-/// What the rendered bundle answers to a CREATE of `obj` in `namespace`: the
-/// request as validation saw it (mutated), the denials, and what mutated it.
-/// Mutating admission first (Gatekeeper mutators, MutatingAdmissionPolicies,
-/// LimitRange defaults), then validation on the mutated object, as the API
-/// server orders them. `verify` and the platform self-check both ask this.
-pub fn decide(
-    objs: &[Value],
-    namespace: &str,
-    obj: &Value,
-) -> Result<(admission::Request, Vec<admission::Denial>, Vec<String>), EvalError> {
-    let mut req = admission::Request::create(namespace, obj.clone())
-        .ok_or_else(|| EvalError::Unchecked("unchecked admission object".to_owned()))?;
-    let mut notes = admission::gatekeeper_mutate(objs, &mut req)?;
-    notes.extend(mutating::native_mutate(objs, &mut req)?);
-    let (mut denials, defaults) = resources::limit_ranges(objs, &mut req);
-    notes.extend(defaults);
-    denials.extend(resources::quotas(objs, &req));
-    denials.extend(admission::gatekeeper(objs, &req, &serde_json::json!({}))?);
-    denials.extend(admission::native(objs, &req)?);
-    Ok((req, denials, notes))
-}
-
-fn admit(
-    objs: &[Value],
-    i: usize,
-    a: &AdmissionExpectation,
-    obj: &Value,
-) -> Result<Outcome, EvalError> {
-    let name = obj["metadata"]["name"].as_str().unwrap_or("(unnamed)");
-    let (req, denials, notes) = decide(objs, &a.namespace, obj)?;
-    let what = format!("admission {} {}/{name}", req.kind, a.namespace);
-    let reason = if denials.is_empty() {
-        let mut r = "no admission rule refused it".to_owned();
-        if !notes.is_empty() {
-            r.push_str(&format!("; mutated: {}", notes.join(", ")));
-        }
-        r
-    } else {
-        denials
-            .iter()
-            .map(|d| format!("denied by {}/{}: {}", d.kind, d.name, d.message))
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    Ok(Outcome {
-        at: format!("admission[{i}]"),
-        what,
-        expected: a.expect,
-        allowed: denials.is_empty(),
-        reason,
+        warnings: Vec::new(),
+        audit: BTreeMap::new(),
+        notes: Vec::new(),
     })
 }

@@ -31,7 +31,7 @@ use crate::profile::{Exception, Policy, PolicyEngine};
 use crate::source::FieldPath;
 
 pub use crate::components::internal_lb_annotation;
-pub use registry::{normalise_registry, parse as parse_registry};
+pub use registry::{Form as RegistryForm, normalise_registry, parse as parse_registry};
 
 /// The policy rules an exception may waive.
 pub const POLICY_RULES: &[&str] = &[

@@ -1,0 +1,123 @@
+//! One admission expectation through the API server's admission chain, in the
+//! API server's order: every mutating step first (Gatekeeper mutators,
+//! MutatingAdmissionPolicies, LimitRange defaults), then the validating ones on
+//! the mutated object: LimitRange `max`, the PodSecurity plugin (before the
+//! admission policies, webhooks and quota, as `AllOrderedPlugins` places it),
+//! ResourceQuota, Gatekeeper or ValidatingAdmissionPolicy.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::admission::{self, Denial, Request};
+use super::pod_security::{PodSecurity, Target, template_pod};
+use super::{AdmissionExpectation, EvalError, Outcome, mutating, resources};
+
+/// Run the mutating steps on `req`; returns a note per change.
+fn mutate(objs: &[Value], req: &mut Request) -> Result<Vec<String>, EvalError> {
+    let mut notes = admission::gatekeeper_mutate(objs, req)?;
+    notes.extend(mutating::native_mutate(objs, req)?);
+    Ok(notes)
+}
+
+/// What the rendered bundle answers to a CREATE of an object: the request as
+/// validation saw it (mutated), the denials, what mutated it, and the Pod
+/// Security verdict. `verify` and the platform self-check both ask this.
+pub struct Decision {
+    pub request: Request,
+    pub denials: Vec<Denial>,
+    pub mutated: Vec<String>,
+    pub pod_security: super::pod_security::Verdict,
+}
+
+/// Run `obj` through the admission chain of the rendered objects `objs`.
+pub fn decide(
+    objs: &[Value],
+    pod_security: &PodSecurity,
+    namespace: &str,
+    obj: &Value,
+) -> Result<Decision, EvalError> {
+    let mut req = Request::create(namespace, obj.clone())
+        .ok_or_else(|| EvalError::Unchecked("unchecked admission object".to_owned()))?;
+    let name = obj["metadata"]["name"].as_str().unwrap_or("(unnamed)");
+    let mut mutated = mutate(objs, &mut req)?;
+    let (mut denials, defaults) = resources::limit_ranges(objs, &mut req);
+    mutated.extend(defaults);
+    let verdict = pod_security.evaluate(namespace, &req.object);
+    if let Some(msg) = verdict.denial() {
+        let (kind, by) = match verdict.undecodable {
+            Some(_) => (req.kind.clone(), name.to_owned()),
+            None => verdict.source.object(),
+        };
+        denials.push(Denial::new(&kind, &by, msg));
+    }
+    denials.extend(resources::quotas(objs, &req));
+    denials.extend(admission::gatekeeper(objs, &req, &serde_json::json!({}))?);
+    denials.extend(admission::native(objs, &req)?);
+    Ok(Decision {
+        request: req,
+        denials,
+        mutated,
+        pod_security: verdict,
+    })
+}
+
+pub(super) fn admit(
+    objs: &[Value],
+    pod_security: &PodSecurity,
+    i: usize,
+    a: &AdmissionExpectation,
+    obj: &Value,
+) -> Result<Outcome, EvalError> {
+    let name = obj["metadata"]["name"].as_str().unwrap_or("(unnamed)");
+    let Decision {
+        request: req,
+        denials,
+        mutated,
+        pod_security: verdict,
+    } = decide(objs, pod_security, &a.namespace, obj)?;
+    let what = format!("admission {} {}/{name}", req.kind, a.namespace);
+    let mut notes = Vec::new();
+    // PSA only warns about a workload; its controller's pods meet `enforce`
+    // later, after the same mutating steps. Say so, or the admitted workload
+    // hides pods that never start.
+    if verdict.target == Target::Controller
+        && let Some(pod) = template_pod(&req.object)
+        && let Some(mut pod_req) = Request::create(&a.namespace, pod)
+    {
+        mutate(objs, &mut pod_req)?;
+        if let Some(d) = pod_security
+            .evaluate(&a.namespace, &pod_req.object)
+            .denial()
+        {
+            notes.push(format!("its pods would be denied: {d}"));
+        }
+    }
+    let reason = if denials.is_empty() {
+        let mut r = "no admission rule refused it".to_owned();
+        if !mutated.is_empty() {
+            r.push_str(&format!("; mutated: {}", mutated.join(", ")));
+        }
+        r
+    } else {
+        denials
+            .iter()
+            .map(|d| format!("denied by {}/{}: {}", d.kind, d.name, d.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    // PSA adds no warning to its own refusal; another step's refusal still
+    // carries the warnings recorded before it.
+    let warnings = verdict.warnings();
+    let audit: BTreeMap<String, String> = verdict.audit_annotations();
+    Ok(Outcome {
+        at: format!("admission[{i}]"),
+        what,
+        expected: a.expect,
+        allowed: denials.is_empty(),
+        reason,
+        warnings,
+        audit,
+        notes,
+    })
+}
