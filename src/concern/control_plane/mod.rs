@@ -110,8 +110,19 @@ pub fn warnings(m: &Model) -> Vec<String> {
         {
             parts.push("Entra ID names users and groups itself, so the OIDC prefixes are not applied and RBAC subjects are written without them".to_owned());
         }
-        if platform == Platform::Eks && a.private && !a.authorized_networks.is_empty() {
-            parts.push("on eks `apiServer.authorizedNetworks` only limit a public endpoint, which `private: true` turns off".to_owned());
+        // The same profile renders on every platform (AKS itself refuses the
+        // pair, so it is never sent there). GKE keeps the ranges: with
+        // `privateEndpointEnforcementEnabled` they limit the private endpoint too.
+        if matches!(platform, Platform::Eks | Platform::Aks)
+            && a.private
+            && !a.authorized_networks.is_empty()
+        {
+            let on = if platform == Platform::Eks {
+                "eks"
+            } else {
+                "aks"
+            };
+            parts.push(format!("on {on} `apiServer.authorizedNetworks` only limit a public endpoint, which `private: true` turns off: they are not rendered"));
         }
     }
     if parts.is_empty() {
@@ -172,15 +183,6 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
-    }
-    if platform == Platform::Aks && a.private && !a.authorized_networks.is_empty() {
-        out.push(
-            Diagnostic::error(
-                base.key("authorizedNetworks"),
-                "AKS cannot combine a private cluster with authorized IP ranges".to_owned(),
-            )
-            .hint("a private AKS API server is reachable only inside its virtual network: remove `authorizedNetworks`, or set `private: false` to keep a public endpoint limited to them"),
-        );
     }
     audit::validate(m, out);
 }
