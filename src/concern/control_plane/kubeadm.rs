@@ -40,6 +40,29 @@ pub(super) struct ClusterConfiguration {
     scheduler: ControlPlaneComponent,
 }
 
+/// Host directories kubeadm mounts into the kube-apiserver static pod by
+/// itself: the certificates directory (kharden keeps the default) and
+/// `/etc/ssl/certs` always, the CA bundle directories when they exist on the
+/// host (a file inside one means it does). `/etc/pki` as a whole is not among
+/// them. Src: kubernetes/kubernetes cmd/kubeadm/app/phases/controlplane/volumes.go
+/// (`getHostPathVolumesForTheControlPlane`, `caCertsExtraVolumePaths`).
+pub(super) const APISERVER_HOST_DIRS: &[&str] = &[
+    "/etc/kubernetes/pki",
+    "/etc/ssl/certs",
+    "/etc/pki/ca-trust",
+    "/etc/pki/tls/certs",
+    "/etc/ca-certificates",
+    "/usr/share/ca-certificates",
+    "/usr/local/share/ca-certificates",
+];
+
+/// Whether the API server container already sees `path` through a kubeadm mount
+/// (whole path components: `/etc/ssl/certs2` is not under `/etc/ssl/certs`).
+pub(super) fn mounted_by_kubeadm(path: &str) -> bool {
+    let p = std::path::Path::new(path);
+    APISERVER_HOST_DIRS.iter().any(|d| p.starts_with(d))
+}
+
 pub(super) fn file_mount(name: &'static str, path: &str) -> HostPathMount {
     HostPathMount {
         name,
@@ -66,6 +89,16 @@ pub(super) fn render_kubeadm(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let mut volumes = Vec::new();
     if identity::uses_config_file(m) {
         volumes.push(file_mount("authentication-config", identity::CONFIG_PATH));
+    }
+    // `--oidc-ca-file` is read inside the container: a path kubeadm does not
+    // mount would leave the API server unable to start.
+    if let Some(ca) = identity::oidc_flags(m)
+        .iter()
+        .find(|f| f.name == "oidc-ca-file")
+        .map(|f| f.value.clone())
+        .filter(|ca| !mounted_by_kubeadm(ca))
+    {
+        volumes.push(file_mount("oidc-ca-file", &ca));
     }
     volumes.push(file_mount("encryption-config", ENCRYPTION_CONFIG_PATH));
     if let Some(dir) = encryption::kms_socket_dir(m) {
