@@ -10,7 +10,7 @@ use crate::diag::Diagnostic;
 use crate::names;
 use crate::net::Cidr;
 use crate::profile::{
-    ContainerLimits, IdentityMode, NamespaceSpec, Platform, Profile, QuantityValue,
+    ContainerLimits, IdentityMode, NamespaceSpec, Platform, PolicyEngine, Profile, QuantityValue,
 };
 use crate::source::{FieldPath, Sources};
 
@@ -129,6 +129,18 @@ impl Model {
             .and_then(|i| i.oidc.as_ref())
             .and_then(|o| o.groups_prefix.clone())
             .unwrap_or_default()
+    }
+
+    /// Whether the native policy engine renders its MutatingAdmissionPolicies as
+    /// `admissionregistration.k8s.io/v1beta1` (`policy.mutatingAdmissionPolicyBeta`
+    /// on 1.34 and 1.35, where that API is off by default): the API server must
+    /// then run with the `MutatingAdmissionPolicy` feature gate and that API on.
+    pub fn mutating_admission_policy_beta(&self) -> bool {
+        self.profile.policy.as_ref().is_some_and(|p| {
+            p.engine == PolicyEngine::ValidatingAdmissionPolicy
+                && p.mutating_admission_policy_beta
+                && matches!(self.minor(), 34 | 35)
+        })
     }
 
     /// The Kubernetes minor version as a number (33 for "1.33").

@@ -124,6 +124,14 @@ pub fn warnings(m: &Model) -> Vec<String> {
             };
             parts.push(format!("on {on} `apiServer.authorizedNetworks` only limit a public endpoint, which `private: true` turns off: they are not rendered"));
         }
+        if m.mutating_admission_policy_beta() {
+            let how = if platform == Platform::Gke {
+                "on gke turn the beta API on per resource (`gcloud container clusters update --enable-kubernetes-unstable-apis=admissionregistration.k8s.io/v1beta1/mutatingadmissionpolicies,admissionregistration.k8s.io/v1beta1/mutatingadmissionpolicybindings`); GKE sets the feature gates itself"
+            } else {
+                "the provider sets the API server's feature gates and runtime config, and kharden cannot"
+            };
+            parts.push(format!("`policy.mutatingAdmissionPolicyBeta` renders v1beta1 MutatingAdmissionPolicies, served only with the `MutatingAdmissionPolicy` feature gate and `admissionregistration.k8s.io/v1beta1` on: {how}; before applying, check that `kubectl api-resources --api-group=admissionregistration.k8s.io` lists mutatingadmissionpolicies"));
+        }
     }
     if parts.is_empty() {
         Vec::new()

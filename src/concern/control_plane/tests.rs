@@ -520,3 +520,74 @@ mod cis {
         assert!(!passes(&c, &flags));
     }
 }
+
+fn at(platform: &str, version: &str, body: &str) -> crate::Model {
+    let text = format!("{HEAD}{body}")
+        .replace("platform: kubeadm", &format!("platform: {platform}"))
+        .replace("\"1.33\"", &format!("\"{version}\""));
+    crate::load_text(&text, "t.yaml", today()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// #30 item 6: where the policies are rendered as v1beta1 MutatingAdmissionPolicy,
+/// the kubeadm API server gets the feature gate and the v1beta1 API, and only
+/// there; a managed platform's warning says where it is switched on.
+#[test]
+fn mutating_admission_policy_beta_turns_the_api_on_where_it_is_rendered() {
+    const BODY: &str = "apiServer: {advertiseAddress: 10.0.0.10}\nnamespaces: [{name: a, annotations: {contact: a@example.com}}]\npolicy:\n  engine: validating-admission-policy\n  propagateNamespaceAnnotations: [contact]\nBETA";
+    let beta = "  mutatingAdmissionPolicyBeta: true\n";
+    for (version, extra, want) in [
+        ("1.34", beta, Some("admissionregistration.k8s.io/v1beta1")),
+        ("1.35", beta, Some("admissionregistration.k8s.io/v1beta1")),
+        ("1.35", "", None),
+        ("1.36", "", Some("admissionregistration.k8s.io/v1")),
+    ] {
+        let m = at("kubeadm", version, &BODY.replace("BETA", extra));
+        let objs = objects(&m);
+        let maps: Vec<&Value> = objs
+            .iter()
+            .filter(|(_, o)| o["kind"] == "MutatingAdmissionPolicy")
+            .map(|(_, o)| &o["apiVersion"])
+            .collect();
+        let a = args(&object(&objs, CC));
+        let beta_api = want == Some("admissionregistration.k8s.io/v1beta1");
+        assert_eq!(maps.is_empty(), want.is_none(), "{version}");
+        assert!(
+            maps.iter().all(|v| Some(v.as_str().unwrap()) == want),
+            "{version}"
+        );
+        assert_eq!(
+            a.get("feature-gates").map(String::as_str),
+            beta_api.then_some("MutatingAdmissionPolicy=true"),
+            "{version}"
+        );
+        assert_eq!(
+            a.get("runtime-config").map(String::as_str),
+            beta_api.then_some("admissionregistration.k8s.io/v1beta1=true"),
+            "{version}"
+        );
+    }
+    let body = BODY
+        .replace("apiServer: {advertiseAddress: 10.0.0.10}\n", "")
+        .replace("BETA", beta);
+    for (platform, how) in [
+        (
+            "gke",
+            "--enable-kubernetes-unstable-apis=admissionregistration.k8s.io/v1beta1/mutatingadmissionpolicies,",
+        ),
+        (
+            "eks",
+            "the provider sets the API server's feature gates and runtime config",
+        ),
+        (
+            "aks",
+            "the provider sets the API server's feature gates and runtime config",
+        ),
+    ] {
+        let w = super::warnings(&at(platform, "1.34", &body)).join("\n");
+        assert!(
+            w.contains("`policy.mutatingAdmissionPolicyBeta` renders v1beta1 MutatingAdmissionPolicies, served only with the `MutatingAdmissionPolicy` feature gate")
+                && w.contains(how),
+            "{platform}: {w}"
+        );
+    }
+}
