@@ -71,6 +71,11 @@ pub fn warnings(m: &Model) -> Vec<String> {
     let platform = p.cluster.platform;
     let mut parts = Vec::new();
     if platform == Platform::Kubeadm {
+        if a.private && a.advertise_address.is_none() {
+            // Only the built-in default is left here: `validate` refuses a
+            // written `private: true` without an address.
+            parts.push("`apiServer.private` is true by default, but without `apiServer.advertiseAddress` the kubeadm API server listens on every interface (0.0.0.0): set the node's private address, or `private: false`".to_owned());
+        }
         if !a.authorized_networks.is_empty() {
             parts.push("`apiServer.authorizedNetworks` is not rendered for kubeadm: limit port 6443 in the network in front of the control plane".to_owned());
         }
@@ -191,6 +196,22 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
+    }
+    if platform == Platform::Kubeadm
+        && a.private
+        && a.advertise_address.is_none()
+        && m.sources.set_by(&base.key("private")).is_some()
+    {
+        // Without an address there is nothing to bind to, and kube-apiserver
+        // listens on 0.0.0.0: the profile (or a preset it extends) asks for
+        // more than kharden can render. The built-in default alone is a warning.
+        out.push(
+            Diagnostic::error(
+                base.key("private"),
+                "`apiServer.private` is true, but without `apiServer.advertiseAddress` the kubeadm API server listens on every interface (0.0.0.0)".to_owned(),
+            )
+            .hint("set `apiServer.advertiseAddress` to the control-plane node's private address (the API server then binds to it only), or set `private: false`"),
+        );
     }
     audit::validate(m, out);
 }

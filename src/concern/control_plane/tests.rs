@@ -591,3 +591,41 @@ fn mutating_admission_policy_beta_turns_the_api_on_where_it_is_rendered() {
         );
     }
 }
+
+/// #30 item 7: a kubeadm `private: true` (written, or from a preset) without an
+/// address to bind to is refused, since kube-apiserver would listen on 0.0.0.0;
+/// the built-in default alone is said in a warning; an address makes it private.
+#[test]
+fn kubeadm_private_without_an_address_is_refused() {
+    let load = |body: &str| crate::load_text(&format!("{HEAD}{body}"), "t.yaml", today());
+    for body in ["apiServer: {private: true}\n", "extends: [baseline]\n"] {
+        let e = load(body).unwrap_err().to_string();
+        crate::testing::assert_contains_all(
+            &e,
+            &[
+                "error: `apiServer.private` is true, but without `apiServer.advertiseAddress` the kubeadm API server listens on every interface (0.0.0.0)",
+                "= field: apiServer.private",
+                "= hint: set `apiServer.advertiseAddress` to the control-plane node's private address",
+            ],
+        );
+    }
+    let m = load("").unwrap();
+    assert!(
+        super::warnings(&m)[0].contains("`apiServer.private` is true by default, but without `apiServer.advertiseAddress` the kubeadm API server listens on every interface"),
+        "{:?}",
+        super::warnings(&m)
+    );
+    for body in [
+        "apiServer: {private: false}\n",
+        "extends: [baseline]\napiServer: {advertiseAddress: 10.0.0.10}\n",
+    ] {
+        let m = load(body).unwrap();
+        assert!(!super::warnings(&m).join("").contains("0.0.0.0"), "{body}");
+    }
+    let objs = render("apiServer: {private: true, advertiseAddress: 10.0.0.10}\n");
+    let patch = object(
+        &objs,
+        "control-plane/kubeadm/patches/kube-apiserver+json.yaml",
+    );
+    assert_eq!(patch[0]["value"], "--bind-address=10.0.0.10");
+}
