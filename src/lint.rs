@@ -140,7 +140,39 @@ pub const RULES: &[Rule] = &[
         explanation: "A ResourceQuota is charged for every container of a pod, the injected proxy included. When the quota's CPU or memory divided by what one pod of default size takes (one app container with the LimitRange defaults, plus the proxy) is below the `pods` quota, the namespace fills up long before its pod count, and new pods are refused with `exceeded quota`. Raise the compute quota, lower `pods` to match, or size the proxy with `mesh.sidecarResources`.",
         check: quota_meshed_pods,
     },
+    Rule {
+        id: "KH016",
+        name: "kubernetes-version-end-of-life",
+        level: Level::Warning,
+        explanation: "A Kubernetes minor release past its upstream end of life gets no more patches, security fixes included. Upgrade the cluster, one minor version at a time, to a release still supported, and set `cluster.kubernetesVersion` to match: kharden picks API versions and flags by it. The dates are upstream's (kubernetes.io/releases); a managed platform's extended support may run longer, at its own terms.",
+        check: version_end_of_life,
+    },
 ];
+
+fn version_end_of_life(m: &Model, out: &mut Vec<Diagnostic>) {
+    use crate::releases;
+    let v = &m.profile.cluster.kubernetes_version;
+    let Some(r) = releases::find(v).filter(|r| releases::past_end_of_life(r, m.today)) else {
+        return;
+    };
+    let hint = match releases::oldest_supported(m.today) {
+        Some(n) => format!(
+            "upgrade to {} or later, one minor version at a time, and set `cluster.kubernetesVersion` to match",
+            n.version
+        ),
+        None => "every release kharden knows is past its end of life: upgrade kharden".to_owned(),
+    };
+    out.push(
+        Diagnostic::error(
+            FieldPath::root().key("cluster").key("kubernetesVersion"),
+            format!(
+                "Kubernetes {v} reached its end of life on {}: it gets no more security fixes",
+                r.end_of_life
+            ),
+        )
+        .hint(hint),
+    );
+}
 
 fn quota_meshed_pods(m: &Model, out: &mut Vec<Diagnostic>) {
     for (i, msg) in crate::concern::mesh::sidecar::quota_gaps(m) {

@@ -33,9 +33,6 @@ pub fn effective_limits<'a>(m: &'a Model, ns: &'a NamespaceSpec) -> Option<&'a C
         .or(m.profile.defaults.container_limits.as_ref())
 }
 
-/// Kubernetes minor versions kharden renders for.
-pub const SUPPORTED_VERSIONS: &[&str] = &["1.33", "1.34", "1.35", "1.36", "1.37"];
-
 /// A profile that passed every check, with what it was read from.
 #[derive(Debug)]
 pub struct Model {

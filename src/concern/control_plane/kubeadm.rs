@@ -35,6 +35,7 @@ pub(super) struct ClusterConfiguration {
     api_version: &'static str,
     kind: &'static str,
     cluster_name: String,
+    kubernetes_version: String,
     api_server: ControlPlaneComponent,
     controller_manager: ControlPlaneComponent,
     scheduler: ControlPlaneComponent,
@@ -126,6 +127,7 @@ pub(super) fn render_kubeadm(m: &Model) -> Result<Vec<Manifest>, RenderError> {
         "kubeadm ClusterConfiguration: `kubeadm init --config` with this file, initconfiguration.yaml and".to_owned(),
         "kubeletconfiguration.yaml (concatenated with `---`). kube-apiserver flags and the control each one satisfies:".to_owned(),
     ];
+
     for f in &flags {
         notes.push(format!("  {}: {}", f.name, f.cis));
     }
@@ -135,10 +137,19 @@ pub(super) fn render_kubeadm(m: &Model) -> Result<Vec<Manifest>, RenderError> {
         "the encryption key (1.2.28: fill the placeholder in encryption-config.yaml), EventRateLimit".to_owned(),
         "(1.2.9, needs an admission config file) and AlwaysPullImages (1.2.11, a workload trade-off).".to_owned(),
     ]);
+    let v = &m.profile.cluster.kubernetes_version;
+    notes.push(format!("kubernetesVersion stable-{v}: the newest {v} patch, which kubeadm looks up; run kubeadm {v}"));
+    notes.push(format!(
+        "(offline, or when kubeadm is older, kubeadm falls back to its own version, not {v})."
+    ));
     let cc = ClusterConfiguration {
         api_version: "kubeadm.k8s.io/v1beta4",
         kind: "ClusterConfiguration",
         cluster_name: m.profile.cluster.name.clone(),
+        // The profile's minor release, newest patch: every version-dependent
+        // output (API versions, flags) was chosen for it, and kubeadm's own
+        // default (`stable-1`) would install whatever is newest.
+        kubernetes_version: format!("stable-{}", m.profile.cluster.kubernetes_version),
         api_server: ControlPlaneComponent {
             extra_args: flags
                 .into_iter()

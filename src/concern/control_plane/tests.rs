@@ -629,3 +629,18 @@ fn kubeadm_private_without_an_address_is_refused() {
     );
     assert_eq!(patch[0]["value"], "--bind-address=10.0.0.10");
 }
+
+/// #30 item 13: kubeadm installs the profile's minor release (newest patch),
+/// the one every version-dependent output was chosen for.
+#[test]
+fn kubeadm_pins_the_profiles_kubernetes_version() {
+    for version in ["1.33", "1.35", "1.37"] {
+        let m = at(
+            "kubeadm",
+            version,
+            "apiServer: {advertiseAddress: 10.0.0.10}\n",
+        );
+        let cc = object(&objects(&m), CC);
+        assert_eq!(cc["kubernetesVersion"], format!("stable-{version}"));
+    }
+}
