@@ -35,7 +35,7 @@ pub fn starter(platform: &str, name: &str) -> Result<String, Error> {
     };
     let identity = if platform == "aks" {
         // AKS signs users in through Entra ID only, and applies no prefixes.
-        "identity:\n  # Entra ID: replace the tenant and client ids with yours. Write users and groups\n  # below as Entra object ids.\n  oidc:\n    issuerURL: https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0\n    clientID: 00000000-0000-0000-0000-000000000000\n    groupsClaim: groups\n  # Local accounts are disabled: this Entra ID group gets cluster-admin.\n  adminGroupObjectIDs: [00000000-0000-0000-0000-000000000000]\n"
+        "identity:\n  # Entra ID: replace the tenant and client ids with yours. Write users below by\n  # their UPN (AKS names them so) and groups by their Entra object id.\n  oidc:\n    issuerURL: https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0\n    clientID: 00000000-0000-0000-0000-000000000000\n    groupsClaim: groups\n  # Local accounts are disabled: this Entra ID group gets cluster-admin.\n  adminGroupObjectIDs: [00000000-0000-0000-0000-000000000000]\n"
     } else {
         "identity:\n  # Write bare user and group ids below: these prefixes are applied for you.\n  oidc:\n    issuerURL: https://idp.example.com/\n    clientID: kubernetes\n    usernameClaim: email\n    usernamePrefix: \"oidc:\"\n    groupsClaim: groups\n    groupsPrefix: \"oidc:\"\n  mode: flags\n"
     };

@@ -19,9 +19,14 @@ fn contract(edit: impl Fn(String) -> String) -> Result<crate::Model, String> {
 fn managed(s: String, platform: &str) -> String {
     let s = s.replace("platform: kubeadm", &format!("platform: {platform}"));
     if platform == "aks" {
+        // AKS names member users by UPN, never by object ID.
         s.replace(
             "  mode: config\n",
             "  mode: config\n  adminGroupObjectIDs: [7a8b9c0d-3456-4789-abcd-ef0123456789]\n",
+        )
+        .replace(
+            "user: 0c1d2e3f-aaaa-4bbb-8ccc-ddddeeeeffff",
+            "user: alice@example.ca",
         )
     } else {
         s

@@ -266,6 +266,26 @@ fn first_group_subject(m: &Model) -> Option<FieldPath> {
     Some(FieldPath::root().key("clusterAccess").index(i).key("group"))
 }
 
+/// Every user subject of the profile's bindings, with its field path.
+fn user_subjects(m: &Model) -> Vec<(FieldPath, &str)> {
+    let mut v = Vec::new();
+    for (i, ns) in m.profile.namespaces.iter().enumerate() {
+        for (j, a) in ns.access.iter().enumerate() {
+            if let Some(u) = &a.user {
+                let base = FieldPath::root().key("namespaces").index(i);
+                v.push((base.key("access").index(j).key("user"), u.as_str()));
+            }
+        }
+    }
+    for (i, c) in m.profile.cluster_access.iter().enumerate() {
+        if let Some(u) = &c.user {
+            let path = FieldPath::root().key("clusterAccess").index(i).key("user");
+            v.push((path, u.as_str()));
+        }
+    }
+    v
+}
+
 /// What a managed platform needs before the profile's bindings can work:
 /// an AKS admin group (local accounts are off), GKE's security group.
 fn platform_checks(m: &Model, out: &mut Vec<Diagnostic>) {
@@ -292,6 +312,23 @@ fn platform_checks(m: &Model, out: &mut Vec<Diagnostic>) {
             )
             .hint("list the object ID of the Entra ID group of cluster administrators"),
         );
+    }
+    if platform == Platform::Aks && oidc(m).is_some() {
+        // AKS's authenticator (guard) names a user by the token's `upn` claim
+        // and falls back to the object ID only when there is none, so a member
+        // user bound by object ID is never matched.
+        // Src: kubeguard/guard auth/providers/azure/azure.go (`getUserInfo`).
+        for (path, user) in user_subjects(m) {
+            if is_guid(user) {
+                out.push(
+                    Diagnostic::error(
+                        path,
+                        format!("on aks Entra ID names a member user by their UPN, so the object ID `{user}` never matches one"),
+                    )
+                    .hint("write the user's UPN (e.g. alice@example.com), or bind an Entra ID group by its object ID; a service principal or managed identity has no UPN: bind it through a group too"),
+                );
+            }
+        }
     }
     let sg = identity.and_then(|i| i.security_group.as_deref());
     if let Some(sg) = sg

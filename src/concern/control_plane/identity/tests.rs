@@ -290,3 +290,38 @@ fn an_oidc_ca_file_outside_kubeadms_mounts_is_mounted_read_only() {
     assert!(e.contains("identity.oidc.caFile"), "{e}");
     assert!(e.contains("`idp-ca.crt` is not an absolute path"), "{e}");
 }
+
+/// #30 item 4: AKS names Entra member users by UPN (the object ID only when a
+/// token has no UPN), so a user subject written as an object ID is refused
+/// there, in namespace access and cluster access alike; UPNs and group object
+/// IDs pass, and other platforms take the id as written.
+#[test]
+fn aks_refuses_users_written_as_object_ids() {
+    const OID: &str = "0c1d2e3f-aaaa-4bbb-8ccc-ddddeeeeffff";
+    let admins = "  adminGroupObjectIDs: [7a8b9c0d-3456-4789-abcd-ef0123456789]\n";
+    let body = format!(
+        "{ENTRA}{admins}namespaces:\n  - name: a\n    access:\n      - {{user: {OID}, role: view}}\n      - {{user: alice@example.com, role: view}}\n      - {{group: 5e6f7a8b-1234-4567-89ab-cdef01234567, role: view}}\nclusterAccess:\n  - user: {OID}\n    justification: reads nodes for the capacity dashboard\n    rules: [{{apiGroups: [\"\"], resources: [nodes], verbs: [get]}}]\n"
+    );
+    let e = on("aks", &body).unwrap_err();
+    crate::testing::assert_contains_all(
+        &e,
+        &[
+            &format!(
+                "error: on aks Entra ID names a member user by their UPN, so the object ID `{OID}` never matches one"
+            ),
+            "= field: namespaces[0].access[0].user",
+            "= field: clusterAccess[0].user",
+            "= hint: write the user's UPN (e.g. alice@example.com), or bind an Entra ID group by its object ID",
+            "the profile has 2 problems",
+        ],
+    );
+    let upn = body.replace(OID, "bob@example.com");
+    let objs = on("aks", &upn).unwrap();
+    assert!(
+        objs.iter()
+            .any(|(_, o)| o["subjects"][0]["name"] == "bob@example.com")
+    );
+    // Without Entra ID sign-in, or on another platform, the id is taken as written.
+    on("aks", &body.replace(ENTRA, "identity:\n")).unwrap();
+    on("eks", &body.replace(admins, "")).unwrap();
+}
