@@ -150,28 +150,7 @@ pub const RULES: &[Rule] = &[
 ];
 
 fn version_end_of_life(m: &Model, out: &mut Vec<Diagnostic>) {
-    use crate::releases;
-    let v = &m.profile.cluster.kubernetes_version;
-    let Some(r) = releases::find(v).filter(|r| releases::past_end_of_life(r, m.today)) else {
-        return;
-    };
-    let hint = match releases::oldest_supported(m.today) {
-        Some(n) => format!(
-            "upgrade to {} or later, one minor version at a time, and set `cluster.kubernetesVersion` to match",
-            n.version
-        ),
-        None => "every release kharden knows is past its end of life: upgrade kharden".to_owned(),
-    };
-    out.push(
-        Diagnostic::error(
-            FieldPath::root().key("cluster").key("kubernetesVersion"),
-            format!(
-                "Kubernetes {v} reached its end of life on {}: it gets no more security fixes",
-                r.end_of_life
-            ),
-        )
-        .hint(hint),
-    );
+    out.extend(crate::releases::end_of_life(m));
 }
 
 fn quota_meshed_pods(m: &Model, out: &mut Vec<Diagnostic>) {

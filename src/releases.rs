@@ -59,6 +59,28 @@ pub fn oldest_supported(today: Date) -> Option<&'static Release> {
     RELEASES.iter().find(|r| !past_end_of_life(r, today))
 }
 
+/// Lint KH016: the profile's release, when it is past its end of life on the
+/// model's "today".
+pub fn end_of_life(m: &crate::Model) -> Option<crate::diag::Diagnostic> {
+    let v = &m.profile.cluster.kubernetes_version;
+    let r = find(v).filter(|r| past_end_of_life(r, m.today))?;
+    let hint = match oldest_supported(m.today) {
+        Some(n) => format!(
+            "upgrade to {} or later, one minor version at a time, and set `cluster.kubernetesVersion` to match",
+            n.version
+        ),
+        None => "every release kharden knows is past its end of life: upgrade kharden".to_owned(),
+    };
+    let path = crate::source::FieldPath::root()
+        .key("cluster")
+        .key("kubernetesVersion");
+    let message = format!(
+        "Kubernetes {v} reached its end of life on {}: it gets no more security fixes",
+        r.end_of_life
+    );
+    Some(crate::diag::Diagnostic::error(path, message).hint(hint))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
