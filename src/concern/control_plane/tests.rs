@@ -12,7 +12,7 @@ mod issue30;
 const CC: &str = "control-plane/kubeadm/clusterconfiguration.yaml";
 
 fn contract(edit: impl Fn(String) -> String) -> Result<crate::Model, String> {
-    let text = edit(include_str!("../../../../examples/prod-east.yaml").to_owned());
+    let text = edit(include_str!("../../../examples/prod-east.yaml").to_owned());
     crate::load_text(&text, "prod-east.yaml", today()).map_err(|e| e.to_string())
 }
 
