@@ -35,10 +35,12 @@ pub fn starter(platform: &str, name: &str) -> Result<String, Error> {
     };
     let identity = if platform == "aks" {
         // AKS signs users in through Entra ID only, and applies no prefixes.
-        "identity:\n  # Entra ID: replace the tenant and client ids with yours. Write users and groups\n  # below as Entra object ids.\n  oidc:\n    issuerURL: https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0\n    clientID: 00000000-0000-0000-0000-000000000000\n    groupsClaim: groups\n  # Local accounts are disabled: this Entra ID group gets cluster-admin.\n  adminGroupObjectIDs: [00000000-0000-0000-0000-000000000000]\n"
+        "identity:\n  # Entra ID: replace the tenant and client ids with yours. Write users below by\n  # their UPN (AKS names them so) and groups by their Entra object id.\n  oidc:\n    issuerURL: https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0\n    clientID: 00000000-0000-0000-0000-000000000000\n    groupsClaim: groups\n  # Local accounts are disabled: this Entra ID group gets cluster-admin.\n  adminGroupObjectIDs: [00000000-0000-0000-0000-000000000000]\n"
     } else {
         "identity:\n  # Write bare user and group ids below: these prefixes are applied for you.\n  oidc:\n    issuerURL: https://idp.example.com/\n    clientID: kubernetes\n    usernameClaim: email\n    usernamePrefix: \"oidc:\"\n    groupsClaim: groups\n    groupsPrefix: \"oidc:\"\n  mode: flags\n"
     };
+    // The newest release: a new cluster starts with the longest support.
+    let version = crate::releases::NEWEST.version;
     Ok(format!(
         r#"# yaml-language-server: $schema=kharden.schema.json
 # A kharden cluster profile. `kharden render {name}.yaml` writes every artifact to
@@ -54,7 +56,7 @@ extends: [baseline]
 cluster:
   name: {name}
   platform: {platform}
-  kubernetesVersion: "1.33"
+  kubernetesVersion: "{version}"
   ingressDomain: apps.{name}.example.com
   # Gateway API: the shared Gateway tenants' routes attach to, and its proxy pods,
   # which the routed namespaces accept traffic from. Here Envoy Gateway (proxies in
@@ -101,6 +103,21 @@ mod tests {
                 r.set.iter().any(|o| o.kind == "NetworkPolicy"
                     && o.path
                         == "team-a/networkpolicy-allow-from-gateway-gateway-system-public.yaml"),
+                "{p}"
+            );
+        }
+    }
+
+    /// #30 item 13: a starter names the newest release, which lint does not
+    /// flag as past its end of life while upstream supports it.
+    #[test]
+    fn starters_start_at_the_newest_release() {
+        for p in PLATFORMS {
+            let text = starter(p, "demo").unwrap();
+            let m = crate::load_text(&text, "demo.yaml", crate::testing::today()).unwrap();
+            assert_eq!(m.profile.cluster.kubernetes_version, "1.37", "{p}");
+            assert!(
+                !crate::lint::run(&m).iter().any(|f| f.rule.id == "KH018"),
                 "{p}"
             );
         }

@@ -29,6 +29,7 @@ pub mod output;
 pub(crate) mod position;
 pub(crate) mod profile;
 pub(crate) mod quantity;
+pub mod releases;
 pub mod report;
 pub(crate) mod schema_check;
 pub(crate) mod source;

@@ -154,6 +154,13 @@ pub const RULES: &[Rule] = &[
         explanation: "Namespaces the profile does not list (`default`, and any namespace created later) get no ResourceQuota and no LimitRange. Only admission protects them: `policy.noNodePorts` refuses NodePort Services there and `policy.requiredLimits` refuses containers without CPU and memory limits (the seed: every pod must have limits). Both are on by default; this rule says when the profile has no `policy` section, turns one off, or leaves LoadBalancer Services (which open node ports too) open there. `kharden report` shows how each namespace is covered.",
         check: crate::concern::policy::coverage::lint,
     },
+    Rule {
+        id: "KH018",
+        name: "kubernetes-version-end-of-life",
+        level: Level::Warning,
+        explanation: "A Kubernetes minor release past its upstream end of life gets no more patches, security fixes included. Upgrade the cluster, one minor version at a time, to a release still supported, and set `cluster.kubernetesVersion` to match: kharden picks API versions and flags by it. The dates are upstream's (kubernetes.io/releases); a managed platform's extended support may run longer, at its own terms.",
+        check: version_end_of_life,
+    },
 ];
 
 /// Registry entries that could mean two things, with the meaning taken.
@@ -186,6 +193,10 @@ fn registry_entry_read_one_way(m: &Model, out: &mut Vec<Diagnostic>) {
             }
         }
     }
+}
+
+fn version_end_of_life(m: &Model, out: &mut Vec<Diagnostic>) {
+    out.extend(crate::releases::end_of_life(m));
 }
 
 fn quota_meshed_pods(m: &Model, out: &mut Vec<Diagnostic>) {

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::clock::Date;
 use crate::concern;
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::model::{Model, SUPPORTED_VERSIONS, label, profile_schema};
+use crate::model::{Model, label, profile_schema};
 use crate::names;
 use crate::profile::Profile;
 use crate::source::{self, FieldPath, Sources};
@@ -84,7 +84,7 @@ fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
     label(out, &root.key("metadata").key("name"), &p.metadata.name);
     label(out, &root.key("cluster").key("name"), &p.cluster.name);
     let v = &p.cluster.kubernetes_version;
-    if !SUPPORTED_VERSIONS.contains(&v.as_str()) {
+    if crate::releases::find(v).is_none() {
         out.push(
             Diagnostic::error(
                 root.key("cluster").key("kubernetesVersion"),
@@ -92,7 +92,7 @@ fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
             )
             .hint(format!(
                 "use one of {} (quoted, minor version only)",
-                SUPPORTED_VERSIONS.join(", ")
+                crate::releases::versions()
             )),
         );
     }

@@ -10,7 +10,7 @@ use crate::diag::Diagnostic;
 use crate::names;
 use crate::net::Cidr;
 use crate::profile::{
-    ContainerLimits, IdentityMode, NamespaceSpec, Platform, Profile, QuantityValue,
+    ContainerLimits, IdentityMode, NamespaceSpec, Platform, PolicyEngine, Profile, QuantityValue,
 };
 use crate::source::{FieldPath, Sources};
 
@@ -49,9 +49,6 @@ pub fn effective_limits<'a>(m: &'a Model, ns: &'a NamespaceSpec) -> Option<&'a C
         .as_ref()
         .or(m.profile.defaults.container_limits.as_ref())
 }
-
-/// Kubernetes minor versions kharden renders for.
-pub const SUPPORTED_VERSIONS: &[&str] = &["1.33", "1.34", "1.35", "1.36", "1.37"];
 
 /// A profile that passed every check, with what it was read from.
 #[derive(Debug)]
@@ -146,6 +143,18 @@ impl Model {
             .and_then(|i| i.oidc.as_ref())
             .and_then(|o| o.groups_prefix.clone())
             .unwrap_or_default()
+    }
+
+    /// Whether the native policy engine renders its MutatingAdmissionPolicies as
+    /// `admissionregistration.k8s.io/v1beta1` (`policy.mutatingAdmissionPolicyBeta`
+    /// on 1.34 and 1.35, where that API is off by default): the API server must
+    /// then run with the `MutatingAdmissionPolicy` feature gate and that API on.
+    pub fn mutating_admission_policy_beta(&self) -> bool {
+        self.profile.policy.as_ref().is_some_and(|p| {
+            p.engine == PolicyEngine::ValidatingAdmissionPolicy
+                && p.mutating_admission_policy_beta
+                && matches!(self.minor(), 34 | 35)
+        })
     }
 
     /// The Kubernetes minor version as a number (33 for "1.33").

@@ -234,8 +234,13 @@ fn invalid_profile_names_every_problem_and_leaves_output_alone() {
         "{e}"
     );
     assert!(e.contains("= hint: did you mean `access`?"), "{e}");
+    // The baseline preset's `private: true` has no kubeadm address to bind to (#30 item 7).
     assert!(
-        e.contains("error: the profile has 3 problems; nothing was written"),
+        e.contains("error: `apiServer.private` is true, but without `apiServer.advertiseAddress`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("error: the profile has 4 problems; nothing was written"),
         "{e}"
     );
     assert_eq!(tree(&out), before);

@@ -8,7 +8,7 @@ use std::fs;
 
 use common::{kharden_in, stderr};
 
-const HEAD: &str = "apiVersion: kharden.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: x}\nextends: [baseline]\ncluster: {name: x, platform: kubeadm, kubernetesVersion: \"1.33\"}\n";
+const HEAD: &str = "apiVersion: kharden.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: x}\nextends: [baseline]\ncluster: {name: x, platform: kubeadm, kubernetesVersion: \"1.33\"}\napiServer: {advertiseAddress: 10.0.0.10}\n";
 
 fn setup(template: &str, extra: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();

@@ -50,7 +50,7 @@ fn hostile_strings_survive_every_reader() {
         annotations.push_str(&format!("      example.com/v{i}: {}\n", yaml_string(h)));
     }
     let profile = format!(
-        "apiVersion: kharden.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {{name: evil}}\nextends: [baseline]\ncluster: {{name: evil, platform: kubeadm, kubernetesVersion: \"1.33\"}}\nnamespaces:\n  - name: a\n    annotations:\n{annotations}    access:\n      - {{user: {}, role: view}}\n      - {{group: {}, role: view}}\nclusterAccess:\n  - group: ops\n    rules: [{{apiGroups: [\"\"], resources: [nodes], verbs: [list]}}]\n    justification: {}\n",
+        "apiVersion: kharden.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {{name: evil}}\nextends: [baseline]\ncluster: {{name: evil, platform: kubeadm, kubernetesVersion: \"1.33\"}}\napiServer: {{advertiseAddress: 10.0.0.10}}\nnamespaces:\n  - name: a\n    annotations:\n{annotations}    access:\n      - {{user: {}, role: view}}\n      - {{group: {}, role: view}}\nclusterAccess:\n  - group: ops\n    rules: [{{apiGroups: [\"\"], resources: [nodes], verbs: [list]}}]\n    justification: {}\n",
         yaml_string("on"),
         yaml_string("key: value # x"),
         yaml_string("Needed because: reasons\n---\nkind: Secret"),

@@ -281,8 +281,8 @@ fn lint_names_what_namespaces_outside_the_profile_are_open_to() {
     let dir = root().join("tests/fixtures/lint");
     let o = kharden_in(&dir, &["lint", "KH017.yaml"]);
     let err = stderr(&o);
-    assert!(err.starts_with("warning[KH017]: NodePort Services are admitted in namespaces outside the profile (`default`, any created later): no quota closes them there\n  --> KH016.yaml:15:16\n"), "{err}");
-    assert!(err.contains("warning[KH017]: containers without limits run in namespaces outside the profile (`default`, any created later): no LimitRange gives them any there\n  --> KH016.yaml:16:19\n"), "{err}");
+    assert!(err.starts_with("warning[KH017]: NodePort Services are admitted in namespaces outside the profile (`default`, any created later): no quota closes them there\n  --> KH017.yaml:15:16\n"), "{err}");
+    assert!(err.contains("warning[KH017]: containers without limits run in namespaces outside the profile (`default`, any created later): no LimitRange gives them any there\n  --> KH017.yaml:16:19\n"), "{err}");
     assert!(err.ends_with("lint: 0 error(s), 2 warning(s)\n"), "{err}");
     let o = kharden_in(&dir, &["lint", "KH001.yaml"]);
     assert!(stderr(&o).contains("warning[KH017]: namespaces outside the profile (`default`, any created later) get no quota and no LimitRange, and without a `policy` section nothing refuses NodePort Services or containers without limits there\n  --> KH001.yaml:14:3\n"), "{}", stderr(&o));

@@ -11,7 +11,7 @@ use common::{TODAY, stderr, tree};
 
 fn profile(pods: u32, namespaces: usize) -> String {
     let mut p = String::from(
-        "apiVersion: kharden.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: big}\nextends: [baseline]\ncluster: {name: big, platform: kubeadm, kubernetesVersion: \"1.33\"}\nnamespaces:\n",
+        "apiVersion: kharden.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: big}\nextends: [baseline]\ncluster: {name: big, platform: kubeadm, kubernetesVersion: \"1.33\"}\napiServer: {advertiseAddress: 10.0.0.10}\nnamespaces:\n",
     );
     for i in 0..namespaces {
         let _ = writeln!(

@@ -5,10 +5,13 @@ use super::*;
 
 section! {
     pub struct ApiServer {
-        /// Private API: not reachable from the internet. Default true.
+        /// Private API: not reachable from the internet. Default true. On kubeadm
+        /// it needs `advertiseAddress` (the API server binds to it only); a
+        /// written `private: true` without one is refused.
         #[serde(default = "yes")]
         pub private: bool,
-        /// kubeadm only: the private address the API server binds to and advertises.
+        /// kubeadm only: the private address the API server binds to (with
+        /// `private: true`) and advertises.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub advertise_address: Option<String>,
         /// Who may reach the API endpoint (CIDRs; cloud platforms).

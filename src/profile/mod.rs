@@ -391,6 +391,8 @@ section! {
     /// A grant of one role to one user or group. Write the bare id: the OIDC prefix
     /// from `identity.oidc` is applied for you.
     pub struct AccessEntry {
+        /// The user name the identity provider gives (on AKS with Entra ID the
+        /// UPN, never an object ID).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -132,5 +132,19 @@ pub fn kubeadm_flags(m: &Model) -> Vec<Flag> {
     ]);
     out.extend(audit::flags(m));
     out.extend(identity::oidc_flags(m));
+    if m.mutating_admission_policy_beta() {
+        // Both are needed on 1.34 and 1.35: the gate turns the admission
+        // plugin on, the runtime config serves the v1beta1 API the policies use.
+        out.push(flag(
+            "feature-gates",
+            "MutatingAdmissionPolicy=true",
+            "`policy.mutatingAdmissionPolicyBeta`: MutatingAdmissionPolicy is beta and off by default on 1.34 and 1.35",
+        ));
+        out.push(flag(
+            "runtime-config",
+            "admissionregistration.k8s.io/v1beta1=true",
+            "`policy.mutatingAdmissionPolicyBeta`: serves the v1beta1 MutatingAdmissionPolicy API the rendered policies use",
+        ));
+    }
     out
 }

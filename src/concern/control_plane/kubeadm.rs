@@ -35,9 +35,33 @@ pub(super) struct ClusterConfiguration {
     api_version: &'static str,
     kind: &'static str,
     cluster_name: String,
+    kubernetes_version: String,
     api_server: ControlPlaneComponent,
     controller_manager: ControlPlaneComponent,
     scheduler: ControlPlaneComponent,
+}
+
+/// Host directories kubeadm mounts into the kube-apiserver static pod by
+/// itself: the certificates directory (kharden keeps the default) and
+/// `/etc/ssl/certs` always, the CA bundle directories when they exist on the
+/// host (a file inside one means it does). `/etc/pki` as a whole is not among
+/// them. Src: kubernetes/kubernetes cmd/kubeadm/app/phases/controlplane/volumes.go
+/// (`getHostPathVolumesForTheControlPlane`, `caCertsExtraVolumePaths`).
+pub(super) const APISERVER_HOST_DIRS: &[&str] = &[
+    "/etc/kubernetes/pki",
+    "/etc/ssl/certs",
+    "/etc/pki/ca-trust",
+    "/etc/pki/tls/certs",
+    "/etc/ca-certificates",
+    "/usr/share/ca-certificates",
+    "/usr/local/share/ca-certificates",
+];
+
+/// Whether the API server container already sees `path` through a kubeadm mount
+/// (whole path components: `/etc/ssl/certs2` is not under `/etc/ssl/certs`).
+pub(super) fn mounted_by_kubeadm(path: &str) -> bool {
+    let p = std::path::Path::new(path);
+    APISERVER_HOST_DIRS.iter().any(|d| p.starts_with(d))
 }
 
 pub(super) fn file_mount(name: &'static str, path: &str) -> HostPathMount {
@@ -67,6 +91,16 @@ pub(super) fn render_kubeadm(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     if identity::uses_config_file(m) {
         volumes.push(file_mount("authentication-config", identity::CONFIG_PATH));
     }
+    // `--oidc-ca-file` is read inside the container: a path kubeadm does not
+    // mount would leave the API server unable to start.
+    if let Some(ca) = identity::oidc_flags(m)
+        .iter()
+        .find(|f| f.name == "oidc-ca-file")
+        .map(|f| f.value.clone())
+        .filter(|ca| !mounted_by_kubeadm(ca))
+    {
+        volumes.push(file_mount("oidc-ca-file", &ca));
+    }
     volumes.push(file_mount("encryption-config", ENCRYPTION_CONFIG_PATH));
     if let Some(dir) = encryption::kms_socket_dir(m) {
         volumes.push(HostPathMount {
@@ -93,6 +127,7 @@ pub(super) fn render_kubeadm(m: &Model) -> Result<Vec<Manifest>, RenderError> {
         "kubeadm ClusterConfiguration: `kubeadm init --config` with this file, initconfiguration.yaml and".to_owned(),
         "kubeletconfiguration.yaml (concatenated with `---`). kube-apiserver flags and the control each one satisfies:".to_owned(),
     ];
+
     for f in &flags {
         notes.push(format!("  {}: {}", f.name, f.cis));
     }
@@ -102,10 +137,19 @@ pub(super) fn render_kubeadm(m: &Model) -> Result<Vec<Manifest>, RenderError> {
         "the encryption key (1.2.28: fill the placeholder in encryption-config.yaml), EventRateLimit".to_owned(),
         "(1.2.9, needs an admission config file) and AlwaysPullImages (1.2.11, a workload trade-off).".to_owned(),
     ]);
+    let v = &m.profile.cluster.kubernetes_version;
+    notes.push(format!("kubernetesVersion stable-{v}: the newest {v} patch, which kubeadm looks up; run kubeadm {v}"));
+    notes.push(format!(
+        "(offline, or when kubeadm is older, kubeadm falls back to its own version, not {v})."
+    ));
     let cc = ClusterConfiguration {
         api_version: "kubeadm.k8s.io/v1beta4",
         kind: "ClusterConfiguration",
         cluster_name: m.profile.cluster.name.clone(),
+        // The profile's minor release, newest patch: every version-dependent
+        // output (API versions, flags) was chosen for it, and kubeadm's own
+        // default (`stable-1`) would install whatever is newest.
+        kubernetes_version: format!("stable-{}", m.profile.cluster.kubernetes_version),
         api_server: ControlPlaneComponent {
             extra_args: flags
                 .into_iter()

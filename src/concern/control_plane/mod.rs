@@ -71,6 +71,11 @@ pub fn warnings(m: &Model) -> Vec<String> {
     let platform = p.cluster.platform;
     let mut parts = Vec::new();
     if platform == Platform::Kubeadm {
+        if a.private && a.advertise_address.is_none() {
+            // Only the built-in default is left here: `validate` refuses a
+            // written `private: true` without an address.
+            parts.push("`apiServer.private` is true by default, but without `apiServer.advertiseAddress` the kubeadm API server listens on every interface (0.0.0.0): set the node's private address, or `private: false`".to_owned());
+        }
         if !a.authorized_networks.is_empty() {
             parts.push("`apiServer.authorizedNetworks` is not rendered for kubeadm: limit port 6443 in the network in front of the control plane".to_owned());
         }
@@ -110,8 +115,27 @@ pub fn warnings(m: &Model) -> Vec<String> {
         {
             parts.push("Entra ID names users and groups itself, so the OIDC prefixes are not applied and RBAC subjects are written without them".to_owned());
         }
-        if platform == Platform::Eks && a.private && !a.authorized_networks.is_empty() {
-            parts.push("on eks `apiServer.authorizedNetworks` only limit a public endpoint, which `private: true` turns off".to_owned());
+        // The same profile renders on every platform (AKS itself refuses the
+        // pair, so it is never sent there). GKE keeps the ranges: with
+        // `privateEndpointEnforcementEnabled` they limit the private endpoint too.
+        if matches!(platform, Platform::Eks | Platform::Aks)
+            && a.private
+            && !a.authorized_networks.is_empty()
+        {
+            let on = if platform == Platform::Eks {
+                "eks"
+            } else {
+                "aks"
+            };
+            parts.push(format!("on {on} `apiServer.authorizedNetworks` only limit a public endpoint, which `private: true` turns off: they are not rendered"));
+        }
+        if m.mutating_admission_policy_beta() {
+            let how = if platform == Platform::Gke {
+                "on gke turn the beta API on per resource (`gcloud container clusters update --enable-kubernetes-unstable-apis=admissionregistration.k8s.io/v1beta1/mutatingadmissionpolicies,admissionregistration.k8s.io/v1beta1/mutatingadmissionpolicybindings`); GKE sets the feature gates itself"
+            } else {
+                "the provider sets the API server's feature gates and runtime config, and kharden cannot"
+            };
+            parts.push(format!("`policy.mutatingAdmissionPolicyBeta` renders v1beta1 MutatingAdmissionPolicies, served only with the `MutatingAdmissionPolicy` feature gate and `admissionregistration.k8s.io/v1beta1` on: {how}; before applying, check that `kubectl api-resources --api-group=admissionregistration.k8s.io` lists mutatingadmissionpolicies"));
         }
     }
     if parts.is_empty() {
@@ -173,13 +197,20 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
             }
         }
     }
-    if platform == Platform::Aks && a.private && !a.authorized_networks.is_empty() {
+    if platform == Platform::Kubeadm
+        && a.private
+        && a.advertise_address.is_none()
+        && m.sources.set_by(&base.key("private")).is_some()
+    {
+        // Without an address there is nothing to bind to, and kube-apiserver
+        // listens on 0.0.0.0: the profile (or a preset it extends) asks for
+        // more than kharden can render. The built-in default alone is a warning.
         out.push(
             Diagnostic::error(
-                base.key("authorizedNetworks"),
-                "AKS cannot combine a private cluster with authorized IP ranges".to_owned(),
+                base.key("private"),
+                "`apiServer.private` is true, but without `apiServer.advertiseAddress` the kubeadm API server listens on every interface (0.0.0.0)".to_owned(),
             )
-            .hint("a private AKS API server is reachable only inside its virtual network: remove `authorizedNetworks`, or set `private: false` to keep a public endpoint limited to them"),
+            .hint("set `apiServer.advertiseAddress` to the control-plane node's private address (the API server then binds to it only), or set `private: false`"),
         );
     }
     audit::validate(m, out);

@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 
 use crate::testing::{HEAD, extra_args, object, render, today};
 
+mod issue30;
+
 const CC: &str = "control-plane/kubeadm/clusterconfiguration.yaml";
 
 fn contract(edit: impl Fn(String) -> String) -> Result<crate::Model, String> {
@@ -19,9 +21,14 @@ fn contract(edit: impl Fn(String) -> String) -> Result<crate::Model, String> {
 fn managed(s: String, platform: &str) -> String {
     let s = s.replace("platform: kubeadm", &format!("platform: {platform}"));
     if platform == "aks" {
+        // AKS names member users by UPN, never by object ID.
         s.replace(
             "  mode: config\n",
             "  mode: config\n  adminGroupObjectIDs: [7a8b9c0d-3456-4789-abcd-ef0123456789]\n",
+        )
+        .replace(
+            "user: 0c1d2e3f-aaaa-4bbb-8ccc-ddddeeeeffff",
+            "user: alice@example.ca",
         )
     } else {
         s
@@ -199,18 +206,30 @@ fn contract_on_gke_uses_the_current_endpoint_fields() {
     assert!(c.get("masterAuthorizedNetworksConfig").is_none());
 }
 
+/// #30 item 8: a private endpoint with authorized networks is one behaviour on
+/// every platform: the profile loads, and where the ranges cannot apply (a
+/// private AKS or EKS endpoint, kubeadm) they are dropped with a warning, so a
+/// profile moves between platforms by changing `platform` alone. GKE keeps
+/// them: they limit its private endpoint too.
 #[test]
-fn contract_on_aks_refuses_private_with_ranges_then_renders_private() {
-    let e = contract(|s| managed(s, "aks")).unwrap_err();
-    assert!(
-        e.contains("AKS cannot combine a private cluster with authorized IP ranges"),
-        "{e}"
-    );
-    let m = contract(|s| {
-        managed(s, "aks")
-            .replace("  authorizedNetworks: [10.0.0.0/8, 192.168.10.0/24]   # who may reach the API endpoint (cloud platforms)\n", "")
-    })
-    .unwrap();
+fn private_with_authorized_networks_loads_on_every_platform() {
+    for platform in ["kubeadm", "aks", "eks", "gke"] {
+        let m = contract(|s| managed(s, platform)).unwrap_or_else(|e| panic!("{platform}: {e}"));
+        let w = super::warnings(&m).join("\n");
+        match platform {
+            "aks" | "eks" => assert!(
+                w.contains(&format!("on {platform} `apiServer.authorizedNetworks` only limit a public endpoint, which `private: true` turns off: they are not rendered")),
+                "{platform}: {w}"
+            ),
+            "kubeadm" => assert!(w.contains("`apiServer.authorizedNetworks` is not rendered for kubeadm"), "{w}"),
+            _ => assert!(!w.contains("authorizedNetworks"), "{platform}: {w}"),
+        }
+    }
+}
+
+#[test]
+fn contract_on_aks_renders_private_without_ranges() {
+    let m = contract(|s| managed(s, "aks")).unwrap();
     let objs = objects(&m);
     let c = object(&objs, "control-plane/aks/managedcluster.yaml");
     let p = &c["properties"];
