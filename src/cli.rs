@@ -137,6 +137,8 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+// The variants are the subcommand names users type (`argocd-plugin`, ...).
+#[allow(clippy::enum_variant_names)]
 pub enum Gitops {
     /// Print the plugin.yaml of an Argo CD Config Management Plugin (sidecar)
     /// that renders a `kharden.yaml` profile with `kharden render kharden.yaml -o -`.
