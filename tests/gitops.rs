@@ -408,3 +408,73 @@ fn argocd_health_covers_every_gatekeeper_kind_of_the_profile() {
     let cm: Value = serde_saphyr::from_str(&common::stdout(&o)).unwrap();
     assert!(cm["data"].as_object().is_none_or(|d| d.is_empty()), "{cm}");
 }
+
+/// The Lua health checks `argocd-health` prints, run as Argo CD runs them
+/// (Lua 5.1 with the base, table and package libraries, the object as the
+/// global `obj`, the returned table's `status`), on the statuses Gatekeeper
+/// writes.
+#[test]
+fn argocd_health_scripts_read_gatekeeper_status() {
+    use mlua::{Lua, LuaOptions, LuaSerdeExt, StdLib};
+    use serde_json::json;
+    let run = |script: &str, obj: Value| -> String {
+        let lua = Lua::new_with(StdLib::TABLE | StdLib::PACKAGE, LuaOptions::new()).unwrap();
+        lua.globals()
+            .set("obj", lua.to_value(&obj).unwrap())
+            .unwrap();
+        let hs: mlua::Table = lua.load(script).eval().unwrap();
+        hs.get::<String>("status").unwrap()
+    };
+    let template = kharden::gitops::TEMPLATE_HEALTH_LUA;
+    let kind = json!({"kind": "ConstraintTemplate", "metadata": {"name": "k"}});
+    let with = |status: Value| {
+        let mut o = kind.clone();
+        o["status"] = status;
+        o
+    };
+    assert_eq!(run(template, kind.clone()), "Progressing");
+    assert_eq!(
+        run(template, with(json!({"created": false}))),
+        "Progressing"
+    );
+    assert_eq!(
+        run(
+            template,
+            with(json!({"created": true, "byPod": [{"id": "a", "operations": ["webhook"]}]}))
+        ),
+        "Healthy"
+    );
+    assert_eq!(
+        run(
+            template,
+            with(
+                json!({"byPod": [{"id": "a", "errors": [{"code": "ingest_error", "message": "rego_parse_error"}]}]})
+            )
+        ),
+        "Degraded"
+    );
+    let constraint = kharden::gitops::CONSTRAINT_HEALTH_LUA;
+    assert_eq!(run(constraint, kind.clone()), "Progressing");
+    assert_eq!(run(constraint, with(json!({"byPod": []}))), "Progressing");
+    assert_eq!(
+        run(
+            constraint,
+            with(json!({"byPod": [{"id": "a", "enforced": true}, {"id": "b"}]}))
+        ),
+        "Progressing"
+    );
+    assert_eq!(
+        run(
+            constraint,
+            with(json!({"byPod": [{"id": "a", "enforced": true}, {"id": "b", "enforced": true}]}))
+        ),
+        "Healthy"
+    );
+    assert_eq!(
+        run(
+            constraint,
+            with(json!({"byPod": [{"id": "a", "errors": [{"message": "bad parameters"}]}]}))
+        ),
+        "Degraded"
+    );
+}
