@@ -118,7 +118,7 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// GitOps helpers: `argocd-plugin` prints an Argo CD plugin.yaml.
+    /// GitOps helpers: Argo CD plugin.yaml, Application and health checks.
     Gitops {
         #[command(subcommand)]
         what: Gitops,
@@ -137,6 +137,8 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+// The variants are the subcommand names users type (`argocd-plugin`, ...).
+#[allow(clippy::enum_variant_names)]
 pub enum Gitops {
     /// Print the plugin.yaml of an Argo CD Config Management Plugin (sidecar)
     /// that renders a `kharden.yaml` profile with `kharden render kharden.yaml -o -`.
@@ -151,6 +153,13 @@ pub enum Gitops {
         /// The branch, tag or commit to follow.
         #[arg(long, default_value = "HEAD")]
         revision: String,
+    },
+    /// Print the `argocd-cm` entries (a ConfigMap to merge into Argo CD's) with
+    /// the health checks of ConstraintTemplates and of the profile's Constraint
+    /// kinds, which Argo CD lacks, so sync waves wait for Gatekeeper.
+    ArgocdHealth {
+        /// The cluster profile (YAML).
+        profile: PathBuf,
     },
 }
 

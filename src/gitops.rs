@@ -1,14 +1,21 @@
-//! Flux delivery (#14 item 3): one `Kustomization` (kustomize.toolkit.fluxcd.io/v1)
-//! per stage under `flux/`, each depending on the stage before it and waiting
-//! until its objects are healthy, so Flux applies the stages in the order
-//! `stage` proves safe. `flux/` is not part of the main kustomization: it is
-//! what a Flux bootstrap points at, not what the cluster runs.
+//! GitOps delivery (#14 item 3, #29 item 2). Flux: one `Kustomization`
+//! (kustomize.toolkit.fluxcd.io/v1) per stage under `flux/`, each depending on
+//! the stage before it and waiting until its objects are healthy, so Flux applies
+//! the stages in the order `stage` proves safe; `flux/` is not part of the main
+//! kustomization: it is what a Flux bootstrap points at, not what the cluster
+//! runs. Argo CD: the plugin, the Application (with a retry, since an automated
+//! sync is never retried on the same commit otherwise) and the health checks
+//! Argo CD lacks for Gatekeeper's kinds. `first_apply` simulates all three.
 
 use serde::Serialize;
 
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+
 use crate::manifest::{Custom, ManifestSet, RenderError, Sorted, meta, name_only, to_yaml};
-use crate::output::{Files, HEADER_PREFIX, STAGES, stages};
-use crate::stage::Stage;
+use crate::output::{Files, HEADER_PREFIX, STAGES, applied, stages};
+use crate::stage::{CONSTRAINT_GROUP, Stage};
 
 /// Where Flux's own objects live, and the GitRepository `flux bootstrap` creates.
 const FLUX_NAMESPACE: &str = "flux-system";
@@ -24,6 +31,7 @@ struct Spec {
     interval: &'static str,
     path: String,
     prune: bool,
+    retry_interval: &'static str,
     source_ref: SourceRef,
     timeout: &'static str,
     wait: bool,
@@ -37,8 +45,8 @@ struct Named {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct HealthExpr {
-    api_version: &'static str,
-    kind: &'static str,
+    api_version: String,
+    kind: String,
     current: &'static str,
 }
 
@@ -51,6 +59,49 @@ struct SourceRef {
 /// The name of a stage's Flux Kustomization.
 fn name_of(profile_name: &str, stage: Stage) -> String {
     format!("kharden-{profile_name}-{}", stage.dir())
+}
+
+/// The apiVersion of every Constraint kharden writes.
+pub const CONSTRAINT_API_VERSION: &str = "constraints.gatekeeper.sh/v1beta1";
+
+/// A ConstraintTemplate has no conditions, so `wait` would count it ready at
+/// once, before Gatekeeper has created its Constraint kind: it is ready at
+/// `status.created`, which Gatekeeper sets once a pod has compiled it.
+pub const TEMPLATE_CREATED: &str = "has(status.created) && status.created == true";
+/// A Constraint has no conditions either: it is ready once every Gatekeeper pod
+/// reports it enforced, so no grant is applied before it is in force.
+pub const CONSTRAINT_ENFORCED: &str = "has(status.byPod) && size(status.byPod) > 0 && status.byPod.all(p, has(p.enforced) && p.enforced == true)";
+
+/// The Flux health expressions of a stage: one per Gatekeeper kind in it.
+fn health_exprs(set: &ManifestSet, stage: Stage) -> Vec<HealthExpr> {
+    match stage {
+        Stage::ConstraintTemplates => vec![HealthExpr {
+            api_version: "templates.gatekeeper.sh/v1".to_owned(),
+            kind: "ConstraintTemplate".to_owned(),
+            current: TEMPLATE_CREATED,
+        }],
+        Stage::Constraints => constraint_kinds(set)
+            .into_iter()
+            .map(|kind| HealthExpr {
+                api_version: CONSTRAINT_API_VERSION.to_owned(),
+                kind,
+                current: CONSTRAINT_ENFORCED,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The Constraint kinds of a rendering, sorted, once each.
+fn constraint_kinds(set: &ManifestSet) -> Vec<String> {
+    let mut kinds: Vec<String> = applied(set)
+        .into_iter()
+        .filter(|m| m.stage == Stage::Constraints)
+        .map(|m| m.kind.clone())
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    kinds
 }
 
 /// The `flux/` files of a rendering. `repo_dir` is the rendered directory's path
@@ -67,17 +118,6 @@ pub fn flux_files(
     let mut listed = Vec::new();
     for stage in stages(set) {
         let name = name_of(profile_name, stage);
-        // Without this, `wait` counts a ConstraintTemplate ready at once (it has
-        // no conditions), before Gatekeeper has created its Constraint kind.
-        let health_check_exprs = if stage == Stage::ConstraintTemplates {
-            vec![HealthExpr {
-                api_version: "templates.gatekeeper.sh/v1",
-                kind: "ConstraintTemplate",
-                current: "has(status.created) && status.created == true",
-            }]
-        } else {
-            Vec::new()
-        };
         let k = Custom::new(
             "kustomize.toolkit.fluxcd.io/v1",
             "Kustomization",
@@ -89,15 +129,21 @@ pub fn flux_files(
                     })
                     .into_iter()
                     .collect(),
-                health_check_exprs,
+                health_check_exprs: health_exprs(set, stage),
                 interval: "10m",
                 path: format!("./{repo_dir}/{STAGES}/{}", stage.dir()),
                 prune: true,
+                // A stage whose engine's CRDs have not arrived yet fails; it is
+                // tried again this often, not only every `interval`.
+                retry_interval: "1m",
                 source_ref: SourceRef {
                     kind: "GitRepository",
                     name: SOURCE,
                 },
                 timeout: "5m",
+                // The workloads stage waits too, though nothing depends on it:
+                // its Ready condition is how the user learns that the collector
+                // waits on a Secret they have not created yet.
                 wait: true,
             },
         );
@@ -107,7 +153,10 @@ pub fn flux_files(
             format!("{head}{}", to_yaml(&Sorted::of(&k)?)?),
         );
         listed.push(file);
-        prev = Some(stage);
+        // Nothing may ever wait on the workloads (see `Stage::gates`).
+        if stage.gates() {
+            prev = Some(stage);
+        }
     }
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
@@ -168,9 +217,113 @@ pub fn argocd_application(
                 "path": format!("out/{profile_name}"),
             },
             "destination": {"server": "https://kubernetes.default.svc"},
-            // Pruning removes what a profile change drops; self-heal undoes drift.
-            "syncPolicy": {"automated": {"prune": true, "selfHeal": true}},
+            // Pruning removes what a profile change drops (never a Namespace:
+            // they carry `Prune=false`); self-heal undoes drift.
+            "syncPolicy": {
+                "automated": {"prune": true, "selfHeal": true},
+                // An automated sync that failed is never tried again on the
+                // same commit: without a retry, a first sync that ran before
+                // Gatekeeper had created the Constraint kinds (or before an
+                // engine was installed) would stay failed. Unlimited, backing
+                // off to every 3 minutes, like Flux's retry.
+                "retry": {
+                    "limit": -1,
+                    "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"},
+                },
+            },
         }),
     );
     to_yaml(&Sorted::of(&app)?)
+}
+
+/// Where Argo CD reads resource customizations.
+const ARGOCD_CM: &str = "argocd-cm";
+const ARGOCD_NAMESPACE: &str = "argocd";
+
+/// Argo CD's health of a ConstraintTemplate (it has no built-in one, and a kind
+/// without one is healthy at once): healthy at `status.created`, degraded when
+/// a pod cannot compile it.
+pub const TEMPLATE_HEALTH_LUA: &str = r#"hs = {}
+if obj.status ~= nil then
+  if obj.status.created == true then
+    hs.status = "Healthy"
+    hs.message = "Gatekeeper has created the Constraint kind"
+    return hs
+  end
+  if obj.status.byPod ~= nil then
+    for _, pod in ipairs(obj.status.byPod) do
+      if pod.errors ~= nil and pod.errors[1] ~= nil then
+        hs.status = "Degraded"
+        hs.message = pod.errors[1].message
+        return hs
+      end
+    end
+  end
+end
+hs.status = "Progressing"
+hs.message = "waiting for Gatekeeper to create the Constraint kind"
+return hs
+"#;
+
+/// Argo CD's health of a Constraint: healthy once every Gatekeeper pod reports
+/// it enforced, so the grants wave starts only once the policy is in force.
+pub const CONSTRAINT_HEALTH_LUA: &str = r#"hs = {}
+if obj.status ~= nil and obj.status.byPod ~= nil and obj.status.byPod[1] ~= nil then
+  for _, pod in ipairs(obj.status.byPod) do
+    if pod.errors ~= nil and pod.errors[1] ~= nil then
+      hs.status = "Degraded"
+      hs.message = pod.errors[1].message
+      return hs
+    end
+    if pod.enforced ~= true then
+      hs.status = "Progressing"
+      hs.message = "not yet enforced by every Gatekeeper pod"
+      return hs
+    end
+  end
+  hs.status = "Healthy"
+  hs.message = "enforced by every Gatekeeper pod"
+  return hs
+end
+hs.status = "Progressing"
+hs.message = "waiting for Gatekeeper to enforce the Constraint"
+return hs
+"#;
+
+/// The `argocd-cm` key of a health customization: `<group>_<kind>` (wildcards
+/// are not allowed in ConfigMap keys, so each Constraint kind gets its own).
+pub fn health_key(group: &str, kind: &str) -> String {
+    format!("resource.customizations.health.{group}_{kind}")
+}
+
+/// The `argocd-cm` entries Argo CD needs to wait for Gatekeeper: the health of
+/// ConstraintTemplates and of every Constraint kind of the rendering, as a
+/// ConfigMap to merge into Argo CD's own (`kubectl patch --type merge`).
+pub fn argocd_health(set: &ManifestSet) -> Result<String, RenderError> {
+    let mut data = BTreeMap::new();
+    if applied(set)
+        .iter()
+        .any(|m| m.stage == Stage::ConstraintTemplates)
+    {
+        data.insert(
+            health_key("templates.gatekeeper.sh", "ConstraintTemplate"),
+            TEMPLATE_HEALTH_LUA.to_owned(),
+        );
+    }
+    for kind in constraint_kinds(set) {
+        data.insert(
+            health_key(CONSTRAINT_GROUP, &kind),
+            CONSTRAINT_HEALTH_LUA.to_owned(),
+        );
+    }
+    // Name and namespace only: a merge patch must not label Argo CD's ConfigMap
+    // as kharden's.
+    let mut metadata = name_only(ARGOCD_CM);
+    metadata.namespace = Some(ARGOCD_NAMESPACE.to_owned());
+    let cm = ConfigMap {
+        metadata,
+        data: Some(data),
+        ..ConfigMap::default()
+    };
+    to_yaml(&Sorted::of(&cm)?)
 }

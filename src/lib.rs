@@ -13,6 +13,7 @@ pub(crate) mod emit;
 pub mod explain;
 pub(crate) mod facts;
 pub(crate) mod fast_yaml;
+pub mod first_apply;
 pub mod fleet;
 pub(crate) mod flows;
 pub mod gitops;

@@ -276,6 +276,13 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
             print(&app?)?;
             Ok(0)
         }
+        cli::Command::Gitops {
+            what: cli::Gitops::ArgocdHealth { profile },
+        } => {
+            let rendered = kharden::render(&load(&profile)?)?;
+            print(&kharden::gitops::argocd_health(&rendered.set)?)?;
+            Ok(0)
+        }
         cli::Command::Krm => {
             let mut input = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)

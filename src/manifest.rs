@@ -159,10 +159,11 @@ impl Manifest {
         obj: &impl Serialize,
     ) -> Result<Manifest, RenderError> {
         let stage = Stage::of(api_version, kind, namespace.is_some());
-        let body = crate::emit::object(obj, &stage.annotations())
+        let annotations = stage.annotations_of(kind);
+        let body = crate::emit::object(obj, &annotations)
             .map_err(|e| RenderError::internal(format_args!("cannot serialize a {kind} ({e})")))?;
         if cfg!(debug_assertions) {
-            let reference = reference(obj, stage)?;
+            let reference = reference(obj, &annotations)?;
             if body != reference {
                 return Err(RenderError::internal(format_args!(
                     "the emitter wrote\n{body}\nwhere serde-saphyr writes\n{reference}"
@@ -240,9 +241,12 @@ pub fn to_yaml(obj: &impl Serialize) -> Result<String, RenderError> {
 
 /// The reference path `emit` must match byte for byte: the object as a sorted
 /// serde_json tree, annotated, through serde-saphyr (and read back).
-pub fn reference(obj: &impl Serialize, stage: Stage) -> Result<String, RenderError> {
+pub fn reference(
+    obj: &impl Serialize,
+    annotations: &[(&str, &str)],
+) -> Result<String, RenderError> {
     let mut value = Sorted::of(obj)?;
-    crate::stage::annotate(&mut value.0, stage);
+    crate::stage::annotate(&mut value.0, annotations);
     to_yaml(&value)
 }
 

@@ -44,14 +44,14 @@ fn contract_profile_renders_what_the_issue_asks_for() {
         );
     }
     let rb = obj(
-        "stages/20-namespaced/team-a/rolebinding-limited-user-user-0c1d2e3f-aaaa-4bbb-8ccc-ddddeeeeffff.yaml",
+        "stages/40-access/team-a/rolebinding-limited-user-user-0c1d2e3f-aaaa-4bbb-8ccc-ddddeeeeffff.yaml",
     );
     assert_eq!(
         rb["subjects"][0]["name"],
         "https://sts.windows.net/3f2b8c1e-5d4a-4c2b-9e7f-0a1b2c3d4e5f/#0c1d2e3f-aaaa-4bbb-8ccc-ddddeeeeffff"
     );
     let crb = obj(
-        "stages/00-cluster/_cluster/clusterrolebinding-kharden-group-7a8b9c0d-3456-4789-abcd-ef0123456789.yaml",
+        "stages/40-access/_cluster/clusterrolebinding-kharden-group-7a8b9c0d-3456-4789-abcd-ef0123456789.yaml",
     );
     assert_eq!(
         crb["metadata"]["annotations"]["kharden.dev/justification"],
@@ -63,7 +63,7 @@ fn contract_profile_renders_what_the_issue_asks_for() {
         "{}",
         stderr(&o)
     );
-    let ds = obj("stages/20-namespaced/logging/daemonset-fluentd.yaml");
+    let ds = obj("stages/50-workloads/logging/daemonset-fluentd.yaml");
     let c = &ds["spec"]["template"]["spec"]["containers"][0];
     assert!(
         c["env"]
@@ -83,7 +83,7 @@ fn contract_profile_renders_what_the_issue_asks_for() {
         "ServiceAccount"
     );
     assert_eq!(
-        obj("stages/00-cluster/_cluster/clusterrolebinding-kharden-logging-fluentd.yaml")["subjects"]
+        obj("stages/40-access/_cluster/clusterrolebinding-kharden-logging-fluentd.yaml")["subjects"]
             [0]["namespace"],
         "logging"
     );

@@ -2,8 +2,9 @@
 //! on a fresh cluster. Proved by construction over every example: each custom
 //! resource's kind is defined by a CRD or ConstraintTemplate of an earlier stage
 //! (or comes with an engine's install), each namespaced object's Namespace is in
-//! an earlier stage (or is one the engines create), and the Argo CD annotations
-//! say the same order.
+//! an earlier stage (or is one the engines create), every grant and workload
+//! comes after every policy, and the Argo CD annotations say the same order.
+//! `tests/first_apply.rs` simulates the order on an empty cluster.
 
 mod common;
 
@@ -56,6 +57,7 @@ fn every_stage_needs_only_earlier_stages() {
         let mut namespaces: BTreeSet<String> =
             ENGINE_NAMESPACES.iter().map(|s| s.to_string()).collect();
         let mut waves = Vec::new();
+        let (mut last_policy, mut first_use) = (0, u32::MAX);
         for (stage, objs) in &stages {
             let wave: u32 = stage[..2].parse().unwrap();
             waves.push(wave);
@@ -83,12 +85,36 @@ fn every_stage_needs_only_earlier_stages() {
                     Some(wave.to_string().as_str()),
                     "{what}: sync wave"
                 );
+                let want = if group == "constraints.gatekeeper.sh" {
+                    Some("SkipDryRunOnMissingResource=true")
+                } else if kind == "Namespace" {
+                    Some("Prune=false")
+                } else {
+                    None
+                };
                 assert_eq!(
-                    a["argocd.argoproj.io/sync-options"].as_str()
-                        == Some("SkipDryRunOnMissingResource=true"),
-                    group == "constraints.gatekeeper.sh",
-                    "{what}: only Constraints skip the dry run"
+                    a["argocd.argoproj.io/sync-options"].as_str(),
+                    want,
+                    "{what}: only Constraints skip the dry run, only Namespaces are never pruned"
                 );
+                // #30 item 11: Flux never prunes a Namespace either.
+                assert_eq!(
+                    a["kustomize.toolkit.fluxcd.io/prune"].as_str(),
+                    (kind == "Namespace").then_some("disabled"),
+                    "{what}: Flux prune"
+                );
+                // #29 item 2: grants and workloads come after every policy stage.
+                let policy = group == "constraints.gatekeeper.sh"
+                    || (group == "admissionregistration.k8s.io"
+                        && kind.contains("AdmissionPolicy"));
+                if policy {
+                    last_policy = last_policy.max(wave);
+                }
+                if kind.ends_with("RoleBinding")
+                    || ["DaemonSet", "Deployment", "StatefulSet"].contains(&kind)
+                {
+                    first_use = first_use.min(wave);
+                }
             }
             // What this stage defines becomes available to the later ones only.
             for o in objs {
@@ -114,6 +140,10 @@ fn every_stage_needs_only_earlier_stages() {
         let mut sorted = waves.clone();
         sorted.sort();
         assert_eq!(waves, sorted, "out/{name}: stage order");
+        assert!(
+            last_policy < first_use,
+            "out/{name}: a grant or workload in wave {first_use}, a policy in wave {last_policy}"
+        );
     }
 }
 
@@ -182,6 +212,8 @@ fn flux_kustomizations_chain_the_stages_and_pass_the_upstream_schema() {
         for (f, stage) in files.iter().zip(&stages) {
             let k: Value = serde_saphyr::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
             assert_eq!(k["spec"]["wait"], true);
+            // A stage that failed (an engine not installed yet) is tried again soon.
+            assert_eq!(k["spec"]["retryInterval"], "1m");
             assert_eq!(
                 k["spec"]["path"],
                 format!("./out/{name}/stages/{stage}"),
@@ -312,6 +344,11 @@ fn argocd_application_passes_the_upstream_schema() {
     let app: Value = serde_saphyr::from_str(&common::stdout(&o)).unwrap();
     assert_eq!(app["spec"]["source"]["path"], "out/prod-east");
     assert!(root().join("out/prod-east/kustomization.yaml").is_file());
+    // #29 item 2: a failed automated sync is retried (never, on the same
+    // commit, without this), without limit, backing off to every 3 minutes.
+    let retry = &app["spec"]["syncPolicy"]["retry"];
+    assert_eq!(retry["limit"], -1);
+    assert_eq!(retry["backoff"]["maxDuration"], "3m");
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("app.yaml");
     std::fs::write(&f, common::stdout(&o)).unwrap();
@@ -324,4 +361,120 @@ fn argocd_application_passes_the_upstream_schema() {
         .unwrap();
     assert!(v.status.success(), "{}", common::stdout(&v));
     assert!(common::stdout(&v).starts_with("1 objects checked"));
+}
+
+/// `gitops argocd-health`: an `argocd-cm` to merge, with a Lua health check
+/// for ConstraintTemplates and one per Constraint kind of the profile (Argo CD
+/// keys split per kind: ConfigMap keys take no wildcard), and nothing else.
+#[test]
+fn argocd_health_covers_every_gatekeeper_kind_of_the_profile() {
+    let o = common::kharden(&["gitops", "argocd-health", "examples/prod-east.yaml"]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let cm: Value = serde_saphyr::from_str(&common::stdout(&o)).unwrap();
+    assert_eq!(cm["kind"], "ConfigMap");
+    assert_eq!(cm["metadata"]["name"], "argocd-cm");
+    assert_eq!(cm["metadata"]["namespace"], "argocd");
+    // A merge patch: it must not claim Argo CD's ConfigMap as kharden's.
+    assert!(cm["metadata"].get("labels").is_none());
+    let data = cm["data"].as_object().unwrap();
+    let kinds: BTreeSet<String> =
+        std::fs::read_dir(root().join("out/prod-east/stages/30-constraints/_cluster"))
+            .unwrap()
+            .map(|e| {
+                let v: Value =
+                    serde_saphyr::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap())
+                        .unwrap();
+                v["kind"].as_str().unwrap().to_owned()
+            })
+            .collect();
+    let mut want: BTreeSet<String> = kinds
+        .iter()
+        .map(|k| format!("resource.customizations.health.constraints.gatekeeper.sh_{k}"))
+        .collect();
+    want.insert(
+        "resource.customizations.health.templates.gatekeeper.sh_ConstraintTemplate".to_owned(),
+    );
+    assert_eq!(data.keys().cloned().collect::<BTreeSet<_>>(), want);
+    let template =
+        data["resource.customizations.health.templates.gatekeeper.sh_ConstraintTemplate"]
+            .as_str()
+            .unwrap();
+    assert!(
+        template.contains("obj.status.created == true"),
+        "{template}"
+    );
+    // No Gatekeeper, no health checks.
+    let o = common::kharden(&["gitops", "argocd-health", "examples/small.yaml"]);
+    let cm: Value = serde_saphyr::from_str(&common::stdout(&o)).unwrap();
+    assert!(cm["data"].as_object().is_none_or(|d| d.is_empty()), "{cm}");
+}
+
+/// The Lua health checks `argocd-health` prints, run as Argo CD runs them
+/// (Lua 5.1 with the base, table and package libraries, the object as the
+/// global `obj`, the returned table's `status`), on the statuses Gatekeeper
+/// writes.
+#[test]
+fn argocd_health_scripts_read_gatekeeper_status() {
+    use mlua::{Lua, LuaOptions, LuaSerdeExt, StdLib};
+    use serde_json::json;
+    let run = |script: &str, obj: Value| -> String {
+        let lua = Lua::new_with(StdLib::TABLE | StdLib::PACKAGE, LuaOptions::new()).unwrap();
+        lua.globals()
+            .set("obj", lua.to_value(&obj).unwrap())
+            .unwrap();
+        let hs: mlua::Table = lua.load(script).eval().unwrap();
+        hs.get::<String>("status").unwrap()
+    };
+    let template = kharden::gitops::TEMPLATE_HEALTH_LUA;
+    let kind = json!({"kind": "ConstraintTemplate", "metadata": {"name": "k"}});
+    let with = |status: Value| {
+        let mut o = kind.clone();
+        o["status"] = status;
+        o
+    };
+    assert_eq!(run(template, kind.clone()), "Progressing");
+    assert_eq!(
+        run(template, with(json!({"created": false}))),
+        "Progressing"
+    );
+    assert_eq!(
+        run(
+            template,
+            with(json!({"created": true, "byPod": [{"id": "a", "operations": ["webhook"]}]}))
+        ),
+        "Healthy"
+    );
+    assert_eq!(
+        run(
+            template,
+            with(
+                json!({"byPod": [{"id": "a", "errors": [{"code": "ingest_error", "message": "rego_parse_error"}]}]})
+            )
+        ),
+        "Degraded"
+    );
+    let constraint = kharden::gitops::CONSTRAINT_HEALTH_LUA;
+    assert_eq!(run(constraint, kind.clone()), "Progressing");
+    assert_eq!(run(constraint, with(json!({"byPod": []}))), "Progressing");
+    assert_eq!(
+        run(
+            constraint,
+            with(json!({"byPod": [{"id": "a", "enforced": true}, {"id": "b"}]}))
+        ),
+        "Progressing"
+    );
+    assert_eq!(
+        run(
+            constraint,
+            with(json!({"byPod": [{"id": "a", "enforced": true}, {"id": "b", "enforced": true}]}))
+        ),
+        "Healthy"
+    );
+    assert_eq!(
+        run(
+            constraint,
+            with(json!({"byPod": [{"id": "a", "errors": [{"message": "bad parameters"}]}]}))
+        ),
+        "Degraded"
+    );
 }

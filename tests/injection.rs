@@ -73,14 +73,14 @@ fn hostile_strings_survive_every_reader() {
         );
     }
     let rb: serde_json::Value = serde_saphyr::from_str(
-        &std::fs::read_to_string(out.join("stages/20-namespaced/a/rolebinding-view-user-on.yaml"))
+        &std::fs::read_to_string(out.join("stages/40-access/a/rolebinding-view-user-on.yaml"))
             .unwrap(),
     )
     .unwrap();
     assert_eq!(rb["subjects"][0]["name"], "on");
     let crb: serde_json::Value = serde_saphyr::from_str(
         &std::fs::read_to_string(
-            out.join("stages/00-cluster/_cluster/clusterrolebinding-kharden-group-ops.yaml"),
+            out.join("stages/40-access/_cluster/clusterrolebinding-kharden-group-ops.yaml"),
         )
         .unwrap(),
     )

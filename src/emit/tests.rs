@@ -106,8 +106,9 @@ fn tricky() -> Vec<String> {
 }
 
 fn same(obj: &impl Serialize, stage: Stage) {
-    let got = super::object(obj, &stage.annotations()).unwrap();
-    let want = reference(obj, stage).unwrap();
+    let annotations = stage.annotations();
+    let got = super::object(obj, &annotations).unwrap();
+    let want = reference(obj, &annotations).unwrap();
     assert_eq!(got, want, "emitter differs from serde-saphyr");
 }
 
