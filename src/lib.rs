@@ -5,7 +5,7 @@
 //! objects, `output` writes, streams or checks them. The lib never sees clap.
 
 pub mod clock;
-pub(crate) mod components;
+pub mod components;
 pub(crate) mod concern;
 pub(crate) mod diag;
 pub mod diff;

@@ -81,6 +81,12 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
                 .map(|s| kharden::verify::load(s, &kharden::display_path(s)))
                 .collect::<Result<Vec<_>, _>>()?;
             let r = kharden::render(&m)?;
+            // The platform self-check `render` ran (it refuses a bundle that
+            // fails it): say what it proved.
+            let platform = kharden::components::check::run(&m, &r.set)?;
+            if !platform.checks.is_empty() {
+                eprintln!("note: {}", kharden::components::check::summary(&platform));
+            }
             let mut failed = 0;
             for l in &loaded {
                 let report = kharden::verify::run(&m, &r.set, l)?;

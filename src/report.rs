@@ -551,6 +551,16 @@ pub fn html(m: &Model, set: &ManifestSet) -> Result<String, RenderError> {
         &crate::concern::policy::coverage::rows(m),
         &[],
     );
+    let platform = crate::components::check::run(m, set)
+        .map_err(|e| RenderError::internal(format!("platform self-check: {e}")))?;
+    out.push_str("<h3 id=\"platform\">Platform components (self-check)</h3>\n<p class=\"muted\">Each component the profile relies on, evaluated against this rendering: admitted by its admission rules, scheduled, and reaching what it needs.</p>\n");
+    table(
+        &mut out,
+        "platform-table",
+        &["component", "check", "holds", "decided by"],
+        &crate::components::check::rows(&platform),
+        &[],
+    );
     out.push_str("<h3>Exceptions</h3>\n");
     let mut rows = Vec::new();
     let mut classes = Vec::new();

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
+use super::scope::{Scoped, objects};
 use super::{Component, ES_HTTP, ES_TRANSPORT, Role};
 use crate::flows::meshed;
 use crate::manifest::ManifestSet;
@@ -32,111 +33,6 @@ pub struct Check {
     pub detail: String,
     /// How to resolve a failure.
     pub hint: String,
-}
-
-/// The kinds the checks read; everything else is never parsed.
-const KINDS: &[&str] = &[
-    "Namespace",
-    "NetworkPolicy",
-    "LimitRange",
-    "ResourceQuota",
-    "ConstraintTemplate",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "MutatingAdmissionPolicy",
-    "MutatingAdmissionPolicyBinding",
-    "Assign",
-    "AssignMetadata",
-    "ModifySet",
-    "AssignImage",
-    "PeerAuthentication",
-    "AuthorizationPolicy",
-    "DaemonSet",
-];
-
-fn relevant(kind: &str, api_group_constraint: bool) -> bool {
-    api_group_constraint || KINDS.contains(&kind)
-}
-
-/// The rendered objects the checks read: cluster-scoped policy objects, and
-/// namespaced ones (and Namespaces) of the namespaces in `wanted` only, so a
-/// fleet of thousands of namespaces is not read back whole.
-fn objects(set: &ManifestSet, wanted: &BTreeSet<String>) -> Vec<Value> {
-    set.iter()
-        .filter(|m| !m.control_plane)
-        .filter(|m| relevant(&m.kind, m.body.contains("constraints.gatekeeper.sh/")))
-        .filter(|m| match &m.namespace {
-            Some(ns) => wanted.contains(ns),
-            None => m.kind != "Namespace" || wanted.contains(&m.name),
-        })
-        .filter_map(|m| serde_saphyr::from_str::<Value>(&m.body).ok())
-        .filter(Value::is_object)
-        .collect()
-}
-
-/// The namespaces an object applies to, when it names them: its own, a
-/// Gatekeeper `match.namespaces` list, or a binding's `In` selector on the
-/// namespace name. `None`: every namespace.
-fn scope_of(o: &Value) -> Option<Vec<String>> {
-    let strings = |v: &Value| -> Vec<String> {
-        v.as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|x| x.as_str().map(str::to_owned))
-            .collect()
-    };
-    if let Some(ns) = o.pointer("/metadata/namespace").and_then(Value::as_str) {
-        return Some(vec![ns.to_owned()]);
-    }
-    if let Some(list) = o.pointer("/spec/match/namespaces")
-        && !strings(list).iter().any(|n| n.ends_with('*'))
-    {
-        return Some(strings(list));
-    }
-    let exprs = o.pointer("/spec/matchResources/namespaceSelector/matchExpressions")?;
-    let [e] = exprs.as_array()?.as_slice() else {
-        return None;
-    };
-    (e["key"] == crate::flows::NS_NAME_LABEL && e["operator"] == "In")
-        .then(|| strings(&e["values"]))
-}
-
-/// The rendered objects indexed by the namespaces they apply to.
-struct Scoped {
-    objs: Vec<Value>,
-    global: Vec<usize>,
-    by_ns: BTreeMap<String, Vec<usize>>,
-}
-
-impl Scoped {
-    fn new(objs: Vec<Value>) -> Scoped {
-        let mut s = Scoped {
-            objs: Vec::new(),
-            global: Vec::new(),
-            by_ns: BTreeMap::new(),
-        };
-        for (i, o) in objs.iter().enumerate() {
-            match scope_of(o) {
-                None => s.global.push(i),
-                Some(nss) => {
-                    for ns in nss {
-                        s.by_ns.entry(ns).or_default().push(i);
-                    }
-                }
-            }
-        }
-        s.objs = objs;
-        s
-    }
-
-    /// What applies to requests in, and traffic between, these namespaces.
-    fn for_namespaces(&self, nss: &[&str]) -> Vec<Value> {
-        let mut idx: BTreeSet<usize> = self.global.iter().copied().collect();
-        for ns in nss {
-            idx.extend(self.by_ns.get(*ns).into_iter().flatten().copied());
-        }
-        idx.into_iter().map(|i| self.objs[i].clone()).collect()
-    }
 }
 
 /// At most this many tenant namespaces get the per-namespace checks (the
@@ -687,6 +583,36 @@ fn reach(ctx: &Ctx<'_>, components: &[Component], out: &mut Vec<Check>) {
         }
         out.push(check);
     }
+}
+
+/// One line on what the self-check proved, for `verify`.
+pub fn summary(r: &Report) -> String {
+    let passed = r.checks.iter().filter(|c| c.ok).count();
+    let components: BTreeSet<&str> = r.checks.iter().map(|c| c.component.as_str()).collect();
+    let mut line = format!(
+        "platform self-check: {passed} of {} checks passed (admission, scheduling and reach of {})",
+        r.checks.len(),
+        components.into_iter().collect::<Vec<_>>().join(", ")
+    );
+    if let Some(n) = &r.note {
+        line.push_str(&format!("; {n}"));
+    }
+    line
+}
+
+/// Rows for `report`: component, check, answer, what decided it.
+pub fn rows(r: &Report) -> Vec<Vec<String>> {
+    r.checks
+        .iter()
+        .map(|c| {
+            vec![
+                c.component.clone(),
+                c.what.clone(),
+                if c.ok { "yes" } else { "NO" }.to_owned(),
+                c.detail.clone(),
+            ]
+        })
+        .collect()
 }
 
 /// The failed checks as one report, or `None` when all passed.

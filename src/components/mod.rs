@@ -13,6 +13,7 @@
 //! overridden under `components:` in the profile.
 
 pub mod check;
+mod scope;
 
 use std::collections::BTreeMap;
 
@@ -55,6 +56,12 @@ impl Role {
 /// The annotation that says, on a rendered object, what kharden derived for
 /// the platform components and why.
 pub const EXEMPTIONS: &str = "kharden.dev/platform-exemptions";
+
+/// Upstream Fluentd image for Elasticsearch 8, at an exact release (DOMAIN §8.1).
+pub const FLUENTD_IMAGE: &str =
+    "fluent/fluentd-kubernetes-daemonset:v1.19.3-debian-elasticsearch8-1.1";
+/// Upstream Fluent Bit image, at an exact release.
+pub const FLUENT_BIT_IMAGE: &str = "cr.fluentbit.io/fluent/fluent-bit:4.2.0";
 
 /// Elasticsearch's HTTP and node-to-node (transport) ports.
 pub const ES_HTTP: u16 = 9200;
@@ -274,8 +281,8 @@ pub fn all(p: &Profile) -> Vec<Component> {
     }
     if let Some(l) = &p.logging {
         let (name, default_image) = match l.collector {
-            Collector::Fluentd => ("fluentd", crate::concern::logging::FLUENTD_IMAGE),
-            Collector::FluentBit => ("fluent-bit", crate::concern::logging::FLUENT_BIT_IMAGE),
+            Collector::Fluentd => ("fluentd", FLUENTD_IMAGE),
+            Collector::FluentBit => ("fluent-bit", FLUENT_BIT_IMAGE),
         };
         let image = l.image.clone().unwrap_or_else(|| default_image.to_owned());
         let mut c = Component::new(Role::LogCollector, name, &l.namespace, name, &[]).labels(&[

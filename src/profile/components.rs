@@ -11,6 +11,7 @@ section! {
     /// ECK, Istio, Linkerd, Gatekeeper); set a field where your install differs
     /// (a mirrored image, other labels), so the self-check and the exemptions
     /// kharden derives match what runs.
+    #[derive(Default)]
     pub struct Components {
         /// The ingress controller in `defaults.network.allowFromIngressController`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,16 +89,3 @@ impl ServiceType {
     }
 }
 
-impl Default for Components {
-    fn default() -> Components {
-        Components {
-            ingress_controller: None,
-            elasticsearch: None,
-            elastic_operator: None,
-            mesh_control_plane: None,
-            mesh_sidecar: None,
-            policy_engine: None,
-            gateway_proxies: None,
-        }
-    }
-}

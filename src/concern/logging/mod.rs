@@ -41,11 +41,9 @@ use daemonset::daemon_set;
 pub use pipeline::{Plan, config_files};
 pub use validate::validate;
 
-/// Upstream Fluentd image for Elasticsearch 8, at an exact release (DOMAIN §8.1).
-pub const FLUENTD_IMAGE: &str =
-    "fluent/fluentd-kubernetes-daemonset:v1.19.3-debian-elasticsearch8-1.1";
-/// Upstream Fluent Bit image, at an exact release.
-pub const FLUENT_BIT_IMAGE: &str = "cr.fluentbit.io/fluent/fluent-bit:4.2.0";
+/// The collectors' default images: the platform model holds them (the
+/// policy plan reads them to allow their registries).
+pub use crate::components::{FLUENT_BIT_IMAGE, FLUENTD_IMAGE};
 
 const FLUENTD_TEMPLATE: &str = include_str!("../../../templates/fluent.conf.tera");
 const FLUENT_BIT_TEMPLATE: &str = include_str!("../../../templates/fluent-bit.conf.tera");
