@@ -189,7 +189,8 @@ pub fn run(m: &Model, set: &ManifestSet) -> Result<Report, EvalError> {
     let mut wanted: BTreeSet<String> = sample(m).iter().map(|n| n.name.clone()).collect();
     wanted.extend(components.iter().map(|c| c.namespace.clone()));
     wanted.insert(crate::flows::ISTIO_NS.to_owned());
-    run_objects(m, objects(set, &wanted))
+    let objs = crate::timing::stage("self-check read", || objects(set, &wanted));
+    run_objects(m, objs)
 }
 
 /// The checks on rendered objects already read back.
@@ -211,7 +212,7 @@ pub fn run_objects(m: &Model, objs: Vec<Value>) -> Result<Report, EvalError> {
     let n = m.profile.namespaces.len();
     let note = (ctx.sample.len() < n).then(|| {
         format!(
-            "the platform self-check covered {} of {n} tenant namespaces (evenly spaced) for the sidecar's admission and the ingress controller's and gateways' reach; `kharden verify` checks any namespace you name",
+            "note: the platform self-check covered {} of {n} tenant namespaces (evenly spaced) for the sidecar's admission and the ingress controller's and gateways' reach; `kharden verify` checks any namespace you name",
             ctx.sample.len()
         )
     });
@@ -595,7 +596,7 @@ pub fn summary(r: &Report) -> String {
         components.into_iter().collect::<Vec<_>>().join(", ")
     );
     if let Some(n) = &r.note {
-        line.push_str(&format!("; {n}"));
+        line.push_str(&format!("; {}", n.trim_start_matches("note: ")));
     }
     line
 }

@@ -42,11 +42,45 @@ pub(super) fn objects(set: &ManifestSet, wanted: &BTreeSet<String>) -> Vec<Value
         .filter(|m| relevant(&m.kind, m.body.contains("constraints.gatekeeper.sh/")))
         .filter(|m| match &m.namespace {
             Some(ns) => wanted.contains(ns),
-            None => m.kind != "Namespace" || wanted.contains(&m.name),
+            None if m.kind == "Namespace" => wanted.contains(&m.name),
+            None => {
+                match_namespaces(&m.body).is_none_or(|nss| nss.iter().any(|n| wanted.contains(*n)))
+            }
         })
         .filter_map(|m| serde_saphyr::from_str::<Value>(&m.body).ok())
         .filter(Value::is_object)
         .collect()
+}
+
+/// The `spec.match.namespaces` list of a Gatekeeper constraint or mutator, read
+/// off its emitted text without parsing it (the emitter writes `spec:` at the
+/// margin, `match:` under it and the list at four spaces); `None` when the
+/// object has none or the text is not in that shape, so it is parsed.
+fn match_namespaces(body: &str) -> Option<Vec<&str>> {
+    let (_, after) = body.split_once("\nspec:\n")?;
+    let (_, matched) = after
+        .split_once("\n  match:\n")
+        .or_else(|| after.strip_prefix("  match:\n").map(|rest| ("", rest)))?;
+    let mut lines = matched.lines();
+    let mut out = Vec::new();
+    let mut found = false;
+    for line in lines.by_ref() {
+        if !line.starts_with("    ") {
+            break; // the end of `match`
+        }
+        if line == "    namespaces:" {
+            found = true;
+            continue;
+        }
+        if found {
+            match line.strip_prefix("    - ") {
+                Some(ns) if !ns.contains([' ', '"', '\'', '*']) => out.push(ns),
+                Some(_) => return None,
+                None => break,
+            }
+        }
+    }
+    (found && !out.is_empty()).then_some(out)
 }
 
 /// The namespaces an object applies to, when it names them: its own, a
