@@ -131,6 +131,7 @@ pub fn render(model: &Model) -> Result<Rendered, Error> {
         return Err(Error::Refused(text));
     }
     let mut notes = concern::notes(model);
+    notes.extend(components::notes(&model.profile));
     notes.extend(check.note);
     Ok(Rendered { set, notes })
 }

@@ -16,7 +16,7 @@ use super::{Component, ES_HTTP, ES_TRANSPORT, Role};
 use crate::flows::meshed;
 use crate::manifest::ManifestSet;
 use crate::model::Model;
-use crate::netpol_eval::Endpoint;
+use crate::netpol_eval::{Endpoint, Verdict};
 use crate::profile::{MeshProvider, NamespaceSpec};
 use crate::verify::admission::Denial;
 use crate::verify::{EvalError, PodSecurity, decide, istio, network_cluster};
@@ -417,6 +417,18 @@ fn schedule_collector(objs: &[Value], components: &[Component], out: &mut Vec<Ch
     }
 }
 
+/// How one direction was decided, in words.
+fn verdict(v: &Verdict) -> String {
+    match v {
+        Verdict::Unselected => "no NetworkPolicy selects it".to_owned(),
+        Verdict::AllowedBy(p) => format!("allowed by NetworkPolicy {p}"),
+        Verdict::DeniedBy(ps) => format!(
+            "denied, selected by NetworkPolicy {} and none allows it",
+            ps.join(", ")
+        ),
+    }
+}
+
 /// One connection a component needs.
 struct Need<'a> {
     from: &'a Component,
@@ -533,7 +545,11 @@ fn reach(ctx: &Ctx<'_>, components: &[Component], out: &mut Vec<Check>) {
             component: label(n.from),
             what,
             ok: egress.allows() && ingress.allows(),
-            detail: format!("egress: {egress:?}; ingress: {ingress:?}"),
+            detail: format!(
+                "egress: {}; ingress: {}",
+                verdict(&egress),
+                verdict(&ingress)
+            ),
             hint: "this is a bug in kharden's NetworkPolicies".to_owned(),
         };
         let dst_meshed = profile_ns.contains(n.to_ns.as_str())

@@ -211,6 +211,38 @@ pub fn load_balancers_in(p: &Profile, ns: &str) -> Vec<String> {
     out
 }
 
+/// What the user must set up for the components to run as modelled: what
+/// kharden assumes of an install it does not render.
+pub fn notes(p: &Profile) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in all(p) {
+        if !matches!(c.role, Role::IngressController | Role::GatewayProxy) {
+            continue;
+        }
+        if c.meshed && !c.images.iter().any(|i| i.contains("/istio/")) {
+            out.push(format!(
+                "note: the {} in `{}` must run with the mesh sidecar (inject its namespace): tenants accept only mTLS peers; if it runs without one, set `components.{}.meshed: false` and the self-check says what that breaks",
+                c.name,
+                c.namespace,
+                c.role.field()
+            ));
+        }
+        if !c.service_annotations.is_empty() {
+            out.push(format!(
+                "note: the {}'s LoadBalancer Service in `{}` must carry {} (set it in its chart's values): `policy.internalLoadBalancers` refuses it otherwise",
+                c.name,
+                c.namespace,
+                c.service_annotations
+                    .iter()
+                    .map(|(k, v)| format!("`{k}: \"{v}\"`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    out
+}
+
 /// Every component of the profile, in a fixed order.
 pub fn all(p: &Profile) -> Vec<Component> {
     let o = &p.components;
