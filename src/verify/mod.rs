@@ -31,7 +31,8 @@ use crate::netpol_eval::{Cluster, Endpoint, Verdict};
 use crate::profile::MeshProvider;
 use crate::source::{FieldPath, Sources};
 
-pub use chain::{Decision, decide};
+pub use admission::UserInfo;
+pub use chain::{Decision, decide, decide_as};
 pub use error::{EvalError, PatchError};
 pub use pod_security::PodSecurity;
 
@@ -121,7 +122,42 @@ pub struct AdmissionExpectation {
     pub object: ObjectSource,
     /// The namespace it is created in.
     pub namespace: String,
+    /// Who creates it: the bare user id, as in the profile's `access` (the
+    /// OIDC username prefix is applied). Unset: a user in no group the rules
+    /// name.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The requester's groups: bare ids, as in the profile's `access` and
+    /// `policy.departmentLabel.groups` (the OIDC groups prefix is applied;
+    /// `system:` groups are taken as written).
+    #[serde(default)]
+    pub groups: Vec<String>,
     pub expect: Expect,
+}
+
+impl AdmissionExpectation {
+    /// The requester as the API server names it (prefixes applied).
+    pub fn user_info(&self, model: &Model) -> UserInfo {
+        let gp = model.group_prefix();
+        UserInfo {
+            username: self
+                .user
+                .as_ref()
+                .map(|u| format!("{}{u}", model.user_prefix()))
+                .unwrap_or_default(),
+            groups: self
+                .groups
+                .iter()
+                .map(|g| {
+                    if g.starts_with("system:") {
+                        g.clone()
+                    } else {
+                        format!("{gp}{g}")
+                    }
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Where an admission object comes from.
@@ -296,6 +332,20 @@ fn check(s: &Scenario, dir: &Path, out: &mut Vec<Diagnostic>) -> Vec<Value> {
     for (i, a) in s.admission.iter().enumerate() {
         let p = root.key("admission").index(i);
         crate::model::label(out, &p.key("namespace"), &a.namespace);
+        if a.user.as_ref().is_some_and(|u| u.trim().is_empty()) {
+            out.push(Diagnostic::error(
+                p.key("user"),
+                "the user id is empty".to_owned(),
+            ));
+        }
+        for (j, g) in a.groups.iter().enumerate() {
+            if g.trim().is_empty() {
+                out.push(Diagnostic::error(
+                    p.key("groups").index(j),
+                    "the group id is empty".to_owned(),
+                ));
+            }
+        }
         let obj = match &a.object {
             ObjectSource::Inline(m) => Value::Object(m.clone()),
             ObjectSource::File(f) => {
@@ -503,9 +553,14 @@ pub fn run(model: &Model, set: &ManifestSet, loaded: &Loaded) -> Result<Report, 
         )?);
     }
     for (i, (a, obj)) in s.admission.iter().zip(&loaded.objects).enumerate() {
-        report
-            .outcomes
-            .push(chain::admit(&objs, &pod_security, i, a, obj)?);
+        report.outcomes.push(chain::admit(
+            &objs,
+            &pod_security,
+            i,
+            a,
+            obj,
+            &a.user_info(model),
+        )?);
     }
     Ok(report)
 }

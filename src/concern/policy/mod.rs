@@ -9,6 +9,7 @@
 //! stays the baseline for pod security; nothing here duplicates it.
 
 pub mod coverage;
+pub mod department;
 pub mod derived;
 pub mod gatekeeper;
 pub mod map;
@@ -59,6 +60,7 @@ pub enum Rule {
     GatewayParents,
     NoNodePorts,
     RequiredLimits,
+    DepartmentLabel,
 }
 
 impl Rule {
@@ -79,6 +81,7 @@ impl Rule {
             Rule::GatewayParents => "cluster.gateways",
             Rule::NoNodePorts => "noNodePorts",
             Rule::RequiredLimits => "requiredLimits",
+            Rule::DepartmentLabel => "departmentLabel",
         }
     }
     /// Object names: `allowed-registries`, ….
@@ -96,6 +99,7 @@ impl Rule {
             Rule::GatewayParents => "gateway-parents",
             Rule::NoNodePorts => "no-node-ports",
             Rule::RequiredLimits => "required-limits",
+            Rule::DepartmentLabel => "department-label",
         }
     }
 }
@@ -370,6 +374,24 @@ pub fn plan(m: &Model) -> Vec<Instance> {
             annotations: BTreeMap::new(),
         });
     }
+    // Department labels: the profile's namespaces, the exempt ones left out.
+    let departments: Vec<String> = p
+        .namespaces
+        .iter()
+        .filter(|n| !exempt.contains(&n.name))
+        .map(|n| n.name.clone())
+        .collect();
+    if let Some(params) = department::params(m, pol)
+        && !departments.is_empty()
+    {
+        out.push(Instance {
+            rule: Rule::DepartmentLabel,
+            suffix: String::new(),
+            scope: Scope::Only(departments),
+            params,
+            annotations: BTreeMap::new(),
+        });
+    }
     out
 }
 
@@ -533,6 +555,7 @@ fn validate_policy(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
     let base = FieldPath::root().key("policy");
     windows::validate(pol, out);
     map::validate(m, pol, out);
+    department::validate(m, pol, out);
     for (i, n) in pol.exempt_namespaces.iter().enumerate() {
         label(out, &base.key("exemptNamespaces").index(i), n);
     }
