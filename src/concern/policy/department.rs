@@ -98,10 +98,10 @@ pub fn validate(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
                     .hint("name the department, e.g. `finance`"),
             );
         } else if let Err(e) = names::label_value(dept) {
-            out.push(Diagnostic::error(
-                at,
-                format!("`{dept}` is not a valid label value: {e}"),
-            ));
+            out.push(
+                Diagnostic::error(at, format!("`{dept}` is not a valid label value: {e}"))
+                    .hint("a department is the label's value, e.g. `human-resources`"),
+            );
         }
     }
 }
