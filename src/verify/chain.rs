@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::admission::{self, Denial, Request, UserInfo};
 use super::pod_security::{PodSecurity, Target, template_pod};
 use super::{AdmissionExpectation, EvalError, Outcome, mutating, resources};
+use crate::model::Model;
 
 /// Run the mutating steps on `req`; returns a note per change.
 fn mutate(objs: &[Value], req: &mut Request) -> Result<Vec<String>, EvalError> {
@@ -143,4 +144,29 @@ pub(super) fn admit(
         audit,
         notes,
     })
+}
+
+impl AdmissionExpectation {
+    /// The requester as the API server names it (prefixes applied).
+    pub fn user_info(&self, model: &Model) -> UserInfo {
+        let gp = model.group_prefix();
+        UserInfo {
+            username: self
+                .user
+                .as_ref()
+                .map(|u| format!("{}{u}", model.user_prefix()))
+                .unwrap_or_default(),
+            groups: self
+                .groups
+                .iter()
+                .map(|g| {
+                    if g.starts_with("system:") {
+                        g.clone()
+                    } else {
+                        format!("{gp}{g}")
+                    }
+                })
+                .collect(),
+        }
+    }
 }

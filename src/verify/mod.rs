@@ -135,31 +135,6 @@ pub struct AdmissionExpectation {
     pub expect: Expect,
 }
 
-impl AdmissionExpectation {
-    /// The requester as the API server names it (prefixes applied).
-    pub fn user_info(&self, model: &Model) -> UserInfo {
-        let gp = model.group_prefix();
-        UserInfo {
-            username: self
-                .user
-                .as_ref()
-                .map(|u| format!("{}{u}", model.user_prefix()))
-                .unwrap_or_default(),
-            groups: self
-                .groups
-                .iter()
-                .map(|g| {
-                    if g.starts_with("system:") {
-                        g.clone()
-                    } else {
-                        format!("{gp}{g}")
-                    }
-                })
-                .collect(),
-        }
-    }
-}
-
 /// Where an admission object comes from.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
@@ -332,18 +307,13 @@ fn check(s: &Scenario, dir: &Path, out: &mut Vec<Diagnostic>) -> Vec<Value> {
     for (i, a) in s.admission.iter().enumerate() {
         let p = root.key("admission").index(i);
         crate::model::label(out, &p.key("namespace"), &a.namespace);
-        if a.user.as_ref().is_some_and(|u| u.trim().is_empty()) {
-            out.push(Diagnostic::error(
-                p.key("user"),
-                "the user id is empty".to_owned(),
-            ));
-        }
-        for (j, g) in a.groups.iter().enumerate() {
-            if g.trim().is_empty() {
-                out.push(Diagnostic::error(
-                    p.key("groups").index(j),
-                    "the group id is empty".to_owned(),
-                ));
+        let empty = a.user.iter().map(|u| (p.key("user"), u, "user"));
+        let groups = a.groups.iter().enumerate();
+        for (at, id, what) in
+            empty.chain(groups.map(|(j, g)| (p.key("groups").index(j), g, "group")))
+        {
+            if id.trim().is_empty() {
+                out.push(Diagnostic::error(at, format!("the {what} id is empty")));
             }
         }
         let obj = match &a.object {

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::admissionregistration::v1::NamedRuleWithOperations;
 use serde_json::{Value, json};
 
-use super::Cel;
+use super::{Cel, Instance, Rule, Scope};
 use crate::diag::Diagnostic;
 use crate::model::Model;
 use crate::names;
@@ -44,6 +44,25 @@ pub fn params(m: &Model, pol: &Policy) -> Option<Value> {
         .map(|(d, gs)| json!({"department": d, "groups": gs}))
         .collect();
     Some(json!({"key": dl.key, "departments": departments}))
+}
+
+/// The rule's one instance: the profile's namespaces, the exempt ones left out.
+pub fn instance(m: &Model, pol: &Policy, exempt: &BTreeSet<String>) -> Option<Instance> {
+    let namespaces: Vec<String> = m
+        .profile
+        .namespaces
+        .iter()
+        .filter(|n| !exempt.contains(&n.name))
+        .map(|n| n.name.clone())
+        .collect();
+    let params = params(m, pol)?;
+    (!namespaces.is_empty()).then(|| Instance {
+        rule: Rule::DepartmentLabel,
+        suffix: String::new(),
+        scope: Scope::Only(namespaces),
+        params,
+        annotations: BTreeMap::new(),
+    })
 }
 
 /// `policy.departmentLabel`: a label key, label values, non-empty group ids.

@@ -374,24 +374,7 @@ pub fn plan(m: &Model) -> Vec<Instance> {
             annotations: BTreeMap::new(),
         });
     }
-    // Department labels: the profile's namespaces, the exempt ones left out.
-    let departments: Vec<String> = p
-        .namespaces
-        .iter()
-        .filter(|n| !exempt.contains(&n.name))
-        .map(|n| n.name.clone())
-        .collect();
-    if let Some(params) = department::params(m, pol)
-        && !departments.is_empty()
-    {
-        out.push(Instance {
-            rule: Rule::DepartmentLabel,
-            suffix: String::new(),
-            scope: Scope::Only(departments),
-            params,
-            annotations: BTreeMap::new(),
-        });
-    }
+    out.extend(department::instance(m, pol, &exempt));
     out
 }
 
