@@ -67,7 +67,7 @@ fn the_contract_scenario_has_20_expectations_of_every_kind() {
     ] {
         assert!(out.contains(by), "no `{by}` in\n{out}");
     }
-    assert_eq!(out.lines().last(), Some("39 passed, 0 failed"));
+    assert_eq!(out.lines().last(), Some("43 passed, 0 failed"));
 }
 
 /// Issue #29 item 6: on both engines, `default` (outside the profile, no quota,
@@ -153,7 +153,7 @@ fn wrong_expectations_are_mismatches() {
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let out = stdout(&o);
-    assert_eq!(out.lines().last(), Some("0 passed, 39 failed"));
+    assert_eq!(out.lines().last(), Some("0 passed, 43 failed"));
     assert!(out.contains(
         "MISMATCH flows[0] flow team-b/frontend -> team-a/api 8080/TCP: expected allow, but denied (mesh: denied by PeerAuthentication istio-system/default (STRICT mTLS refuses plaintext from outside the mesh))"
     ), "{out}");
@@ -275,7 +275,7 @@ fn a_profile_change_breaks_the_right_flow() {
     assert!(mismatches[1].starts_with(
         "MISMATCH flows[11] flow team-a/api -> 10.20.1.5 5433/TCP: expected deny, but allowed (egress: NetworkPolicy team-a/allow-egress-0"
     ), "{out}");
-    assert_eq!(out.lines().last(), Some("37 passed, 2 failed"));
+    assert_eq!(out.lines().last(), Some("41 passed, 2 failed"));
 }
 
 fn invalid(scenario: &str) -> (Option<i32>, String) {
@@ -313,6 +313,95 @@ fn invalid_scenarios_exit_2_with_file_line_col() {
     );
     assert_eq!(code, Some(2));
     assert!(err.contains("bad.yaml:3:"), "{err}");
+    let (code, err) = invalid(
+        "admission:\n  - {object: {apiVersion: v1, kind: ConfigMap, metadata: {name: c}}, namespace: team-a, user: \" \", groups: [\"\"], expect: allow}\n",
+    );
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("error: the user id is empty\n --> bad.yaml:2:"),
+        "{err}"
+    );
+    assert!(err.contains("= field: admission[0].user"), "{err}");
+    assert!(err.contains("= field: admission[0].groups[0]"), "{err}");
+}
+
+/// Issue #31 item 4: scenarios name the requester; the department label is
+/// refused without the creator's department on Gatekeeper, set by the
+/// MutatingAdmissionPolicy on the native engine at 1.36, and another
+/// department's value is refused on both; a non-member is not concerned.
+#[test]
+fn department_labels_follow_the_requesters_groups_31() {
+    let run = |name: &str| {
+        let o = kharden(&[
+            "verify",
+            &format!("examples/{name}.yaml"),
+            &format!("examples/scenarios/{name}.yaml"),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+        stdout(&o)
+    };
+    let line = |out: &str, at: &str| -> String {
+        out.lines()
+            .find(|l| l.starts_with(&format!("ok {at} ")))
+            .unwrap_or_else(|| panic!("no {at} in\n{out}"))
+            .to_owned()
+    };
+    let gk = run("prod-east");
+    let finance =
+        "as 0c1d2e3f-aaaa-4bbb-8ccc-ddddeeeeffff (groups 6f7a8b9c-2345-4678-9abc-def012345678)";
+    for (at, verdict) in [
+        (
+            "admission[19]",
+            "denied (denied by KhardenDepartmentLabel/department-label: a Deployment created by a member of department finance must carry the label example.ca/department: finance; it has none)",
+        ),
+        ("admission[20]", "allowed (no admission rule refused it"),
+        (
+            "admission[21]",
+            "denied (denied by KhardenDepartmentLabel/department-label: a Deployment created by a member of department finance must carry the label example.ca/department: finance; it has example.ca/department: platform)",
+        ),
+    ] {
+        let l = line(&gk, at);
+        assert!(
+            l.contains(&format!("team-b/ledger {finance}: {verdict}")),
+            "{l}"
+        );
+    }
+    let l = line(&gk, "admission[22]");
+    assert!(
+        l.contains("(groups 5e6f7a8b-1234-4567-89ab-cdef01234567): allowed"),
+        "{l}"
+    );
+    let native = run("native-policy-136");
+    let l = line(&native, "admission[0]");
+    assert!(
+        l.contains("as alice@example.ca (groups finance-team): allowed (no admission rule refused it; mutated: MutatingAdmissionPolicy/kharden-department-label"),
+        "{l}"
+    );
+    let l = line(&native, "admission[1]");
+    assert!(l.contains("denied (denied by ValidatingAdmissionPolicy/kharden-department-label: a Deployment created by a member of department finance must carry the label example.ca/department: finance; it has example.ca/department: sales)"), "{l}");
+    let l = line(&native, "admission[2]");
+    assert!(l.contains("(groups sales-team): allowed"), "{l}");
+    assert!(!l.contains("kharden-department-label"), "{l}");
+    // Without the groups, the same object is a non-member's and passes.
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = fs::read_to_string(root().join("examples/scenarios/native-policy-136.yaml"))
+        .unwrap()
+        .replace("groups: [finance-team]", "groups: []");
+    fs::write(tmp.path().join("s.yaml"), scenario).unwrap();
+    let o = common::kharden_in(
+        tmp.path(),
+        &[
+            "verify",
+            root()
+                .join("examples/native-policy-136.yaml")
+                .to_str()
+                .unwrap(),
+            "s.yaml",
+        ],
+    );
+    let out = stdout(&o);
+    assert!(out.contains("MISMATCH admission[1]"), "{out}");
+    assert!(!out.contains("kharden-department-label"), "{out}");
 }
 
 #[test]

@@ -218,6 +218,30 @@ section! {
         /// From 1.36 the `v1` policies are rendered without it; on 1.33 there are none.
         #[serde(default)]
         pub mutating_admission_policy_beta: bool,
+        /// A label that says which department created an object. Objects a
+        /// member of a mapped group creates in a profile namespace (not an
+        /// exempt one) carry it: set by a MutatingAdmissionPolicy where the
+        /// native engine renders one, otherwise (Gatekeeper, or the native
+        /// engine without mutation) a create without it, or with another
+        /// department's value, is refused with a message saying what to set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub department_label: Option<DepartmentLabel>,
+    }
+}
+
+section! {
+    /// `policy.departmentLabel`: which label names the department, and which
+    /// identity-provider groups belong to which department.
+    pub struct DepartmentLabel {
+        /// The label key, e.g. `department` or `example.ca/department`.
+        #[schemars(example = &"department")]
+        pub key: String,
+        /// Group id to department (a label value), e.g. `{finance-team:
+        /// finance}`. Write the bare group id, as in `access`: the OIDC group
+        /// prefix from `identity.oidc` is applied for you. A member of groups
+        /// of two departments must set the label to one of them; nothing is
+        /// chosen for them.
+        pub groups: BTreeMap<String, String>,
     }
 }
 

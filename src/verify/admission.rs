@@ -31,6 +31,24 @@ pub struct Request {
     /// `CREATE` or `UPDATE`.
     pub operation: String,
     pub object: Value,
+    /// Who asks (`userInfo`): Gatekeeper reads `input.review.userInfo`, the
+    /// native policies `request.userInfo`.
+    pub user_info: UserInfo,
+}
+
+/// The requester of an admission request, as the API server authenticated
+/// it (names with their OIDC prefixes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserInfo {
+    pub username: String,
+    pub groups: Vec<String>,
+}
+
+impl UserInfo {
+    /// As the AdmissionReview's `userInfo` (and CEL's `request.userInfo`).
+    fn json(&self) -> Value {
+        json!({"username": self.username, "groups": self.groups})
+    }
 }
 
 impl Request {
@@ -53,6 +71,7 @@ impl Request {
             namespace: namespace.to_owned(),
             operation: "CREATE".to_owned(),
             object,
+            user_info: UserInfo::default(),
         })
     }
 }
@@ -343,6 +362,7 @@ pub fn gatekeeper(
                 "operation": r.operation,
                 "namespace": r.namespace,
                 "object": r.object,
+                "userInfo": r.user_info.json(),
             },
             "parameters": spec["parameters"],
         });
@@ -485,6 +505,7 @@ pub(crate) fn policy_context(
         "subResource": r.subresource,
         "namespace": r.namespace,
         "operation": r.operation,
+        "userInfo": r.user_info.json(),
     }))?;
     let base = || {
         let mut ctx = cel::Context::with_env(env.clone());

@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::admission::{self, Denial, Request};
+use super::admission::{self, Denial, Request, UserInfo};
 use super::pod_security::{PodSecurity, Target, template_pod};
 use super::{AdmissionExpectation, EvalError, Outcome, mutating, resources};
+use crate::model::Model;
 
 /// Run the mutating steps on `req`; returns a note per change.
 fn mutate(objs: &[Value], req: &mut Request) -> Result<Vec<String>, EvalError> {
@@ -30,15 +31,29 @@ pub struct Decision {
     pub pod_security: super::pod_security::Verdict,
 }
 
-/// Run `obj` through the admission chain of the rendered objects `objs`.
+/// Run `obj` through the admission chain of the rendered objects `objs`, as
+/// asked by a requester in no group the rules name.
 pub fn decide(
     objs: &[Value],
     pod_security: &PodSecurity,
     namespace: &str,
     obj: &Value,
 ) -> Result<Decision, EvalError> {
+    decide_as(objs, pod_security, namespace, obj, &UserInfo::default())
+}
+
+/// `decide` for a request made by `user` (rules such as department labels
+/// read the requester's groups).
+pub fn decide_as(
+    objs: &[Value],
+    pod_security: &PodSecurity,
+    namespace: &str,
+    obj: &Value,
+    user: &UserInfo,
+) -> Result<Decision, EvalError> {
     let mut req = Request::create(namespace, obj.clone())
         .ok_or_else(|| EvalError::Unchecked("unchecked admission object".to_owned()))?;
+    req.user_info = user.clone();
     let name = obj["metadata"]["name"].as_str().unwrap_or("(unnamed)");
     let mut mutated = mutate(objs, &mut req)?;
     let (mut denials, defaults) = resources::limit_ranges(objs, &mut req);
@@ -68,6 +83,7 @@ pub(super) fn admit(
     i: usize,
     a: &AdmissionExpectation,
     obj: &Value,
+    user: &UserInfo,
 ) -> Result<Outcome, EvalError> {
     let name = obj["metadata"]["name"].as_str().unwrap_or("(unnamed)");
     let Decision {
@@ -75,8 +91,14 @@ pub(super) fn admit(
         denials,
         mutated,
         pod_security: verdict,
-    } = decide(objs, pod_security, &a.namespace, obj)?;
-    let what = format!("admission {} {}/{name}", req.kind, a.namespace);
+    } = decide_as(objs, pod_security, &a.namespace, obj, user)?;
+    let mut what = format!("admission {} {}/{name}", req.kind, a.namespace);
+    if let Some(u) = &a.user {
+        what.push_str(&format!(" as {u}"));
+    }
+    if !a.groups.is_empty() {
+        what.push_str(&format!(" (groups {})", a.groups.join(", ")));
+    }
     let mut notes = Vec::new();
     // PSA only warns about a workload; its controller's pods meet `enforce`
     // later, after the same mutating steps. Say so, or the admitted workload
@@ -85,6 +107,8 @@ pub(super) fn admit(
         && let Some(pod) = template_pod(&req.object)
         && let Some(mut pod_req) = Request::create(&a.namespace, pod)
     {
+        // The pods are created by the controller, not by the requester.
+
         mutate(objs, &mut pod_req)?;
         if let Some(d) = pod_security
             .evaluate(&a.namespace, &pod_req.object)
@@ -120,4 +144,29 @@ pub(super) fn admit(
         audit,
         notes,
     })
+}
+
+impl AdmissionExpectation {
+    /// The requester as the API server names it (prefixes applied).
+    pub fn user_info(&self, model: &Model) -> UserInfo {
+        let gp = model.group_prefix();
+        UserInfo {
+            username: self
+                .user
+                .as_ref()
+                .map(|u| format!("{}{u}", model.user_prefix()))
+                .unwrap_or_default(),
+            groups: self
+                .groups
+                .iter()
+                .map(|g| {
+                    if g.starts_with("system:") {
+                        g.clone()
+                    } else {
+                        format!("{gp}{g}")
+                    }
+                })
+                .collect(),
+        }
+    }
 }

@@ -31,7 +31,8 @@ use crate::netpol_eval::{Cluster, Endpoint, Verdict};
 use crate::profile::MeshProvider;
 use crate::source::{FieldPath, Sources};
 
-pub use chain::{Decision, decide};
+pub use admission::UserInfo;
+pub use chain::{Decision, decide, decide_as};
 pub use error::{EvalError, PatchError};
 pub use pod_security::PodSecurity;
 
@@ -121,6 +122,16 @@ pub struct AdmissionExpectation {
     pub object: ObjectSource,
     /// The namespace it is created in.
     pub namespace: String,
+    /// Who creates it: the bare user id, as in the profile's `access` (the
+    /// OIDC username prefix is applied). Unset: a user in no group the rules
+    /// name.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The requester's groups: bare ids, as in the profile's `access` and
+    /// `policy.departmentLabel.groups` (the OIDC groups prefix is applied;
+    /// `system:` groups are taken as written).
+    #[serde(default)]
+    pub groups: Vec<String>,
     pub expect: Expect,
 }
 
@@ -296,6 +307,15 @@ fn check(s: &Scenario, dir: &Path, out: &mut Vec<Diagnostic>) -> Vec<Value> {
     for (i, a) in s.admission.iter().enumerate() {
         let p = root.key("admission").index(i);
         crate::model::label(out, &p.key("namespace"), &a.namespace);
+        let empty = a.user.iter().map(|u| (p.key("user"), u, "user"));
+        let groups = a.groups.iter().enumerate();
+        for (at, id, what) in
+            empty.chain(groups.map(|(j, g)| (p.key("groups").index(j), g, "group")))
+        {
+            if id.trim().is_empty() {
+                out.push(Diagnostic::error(at, format!("the {what} id is empty")));
+            }
+        }
         let obj = match &a.object {
             ObjectSource::Inline(m) => Value::Object(m.clone()),
             ObjectSource::File(f) => {
@@ -503,9 +523,14 @@ pub fn run(model: &Model, set: &ManifestSet, loaded: &Loaded) -> Result<Report, 
         )?);
     }
     for (i, (a, obj)) in s.admission.iter().zip(&loaded.objects).enumerate() {
-        report
-            .outcomes
-            .push(chain::admit(&objs, &pod_security, i, a, obj)?);
+        report.outcomes.push(chain::admit(
+            &objs,
+            &pod_security,
+            i,
+            a,
+            obj,
+            &a.user_info(model),
+        )?);
     }
     Ok(report)
 }

@@ -28,6 +28,7 @@ pub fn kind(rule: Rule) -> &'static str {
         Rule::GatewayParents => "KhardenGatewayParents",
         Rule::NoNodePorts => "KhardenNoNodePorts",
         Rule::RequiredLimits => "KhardenRequiredLimits",
+        Rule::DepartmentLabel => "KhardenDepartmentLabel",
     }
 }
 
@@ -50,6 +51,7 @@ pub fn rego(rule: Rule) -> &'static str {
         Rule::GatewayParents => include_str!("../../../templates/gateway_parents.rego"),
         Rule::NoNodePorts => include_str!("../../../templates/no_node_ports.rego"),
         Rule::RequiredLimits => include_str!("../../../templates/required_limits.rego"),
+        Rule::DepartmentLabel => include_str!("../../../templates/department_label.rego"),
     }
 }
 
@@ -72,6 +74,12 @@ fn parameters_schema(rule: Rule) -> Value {
         Rule::InternalLoadBalancers => {
             json!({"annotation": {"type": "string"}, "value": {"type": "string"}, "platform": {"type": "string"}})
         }
+        Rule::DepartmentLabel => json!({
+            "key": {"type": "string"},
+            "departments": {
+                "type": "array",
+                "items": {"type": "object", "properties": {
+                    "department": {"type": "string"}, "groups": strings()}}}}),
         Rule::NamespaceAnnotations => json!({"annotations": {
             "type": "array",
             "items": {"type": "object", "properties": {
@@ -106,7 +114,9 @@ pub fn match_kinds(rule: Rule) -> Value {
             {"apiGroups": [""], "kinds": ["Service"]},
             {"apiGroups": ["networking.k8s.io"], "kinds": ["Ingress"]},
         ]),
-        Rule::NamespaceAnnotations => json!([{"apiGroups": ["*"], "kinds": ["*"]}]),
+        Rule::NamespaceAnnotations | Rule::DepartmentLabel => {
+            json!([{"apiGroups": ["*"], "kinds": ["*"]}])
+        }
         Rule::WindowsPods => json!([{"apiGroups": [""], "kinds": ["Pod"]}]),
         Rule::RouteHostsInDomain | Rule::UniqueRouteHosts | Rule::GatewayParents => {
             let groups: Vec<Value> = super::routes::matched(rule)

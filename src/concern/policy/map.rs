@@ -3,8 +3,9 @@
 //! and 1.35 with `policy.mutatingAdmissionPolicyBeta`) for each rule instance a
 //! Gatekeeper mutator carries out: the internal load balancer annotation, the
 //! namespace annotation copies and the Windows node selector, `spec.os.name`
-//! and toleration. The ValidatingAdmissionPolicies stay: the API server runs
-//! mutation first, so what the policies add passes, and what a client sets
+//! and toleration; and the requester's department label, which no Gatekeeper
+//! mutator can set (it cannot read the requester's groups). The
+//! ValidatingAdmissionPolicies stay: the API server runs mutation first, so what the policies add passes, and what a client sets
 //! against the rule (an explicit `"false"`) is still refused.
 //!
 //! k8s-openapi (pinned at 1.33) has no types for these kinds, so they are
@@ -46,6 +47,7 @@ pub fn api_version(m: &Model) -> Option<&'static str> {
 fn mutates(m: &Model, pol: &Policy) -> bool {
     pol.internal_load_balancers
         || !pol.propagate_namespace_annotations.is_empty()
+        || pol.department_label.is_some()
         || m.profile
             .namespaces
             .iter()
@@ -63,7 +65,7 @@ pub fn note(m: &Model, pol: &Policy) -> Option<String> {
         "not served before Kubernetes 1.34, and not on by default before 1.36"
     };
     Some(format!(
-        "note: the native engine renders no MutatingAdmissionPolicy ({why}), so it only validates: objects missing the internal load balancer annotation, a namespace's annotation value or the Windows node selector, toleration and `spec.os.name` are refused with a message saying what to add"
+        "note: the native engine renders no MutatingAdmissionPolicy ({why}), so it only validates: objects missing the internal load balancer annotation, a namespace's annotation value, the Windows node selector, toleration and `spec.os.name`, or the requester's department label are refused with a message saying what to add"
     ))
 }
 
@@ -193,6 +195,14 @@ fn plan(m: &Model, inst: &Instance) -> Option<Plan> {
                 "has(object.spec.os) && has(object.spec.os.name) && object.spec.os.name == variables.osName ? [] : (has(object.spec.os) ? [JSONPatch{op: \"add\", path: \"/spec/os/name\", value: variables.osName}] : [JSONPatch{op: \"add\", path: \"/spec/os\", value: {\"name\": variables.osName}}])".to_owned(),
                 "variables.tolerated ? [] : (has(object.spec.tolerations) ? [JSONPatch{op: \"add\", path: \"/spec/tolerations/-\", value: variables.toleration}] : [JSONPatch{op: \"add\", path: \"/spec/tolerations\", value: [variables.toleration]}])".to_owned(),
             ],
+            resources: vap::resource_rules(inst.rule),
+        }),
+        // The requester's department (see `department`): added when missing
+        // and there is exactly one; never overwritten.
+        Rule::DepartmentLabel => Some(Plan {
+            variables: super::department::VARIABLES.to_vec(),
+            conditions: vec![],
+            patches: vec![super::department::PATCH.to_owned()],
             resources: vap::resource_rules(inst.rule),
         }),
         _ => None,

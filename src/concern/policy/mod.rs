@@ -9,6 +9,7 @@
 //! stays the baseline for pod security; nothing here duplicates it.
 
 pub mod coverage;
+pub mod department;
 pub mod derived;
 pub mod gatekeeper;
 pub mod map;
@@ -59,6 +60,7 @@ pub enum Rule {
     GatewayParents,
     NoNodePorts,
     RequiredLimits,
+    DepartmentLabel,
 }
 
 impl Rule {
@@ -79,6 +81,7 @@ impl Rule {
             Rule::GatewayParents => "cluster.gateways",
             Rule::NoNodePorts => "noNodePorts",
             Rule::RequiredLimits => "requiredLimits",
+            Rule::DepartmentLabel => "departmentLabel",
         }
     }
     /// Object names: `allowed-registries`, ….
@@ -96,6 +99,7 @@ impl Rule {
             Rule::GatewayParents => "gateway-parents",
             Rule::NoNodePorts => "no-node-ports",
             Rule::RequiredLimits => "required-limits",
+            Rule::DepartmentLabel => "department-label",
         }
     }
 }
@@ -370,6 +374,7 @@ pub fn plan(m: &Model) -> Vec<Instance> {
             annotations: BTreeMap::new(),
         });
     }
+    out.extend(department::instance(m, pol, &exempt));
     out
 }
 
@@ -533,6 +538,7 @@ fn validate_policy(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
     let base = FieldPath::root().key("policy");
     windows::validate(pol, out);
     map::validate(m, pol, out);
+    department::validate(m, pol, out);
     for (i, n) in pol.exempt_namespaces.iter().enumerate() {
         label(out, &base.key("exemptNamespaces").index(i), n);
     }

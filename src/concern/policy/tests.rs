@@ -13,6 +13,7 @@ use super::{gatekeeper, normalise_registry, plan, vap};
 use crate::testing::{HEAD, errors, render, today};
 use crate::verify::admission;
 
+mod department;
 mod issue13;
 mod map;
 mod outside;
@@ -165,6 +166,7 @@ fn request(c: &Case) -> admission::Request {
         }
         .to_owned(),
         object: c.object.clone(),
+        user_info: admission::UserInfo::default(),
     }
 }
 

@@ -213,6 +213,7 @@ pub fn cel(rule: Rule) -> Cel {
                 "'containers without limits for ' + variables.resources.join(', ') + ': ' + variables.unlimited.join(', ') + '; namespace ' + request.namespace + ' has no LimitRange to give them: set resources.limits (a request left out defaults to the limit)'",
             )],
         },
+        Rule::DepartmentLabel => super::department::cel(),
         Rule::WindowsPods => Cel {
             variables: vec![],
             validations: vec![
@@ -354,6 +355,7 @@ pub fn resource_rules(r: Rule) -> Vec<NamedRuleWithOperations> {
         Rule::NamespaceAnnotations => vec![rule("*", &["*"])],
         Rule::WindowsPods => vec![rule("", &["pods"])],
         Rule::NoNodePorts => vec![rule("", &["services"])],
+        Rule::DepartmentLabel => super::department::resource_rules(),
         Rule::RequiredLimits => vec![
             rule("", &["pods"]),
             rule(
