@@ -57,7 +57,12 @@ fn strings(v: &Value, key: &str) -> Vec<String> {
     let mut out: Vec<String> = v
         .get(key)
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     out.sort();
     out.dedup();
@@ -155,7 +160,9 @@ fn subjects(b: &Obj) -> Vec<(String, String, Option<String>)> {
             Some((
                 s.get("kind")?.as_str()?.to_owned(),
                 s.get("name")?.as_str()?.to_owned(),
-                s.get("namespace").and_then(Value::as_str).map(str::to_owned),
+                s.get("namespace")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
             ))
         })
         .collect()

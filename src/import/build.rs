@@ -8,9 +8,9 @@ use serde_json::Value;
 
 use super::read::{Dump, Obj};
 use super::{
-    ClusterOut, Error, Imported, LimitsOut, Named, NsOut, Options, Out, PolicyOut, SYSTEM,
-    access, comment_line, images, in_ns, merge, namespaces_of, own_annotation, own_label,
-    pod_spec, quantities, registry_entry,
+    ClusterOut, Error, Imported, LimitsOut, Named, NsOut, Options, Out, PolicyOut, SYSTEM, access,
+    comment_line, images, in_ns, merge, namespaces_of, own_annotation, own_label, pod_spec,
+    quantities, registry_entry,
 };
 use crate::names;
 use crate::profile::{QuantityValue, ServiceAccountSpec};
@@ -121,11 +121,12 @@ fn namespace(objs: &[Obj], ns: &str, access: &access::Access, notes: &mut Vec<St
             }
         });
     labels.retain(|k, v| {
-        let keep = !own_label(k)
-            && names::qualified_name(k).is_ok()
-            && names::label_value(v).is_ok();
+        let keep =
+            !own_label(k) && names::qualified_name(k).is_ok() && names::label_value(v).is_ok();
         if !keep && !own_label(k) {
-            notes.push(format!("namespace `{ns}`: label `{k}` is not valid; left out"));
+            notes.push(format!(
+                "namespace `{ns}`: label `{k}` is not valid; left out"
+            ));
         }
         keep
     });
@@ -175,7 +176,11 @@ fn namespace(objs: &[Obj], ns: &str, access: &access::Access, notes: &mut Vec<St
             continue;
         }
         // Every quota of a namespace applies: the smallest limit per resource decides.
-        merge(&mut quota, quantities(spec.and_then(|s| s.get("hard"))), true);
+        merge(
+            &mut quota,
+            quantities(spec.and_then(|s| s.get("hard"))),
+            true,
+        );
     }
     // A profile closes load balancers and node ports unless its quota opens them;
     // keep room for the Services of those types that exist.

@@ -110,8 +110,12 @@ mod tests {
     #[test]
     fn a_truncated_file_is_an_error_naming_it() {
         let mut d = Dump::default();
-        let e = add(&mut d, "cut.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: [a\n")
-            .unwrap_err();
+        let e = add(
+            &mut d,
+            "cut.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: [a\n",
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("`cut.yaml` is not YAML"), "{e}");
     }
 }
