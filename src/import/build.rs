@@ -8,9 +8,9 @@ use serde_json::Value;
 
 use super::read::{Dump, Obj};
 use super::{
-    ClusterOut, Error, Imported, LimitsOut, Named, NsOut, Options, Out, PolicyOut, SYSTEM, access,
-    comment_line, images, in_ns, merge, namespaces_of, own_annotation, own_label, pod_spec,
-    quantities, registry_entry,
+    ClusterOut, Error, IdentityOut, Imported, LimitsOut, Named, NsOut, Options, Out, PolicyOut,
+    SYSTEM, access, comment_line, images, in_ns, merge, namespaces_of, own_annotation, own_label,
+    pod_spec, quantities, registry_entry,
 };
 use crate::names;
 use crate::profile::{QuantityValue, ServiceAccountSpec};
@@ -66,6 +66,7 @@ pub fn build(dump: Dump, opts: &Options) -> Result<Imported, Error> {
     notes.sort();
     notes.dedup();
 
+    let identity = gke_identity(opts, &access, &mut notes)?;
     let out = Out {
         api_version: "kharden.dev/v1alpha1",
         kind: "ClusterProfile",
@@ -77,6 +78,7 @@ pub fn build(dump: Dump, opts: &Options) -> Result<Imported, Error> {
             platform: opts.platform.clone(),
             kubernetes_version: opts.kubernetes_version.clone(),
         },
+        identity,
         roles: access.roles,
         namespaces,
         cluster_access: access.cluster,
@@ -102,6 +104,40 @@ pub fn build(dump: Dump, opts: &Options) -> Result<Imported, Error> {
     }
     text.push_str(&body);
     Ok(Imported { text, notes })
+}
+
+/// On gke, group grants reach RBAC only through Google Groups for RBAC: its
+/// umbrella group is `gke-security-groups@` the groups' own domain.
+fn gke_identity(
+    opts: &Options,
+    access: &access::Access,
+    notes: &mut Vec<String>,
+) -> Result<Option<IdentityOut>, Error> {
+    let groups: BTreeSet<&str> = access
+        .entries
+        .values()
+        .flatten()
+        .filter_map(|a| a.group.as_deref())
+        .chain(access.cluster.iter().filter_map(|c| c.group.as_deref()))
+        .collect();
+    if opts.platform != "gke" || groups.is_empty() {
+        return Ok(None);
+    }
+    let domains: BTreeSet<&str> = groups
+        .iter()
+        .map(|g| g.rsplit_once('@').map(|(_, d)| d).unwrap_or_default())
+        .collect();
+    match domains.iter().next() {
+        Some(d) if domains.len() == 1 && d.contains('.') && names::dns_subdomain(d).is_ok() => {
+            notes.push(format!("`identity.securityGroup` is derived from the groups' domain `{d}`: check it is the cluster's"));
+            Ok(Some(IdentityOut {
+                security_group: format!("gke-security-groups@{d}"),
+            }))
+        }
+        _ => Err(Error::GkeGroups(
+            groups.into_iter().collect::<Vec<_>>().join(", "),
+        )),
+    }
 }
 
 /// One imported namespace.

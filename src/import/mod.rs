@@ -44,6 +44,10 @@ pub enum Error {
     Read(#[from] read::ReadError),
     #[error("`{0}` is not a valid profile name: {1}")]
     Name(String, crate::names::Invalid),
+    #[error(
+        "on gke, grants to groups need `identity.securityGroup` (gke-security-groups@<domain>), and the groups name no single domain ({0})"
+    )]
+    GkeGroups(String),
     #[error("cannot write the profile ({0})")]
     Write(String),
 }
@@ -116,6 +120,8 @@ struct Out {
     kind: &'static str,
     metadata: Named,
     cluster: ClusterOut,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<IdentityOut>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     roles: BTreeMap<String, RoleSpec>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -129,6 +135,12 @@ struct Out {
 #[derive(Serialize)]
 struct Named {
     name: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IdentityOut {
+    security_group: String,
 }
 
 #[derive(Serialize)]
