@@ -298,3 +298,47 @@ fn import_round_trip_admits_every_pod_image() {
     let other = serde_json::json!({"containers": [{"name": "x", "image": "evil.example.org/x:1"}]});
     assert!(!registry_denials(&objs, "shop", &other).is_empty());
 }
+
+#[test]
+fn import_writes_stdout_never_overwrites_and_refuses_bad_yaml() {
+    let o = kharden(&["import", "tests/fixtures/import", "-o", "-"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = common::stdout(&o);
+    assert!(out.contains("1 Secrets skipped"), "{out}");
+    assert!(
+        !out.contains("c3VwZXI") && !out.contains("password"),
+        "{out}"
+    );
+    // The same objects give the same profile, byte for byte.
+    let again = kharden(&["import", "tests/fixtures/import", "-o", "-"]);
+    assert_eq!(out, common::stdout(&again));
+
+    let dir = std::env::temp_dir().join(format!("kharden-import-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let existing = dir.join("profile.yaml");
+    std::fs::write(&existing, "keep").unwrap();
+    let o = kharden(&[
+        "import",
+        "tests/fixtures/import",
+        "-o",
+        existing.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("never overwrites"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "keep");
+
+    let cut = dir.join("cut.yaml");
+    std::fs::write(
+        &cut,
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: [a\n",
+    )
+    .unwrap();
+    let o = kharden(&["import", cut.to_str().unwrap(), "-o", "-"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).starts_with("error: `cut.yaml` is not YAML kharden can read"),
+        "{}",
+        stderr(&o)
+    );
+}

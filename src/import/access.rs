@@ -177,6 +177,9 @@ fn role_of<'a>(b: &Obj, objs: &'a [Obj]) -> Option<&'a Obj> {
     })
 }
 
+/// A role a service account is bound to: its name and rules.
+type Bound = (String, Vec<RuleSpec>);
+
 /// Map the dump's bindings; `imported` are the namespaces the profile gets.
 pub fn map(objs: &[Obj], imported: &BTreeSet<String>) -> Access {
     let mut a = Access::default();
@@ -184,7 +187,7 @@ pub fn map(objs: &[Obj], imported: &BTreeSet<String>) -> Access {
     let mut bindings: Vec<&Obj> = objs.iter().filter(|o| o.kind == "RoleBinding").collect();
     bindings.sort_by_key(|o| (o.namespace.clone(), o.name.clone()));
     let mut outside = BTreeSet::new();
-    let mut sa_rules: BTreeMap<(String, String), Vec<(String, Vec<RuleSpec>)>> = BTreeMap::new();
+    let mut sa_rules: BTreeMap<(String, String), Vec<Bound>> = BTreeMap::new();
     let mut entries: BTreeMap<String, BTreeSet<(String, String, String)>> = BTreeMap::new();
     for b in bindings {
         let ns = b.namespace.clone().unwrap_or_default();

@@ -82,7 +82,7 @@ pub fn build(dump: Dump, opts: &Options) -> Result<Imported, Error> {
         roles: access.roles,
         namespaces,
         cluster_access: access.cluster,
-        policy: (!registries.is_empty()).then(|| PolicyOut {
+        policy: (!registries.is_empty()).then_some(PolicyOut {
             engine: "validating-admission-policy",
             allowed_registries: registries,
             exempt_namespaces: exempt,
