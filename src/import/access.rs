@@ -177,11 +177,21 @@ fn role_of<'a>(b: &Obj, objs: &'a [Obj]) -> Option<&'a Obj> {
     })
 }
 
+/// An Entra ID object ID (`8-4-4-4-12` hex digits), which kharden refuses as
+/// an aks user name (AKS matches users by UPN).
+fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 /// A role a service account is bound to: its name and rules.
 type Bound = (String, Vec<RuleSpec>);
 
 /// Map the dump's bindings; `imported` are the namespaces the profile gets.
-pub fn map(objs: &[Obj], imported: &BTreeSet<String>) -> Access {
+pub fn map(objs: &[Obj], imported: &BTreeSet<String>, platform: &str) -> Access {
     let mut a = Access::default();
     let mut namer = Namer::default();
     let mut bindings: Vec<&Obj> = objs.iter().filter(|o| o.kind == "RoleBinding").collect();
@@ -211,6 +221,9 @@ pub fn map(objs: &[Obj], imported: &BTreeSet<String>) -> Access {
         }
         for (kind, name, sns) in subjects(b) {
             match kind.as_str() {
+                "User" if platform == "aks" && is_guid(&name) => a.notes.push(format!(
+                    "{what}: on aks a user is named by UPN, and `{name}` is an object ID; its grant stays as it is"
+                )),
                 "User" | "Group" if !name.starts_with("system:") && !name.trim().is_empty() => {
                     let role = namer.name(&role.name, rules.clone());
                     entries
@@ -260,7 +273,7 @@ pub fn map(objs: &[Obj], imported: &BTreeSet<String>) -> Access {
             outside.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
-    cluster(objs, &mut a);
+    cluster(objs, &mut a, platform);
     a.roles = namer.specs;
     a
 }
@@ -268,7 +281,7 @@ pub fn map(objs: &[Obj], imported: &BTreeSet<String>) -> Access {
 /// ClusterRoleBindings of people and groups become `clusterAccess`, one entry
 /// per subject with the union of its rules; Kubernetes' own (`system:` roles
 /// and subjects) stay out of the profile.
-fn cluster(objs: &[Obj], a: &mut Access) {
+fn cluster(objs: &[Obj], a: &mut Access, platform: &str) {
     let mut crbs: Vec<&Obj> = objs
         .iter()
         .filter(|o| o.kind == "ClusterRoleBinding")
@@ -292,7 +305,11 @@ fn cluster(objs: &[Obj], a: &mut Access) {
         let rules = rules_of(role, &mut a.notes);
         for (kind, name, sns) in subjects(b) {
             match kind.as_str() {
-                "User" | "Group" if !name.starts_with("system:") && !rules.is_empty() => {
+                "User" | "Group"
+                    if !name.starts_with("system:")
+                        && !rules.is_empty()
+                        && !(platform == "aks" && kind == "User" && is_guid(&name)) =>
+                {
                     let e = per.entry((kind.clone(), name.clone())).or_default();
                     e.0.push(format!("`{}` (ClusterRole `{role_name}`)", b.name));
                     e.1.extend(rules.iter().cloned());

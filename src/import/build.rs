@@ -51,7 +51,7 @@ pub fn build(dump: Dump, opts: &Options) -> Result<Imported, Error> {
     if with_pods("default") {
         notes.push("workloads run in `default`, which a profile cannot hold: move them to a namespace of their own; their registries are admitted".to_owned());
     }
-    let access = access::map(&objs, &imported);
+    let access = access::map(&objs, &imported, &opts.platform);
     notes.extend(access.notes.iter().cloned());
 
     let mut namespaces = Vec::new();
@@ -61,6 +61,9 @@ pub fn build(dump: Dump, opts: &Options) -> Result<Imported, Error> {
     let (registries, exempt) = registries(&workloads);
     if namespaces.iter().any(|n| n.pod_security.is_none()) {
         notes.push("namespaces without a Pod Security `enforce` label get the profile default `restricted`; set `podSecurity` to keep what runs there admitted".to_owned());
+    }
+    if !registries.is_empty() {
+        notes.push("the `policy` section also turns on kharden's default rules (`noNodePorts`, `requiredLimits: [cpu, memory]` where no LimitRange gives limits): run `kharden audit` to see what they would refuse".to_owned());
     }
     notes.push("not imported: NetworkPolicies (the profile denies traffic by default; write the flows under `network`), workloads and their Services, Ingresses, ConfigMaps".to_owned());
     notes.sort();
@@ -98,7 +101,7 @@ pub fn build(dump: Dump, opts: &Options) -> Result<Imported, Error> {
             text.push_str(&format!("#   - {}\n", comment_line(g)));
         }
     }
-    text.push_str("# Not expressed in this profile:\n");
+    text.push_str("# Not imported, or not expressed in a profile:\n");
     for n in &notes {
         text.push_str(&format!("#   - {}\n", comment_line(n)));
     }

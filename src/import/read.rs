@@ -64,8 +64,10 @@ fn take(dump: &mut Dump, display: &str, i: usize, doc: Value) {
         return;
     }
     if kind == "List" || kind.ends_with("List") && doc.get("items").is_some() {
-        if let Some(Value::Array(items)) = doc.get("items") {
-            for item in items.clone() {
+        if let Value::Object(mut m) = doc
+            && let Some(Value::Array(items)) = m.remove("items")
+        {
+            for item in items {
                 take(dump, display, i, item);
             }
         }

@@ -208,3 +208,40 @@ fn registry_entries_admit_everything_beside_the_image() {
         assert_eq!(registry_entry(image), entry, "{image}");
     }
 }
+
+#[test]
+fn aks_object_id_users_are_listed_not_imported() {
+    let id = "0f0e0d0c-0b0a-0908-0706-050403020100";
+    let objs = [
+        ns("team", json!({})),
+        cluster_role(
+            "r",
+            json!([{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]),
+        ),
+        binding(
+            "RoleBinding",
+            "b",
+            Some("team"),
+            ("ClusterRole", "r"),
+            json!({"kind": "User", "name": id}),
+        ),
+        binding(
+            "ClusterRoleBinding",
+            "c",
+            None,
+            ("ClusterRole", "r"),
+            json!({"kind": "User", "name": id}),
+        ),
+    ];
+    let out = import(&objs, "aks").unwrap();
+    assert_eq!(
+        out.notes.iter().filter(|n| n.contains(id)).count(),
+        2,
+        "{:?}",
+        out.notes
+    );
+    rendered(&out.text);
+    // Elsewhere an id-shaped user is a user name like any other.
+    let doc: Value = serde_saphyr::from_str(&import(&objs, "eks").unwrap().text).unwrap();
+    assert_eq!(doc["namespaces"][0]["access"][0]["user"], id);
+}
