@@ -187,6 +187,13 @@ fn is_guid(s: &str) -> bool {
             .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
+/// Whether a profile can name this user or group.
+fn expressible(platform: &str, kind: &str, name: &str) -> bool {
+    !name.starts_with("system:")
+        && !name.trim().is_empty()
+        && !(platform == "aks" && kind == "User" && is_guid(name))
+}
+
 /// A role a service account is bound to: its name and rules.
 type Bound = (String, Vec<RuleSpec>);
 
@@ -305,11 +312,7 @@ fn cluster(objs: &[Obj], a: &mut Access, platform: &str) {
         let rules = rules_of(role, &mut a.notes);
         for (kind, name, sns) in subjects(b) {
             match kind.as_str() {
-                "User" | "Group"
-                    if !name.starts_with("system:")
-                        && !rules.is_empty()
-                        && !(platform == "aks" && kind == "User" && is_guid(&name)) =>
-                {
+                "User" | "Group" if expressible(platform, &kind, &name) && !rules.is_empty() => {
                     let e = per.entry((kind.clone(), name.clone())).or_default();
                     e.0.push(format!("`{}` (ClusterRole `{role_name}`)", b.name));
                     e.1.extend(rules.iter().cloned());
