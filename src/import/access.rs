@@ -189,9 +189,9 @@ fn is_guid(s: &str) -> bool {
 
 /// Whether a profile can name this user or group.
 fn expressible(platform: &str, kind: &str, name: &str) -> bool {
-    !name.starts_with("system:")
-        && !name.trim().is_empty()
-        && !(platform == "aks" && kind == "User" && is_guid(name))
+    let system = name.starts_with("system:") || name.trim().is_empty();
+    let object_id = platform == "aks" && kind == "User" && is_guid(name);
+    !system && !object_id
 }
 
 /// A role a service account is bound to: its name and rules.
