@@ -118,6 +118,27 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// A starter profile from a running cluster's objects (`kubectl get ... -A -o yaml`).
+    ///
+    /// Namespaces with their labels, annotations and Pod Security levels, access,
+    /// service accounts, quotas, limit ranges and the registries pods pull from.
+    /// Secrets are skipped unread. What a profile cannot say is listed at the top.
+    Import {
+        /// Files or directories of YAML (documents or a `List`).
+        #[arg(required = true)]
+        objects: Vec<PathBuf>,
+        /// Where to write the profile (`-` for stdout). Never overwrites.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// The profile and cluster name (a DNS label).
+        #[arg(long, default_value = "imported")]
+        name: String,
+        #[arg(long, value_enum, default_value_t = InitPlatform::Kubeadm)]
+        platform: InitPlatform,
+        /// Kubernetes minor version (default: the newest kharden supports).
+        #[arg(long, value_name = "VERSION")]
+        kubernetes_version: Option<String>,
+    },
     /// GitOps helpers: Argo CD plugin.yaml, Application and health checks.
     Gitops {
         #[command(subcommand)]

@@ -17,6 +17,7 @@ pub mod first_apply;
 pub mod fleet;
 pub(crate) mod flows;
 pub mod gitops;
+pub mod import;
 pub mod init;
 pub mod krm;
 pub mod lint;
@@ -66,6 +67,8 @@ pub enum Error {
     Verify(#[from] verify::EvalError),
     #[error("error: {0}")]
     Fleet(#[from] fleet::FleetError),
+    #[error("error: {0}")]
+    Import(#[from] import::Error),
     /// A command line the command cannot take (clap checks the rest).
     #[error("error: {0}")]
     Usage(String),

@@ -263,6 +263,50 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
             );
             Ok(0)
         }
+        cli::Command::Import {
+            objects,
+            output: out,
+            name,
+            platform,
+            kubernetes_version,
+        } => {
+            let platform = match platform {
+                cli::InitPlatform::Kubeadm => "kubeadm",
+                cli::InitPlatform::Aks => "aks",
+                cli::InitPlatform::Eks => "eks",
+                cli::InitPlatform::Gke => "gke",
+            };
+            let opts = kharden::import::Options {
+                name,
+                platform: platform.to_owned(),
+                kubernetes_version: kubernetes_version
+                    .unwrap_or_else(|| kharden::releases::NEWEST.version.to_owned()),
+            };
+            let files = kharden::import::files(&objects)?;
+            let imported = kharden::import::run(&files, &opts)?;
+            if out == Path::new("-") {
+                print(&imported.text)?;
+            } else {
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&out)
+                    .map_err(|source| Error::Io {
+                        action: format!("create `{}`", out.display()),
+                        source,
+                        hint: " (kharden import never overwrites)",
+                    })?;
+                f.write_all(imported.text.as_bytes())
+                    .map_err(|e| Error::io(format!("write `{}`", out.display()), e))?;
+                eprintln!(
+                    "wrote `{}` ({} notes at its top); review it, then `kharden render {}`",
+                    out.display(),
+                    imported.notes.len(),
+                    out.display()
+                );
+            }
+            Ok(0)
+        }
         cli::Command::Gitops {
             what: cli::Gitops::ArgocdPlugin,
         } => {

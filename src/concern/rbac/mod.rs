@@ -24,7 +24,7 @@ pub const REVIEW_NOTE: &str = "kharden.dev/review-note";
 /// A justification shorter than this says nothing a reviewer can check.
 const MIN_JUSTIFICATION: usize = 20;
 
-const VERBS: &[&str] = &[
+pub const VERBS: &[&str] = &[
     "get",
     "list",
     "watch",
@@ -153,6 +153,14 @@ fn rule(&(group, resources, verbs): &Rule) -> RuleSpec {
         verbs: verbs.iter().map(|s| (*s).to_owned()).collect(),
         resource_names: Vec::new(),
     }
+}
+
+/// The built-in roles with their rules, for `import` to recognise them.
+pub fn built_ins() -> Vec<(&'static str, Vec<RuleSpec>)> {
+    BUILT_INS
+        .iter()
+        .map(|b| (b.name, b.rules.iter().map(rule).collect()))
+        .collect()
 }
 
 fn is_builtin(name: &str) -> bool {
