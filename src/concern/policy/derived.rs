@@ -120,11 +120,19 @@ pub fn derive(m: &Model) -> Vec<Derived> {
                 rule: Rule::RequiredAnnotations,
                 namespace: namespace.clone(),
                 allow: Vec::new(),
-                reason: format!(
-                    "{}: installed by its vendor's manifests, which carry no {} annotation",
-                    c.name,
-                    pol.required_annotations.join(", ")
-                ),
+                reason: if c.rendered {
+                    format!(
+                        "{}: rendered by kharden, which has no {} value to give it",
+                        c.name,
+                        pol.required_annotations.join(", ")
+                    )
+                } else {
+                    format!(
+                        "{}: installed by its vendor's manifests, which carry no {} annotation",
+                        c.name,
+                        pol.required_annotations.join(", ")
+                    )
+                },
             });
         }
         if !pol.required_limits.is_empty() && !c.sets_limits {
