@@ -82,8 +82,22 @@ pub fn metadata(m: &Model, ns: &NamespaceSpec) -> NamespaceMeta {
     // Versions are pinned to the cluster's, so an upgrade never changes the
     // rules under running workloads.
     let pss = "pod-security.kubernetes.io";
+    // A rollout (`policy.enforcement` warn or audit for `podSecurity`) holds
+    // `enforce` back at `privileged`, which refuses nothing, like the other
+    // rules' warn and audit modes; `warn` and `audit` still report restricted.
+    let enforce = match &m.profile.policy {
+        Some(p)
+            if p.enforcement.mode(
+                crate::concern::policy::enforcement::POD_SECURITY,
+                Some(&ns.name),
+            ) != crate::profile::EnforcementMode::Deny =>
+        {
+            PodSecurityLevel::Privileged
+        }
+        _ => level(m, ns),
+    };
     for (mode, lvl) in [
-        ("enforce", level(m, ns)),
+        ("enforce", enforce),
         ("audit", PodSecurityLevel::Restricted),
         ("warn", PodSecurityLevel::Restricted),
     ] {

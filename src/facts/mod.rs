@@ -93,6 +93,12 @@ pub enum Fact {
     ExemptNamespace {
         ns: String,
     },
+    /// A rule's mode when not `deny` (`ns` empty: where no namespace sets its
+    /// own), or a namespace's mode where it differs from the rule's.
+    Enforcement {
+        rule: String,
+        ns: String,
+    },
     Exception {
         ticket: String,
     },
@@ -401,6 +407,7 @@ pub fn facts(m: &Model) -> Facts {
         for n in &pol.exempt_namespaces {
             set(Fact::ExemptNamespace { ns: n.clone() }, String::new());
         }
+        enforcement(m, pol, &mut set);
     }
     for ex in &p.exceptions {
         let mut v = format!("`{}` in {}", ex.rule, ex.namespaces.join(", "));
@@ -421,6 +428,42 @@ pub fn facts(m: &Model) -> Facts {
     }
     set(Fact::AuditLog, p.api_server.audit.enabled.to_string());
     f
+}
+
+/// The rollout modes (`policy.enforcement`) of the rules in use and of Pod
+/// Security, as `Fact::Enforcement`: absent means `deny` for a rule, and the
+/// rule's mode for a namespace.
+fn enforcement(m: &Model, pol: &crate::profile::Policy, set: &mut impl FnMut(Fact, String)) {
+    use crate::concern::policy::{enforcement::POD_SECURITY, plan};
+    use crate::profile::EnforcementMode;
+    let mut rules: Vec<&str> = plan(m).iter().map(|i| i.rule.field()).collect();
+    rules.push(POD_SECURITY);
+    rules.sort_unstable();
+    rules.dedup();
+    for rule in rules {
+        let mode = pol.enforcement.mode(rule, None);
+        if mode != EnforcementMode::Deny {
+            set(
+                Fact::Enforcement {
+                    rule: rule.to_owned(),
+                    ns: String::new(),
+                },
+                mode.as_str().to_owned(),
+            );
+        }
+        for (ns, _) in pol.enforcement.namespaces() {
+            let here = pol.enforcement.mode(rule, Some(ns));
+            if here != mode {
+                set(
+                    Fact::Enforcement {
+                        rule: rule.to_owned(),
+                        ns: ns.to_owned(),
+                    },
+                    here.as_str().to_owned(),
+                );
+            }
+        }
+    }
 }
 
 fn dir(d: Direction) -> &'static str {

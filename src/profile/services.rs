@@ -218,6 +218,104 @@ section! {
         /// From 1.36 the `v1` policies are rendered without it; on 1.33 there are none.
         #[serde(default)]
         pub mutating_admission_policy_beta: bool,
+        /// How the rules act, for a rollout in steps: `deny` (the default)
+        /// refuses what breaks a rule; `warn` admits it with a warning to the
+        /// client (and Gatekeeper's audit records it); `audit` admits it and
+        /// only records it (Gatekeeper `dryrun`, a native `Audit` binding).
+        /// Pod Security follows as `podSecurity`: under `warn` or `audit` its
+        /// `enforce` label is held back at `privileged` while `warn` and `audit`
+        /// stay at `restricted`. Write one mode (`enforcement: warn`) or
+        /// `{default, rules, namespaces}`; the most specific wins: a namespace's
+        /// mode over a rule's over the default.
+        #[serde(default)]
+        pub enforcement: Enforcement,
+    }
+}
+
+/// What an admission rule does with a request that breaks it.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum EnforcementMode {
+    /// Admit it and record it only (Gatekeeper `dryrun`, native `[Audit]`,
+    /// Pod Security `audit`).
+    Audit,
+    /// Admit it with a warning to the client, and record it (Gatekeeper
+    /// `warn`, native `[Warn, Audit]`, Pod Security `warn`).
+    Warn,
+    /// Refuse it (Gatekeeper `deny`, native `[Deny]`, Pod Security `enforce`).
+    #[default]
+    Deny,
+}
+
+impl EnforcementMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnforcementMode::Audit => "audit",
+            EnforcementMode::Warn => "warn",
+            EnforcementMode::Deny => "deny",
+        }
+    }
+}
+
+/// `policy.enforcement`: one mode for every rule, or a default with
+/// per-rule and per-namespace modes.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Enforcement {
+    /// The mode of every rule in every namespace, e.g. `warn`.
+    All(EnforcementMode),
+    /// A default, then modes per rule and per namespace.
+    Detailed(EnforcementSpec),
+}
+
+impl Default for Enforcement {
+    fn default() -> Enforcement {
+        Enforcement::All(EnforcementMode::Deny)
+    }
+}
+
+section! {
+    /// Modes per rule and per namespace; a namespace's mode wins over a rule's,
+    /// a rule's over `default`.
+    pub struct EnforcementSpec {
+        /// The mode of rules and namespaces not listed below. Default `deny`.
+        #[serde(default)]
+        pub default: EnforcementMode,
+        /// Modes by rule: a field name of `policy` (`allowedRegistries`,
+        /// `requiredAnnotations`, `noNodePorts`, ...) or `podSecurity`.
+        #[serde(default)]
+        pub rules: BTreeMap<String, EnforcementMode>,
+        /// Modes by namespace, for every rule there (Pod Security included):
+        /// e.g. `{team-a: audit}` while team-a's workloads are brought in line.
+        #[serde(default)]
+        pub namespaces: BTreeMap<String, EnforcementMode>,
+    }
+}
+
+impl Enforcement {
+    /// The mode of `rule` (a `policy` field name or `podSecurity`) in
+    /// namespace `ns` (`None`: namespaces no override names).
+    pub fn mode(&self, rule: &str, ns: Option<&str>) -> EnforcementMode {
+        match self {
+            Enforcement::All(m) => *m,
+            Enforcement::Detailed(s) => ns
+                .and_then(|n| s.namespaces.get(n))
+                .or_else(|| s.rules.get(rule))
+                .copied()
+                .unwrap_or(s.default),
+        }
+    }
+
+    /// The namespaces with a mode of their own.
+    pub fn namespaces(&self) -> Vec<(&str, EnforcementMode)> {
+        match self {
+            Enforcement::All(_) => Vec::new(),
+            Enforcement::Detailed(s) => {
+                s.namespaces.iter().map(|(k, v)| (k.as_str(), *v)).collect()
+            }
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::admission::{self, Denial, Request};
-use super::pod_security::{PodSecurity, Target, template_pod};
+use super::pod_security::{Level, PodSecurity, Target, template_pod};
 use super::{AdmissionExpectation, EvalError, Outcome, mutating, resources};
 
 /// Run the mutating steps on `req`; returns a note per change.
@@ -28,6 +28,9 @@ pub struct Decision {
     pub denials: Vec<Denial>,
     pub mutated: Vec<String>,
     pub pod_security: super::pod_security::Verdict,
+    /// What rules in `warn` or `audit` mode (`policy.enforcement`) would
+    /// refuse: admitted, with a warning or an audit record.
+    pub not_enforced: Vec<Denial>,
 }
 
 /// Run `obj` through the admission chain of the rendered objects `objs`.
@@ -54,11 +57,42 @@ pub fn decide(
     denials.extend(resources::quotas(objs, &req));
     denials.extend(admission::gatekeeper(objs, &req, &serde_json::json!({}))?);
     denials.extend(admission::native(objs, &req)?);
+    let mut not_enforced = Vec::new();
+    // A pod PSA admits that its `audit` level (restricted) refuses, in a
+    // namespace whose `enforce` is held back by a rollout (`privileged`).
+    if verdict.target == Target::Pod
+        && verdict.denial().is_none()
+        && !verdict.audit.is_empty()
+        && let Some(p) = verdict.policy
+        && p.enforce.level == Level::Privileged
+    {
+        not_enforced.push(Denial::new(
+            "Namespace",
+            namespace,
+            format!(
+                "violates PodSecurity \"{}\": {}",
+                p.audit,
+                verdict
+                    .audit
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    not_enforced.extend(admission::gatekeeper_not_enforced(
+        objs,
+        &req,
+        &serde_json::json!({}),
+    )?);
+    not_enforced.extend(admission::native_not_enforced(objs, &req)?);
     Ok(Decision {
         request: req,
         denials,
         mutated,
         pod_security: verdict,
+        not_enforced,
     })
 }
 
@@ -75,6 +109,7 @@ pub(super) fn admit(
         denials,
         mutated,
         pod_security: verdict,
+        not_enforced,
     } = decide(objs, pod_security, &a.namespace, obj)?;
     let what = format!("admission {} {}/{name}", req.kind, a.namespace);
     let mut notes = Vec::new();
@@ -94,7 +129,21 @@ pub(super) fn admit(
         }
     }
     let reason = if denials.is_empty() {
-        let mut r = "no admission rule refused it".to_owned();
+        let mut r = if not_enforced.is_empty() {
+            "no admission rule refused it".to_owned()
+        } else {
+            // A rollout step: the rules that would refuse it only warn or audit.
+            not_enforced
+                .iter()
+                .map(|d| {
+                    format!(
+                        "would deny, not enforced: {}/{}: {}",
+                        d.kind, d.name, d.message
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
         if !mutated.is_empty() {
             r.push_str(&format!("; mutated: {}", mutated.join(", ")));
         }
