@@ -238,15 +238,15 @@ section! {
 )]
 #[serde(rename_all = "camelCase")]
 pub enum EnforcementMode {
-    /// Admit it and record it only (Gatekeeper `dryrun`, native `[Audit]`,
-    /// Pod Security `audit`).
-    Audit,
-    /// Admit it with a warning to the client, and record it (Gatekeeper
-    /// `warn`, native `[Warn, Audit]`, Pod Security `warn`).
-    Warn,
     /// Refuse it (Gatekeeper `deny`, native `[Deny]`, Pod Security `enforce`).
     #[default]
     Deny,
+    /// Admit it with a warning to the client, and record it (Gatekeeper
+    /// `warn`, native `[Warn, Audit]`, Pod Security `warn`).
+    Warn,
+    /// Admit it and record it only (Gatekeeper `dryrun`, native `[Audit]`,
+    /// Pod Security `audit`).
+    Audit,
 }
 
 impl EnforcementMode {
