@@ -42,21 +42,23 @@ fn mode_rank(s: &str) -> u8 {
     }
 }
 
-/// The mode `rule` acts in, in `ns` ("" for namespaces without their own).
-fn effective<'a>(f: &'a Facts, rule: &str, ns: &str) -> &'a str {
+/// The mode `rule` acts in, in `ns` ("" for namespaces without their own);
+/// `None` when the rule is off (that change is reported on its own).
+fn effective<'a>(f: &'a Facts, rule: &str, ns: &str) -> Option<&'a str> {
     let get = |ns: &str| {
         f.get(&Fact::Enforcement {
             rule: rule.to_owned(),
             ns: ns.to_owned(),
         })
     };
-    get(ns).or_else(|| get("")).map_or("deny", String::as_str)
+    get("")?;
+    get(ns).or_else(|| get("")).map(String::as_str)
 }
 
 /// A rollout step: toward `deny` tightens, away from it widens (what the
 /// rule refused is then admitted).
 fn enforcement(old: &Facts, new: &Facts, rule: &str, ns: &str) -> Option<Change> {
-    let (o, n) = (effective(old, rule, ns), effective(new, rule, ns));
+    let (o, n) = (effective(old, rule, ns)?, effective(new, rule, ns)?);
     if o == n {
         return None;
     }
@@ -412,6 +414,7 @@ pub fn summary(f: &Facts) -> String {
                 format!("namespace {ns} exempt from admission policy"),
             ),
             Fact::Exception { ticket } => (String::new(), format!("exception {ticket}: {v}")),
+            Fact::Enforcement { ns, .. } if ns.is_empty() && v == "deny" => continue,
             Fact::Enforcement { rule, ns } => (
                 ns.clone(),
                 if v == "deny" {

@@ -93,8 +93,8 @@ pub enum Fact {
     ExemptNamespace {
         ns: String,
     },
-    /// A rule's mode when not `deny` (`ns` empty: where no namespace sets its
-    /// own), or a namespace's mode where it differs from the rule's.
+    /// A rule's mode (`ns` empty: where no namespace sets its own), or a
+    /// namespace's mode where it differs from the rule's.
     Enforcement {
         rule: String,
         ns: String,
@@ -431,8 +431,8 @@ pub fn facts(m: &Model) -> Facts {
 }
 
 /// The rollout modes (`policy.enforcement`) of the rules in use and of Pod
-/// Security, as `Fact::Enforcement`: absent means `deny` for a rule, and the
-/// rule's mode for a namespace.
+/// Security, as `Fact::Enforcement`: each rule's, and a namespace's where it
+/// differs (absent: the rule's).
 fn enforcement(m: &Model, pol: &crate::profile::Policy, set: &mut impl FnMut(Fact, String)) {
     use crate::concern::policy::{enforcement::POD_SECURITY, plan};
     use crate::profile::EnforcementMode;
@@ -442,15 +442,13 @@ fn enforcement(m: &Model, pol: &crate::profile::Policy, set: &mut impl FnMut(Fac
     rules.dedup();
     for rule in rules {
         let mode = pol.enforcement.mode(rule, None);
-        if mode != EnforcementMode::Deny {
-            set(
-                Fact::Enforcement {
-                    rule: rule.to_owned(),
-                    ns: String::new(),
-                },
-                mode.as_str().to_owned(),
-            );
-        }
+        set(
+            Fact::Enforcement {
+                rule: rule.to_owned(),
+                ns: String::new(),
+            },
+            mode.as_str().to_owned(),
+        );
         for (ns, _) in pol.enforcement.namespaces() {
             let here = pol.enforcement.mode(rule, Some(ns));
             if here != mode {
@@ -487,3 +485,6 @@ fn ports(p: &[String]) -> Vec<String> {
         p.to_vec()
     }
 }
+
+#[cfg(test)]
+mod tests;
