@@ -435,7 +435,6 @@ pub fn facts(m: &Model) -> Facts {
 /// differs (absent: the rule's).
 fn enforcement(m: &Model, pol: &crate::profile::Policy, set: &mut impl FnMut(Fact, String)) {
     use crate::concern::policy::{enforcement::POD_SECURITY, plan};
-    use crate::profile::EnforcementMode;
     let mut rules: Vec<&str> = plan(m).iter().map(|i| i.rule.field()).collect();
     rules.push(POD_SECURITY);
     rules.sort_unstable();
