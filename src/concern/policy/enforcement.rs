@@ -78,6 +78,14 @@ pub fn split(enf: &Enforcement, plan: Vec<Instance>) -> Vec<Instance> {
                         groups.entry(mode).or_default().push(ns);
                     }
                 }
+                if keep.is_empty() && groups.len() == 1 {
+                    // One mode for the whole instance: no split, and its
+                    // objects (and mutators) keep their names.
+                    if let Some((mode, nss)) = groups.pop_first() {
+                        inst.mode = mode;
+                        keep = nss;
+                    }
+                }
                 *list = keep;
             }
         }

@@ -247,3 +247,28 @@ fn enforcement_keys_are_checked_31() {
         "{e}"
     );
 }
+
+/// The report's coverage table follows the modes: a rule that only warns or
+/// audits there is not said to refuse; a namespace left to its LimitRange
+/// stays so whatever its mode.
+#[test]
+fn coverage_says_which_guards_only_warn_31() {
+    use super::super::coverage::{Guard, coverage};
+    let m = profile(
+        "gatekeeper",
+        "  enforcement: {rules: {noNodePorts: warn}, namespaces: {team-a: audit}}\n",
+    );
+    let c = coverage(&m);
+    let row = |ns: &str| {
+        c.iter()
+            .find(|r| r.namespace == ns)
+            .unwrap_or_else(|| panic!("no {ns}"))
+    };
+    assert_eq!(row("team-a").no_node_ports, Guard::NotEnforced("audit"));
+    assert_eq!(row("team-a").required_limits, Guard::Namespace);
+    assert_eq!(row("team-c").no_node_ports, Guard::NotEnforced("warn"));
+    let others = c.last().unwrap();
+    assert_eq!(others.no_node_ports, Guard::NotEnforced("warn"));
+    assert_eq!(others.required_limits, Guard::Enforced);
+    assert_eq!(others.node_ports(), "admitted (noNodePorts in warn mode)");
+}
