@@ -434,8 +434,22 @@ pub fn facts(m: &Model) -> Facts {
 /// Security, as `Fact::Enforcement`: each rule's, and a namespace's where it
 /// differs (absent: the rule's).
 fn enforcement(m: &Model, pol: &crate::profile::Policy, set: &mut impl FnMut(Fact, String)) {
-    use crate::concern::policy::{enforcement::POD_SECURITY, plan};
-    let mut rules: Vec<&str> = plan(m).iter().map(|i| i.rule.field()).collect();
+    use crate::concern::policy::{Scope, enforcement::POD_SECURITY, plan};
+    let plan = plan(m);
+    // Whether `rule` acts in `ns` at all (a namespace's mode is news only there).
+    let applies = |rule: &str, ns: &str| {
+        if rule == POD_SECURITY {
+            return m.profile.namespaces.iter().any(|n| n.name == ns);
+        }
+        plan.iter().any(|i| {
+            i.rule.field() == rule
+                && match &i.scope {
+                    Scope::AllBut(out) => !out.iter().any(|n| n == ns),
+                    Scope::Only(only) => only.iter().any(|n| n == ns),
+                }
+        })
+    };
+    let mut rules: Vec<&str> = plan.iter().map(|i| i.rule.field()).collect();
     rules.push(POD_SECURITY);
     rules.sort_unstable();
     rules.dedup();
@@ -450,7 +464,7 @@ fn enforcement(m: &Model, pol: &crate::profile::Policy, set: &mut impl FnMut(Fac
         );
         for (ns, _) in pol.enforcement.namespaces() {
             let here = pol.enforcement.mode(rule, Some(ns));
-            if here != mode {
+            if here != mode && applies(rule, ns) {
                 set(
                     Fact::Enforcement {
                         rule: rule.to_owned(),
