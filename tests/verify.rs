@@ -465,11 +465,15 @@ fn verify_says_would_deny_not_enforced_31() {
             "      resources: {limits: {cpu: 500m, memory: 512Mi}}\n      securityContext:\n",
         );
     assert!(pod.contains("limits"));
+    let unannotated = pod.replace("  annotations: {contact: team-a@example.ca}\n", "");
+    assert_ne!(pod, unannotated);
     fs::write(tmp.path().join("pod.yaml"), pod).unwrap();
-    // `default` follows the rule (warn); team-a has its own mode (deny).
+    fs::write(tmp.path().join("unannotated.yaml"), unannotated).unwrap();
+    // `default` follows the rule (warn); team-a has its own mode (deny);
+    // requiredAnnotations still denies, and the registries' warning is noted.
     fs::write(
         &scenario,
-        "admission:\n  - {object: pod.yaml, namespace: default, expect: allow}\n  - {object: pod.yaml, namespace: team-a, expect: deny}\n",
+        "admission:\n  - {object: pod.yaml, namespace: default, expect: allow}\n  - {object: pod.yaml, namespace: team-a, expect: deny}\n  - {object: unannotated.yaml, namespace: default, expect: deny}\n",
     )
     .unwrap();
     for (name, warned, denied) in [
@@ -507,6 +511,11 @@ fn verify_says_would_deny_not_enforced_31() {
         assert!(
             b.contains(": denied (") && b.contains(denied),
             "{name}: {b}"
+        );
+        let c = &out[out.find("admission[2]").unwrap()..];
+        assert!(
+            c.contains(": denied (denied by ") && c.contains(&format!("also {warned}")),
+            "{name}: {c}"
         );
     }
 }

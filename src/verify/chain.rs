@@ -155,6 +155,15 @@ pub(super) fn admit(
             .collect::<Vec<_>>()
             .join("; ")
     };
+    // Refused anyway: the rules still in a rollout step are news too.
+    if !denials.is_empty() {
+        for d in &not_enforced {
+            notes.push(format!(
+                "also would deny, not enforced: {}/{}: {}",
+                d.kind, d.name, d.message
+            ));
+        }
+    }
     // PSA adds no warning to its own refusal; another step's refusal still
     // carries the warnings recorded before it.
     let warnings = verdict.warnings();
