@@ -87,10 +87,9 @@ pub fn metadata(m: &Model, ns: &NamespaceSpec) -> NamespaceMeta {
     // rules' warn and audit modes; `warn` and `audit` still report restricted.
     let enforce = match &m.profile.policy {
         Some(p)
-            if p.enforcement.mode(
-                crate::concern::policy::enforcement::POD_SECURITY,
-                Some(&ns.name),
-            ) != crate::profile::EnforcementMode::Deny =>
+            if p.enforcement
+                .mode(crate::profile::POD_SECURITY_RULE, Some(&ns.name))
+                != crate::profile::EnforcementMode::Deny =>
         {
             PodSecurityLevel::Privileged
         }

@@ -294,6 +294,9 @@ section! {
     }
 }
 
+/// The rule key Pod Security goes by in `policy.enforcement.rules`.
+pub const POD_SECURITY_RULE: &str = "podSecurity";
+
 impl Enforcement {
     /// The mode of `rule` (a `policy` field name or `podSecurity`) in
     /// namespace `ns` (`None`: namespaces no override names).

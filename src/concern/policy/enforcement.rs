@@ -13,8 +13,7 @@ use crate::model::label;
 use crate::profile::{Enforcement, EnforcementMode as Mode, Policy};
 use crate::source::FieldPath;
 
-/// The rule key Pod Security goes by in `policy.enforcement.rules`.
-pub const POD_SECURITY: &str = "podSecurity";
+pub use crate::profile::POD_SECURITY_RULE as POD_SECURITY;
 
 /// Every key `policy.enforcement.rules` takes.
 pub fn rule_keys() -> Vec<&'static str> {
