@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::admission::{self, Denial, Request};
-use super::pod_security::{Level, PodSecurity, Target, template_pod};
+use super::pod_security::{Level, LevelVersion, Pod, PodSecurity, Target, check, template_pod};
 use super::{AdmissionExpectation, EvalError, Outcome, mutating, resources};
 
 /// Run the mutating steps on `req`; returns a note per change.
@@ -58,28 +58,32 @@ pub fn decide(
     denials.extend(admission::gatekeeper(objs, &req, &serde_json::json!({}))?);
     denials.extend(admission::native(objs, &req)?);
     let mut not_enforced = Vec::new();
-    // A pod PSA admits that its `audit` level (restricted) refuses, in a
-    // namespace whose `enforce` is held back by a rollout (`privileged`).
+    // A pod PSA admits in a namespace whose `enforce` a rollout holds back
+    // (`privileged`, the target level in an annotation): what the target
+    // level would refuse.
     if verdict.target == Target::Pod
         && verdict.denial().is_none()
-        && !verdict.audit.is_empty()
         && let Some(p) = verdict.policy
         && p.enforce.level == Level::Privileged
+        && let Some(target) = held_back(objs, namespace)
+        && let Ok(pod) = Pod::from_parts(&req.object["metadata"], &req.object["spec"])
     {
-        not_enforced.push(Denial::new(
-            "Namespace",
-            namespace,
-            format!(
-                "violates PodSecurity \"{}\": {}",
-                p.audit,
-                verdict
-                    .audit
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ));
+        let v = check(target, p.enforce.version, &pod);
+        if !v.is_empty() {
+            let msg: Vec<String> = v.iter().map(ToString::to_string).collect();
+            not_enforced.push(Denial::new(
+                "Namespace",
+                namespace,
+                format!(
+                    "violates PodSecurity \"{}\": {}",
+                    LevelVersion {
+                        level: target,
+                        version: p.enforce.version
+                    },
+                    msg.join(", ")
+                ),
+            ));
+        }
     }
     not_enforced.extend(admission::gatekeeper_not_enforced(
         objs,
@@ -94,6 +98,14 @@ pub fn decide(
         pod_security: verdict,
         not_enforced,
     })
+}
+
+/// The Pod Security level a rollout holds `namespace`'s `enforce` back from.
+fn held_back(objs: &[Value], namespace: &str) -> Option<Level> {
+    objs.iter()
+        .find(|o| o["kind"] == "Namespace" && o["metadata"]["name"] == namespace)
+        .and_then(|o| o["metadata"]["annotations"][crate::profile::POD_SECURITY_TARGET].as_str())
+        .and_then(Level::parse)
 }
 
 pub(super) fn admit(

@@ -197,6 +197,14 @@ fn modes_render_as_each_engine_spells_them_31() {
             .unwrap_or_default()
     };
     assert_eq!(label("team-a", "enforce"), "privileged");
+    let target = |ns: &str| {
+        gk.iter()
+            .find(|o| o["kind"] == "Namespace" && o["metadata"]["name"] == ns)
+            .map(|o| o["metadata"]["annotations"]["kharden.dev/pod-security-target"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(target("team-a"), "restricted");
+    assert_eq!(target("team-c"), Value::Null);
     assert_eq!(label("team-a", "warn"), "restricted");
     assert_eq!(label("team-a", "audit"), "restricted");
     assert_eq!(label("team-c", "enforce"), label("team-d", "enforce"));
