@@ -538,6 +538,7 @@ pub fn html(m: &Model, set: &ManifestSet) -> Result<String, RenderError> {
         &rows,
         &[],
     );
+    not_enforced(&mut out, m, &objs);
     out.push_str("<h3>Namespace coverage</h3>\n<p class=\"muted\">Profile namespaces have a ResourceQuota and a LimitRange; the others only the admission rules <code>noNodePorts</code> and <code>requiredLimits</code>; exempt namespaces neither.</p>\n");
     table(
         &mut out,
@@ -643,4 +644,48 @@ fn join_strs(v: &Value) -> String {
         .filter_map(Value::as_str)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The rollout's open steps (`policy.enforcement`): each rendered rule that
+/// only warns or audits, and each namespace whose Pod Security `enforce` is
+/// held back, read from the rendering so it says what the cluster will do.
+fn not_enforced(out: &mut String, m: &Model, objs: &[Value]) {
+    use crate::concern::policy::enforcement::POD_SECURITY;
+    let mut rows = Vec::new();
+    for o in objs {
+        if s(o, "/apiVersion") == "constraints.gatekeeper.sh/v1beta1" {
+            let action = s(o, "/spec/enforcementAction");
+            if !action.is_empty() && action != "deny" {
+                rows.push(vec![
+                    format!("Gatekeeper {} {}", s(o, "/kind"), s(o, "/metadata/name")),
+                    action.to_owned(),
+                ]);
+            }
+        } else if s(o, "/kind") == "ValidatingAdmissionPolicyBinding"
+            && !o["spec"]["validationActions"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x == "Deny"))
+        {
+            rows.push(vec![
+                format!("ValidatingAdmissionPolicy {}", s(o, "/spec/policyName")),
+                join_strs(&o["spec"]["validationActions"]),
+            ]);
+        }
+    }
+    if let Some(pol) = &m.profile.policy {
+        for ns in &m.profile.namespaces {
+            let mode = pol.enforcement.mode(POD_SECURITY, Some(&ns.name));
+            let level = crate::concern::namespace::level(m, ns);
+            if mode != crate::profile::EnforcementMode::Deny
+                && level != crate::profile::PodSecurityLevel::Privileged
+            {
+                rows.push(vec![
+                    format!("Pod Security {} in {}", level.as_str(), ns.name),
+                    format!("{}: enforce held at privileged", mode.as_str()),
+                ]);
+            }
+        }
+    }
+    out.push_str("<h3 id=\"not-enforced\">Not yet enforced</h3>\n<p class=\"muted\">Rules in a rollout step (<code>policy.enforcement</code> <code>warn</code> or <code>audit</code>): what they would refuse is admitted, with a warning or an audit record.</p>\n");
+    table(out, "not-enforced-table", &["rule", "mode"], &rows, &[]);
 }

@@ -196,6 +196,17 @@ impl<'s> Checker<'s> {
             .iter()
             .filter(|a| {
                 let a = self.resolve(a);
+                // An enumeration of strings (one `const` per documented
+                // variant) takes a string: `enforcement: block` is reported
+                // against its modes, not as "must be a mapping".
+                let consts = a
+                    .get("oneOf")
+                    .or_else(|| a.get("anyOf"))
+                    .and_then(Value::as_array)
+                    .is_some_and(|v| v.iter().all(|x| self.resolve(x).get("const").is_some()));
+                if (consts || a.get("enum").is_some()) && value.is_string() {
+                    return true;
+                }
                 match a.get("type") {
                     Some(Value::String(t)) => type_matches(t, value),
                     Some(Value::Array(ts)) => ts

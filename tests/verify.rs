@@ -525,3 +525,118 @@ fn explain_draws_the_flow_graph_in_mermaid() {
         "{out}"
     );
 }
+
+/// `examples/<name>.yaml` with `policy.enforcement` set to `enforcement`
+/// (a flow mapping), written to `dir`; returns its path.
+fn with_enforcement(dir: &std::path::Path, name: &str, enforcement: &str) -> String {
+    let text = fs::read_to_string(root().join(format!("examples/{name}.yaml"))).unwrap();
+    let text = text.replacen(
+        "\npolicy:\n",
+        &format!("\npolicy:\n  enforcement: {enforcement}\n"),
+        1,
+    );
+    let p = dir.join(format!("{name}.yaml"));
+    fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_owned()
+}
+
+/// Issue #31 item 2: on both engines, `verify` admits what a rule in `warn` or
+/// `audit` mode would refuse and says "would deny, not enforced"; the rule in
+/// `deny` still refuses; a namespace's own mode wins over its rule's.
+#[test]
+fn verify_says_would_deny_not_enforced_31() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("rollout.yaml");
+    let pod = fs::read_to_string(root().join("examples/scenarios/objects/pod-from-dockerhub.yaml"))
+        .unwrap()
+        .replace(
+            "      securityContext:\n",
+            "      resources: {limits: {cpu: 500m, memory: 512Mi}}\n      securityContext:\n",
+        );
+    assert!(pod.contains("limits"));
+    let unannotated = pod.replace("  annotations: {contact: team-a@example.ca}\n", "");
+    assert_ne!(pod, unannotated);
+    fs::write(tmp.path().join("pod.yaml"), pod).unwrap();
+    fs::write(tmp.path().join("unannotated.yaml"), unannotated).unwrap();
+    // `default` follows the rule (warn); team-a has its own mode (deny);
+    // requiredAnnotations still denies, and the registries' warning is noted.
+    fs::write(
+        &scenario,
+        "admission:\n  - {object: pod.yaml, namespace: default, expect: allow}\n  - {object: pod.yaml, namespace: team-a, expect: deny}\n  - {object: unannotated.yaml, namespace: default, expect: deny}\n",
+    )
+    .unwrap();
+    for (name, warned, denied) in [
+        (
+            "prod-east",
+            "would deny, not enforced: KhardenAllowedRegistries/allowed-registries: image nginx:1.27 (docker.io/library/nginx:1.27) is not from an allowed registry",
+            "denied by KhardenAllowedRegistries/allowed-registries-deny: image nginx:1.27",
+        ),
+        (
+            "native-policy",
+            "would deny, not enforced: ValidatingAdmissionPolicy/kharden-allowed-registries: ",
+            "denied by ValidatingAdmissionPolicy/kharden-allowed-registries-deny",
+        ),
+    ] {
+        let profile = with_enforcement(
+            tmp.path(),
+            name,
+            "{rules: {allowedRegistries: warn}, namespaces: {team-a: deny}}",
+        );
+        let o = kharden(&["verify", &profile, scenario.to_str().unwrap()]);
+        let out = stdout(&o);
+        assert_eq!(o.status.code(), Some(0), "{name}:\n{out}{}", stderr(&o));
+        let line = |at: &str| {
+            out.lines()
+                .find(|l| l.contains(at))
+                .unwrap_or_else(|| panic!("no {at} in\n{out}"))
+                .to_owned()
+        };
+        let a = line("admission[0]");
+        assert!(
+            a.contains(": allowed (") && a.contains(warned),
+            "{name}: {a}"
+        );
+        let b = line("admission[1]");
+        assert!(
+            b.contains(": denied (") && b.contains(denied),
+            "{name}: {b}"
+        );
+        let c = &out[out.find("admission[2]").unwrap()..];
+        assert!(
+            c.contains(": denied (denied by ") && c.contains(&format!("also {warned}")),
+            "{name}: {c}"
+        );
+    }
+}
+
+/// Issue #31 item 2: the report lists what is not yet enforced, read from
+/// the rendering: each rule object that only warns or audits, and each
+/// namespace whose Pod Security `enforce` is held back.
+#[test]
+fn report_shows_what_is_not_yet_enforced_31() {
+    let tmp = tempfile::tempdir().unwrap();
+    let table = |html: &str| {
+        let t = &html[html.find("<table id=\"not-enforced-table\">").unwrap()..];
+        t[..t.find("</table>").unwrap()].to_owned()
+    };
+    let profile = with_enforcement(
+        tmp.path(),
+        "prod-east",
+        "{rules: {allowedRegistries: warn}, namespaces: {team-a: audit}}",
+    );
+    let t = table(&report(&profile));
+    for row in [
+        "<tr><td>Gatekeeper KhardenAllowedRegistries allowed-registries</td><td>warn</td></tr>",
+        "<tr><td>Gatekeeper KhardenRequiredAnnotations required-annotations-audit</td><td>dryrun</td></tr>",
+        "<tr><td>Pod Security restricted in team-a</td><td>audit: enforce held at privileged</td></tr>",
+    ] {
+        assert!(t.contains(row), "no {row} in\n{t}");
+    }
+    assert!(!t.contains("team-b"), "{t}");
+    let native = with_enforcement(tmp.path(), "native-policy", "warn");
+    assert!(table(&report(&native)).contains(
+        "<tr><td>ValidatingAdmissionPolicy kharden-allowed-registries</td><td>Warn, Audit</td></tr>"
+    ));
+    // Nothing in a rollout: the table is empty.
+    assert!(!table(&report("examples/prod-east.yaml")).contains("<tr><td>"));
+}

@@ -82,8 +82,28 @@ pub fn metadata(m: &Model, ns: &NamespaceSpec) -> NamespaceMeta {
     // Versions are pinned to the cluster's, so an upgrade never changes the
     // rules under running workloads.
     let pss = "pod-security.kubernetes.io";
+    // A rollout (`policy.enforcement` warn or audit for `podSecurity`) holds
+    // `enforce` back at `privileged`, which refuses nothing, like the other
+    // rules' warn and audit modes; `warn` and `audit` still report restricted.
+    let mut annotations = ns.annotations.clone();
+    let enforce = match &m.profile.policy {
+        Some(p)
+            if p.enforcement
+                .mode(crate::profile::POD_SECURITY_RULE, Some(&ns.name))
+                != crate::profile::EnforcementMode::Deny =>
+        {
+            // The level `enforce` will take, for `verify` to say what it
+            // would refuse.
+            annotations.insert(
+                crate::profile::POD_SECURITY_TARGET.to_owned(),
+                level(m, ns).as_str().to_owned(),
+            );
+            PodSecurityLevel::Privileged
+        }
+        _ => level(m, ns),
+    };
     for (mode, lvl) in [
-        ("enforce", level(m, ns)),
+        ("enforce", enforce),
         ("audit", PodSecurityLevel::Restricted),
         ("warn", PodSecurityLevel::Restricted),
     ] {
@@ -92,7 +112,7 @@ pub fn metadata(m: &Model, ns: &NamespaceSpec) -> NamespaceMeta {
     }
     NamespaceMeta {
         labels,
-        annotations: ns.annotations.clone(),
+        annotations,
     }
 }
 

@@ -26,8 +26,58 @@ pub fn changes(old: &Facts, new: &Facts) -> Vec<Change> {
     keys.sort();
     keys.dedup();
     keys.into_iter()
-        .filter_map(|k| describe(k, old.get(k), new.get(k)))
+        .filter_map(|k| match k {
+            Fact::Enforcement { rule, ns } => enforcement(old, new, rule, ns),
+            _ => describe(k, old.get(k), new.get(k)),
+        })
         .collect()
+}
+
+/// A mode's distance from refusing: `audit` < `warn` < `deny`.
+fn mode_rank(s: &str) -> u8 {
+    match s {
+        "audit" => 0,
+        "warn" => 1,
+        _ => 2,
+    }
+}
+
+/// The mode `rule` acts in, in `ns` ("" for namespaces without their own);
+/// `None` when the rule is off (that change is reported on its own).
+fn effective<'a>(f: &'a Facts, rule: &str, ns: &str) -> Option<&'a str> {
+    let get = |ns: &str| {
+        f.get(&Fact::Enforcement {
+            rule: rule.to_owned(),
+            ns: ns.to_owned(),
+        })
+    };
+    get("")?;
+    get(ns).or_else(|| get("")).map(String::as_str)
+}
+
+/// A rollout step: toward `deny` tightens, away from it widens (what the
+/// rule refused is then admitted).
+fn enforcement(old: &Facts, new: &Facts, rule: &str, ns: &str) -> Option<Change> {
+    let (o, n) = (effective(old, rule, ns)?, effective(new, rule, ns)?);
+    if o == n {
+        return None;
+    }
+    let widening = mode_rank(n) < mode_rank(o);
+    let what = if ns.is_empty() {
+        format!("`{rule}`")
+    } else {
+        format!("`{rule}` in `{ns}`")
+    };
+    let note = match (n, o) {
+        ("deny", _) => "now enforced",
+        (_, "deny") => "no longer enforced",
+        _ if widening => "less reported",
+        _ => "reported to the client",
+    };
+    Some(Change {
+        widening,
+        message: format!("policy enforcement of {what}: {o} → {n} ({note})"),
+    })
 }
 
 fn describe(f: &Fact, old: Option<&String>, new: Option<&String>) -> Option<Change> {
@@ -271,6 +321,8 @@ fn describe(f: &Fact, old: Option<&String>, new: Option<&String>) -> Option<Chan
         ),
         // A per-namespace value appearing or vanishing with its namespace says nothing new.
         Fact::PodSecurity { .. } | Fact::ServiceAccountToken { .. } => None,
+        // Compared on the effective modes, in `changes`.
+        Fact::Enforcement { .. } => None,
     }
 }
 
@@ -362,6 +414,15 @@ pub fn summary(f: &Facts) -> String {
                 format!("namespace {ns} exempt from admission policy"),
             ),
             Fact::Exception { ticket } => (String::new(), format!("exception {ticket}: {v}")),
+            Fact::Enforcement { ns, .. } if ns.is_empty() && v == "deny" => continue,
+            Fact::Enforcement { rule, ns } => (
+                ns.clone(),
+                if v == "deny" {
+                    format!("policy rule {rule}: deny")
+                } else {
+                    format!("policy rule {rule}: {v}, not enforced")
+                },
+            ),
             Fact::ApiServerPrivate => (String::new(), format!("API server private: {v}")),
             Fact::AuthorizedNetwork { cidr } => {
                 (String::new(), format!("API server reachable from {cidr}"))

@@ -93,6 +93,12 @@ pub enum Fact {
     ExemptNamespace {
         ns: String,
     },
+    /// A rule's mode (`ns` empty: where no namespace sets its own), or a
+    /// namespace's mode where it differs from the rule's.
+    Enforcement {
+        rule: String,
+        ns: String,
+    },
     Exception {
         ticket: String,
     },
@@ -401,6 +407,7 @@ pub fn facts(m: &Model) -> Facts {
         for n in &pol.exempt_namespaces {
             set(Fact::ExemptNamespace { ns: n.clone() }, String::new());
         }
+        enforcement(m, pol, &mut set);
     }
     for ex in &p.exceptions {
         let mut v = format!("`{}` in {}", ex.rule, ex.namespaces.join(", "));
@@ -421,6 +428,53 @@ pub fn facts(m: &Model) -> Facts {
     }
     set(Fact::AuditLog, p.api_server.audit.enabled.to_string());
     f
+}
+
+/// The rollout modes (`policy.enforcement`) of the rules in use and of Pod
+/// Security, as `Fact::Enforcement`: each rule's, and a namespace's where it
+/// differs (absent: the rule's).
+fn enforcement(m: &Model, pol: &crate::profile::Policy, set: &mut impl FnMut(Fact, String)) {
+    use crate::concern::policy::{Scope, enforcement::POD_SECURITY, plan};
+    let plan = plan(m);
+    // Whether `rule` acts in `ns` at all (a namespace's mode is news only there).
+    let applies = |rule: &str, ns: &str| {
+        if rule == POD_SECURITY {
+            return m.profile.namespaces.iter().any(|n| n.name == ns);
+        }
+        plan.iter().any(|i| {
+            i.rule.field() == rule
+                && match &i.scope {
+                    Scope::AllBut(out) => !out.iter().any(|n| n == ns),
+                    Scope::Only(only) => only.iter().any(|n| n == ns),
+                }
+        })
+    };
+    let mut rules: Vec<&str> = plan.iter().map(|i| i.rule.field()).collect();
+    rules.push(POD_SECURITY);
+    rules.sort_unstable();
+    rules.dedup();
+    for rule in rules {
+        let mode = pol.enforcement.mode(rule, None);
+        set(
+            Fact::Enforcement {
+                rule: rule.to_owned(),
+                ns: String::new(),
+            },
+            mode.as_str().to_owned(),
+        );
+        for (ns, _) in pol.enforcement.namespaces() {
+            let here = pol.enforcement.mode(rule, Some(ns));
+            if here != mode && applies(rule, ns) {
+                set(
+                    Fact::Enforcement {
+                        rule: rule.to_owned(),
+                        ns: ns.to_owned(),
+                    },
+                    here.as_str().to_owned(),
+                );
+            }
+        }
+    }
 }
 
 fn dir(d: Direction) -> &'static str {
@@ -444,3 +498,6 @@ fn ports(p: &[String]) -> Vec<String> {
         p.to_vec()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -226,22 +226,111 @@ section! {
         /// department's value, is refused with a message saying what to set.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub department_label: Option<DepartmentLabel>,
+        /// How the rules act, for a rollout in steps: `deny` (the default)
+        /// refuses what breaks a rule; `warn` admits it with a warning to the
+        /// client (and Gatekeeper's audit records it); `audit` admits it and
+        /// only records it (Gatekeeper `dryrun`, a native `Audit` binding).
+        /// Pod Security follows as `podSecurity`: under `warn` or `audit` its
+        /// `enforce` label is held back at `privileged` while `warn` and `audit`
+        /// stay at `restricted`. Write one mode (`enforcement: warn`) or
+        /// `{default, rules, namespaces}`; the most specific wins: a namespace's
+        /// mode over a rule's over the default.
+        #[serde(default)]
+        pub enforcement: Enforcement,
+    }
+}
+
+/// What an admission rule does with a request that breaks it.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum EnforcementMode {
+    /// Refuse it (Gatekeeper `deny`, native `[Deny]`, Pod Security `enforce`).
+    #[default]
+    Deny,
+    /// Admit it with a warning to the client, and record it (Gatekeeper
+    /// `warn`, native `[Warn, Audit]`, Pod Security `warn`).
+    Warn,
+    /// Admit it and record it only (Gatekeeper `dryrun`, native `[Audit]`,
+    /// Pod Security `audit`).
+    Audit,
+}
+
+impl EnforcementMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnforcementMode::Audit => "audit",
+            EnforcementMode::Warn => "warn",
+            EnforcementMode::Deny => "deny",
+        }
+    }
+}
+
+/// `policy.enforcement`: one mode for every rule, or a default with
+/// per-rule and per-namespace modes.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Enforcement {
+    /// The mode of every rule in every namespace, e.g. `warn`.
+    All(EnforcementMode),
+    /// A default, then modes per rule and per namespace.
+    Detailed(EnforcementSpec),
+}
+
+impl Default for Enforcement {
+    fn default() -> Enforcement {
+        Enforcement::All(EnforcementMode::Deny)
     }
 }
 
 section! {
-    /// `policy.departmentLabel`: which label names the department, and which
-    /// identity-provider groups belong to which department.
-    pub struct DepartmentLabel {
-        /// The label key, e.g. `department` or `example.ca/department`.
-        #[schemars(example = &"department")]
-        pub key: String,
-        /// Group id to department (a label value), e.g. `{finance-team:
-        /// finance}`. Write the bare group id, as in `access`: the OIDC group
-        /// prefix from `identity.oidc` is applied for you. A member of groups
-        /// of two departments must set the label to one of them; nothing is
-        /// chosen for them.
-        pub groups: BTreeMap<String, String>,
+    /// Modes per rule and per namespace; a namespace's mode wins over a rule's,
+    /// a rule's over `default`.
+    pub struct EnforcementSpec {
+        /// The mode of rules and namespaces not listed below. Default `deny`.
+        #[serde(default)]
+        pub default: EnforcementMode,
+        /// Modes by rule: a field name of `policy` (`allowedRegistries`,
+        /// `requiredAnnotations`, `noNodePorts`, ...) or `podSecurity`.
+        #[serde(default)]
+        pub rules: BTreeMap<String, EnforcementMode>,
+        /// Modes by namespace, for every rule there (Pod Security included):
+        /// e.g. `{team-a: audit}` while team-a's workloads are brought in line.
+        #[serde(default)]
+        pub namespaces: BTreeMap<String, EnforcementMode>,
+    }
+}
+
+/// The rule key Pod Security goes by in `policy.enforcement.rules`.
+pub const POD_SECURITY_RULE: &str = "podSecurity";
+
+/// The Namespace annotation naming the Pod Security level a rollout holds
+/// `enforce` back from (`policy.enforcement` warn or audit).
+pub const POD_SECURITY_TARGET: &str = "kharden.dev/pod-security-target";
+
+impl Enforcement {
+    /// The mode of `rule` (a `policy` field name or `podSecurity`) in
+    /// namespace `ns` (`None`: namespaces no override names).
+    pub fn mode(&self, rule: &str, ns: Option<&str>) -> EnforcementMode {
+        match self {
+            Enforcement::All(m) => *m,
+            Enforcement::Detailed(s) => ns
+                .and_then(|n| s.namespaces.get(n))
+                .or_else(|| s.rules.get(rule))
+                .copied()
+                .unwrap_or(s.default),
+        }
+    }
+
+    /// The namespaces with a mode of their own.
+    pub fn namespaces(&self) -> Vec<(&str, EnforcementMode)> {
+        match self {
+            Enforcement::All(_) => Vec::new(),
+            Enforcement::Detailed(s) => {
+                s.namespaces.iter().map(|(k, v)| (k.as_str(), *v)).collect()
+            }
+        }
     }
 }
 
@@ -304,5 +393,21 @@ section! {
         /// Last day the waiver holds (YYYY-MM-DD).
         #[schemars(pattern(r"^\d{4}-\d{2}-\d{2}$"), example = &"2030-06-30")]
         pub expires: String,
+    }
+}
+
+section! {
+    /// `policy.departmentLabel`: which label names the department, and which
+    /// identity-provider groups belong to which department.
+    pub struct DepartmentLabel {
+        /// The label key, e.g. `department` or `example.ca/department`.
+        #[schemars(example = &"department")]
+        pub key: String,
+        /// Group id to department (a label value), e.g. `{finance-team:
+        /// finance}`. Write the bare group id, as in `access`: the OIDC group
+        /// prefix from `identity.oidc` is applied for you. A member of groups
+        /// of two departments must set the label to one of them; nothing is
+        /// chosen for them.
+        pub groups: BTreeMap<String, String>,
     }
 }

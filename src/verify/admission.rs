@@ -307,11 +307,31 @@ fn compiled(kind: &str, rego: &str) -> Result<regorus::Engine, String> {
 
 /// The violations Gatekeeper would report for `r`, with `inventory` as the
 /// synced cluster data (`data.inventory`). Constraints whose
-/// `enforcementAction` is not `deny` only warn, so they refuse nothing.
+/// `enforcementAction` is not `deny` only warn, so they refuse nothing
+/// (`gatekeeper_not_enforced` has theirs).
 pub fn gatekeeper(
     objs: &[Value],
     r: &Request,
     inventory: &Value,
+) -> Result<Vec<Denial>, EvalError> {
+    gatekeeper_by(objs, r, inventory, true)
+}
+
+/// What the `warn` and `dryrun` constraints would refuse if they denied: the
+/// client sees a warning (`warn`) and Gatekeeper's audit records it.
+pub fn gatekeeper_not_enforced(
+    objs: &[Value],
+    r: &Request,
+    inventory: &Value,
+) -> Result<Vec<Denial>, EvalError> {
+    gatekeeper_by(objs, r, inventory, false)
+}
+
+fn gatekeeper_by(
+    objs: &[Value],
+    r: &Request,
+    inventory: &Value,
+    enforced: bool,
 ) -> Result<Vec<Denial>, EvalError> {
     let mut out = Vec::new();
     for constraint in objs
@@ -319,7 +339,9 @@ pub fn gatekeeper(
         .filter(|o| str_of(o, "apiVersion") == "constraints.gatekeeper.sh/v1beta1")
     {
         let spec = &constraint["spec"];
-        if spec.get("enforcementAction").is_some_and(|a| a != "deny") {
+        // No action is `deny`.
+        let denies = spec.get("enforcementAction").is_none_or(|a| a == "deny");
+        if denies != enforced {
             continue;
         }
         if !gatekeeper_matches(&spec["match"], r) {
@@ -539,14 +561,25 @@ pub(crate) fn policy_context(
 /// The denials the API server would report for `r` from the rendered
 /// ValidatingAdmissionPolicies and their bindings (`Deny` bindings only).
 pub fn native(objs: &[Value], r: &Request) -> Result<Vec<Denial>, EvalError> {
+    native_by(objs, r, true)
+}
+
+/// What the `Warn` and `Audit` bindings (without `Deny`) would refuse if they
+/// denied: the client sees a warning (`Warn`), the audit log records it.
+pub fn native_not_enforced(objs: &[Value], r: &Request) -> Result<Vec<Denial>, EvalError> {
+    native_by(objs, r, false)
+}
+
+fn native_by(objs: &[Value], r: &Request, enforced: bool) -> Result<Vec<Denial>, EvalError> {
     let env = cel_env()?;
     let mut out = Vec::new();
-    let denies = |bspec: &Value| {
-        bspec["validationActions"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|x| x == "Deny"))
+    let acts = |bspec: &Value| {
+        let actions = bspec["validationActions"].as_array();
+        let deny = actions.is_some_and(|a| a.iter().any(|x| x == "Deny"));
+        let other = actions.is_some_and(|a| a.iter().any(|x| x == "Warn" || x == "Audit"));
+        if enforced { deny } else { !deny && other }
     };
-    for (pname, spec) in bound_policies(objs, "ValidatingAdmissionPolicy", r, denies)? {
+    for (pname, spec) in bound_policies(objs, "ValidatingAdmissionPolicy", r, acts)? {
         let Some(ctx) = policy_context(&env, pname, spec, r)? else {
             continue;
         };

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::admission::{self, Denial, Request, UserInfo};
-use super::pod_security::{PodSecurity, Target, template_pod};
+use super::pod_security::{Level, LevelVersion, Pod, PodSecurity, Target, check, template_pod};
 use super::{AdmissionExpectation, EvalError, Outcome, mutating, resources};
 use crate::model::Model;
 
@@ -29,6 +29,9 @@ pub struct Decision {
     pub denials: Vec<Denial>,
     pub mutated: Vec<String>,
     pub pod_security: super::pod_security::Verdict,
+    /// What rules in `warn` or `audit` mode (`policy.enforcement`) would
+    /// refuse: admitted, with a warning or an audit record.
+    pub not_enforced: Vec<Denial>,
 }
 
 /// Run `obj` through the admission chain of the rendered objects `objs`, as
@@ -69,12 +72,55 @@ pub fn decide_as(
     denials.extend(resources::quotas(objs, &req));
     denials.extend(admission::gatekeeper(objs, &req, &serde_json::json!({}))?);
     denials.extend(admission::native(objs, &req)?);
+    let mut not_enforced = Vec::new();
+    // A pod PSA admits in a namespace whose `enforce` a rollout holds back
+    // (`privileged`, the target level in an annotation): what the target
+    // level would refuse.
+    if verdict.target == Target::Pod
+        && verdict.denial().is_none()
+        && let Some(p) = verdict.policy
+        && p.enforce.level == Level::Privileged
+        && let Some(target) = held_back(objs, namespace)
+        && let Ok(pod) = Pod::from_parts(&req.object["metadata"], &req.object["spec"])
+    {
+        let v = check(target, p.enforce.version, &pod);
+        if !v.is_empty() {
+            let msg: Vec<String> = v.iter().map(ToString::to_string).collect();
+            not_enforced.push(Denial::new(
+                "Namespace",
+                namespace,
+                format!(
+                    "violates PodSecurity \"{}\": {}",
+                    LevelVersion {
+                        level: target,
+                        version: p.enforce.version
+                    },
+                    msg.join(", ")
+                ),
+            ));
+        }
+    }
+    not_enforced.extend(admission::gatekeeper_not_enforced(
+        objs,
+        &req,
+        &serde_json::json!({}),
+    )?);
+    not_enforced.extend(admission::native_not_enforced(objs, &req)?);
     Ok(Decision {
         request: req,
         denials,
         mutated,
         pod_security: verdict,
+        not_enforced,
     })
+}
+
+/// The Pod Security level a rollout holds `namespace`'s `enforce` back from.
+fn held_back(objs: &[Value], namespace: &str) -> Option<Level> {
+    objs.iter()
+        .find(|o| o["kind"] == "Namespace" && o["metadata"]["name"] == namespace)
+        .and_then(|o| o["metadata"]["annotations"][crate::profile::POD_SECURITY_TARGET].as_str())
+        .and_then(Level::parse)
 }
 
 pub(super) fn admit(
@@ -91,6 +137,7 @@ pub(super) fn admit(
         denials,
         mutated,
         pod_security: verdict,
+        not_enforced,
     } = decide_as(objs, pod_security, &a.namespace, obj, user)?;
     let mut what = format!("admission {} {}/{name}", req.kind, a.namespace);
     if let Some(u) = &a.user {
@@ -118,7 +165,21 @@ pub(super) fn admit(
         }
     }
     let reason = if denials.is_empty() {
-        let mut r = "no admission rule refused it".to_owned();
+        let mut r = if not_enforced.is_empty() {
+            "no admission rule refused it".to_owned()
+        } else {
+            // A rollout step: the rules that would refuse it only warn or audit.
+            not_enforced
+                .iter()
+                .map(|d| {
+                    format!(
+                        "would deny, not enforced: {}/{}: {}",
+                        d.kind, d.name, d.message
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
         if !mutated.is_empty() {
             r.push_str(&format!("; mutated: {}", mutated.join(", ")));
         }
@@ -130,6 +191,15 @@ pub(super) fn admit(
             .collect::<Vec<_>>()
             .join("; ")
     };
+    // Refused anyway: the rules still in a rollout step are news too.
+    if !denials.is_empty() {
+        for d in &not_enforced {
+            notes.push(format!(
+                "also would deny, not enforced: {}/{}: {}",
+                d.kind, d.name, d.message
+            ));
+        }
+    }
     // PSA adds no warning to its own refusal; another step's refusal still
     // carries the warnings recorded before it.
     let warnings = verdict.warnings();

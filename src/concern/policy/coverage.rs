@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use super::{Instance, Rule, Scope, plan};
 use crate::diag::{Diagnostic, nearest};
 use crate::model::{Model, effective_limits, effective_quota};
-use crate::profile::Policy;
+use crate::profile::{EnforcementMode, Policy};
 use crate::source::FieldPath;
 
 /// Resources a container limit may name (`LimitRange` type Container).
@@ -117,6 +117,8 @@ pub enum Guard {
     Namespace,
     /// The rule refuses what it checks.
     Enforced,
+    /// The rule only warns or audits there (`policy.enforcement`).
+    NotEnforced(&'static str),
 }
 
 /// How one namespace (or, as `OTHERS`, all the unlisted ones) is protected.
@@ -133,7 +135,13 @@ pub struct Coverage {
     pub required_limits: Guard,
 }
 
-fn guard(m: &Model, inst: Option<&Instance>, rule: Rule, ns: Option<&str>) -> Guard {
+fn guard(
+    m: &Model,
+    plan: &[Instance],
+    inst: Option<&Instance>,
+    rule: Rule,
+    ns: Option<&str>,
+) -> Guard {
     let exempt = |n: &str| {
         m.profile
             .policy
@@ -143,8 +151,17 @@ fn guard(m: &Model, inst: Option<&Instance>, rule: Rule, ns: Option<&str>) -> Gu
     let Some(inst) = inst else {
         return Guard::Off;
     };
+    let mode = |ns: Option<&str>| match m
+        .profile
+        .policy
+        .as_ref()
+        .map(|p| p.enforcement.mode(rule.field(), ns))
+    {
+        Some(m) if m != EnforcementMode::Deny => Guard::NotEnforced(m.as_str()),
+        _ => Guard::Enforced,
+    };
     let Some(ns) = ns else {
-        return Guard::Enforced;
+        return mode(None);
     };
     if exempt(ns) {
         return Guard::Exempt;
@@ -157,10 +174,17 @@ fn guard(m: &Model, inst: Option<&Instance>, rule: Rule, ns: Option<&str>) -> Gu
     {
         return Guard::Waived(ex.ticket.clone());
     }
+    // A namespace with its own rollout mode is split off into an instance
+    // of its own (`enforcement::split`), not left to its LimitRange or quota.
+    let split = plan.iter().any(|i| {
+        i.rule == rule
+            && !i.suffix.is_empty()
+            && matches!(&i.scope, Scope::Only(l) if l.iter().any(|n| n == ns))
+    });
     match &inst.scope {
-        Scope::AllBut(out) if out.iter().any(|n| n == ns) => Guard::Namespace,
+        Scope::AllBut(out) if out.iter().any(|n| n == ns) && !split => Guard::Namespace,
         Scope::Only(only) if !only.iter().any(|n| n == ns) => Guard::Off,
-        _ => Guard::Enforced,
+        _ => mode(Some(ns)),
     }
 }
 
@@ -195,8 +219,8 @@ pub fn coverage(m: &Model) -> Vec<Coverage> {
                 .get("services.nodeports")
                 .map(|q| q.text()),
             limit_range: lr,
-            no_node_ports: guard(m, nodeports, Rule::NoNodePorts, Some(&ns.name)),
-            required_limits: guard(m, limits, Rule::RequiredLimits, Some(&ns.name)),
+            no_node_ports: guard(m, &plan, nodeports, Rule::NoNodePorts, Some(&ns.name)),
+            required_limits: guard(m, &plan, limits, Rule::RequiredLimits, Some(&ns.name)),
         });
     }
     let listed: BTreeSet<&str> = m
@@ -211,8 +235,8 @@ pub fn coverage(m: &Model) -> Vec<Coverage> {
             class: "exempt",
             quota_node_ports: None,
             limit_range: Vec::new(),
-            no_node_ports: guard(m, nodeports, Rule::NoNodePorts, Some(ns)),
-            required_limits: guard(m, limits, Rule::RequiredLimits, Some(ns)),
+            no_node_ports: guard(m, &plan, nodeports, Rule::NoNodePorts, Some(ns)),
+            required_limits: guard(m, &plan, limits, Rule::RequiredLimits, Some(ns)),
         });
     }
     out.push(Coverage {
@@ -220,8 +244,8 @@ pub fn coverage(m: &Model) -> Vec<Coverage> {
         class: "outside the profile",
         quota_node_ports: None,
         limit_range: Vec::new(),
-        no_node_ports: guard(m, nodeports, Rule::NoNodePorts, None),
-        required_limits: guard(m, limits, Rule::RequiredLimits, None),
+        no_node_ports: guard(m, &plan, nodeports, Rule::NoNodePorts, None),
+        required_limits: guard(m, &plan, limits, Rule::RequiredLimits, None),
     });
     out
 }
@@ -242,6 +266,7 @@ impl Coverage {
             let why = match (&self.no_node_ports, &self.quota_node_ports) {
                 (Guard::Waived(t), _) => format!("noNodePorts waived by {t}"),
                 (Guard::Exempt, _) => "exempt from admission".to_owned(),
+                (Guard::NotEnforced(mode), _) => format!("noNodePorts in {mode} mode"),
                 (_, Some(q)) => format!("quota allows {q}"),
                 _ => "no quota, no noNodePorts rule".to_owned(),
             };
@@ -266,6 +291,9 @@ impl Coverage {
                 required.join(", ")
             )),
             Guard::Waived(t) => parts.push(format!("requiredLimits waived by {t}")),
+            Guard::NotEnforced(mode) if self.limit_range.is_empty() => parts.push(format!(
+                "admitted without limits (requiredLimits in {mode} mode)"
+            )),
             Guard::Exempt if self.limit_range.is_empty() => {
                 parts.push("admitted without limits (exempt from admission)".to_owned());
             }

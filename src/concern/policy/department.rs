@@ -62,6 +62,7 @@ pub fn instance(m: &Model, pol: &Policy, exempt: &BTreeSet<String>) -> Option<In
         scope: Scope::Only(namespaces),
         params,
         annotations: BTreeMap::new(),
+        mode: crate::profile::EnforcementMode::Deny,
     })
 }
 

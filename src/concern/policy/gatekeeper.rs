@@ -171,7 +171,7 @@ pub fn objects(m: &Model, plan: &[Instance]) -> Vec<Custom<Value>> {
             kind(inst.rule),
             inst.metadata(&inst.name()),
             json!({
-                "enforcementAction": "deny",
+                "enforcementAction": super::enforcement::gatekeeper_action(inst.mode),
                 "match": scope_match(&inst.scope, match_kinds(inst.rule)),
                 "parameters": inst.params,
             }),

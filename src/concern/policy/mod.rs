@@ -11,6 +11,7 @@
 pub mod coverage;
 pub mod department;
 pub mod derived;
+pub mod enforcement;
 pub mod gatekeeper;
 pub mod map;
 mod registry;
@@ -28,7 +29,7 @@ use crate::diag::{Diagnostic, nearest};
 use crate::manifest::{Manifest, RenderError};
 use crate::model::{Model, label};
 use crate::names;
-use crate::profile::{Exception, Policy, PolicyEngine};
+use crate::profile::{EnforcementMode, Exception, Policy, PolicyEngine};
 use crate::source::FieldPath;
 
 pub use crate::components::internal_lb_annotation;
@@ -124,6 +125,8 @@ pub struct Instance {
     pub params: Value,
     /// Annotations for the rendered objects (waiver owner, ticket, expiry).
     pub annotations: BTreeMap<String, String>,
+    /// Deny, or only warn or audit (`policy.enforcement`, set by `enforcement::split`).
+    pub mode: EnforcementMode,
 }
 
 impl Instance {
@@ -192,6 +195,7 @@ pub fn plan(m: &Model) -> Vec<Instance> {
             );
             match narrow(ex) {
                 Some(params) if !nss.is_empty() => narrowed.push(Instance {
+                    mode: EnforcementMode::Deny,
                     rule,
                     suffix: names::slug(&ex.ticket, 30),
                     scope: Scope::Only(nss),
@@ -231,6 +235,7 @@ pub fn plan(m: &Model) -> Vec<Instance> {
                     .collect();
                 all.extend(allow.iter().cloned());
                 narrowed.push(Instance {
+                    mode: EnforcementMode::Deny,
                     rule,
                     suffix: format!("in-{ns}"),
                     scope: Scope::Only(vec![ns.clone()]),
@@ -245,6 +250,7 @@ pub fn plan(m: &Model) -> Vec<Instance> {
             annotations.insert(DERIVED.to_owned(), notes.join("; "));
         }
         out.push(Instance {
+            mode: EnforcementMode::Deny,
             rule,
             suffix: String::new(),
             scope: Scope::AllBut(excluded.into_iter().collect()),
@@ -351,6 +357,7 @@ pub fn plan(m: &Model) -> Vec<Instance> {
             .collect();
         if !values.is_empty() {
             out.push(Instance {
+                mode: EnforcementMode::Deny,
                 rule: Rule::NamespaceAnnotations,
                 suffix: ns.name.clone(),
                 scope: Scope::Only(vec![ns.name.clone()]),
@@ -367,6 +374,7 @@ pub fn plan(m: &Model) -> Vec<Instance> {
         .collect();
     if !windows.is_empty() {
         out.push(Instance {
+            mode: EnforcementMode::Deny,
             rule: Rule::WindowsPods,
             suffix: String::new(),
             scope: Scope::Only(windows),
@@ -375,7 +383,7 @@ pub fn plan(m: &Model) -> Vec<Instance> {
         });
     }
     out.extend(department::instance(m, pol, &exempt));
-    out
+    enforcement::split(&pol.enforcement, out)
 }
 
 /// The native engine's fixed CEL per rule (`vap`, `routes`): derived variables (after the parameter variables) and
@@ -539,6 +547,7 @@ fn validate_policy(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
     windows::validate(pol, out);
     map::validate(m, pol, out);
     department::validate(m, pol, out);
+    enforcement::validate(pol, out);
     for (i, n) in pol.exempt_namespaces.iter().enumerate() {
         label(out, &base.key("exemptNamespaces").index(i), n);
     }

@@ -18,6 +18,7 @@ mod issue13;
 mod map;
 mod outside;
 mod registries;
+mod rollout;
 mod routes;
 mod table;
 mod windows;

@@ -446,7 +446,7 @@ pub fn objects(inst: &Instance) -> (ValidatingAdmissionPolicy, ValidatingAdmissi
         metadata: md,
         spec: Some(ValidatingAdmissionPolicyBindingSpec {
             policy_name: Some(name),
-            validation_actions: Some(vec!["Deny".to_owned()]),
+            validation_actions: Some(super::enforcement::validation_actions(inst.mode)),
             match_resources: Some(MatchResources {
                 namespace_selector: selector(&inst.scope),
                 ..MatchResources::default()
