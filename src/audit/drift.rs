@@ -207,7 +207,7 @@ mod tests {
             json!({"spec": {"ports": [{"name": "a", "port": 2}], "verbs": ["get", "delete"]}});
         assert_eq!(
             paths(want, have),
-            vec![".spec.ports[a].port", ".spec.verbs", ".spec.labels"]
+            vec![".spec.labels", ".spec.ports[a].port", ".spec.verbs"]
         );
     }
 }
