@@ -68,7 +68,18 @@ pub fn read(paths: &[PathBuf]) -> Result<Objects, Error> {
 
 /// The objects of one file's text, appended to `objs`.
 pub fn read_text(text: &str, shown: &str, objs: &mut Objects) {
-    let docs: Vec<Value> = match serde_saphyr::from_multiple(text) {
+    // A `List` is one document in the common subset: the fast reader takes
+    // it in one pass; anything else goes to serde-saphyr, with room for a
+    // whole cluster (the default budget stops at 250,000 nodes).
+    let fast = crate::fast_yaml::parse(text, &crate::position::resolve_scalar);
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = 50_000_000;
+    budget.max_events = 50_000_000;
+    let opts = serde_saphyr::options! { budget: Some(budget) };
+    let docs: Vec<Value> = match fast.map_or_else(
+        || serde_saphyr::from_multiple_with_options(text, opts),
+        |v| Ok(vec![v]),
+    ) {
         Ok(d) => d,
         Err(e) => {
             let first = e.to_string();

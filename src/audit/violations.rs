@@ -29,7 +29,7 @@ pub fn find(
         let Some(ns) = namespace_of(o) else { continue };
         let api = o["apiVersion"].as_str().unwrap_or_default();
         let group = api.split_once('/').map_or("", |(g, _)| g);
-        if resource_of(group, kind_of(o)).is_some() {
+        if resource_of(group, kind_of(o)).is_some() && !controlled(o) {
             by_ns.entry(ns).or_default().push(o);
         }
     }
@@ -44,11 +44,65 @@ pub fn find(
     );
     let pod_security = PodSecurity::new(&rendered, Some(minor));
     let scoped = Scoped::new(rendered);
+    // Namespaces are independent: split them over the cores (the Rego engine
+    // cache is per thread, so each compiles a template once).
+    let by_ns: Vec<(&str, Vec<&Value>)> = by_ns.into_iter().collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let chunk = by_ns.len().div_ceil(threads).max(1);
+    let results: Vec<Result<Vec<Violation>, EvalError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = by_ns
+            .chunks(chunk)
+            .map(|part| s.spawn(|| namespaces(part, &scoped, &pod_security)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(EvalError::Unchecked(
+                        "internal error: an audit thread panicked; this is a bug in kharden"
+                            .to_owned(),
+                    ))
+                })
+            })
+            .collect()
+    });
     let mut out = Vec::new();
-    for (ns, objs) in by_ns {
-        let policy = scoped.for_namespaces(&[ns]);
+    for r in results {
+        out.extend(r?);
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// The violations of the objects of some namespaces.
+fn namespaces(
+    part: &[(&str, Vec<&Value>)],
+    scoped: &Scoped,
+    pod_security: &PodSecurity,
+) -> Result<Vec<Violation>, EvalError> {
+    // What admission reads; Namespaces (Pod Security is built once) and
+    // traffic objects are left out, so each request scans fewer objects. The
+    // global part is copied once, each namespace's own part added and removed.
+    let admission = |p: &&Value| {
+        !matches!(
+            kind_of(p),
+            "Namespace"
+                | "NetworkPolicy"
+                | "PeerAuthentication"
+                | "AuthorizationPolicy"
+                | "DaemonSet"
+        )
+    };
+    let mut policy: Vec<Value> = scoped.global().filter(admission).cloned().collect();
+    let global = policy.len();
+    let mut out = Vec::new();
+    for (ns, objs) in part {
+        let ns: &str = ns;
+        policy.truncate(global);
+        policy.extend(scoped.named(ns).filter(admission).cloned());
         for o in objs {
-            let mut d = decide(&policy, &pod_security, ns, o)?;
+            let mut d = decide(&policy, pod_security, ns, o)?;
             let psa = d.pod_security.denial();
             // PSA only warns about a workload: its pods meet `enforce`, after
             // the same mutations.
@@ -81,9 +135,16 @@ pub fn find(
             }
         }
     }
-    out.sort();
-    out.dedup();
     Ok(out)
+}
+
+/// Whether a controller made `o` (a Deployment's ReplicaSet, its Pods, a
+/// CronJob's Job): its owner is judged instead, and is what a rollout
+/// resubmits, so each refused template is reported once, on its owner.
+fn controlled(o: &Value) -> bool {
+    o.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .is_some_and(|refs| refs.iter().any(|r| r["controller"] == true))
 }
 
 /// Which admission step a denial came from.

@@ -138,6 +138,23 @@ impl Scoped {
         s
     }
 
+    /// What applies in every namespace (no namespace named).
+    pub(crate) fn global(&self) -> impl Iterator<Item = &Value> {
+        self.global.iter().map(|i| &self.objs[*i])
+    }
+
+    /// What applies in `ns` because it is named there, without the global
+    /// objects (`kharden audit` keeps those once, not once per namespace).
+    pub(crate) fn named(&self, ns: &str) -> impl Iterator<Item = &Value> {
+        let global: BTreeSet<usize> = self.global.iter().copied().collect();
+        self.by_ns
+            .get(ns)
+            .into_iter()
+            .flatten()
+            .filter(move |i| !global.contains(i))
+            .map(|i| &self.objs[*i])
+    }
+
     /// What applies to requests in, and traffic between, these namespaces.
     pub(crate) fn for_namespaces(&self, nss: &[&str]) -> Vec<Value> {
         let mut idx: BTreeSet<usize> = self.global.iter().copied().collect();
