@@ -69,6 +69,8 @@ fn check_engine(engine: &str, rule_engine: &str) {
     );
     // ... and its pods meet the namespace's restricted Pod Security level.
     assert!(any(&web, "pod-security", "restricted"), "{web:?}");
+    // Its ReplicaSet is the Deployment's making: judged by its owner, once.
+    assert!(refused(&j, "shop", "ReplicaSet", "web-7c9d5b").is_empty());
     let api = refused(&j, "shop", "Deployment", "api");
     assert!(any(&api, rule_engine, "contact"), "{api:?}");
     assert!(
