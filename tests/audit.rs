@@ -127,8 +127,24 @@ fn check_engine(engine: &str, rule_engine: &str) {
             .contains(&Value::from("get core/secrets")),
         "{ci}"
     );
+    // A hand-made binding to the built-in `edit` widens even a group the
+    // profile gives its own `edit` Role there (the built-in, aggregated one
+    // grants more), and a group the profile gives nothing.
+    let by_subject = |name: &str| {
+        access
+            .iter()
+            .find(|a| a["subjectName"] == name && a["binding"] == "RoleBinding/hand-made-edit")
+            .unwrap_or_else(|| panic!("{name}: {access:?}"))
+    };
+    assert_eq!(by_subject("shop-developers")["verdict"], "widening");
+    assert_eq!(
+        by_subject("shop-developers")["beyond"][0],
+        "all of the built-in `edit`"
+    );
+    assert_eq!(by_subject("contractors")["verdict"], "widening");
+    assert_eq!(by_subject("contractors")["role"], "ClusterRole/edit");
     // The bootstrap binding and the profile's own grants are no finding.
-    assert_eq!(access.len(), 2, "{access:?}");
+    assert_eq!(access.len(), 4, "{access:?}");
 
     // Drift: the bundle creates its quota, changes the existing Namespace's
     // labels, and leaves the Deployment (no rendered counterpart) alone.

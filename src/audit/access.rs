@@ -210,16 +210,21 @@ pub fn find(rendered: &[Value], existing: &[Value], notes: &mut Vec<String>) -> 
             } else {
                 continue;
             };
-            let extra: Vec<String> = g
-                .rules
-                .iter()
-                .filter(|r| !covers(&have, r))
-                .take(3)
-                .map(|(gr, r, v)| {
-                    let gr = if gr.is_empty() { "core" } else { gr };
-                    format!("{v} {gr}/{r}")
-                })
-                .collect();
+            // A built-in role is named whole: its rules are the cluster's.
+            let mut extra: Vec<String> = Vec::new();
+            if !builtin_ok {
+                extra.push(format!("all of the built-in `{role}`"));
+            }
+            extra.extend(
+                g.rules
+                    .iter()
+                    .filter(|r| !covers(&have, r))
+                    .take(3)
+                    .map(|(gr, r, v)| {
+                        let gr = if gr.is_empty() { "core" } else { gr };
+                        format!("{v} {gr}/{r}")
+                    }),
+            );
             out.push(Access {
                 subject_kind: s.0.clone(),
                 subject_name: match &s.2 {
@@ -244,4 +249,47 @@ pub fn find(rendered: &[Value], existing: &[Value], notes: &mut Vec<String>) -> 
     }
     out.sort();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn crb(name: &str, role: &str, group: &str) -> Value {
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": {"name": name},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+               "subjects": [{"kind": "Group", "name": group}]})
+    }
+
+    #[test]
+    fn a_granted_builtin_is_unowned_a_stronger_one_widening_bootstrap_skipped() {
+        let rendered = [crb("kharden-ops", "admin", "ops")];
+        let existing = [
+            crb("kharden-ops", "admin", "ops"), // the bundle's own: no finding
+            crb("old-ops", "edit", "ops"),      // covered by admin: unowned
+            crb("ops-root", "cluster-admin", "ops"), // beyond admin: widening
+            crb(
+                "system:basic-user",
+                "system:basic-user",
+                "system:authenticated",
+            ),
+        ];
+        let mut notes = Vec::new();
+        let found = find(&rendered, &existing, &mut notes);
+        let verdicts: Vec<(&str, &str)> = found
+            .iter()
+            .map(|a| (a.binding.as_str(), a.verdict.as_str()))
+            .collect();
+        assert_eq!(
+            verdicts,
+            [
+                ("ClusterRoleBinding/old-ops", "unowned"),
+                ("ClusterRoleBinding/ops-root", "widening")
+            ]
+        );
+        assert_eq!(notes.len(), 1, "{notes:?}");
+    }
 }
