@@ -148,6 +148,23 @@ pub enum Command {
     /// rendered objects as a ResourceList on stdout; exit 1 with error results
     /// when the profile is invalid.
     Krm,
+    /// What the bundle would refuse, grant beyond, change and miss in a running cluster.
+    ///
+    /// OBJECTS are what `kubectl get ... -A -o yaml` wrote (a `List`, or
+    /// documents), files or directories, read offline. Reports existing objects
+    /// admission would refuse, bindings that grant more than the profile (or a
+    /// built-in admin role it does not own), objects applying would create,
+    /// change or leave behind, and namespaces outside the profile. Secret data is
+    /// never read. Exit 0 clean, 1 findings, 2 bad input.
+    Audit {
+        /// The cluster profile (YAML).
+        profile: PathBuf,
+        /// YAML files or directories of the cluster's objects.
+        #[arg(required = true)]
+        objects: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]

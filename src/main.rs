@@ -341,6 +341,28 @@ fn run(cmd: cli::Command) -> Result<u8, Error> {
             print(&text)?;
             Ok(if ok { 0 } else { 1 })
         }
+        cli::Command::Audit {
+            profile,
+            objects,
+            format,
+        } => {
+            let m = load(&profile)?;
+            let existing = kharden::audit::input::read(&objects)?;
+            if existing.items.is_empty() {
+                for n in &existing.notes {
+                    eprintln!("note: {n}");
+                }
+                return Err(usage("no Kubernetes object could be read from OBJECTS"));
+            }
+            let r = kharden::render(&m)?;
+            let report = kharden::audit::run(&m, &r.set, existing)?;
+            print(&match format {
+                cli::Format::Text => kharden::audit::format::text(&report),
+                cli::Format::Markdown => kharden::audit::format::markdown(&report),
+                cli::Format::Json => kharden::audit::format::json(&report),
+            })?;
+            Ok(if report.is_clean() { 0 } else { 1 })
+        }
         cli::Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut cli::Cli::command(), "kharden", &mut buf);

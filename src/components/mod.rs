@@ -13,7 +13,7 @@
 //! overridden under `components:` in the profile.
 
 pub mod check;
-mod scope;
+pub(crate) mod scope;
 
 use std::collections::BTreeMap;
 

@@ -36,7 +36,7 @@ fn relevant(kind: &str, api_group_constraint: bool) -> bool {
 /// The rendered objects the checks read: cluster-scoped policy objects, and
 /// namespaced ones (and Namespaces) of the namespaces in `wanted` only, so a
 /// fleet of thousands of namespaces is not read back whole.
-pub(super) fn objects(set: &ManifestSet, wanted: &BTreeSet<String>) -> Vec<Value> {
+pub(crate) fn objects(set: &ManifestSet, wanted: &BTreeSet<String>) -> Vec<Value> {
     set.iter()
         .filter(|m| !m.control_plane)
         .filter(|m| relevant(&m.kind, m.body.contains("constraints.gatekeeper.sh/")))
@@ -111,14 +111,14 @@ fn scope_of(o: &Value) -> Option<Vec<String>> {
 }
 
 /// The rendered objects indexed by the namespaces they apply to.
-pub(super) struct Scoped {
-    pub(super) objs: Vec<Value>,
+pub(crate) struct Scoped {
+    pub(crate) objs: Vec<Value>,
     global: Vec<usize>,
     by_ns: BTreeMap<String, Vec<usize>>,
 }
 
 impl Scoped {
-    pub(super) fn new(objs: Vec<Value>) -> Scoped {
+    pub(crate) fn new(objs: Vec<Value>) -> Scoped {
         let mut s = Scoped {
             objs: Vec::new(),
             global: Vec::new(),
@@ -138,8 +138,25 @@ impl Scoped {
         s
     }
 
+    /// What applies in every namespace (no namespace named).
+    pub(crate) fn global(&self) -> impl Iterator<Item = &Value> {
+        self.global.iter().map(|i| &self.objs[*i])
+    }
+
+    /// What applies in `ns` because it is named there, without the global
+    /// objects (`kharden audit` keeps those once, not once per namespace).
+    pub(crate) fn named(&self, ns: &str) -> impl Iterator<Item = &Value> {
+        let global: BTreeSet<usize> = self.global.iter().copied().collect();
+        self.by_ns
+            .get(ns)
+            .into_iter()
+            .flatten()
+            .filter(move |i| !global.contains(i))
+            .map(|i| &self.objs[*i])
+    }
+
     /// What applies to requests in, and traffic between, these namespaces.
-    pub(super) fn for_namespaces(&self, nss: &[&str]) -> Vec<Value> {
+    pub(crate) fn for_namespaces(&self, nss: &[&str]) -> Vec<Value> {
         let mut idx: BTreeSet<usize> = self.global.iter().copied().collect();
         for ns in nss {
             idx.extend(self.by_ns.get(*ns).into_iter().flatten().copied());
