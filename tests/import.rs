@@ -342,3 +342,54 @@ fn import_writes_stdout_never_overwrites_and_refuses_bad_yaml() {
         stderr(&o)
     );
 }
+
+/// The closing check: `audit` of the imported profile against the
+/// same objects finds no access beyond the bundle except the grants the
+/// import's header says a profile cannot express; everything else it reports
+/// is kharden's hardening (violations of its rules, objects it adds).
+#[test]
+fn audit_of_the_imported_profile_finds_no_lost_grant() {
+    let dir = std::env::temp_dir().join(format!("kharden-import-audit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("imported.yaml");
+    let o = kharden(&[
+        "import",
+        "tests/fixtures/import",
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let header: Vec<&str> = text.lines().take_while(|l| l.starts_with('#')).collect();
+    let o = kharden(&[
+        "audit",
+        path.to_str().unwrap(),
+        "tests/fixtures/import",
+        "--format",
+        "json",
+    ]);
+    let report: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    let access = report["access"].as_array().unwrap();
+    for a in access.iter().filter(|a| a["verdict"] == "widening") {
+        // `RoleBinding/shop-devs-read`, `ClusterRole/cluster-admin`: named in
+        // the header as not expressible.
+        let binding = a["binding"].as_str().unwrap().split('/').nth(1).unwrap();
+        let role = a["role"].as_str().unwrap().split('/').nth(1).unwrap();
+        assert!(
+            header.iter().any(|l| l.contains(&format!("`{binding}`"))
+                || l.contains(&format!("/{binding}`"))
+                || (l.contains(&format!("`{role}`")) && l.contains("non-resource URLs"))),
+            "audit finds a grant the import lost without saying so: {a}\nheader:\n{}",
+            header.join("\n")
+        );
+    }
+    // Every binding the import could express is rendered: audit owns none of them.
+    assert!(
+        access
+            .iter()
+            .all(|a| a["binding"] != "ClusterRoleBinding/node-readers"),
+        "{access:#?}"
+    );
+}
