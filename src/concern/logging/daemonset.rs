@@ -12,7 +12,8 @@ pub(super) struct HostMount {
     writable: bool,
 }
 
-/// Exactly the host paths the chosen sources read, plus the state directory.
+/// The host paths the chosen sources read (the journal through /var/log), plus
+/// the state directory.
 pub(super) fn host_mounts(p: &Plan) -> Vec<HostMount> {
     let ro = |name, path: &str, kind| HostMount {
         name,
@@ -289,6 +290,36 @@ pub(super) fn daemon_set(
                         "kubernetes.io/os".to_owned(),
                         "linux".to_owned(),
                     )])),
+                    // Tolerating every taint would also place pods on nodes that
+                    // are not machines and cannot run a DaemonSet or mount the
+                    // host: EKS Fargate (`eks.amazonaws.com/compute-type:
+                    // fargate`) and AKS virtual nodes (`type: virtual-kubelet`).
+                    // NotIn also matches nodes without the label.
+                    affinity: Some(Affinity {
+                        node_affinity: Some(NodeAffinity {
+                            required_during_scheduling_ignored_during_execution: Some(
+                                NodeSelector {
+                                    node_selector_terms: vec![NodeSelectorTerm {
+                                        match_expressions: Some(
+                                            [
+                                                ("eks.amazonaws.com/compute-type", "fargate"),
+                                                ("type", "virtual-kubelet"),
+                                            ]
+                                            .map(|(key, value)| NodeSelectorRequirement {
+                                                key: key.to_owned(),
+                                                operator: "NotIn".to_owned(),
+                                                values: Some(vec![value.to_owned()]),
+                                            })
+                                            .to_vec(),
+                                        ),
+                                        match_fields: None,
+                                    }],
+                                },
+                            ),
+                            ..NodeAffinity::default()
+                        }),
+                        ..Affinity::default()
+                    }),
                     // Any taint, not only the control plane's: a node in a tainted
                     // pool (GPU, dedicated, spot) that the collector does not
                     // tolerate ships no logs, and nothing says so.

@@ -140,8 +140,10 @@ pub(super) fn view(p: &Plan) -> View {
         // a `Path` that does not exist, but without one it opens the node's
         // journal where systemd keeps it (/run/log/journal and /var/log/journal,
         // either may be missing): one input reads both. Fluentd's input always
-        // opens one directory and retries a missing one every second, so it
-        // gets one source per directory.
+        // opens one directory (fluent-plugin-systemd passes `path` to
+        // `sd_journal_open_directory`) and retries a missing one every second,
+        // with a warning in the collector's own log, so it gets one source per
+        // directory and picks up /var/log/journal once journald makes it.
         let dirs: Vec<(&str, Option<&'static str>)> = match p.collector {
             Collector::Fluentd => JOURNAL_DIRS.iter().map(|(s, d)| (*s, Some(*d))).collect(),
             Collector::FluentBit => vec![("", None)],

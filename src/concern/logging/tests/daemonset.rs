@@ -366,14 +366,46 @@ fn tolerates(t: &Value, (key, value, effect): Taint<'_>) -> bool {
     }
 }
 
+/// A required node affinity term's expression (`In`, `NotIn`, `Exists`,
+/// `DoesNotExist`); `NotIn` and `DoesNotExist` match a node without the label.
+fn expression_matches(e: &Value, labels: &[(&str, &str)]) -> bool {
+    let key = e["key"].as_str().unwrap();
+    let value = labels.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+    let values: Vec<&str> = e["values"]
+        .as_array()
+        .map(|a| a.iter().map(|v| v.as_str().unwrap()).collect())
+        .unwrap_or_default();
+    match e["operator"].as_str().unwrap() {
+        "In" => value.is_some_and(|v| values.contains(&v)),
+        "NotIn" => !value.is_some_and(|v| values.contains(&v)),
+        "Exists" => value.is_some(),
+        "DoesNotExist" => value.is_none(),
+        other => panic!("operator {other}"),
+    }
+}
+
 /// Whether the scheduler places the pod on a node with these labels and taints
-/// (node selector, then every NoSchedule and NoExecute taint tolerated).
+/// (node selector, required node affinity: some term with every expression
+/// true, then every NoSchedule and NoExecute taint tolerated).
 fn schedulable(pod: &Value, labels: &[(&str, &str)], taints: &[Taint<'_>]) -> bool {
     let selector = pod["nodeSelector"].as_object().cloned().unwrap_or_default();
     let tolerations = pod["tolerations"].as_array().cloned().unwrap_or_default();
+    let affinity_ok = pod
+        .pointer("/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")
+        .and_then(Value::as_array)
+        .is_none_or(|terms| {
+            terms.iter().any(|t| {
+                t["matchExpressions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|e| expression_matches(e, labels))
+            })
+        });
     selector
         .iter()
         .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && v == lv))
+        && affinity_ok
         && taints
             .iter()
             .filter(|t| t.2 != "PreferNoSchedule")
@@ -406,6 +438,21 @@ fn collectors_run_on_every_linux_node_whatever_its_taints() {
                 "{collector}: a Linux node tainted {taints:?} gets no collector"
             );
         }
+        // Nodes that are not machines: no DaemonSet runs there.
+        let fargate = [
+            ("kubernetes.io/os", "linux"),
+            ("eks.amazonaws.com/compute-type", "fargate"),
+        ];
+        let fargate_taint = [("eks.amazonaws.com/compute-type", "fargate", "NoSchedule")];
+        assert!(!schedulable(pod, &fargate, &fargate_taint), "{collector}");
+        let virtual_node = [("kubernetes.io/os", "linux"), ("type", "virtual-kubelet")];
+        let vk_taint = [("virtual-kubelet.io/provider", "azure", "NoSchedule")];
+        assert!(!schedulable(pod, &virtual_node, &vk_taint), "{collector}");
+        let ec2 = [
+            ("kubernetes.io/os", "linux"),
+            ("eks.amazonaws.com/compute-type", "ec2"),
+        ];
+        assert!(schedulable(pod, &ec2, &[]), "{collector}");
         // AKS and EKS Windows pools carry no taint unless told to; GKE's do.
         assert!(!schedulable(pod, &windows, &[]), "{collector}");
         assert!(
