@@ -34,11 +34,12 @@ fn dump() -> Vec<Value> {
 }
 
 /// The imported profile, rendered and read back.
-fn imported(test: &str) -> (String, Vec<Value>) {
+/// Import the fixture into a fresh directory of its own; the profile's path.
+fn import_to(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("kharden-import-{test}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let path: PathBuf = dir.join("imported.yaml");
+    let path = dir.join("imported.yaml");
     let o = kharden(&[
         "import",
         "tests/fixtures/import",
@@ -46,7 +47,11 @@ fn imported(test: &str) -> (String, Vec<Value>) {
         path.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let text = std::fs::read_to_string(&path).unwrap();
+    path
+}
+
+fn imported(test: &str) -> (String, Vec<Value>) {
+    let text = std::fs::read_to_string(import_to(test)).unwrap();
     let today = kharden::clock::Date {
         year: 2026,
         month: 11,
@@ -349,17 +354,7 @@ fn import_writes_stdout_never_overwrites_and_refuses_bad_yaml() {
 /// is kharden's hardening (violations of its rules, objects it adds).
 #[test]
 fn audit_of_the_imported_profile_finds_no_lost_grant() {
-    let dir = std::env::temp_dir().join(format!("kharden-import-audit-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("imported.yaml");
-    let o = kharden(&[
-        "import",
-        "tests/fixtures/import",
-        "-o",
-        path.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let path = import_to("audit");
     let text = std::fs::read_to_string(&path).unwrap();
     let header: Vec<&str> = text.lines().take_while(|l| l.starts_with('#')).collect();
     let o = kharden(&[

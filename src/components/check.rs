@@ -19,6 +19,7 @@ use crate::model::Model;
 use crate::netpol_eval::{Endpoint, Verdict};
 use crate::profile::{MeshProvider, NamespaceSpec};
 use crate::verify::admission::Denial;
+use crate::verify::pod_security::template_pod;
 use crate::verify::{EvalError, PodSecurity, decide, istio, network_cluster};
 
 /// One check and its answer.
@@ -143,11 +144,7 @@ fn admission(
         detail: if denials.is_empty() {
             "admitted".to_owned()
         } else {
-            denials
-                .iter()
-                .map(|d| format!("denied by {}/{}: {}", d.kind, d.name, d.message))
-                .collect::<Vec<_>>()
-                .join("; ")
+            Denial::describe(&denials)
         },
         hint: hint.to_owned(),
     })
@@ -294,13 +291,8 @@ fn admit_component(ctx: &Ctx<'_>, c: &Component, out: &mut Vec<Check>) -> Result
                 d,
                 &override_hint,
             )?);
-            let mut p = json!({
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": d["spec"]["template"]["metadata"].clone(),
-                "spec": d["spec"]["template"]["spec"].clone(),
-            });
-            p["metadata"]["name"] = json!("collector");
+            // Its pods, as the DaemonSet controller creates them.
+            let Some(p) = template_pod(d) else { continue };
             out.push(admission(
                 ctx,
                 &name,

@@ -337,3 +337,58 @@ fn overrides_replace_the_published_defaults() {
             .any(|o| o["metadata"]["name"] == "allowed-registries-in-ingress-nginx")
     );
 }
+
+#[test]
+fn render_notes_say_what_kharden_assumes_of_the_installs() {
+    let m = load(&profile(
+        "gatekeeper",
+        "mesh: {provider: istio, mtls: strict}\n",
+    ));
+    let notes = crate::render(&m).unwrap().notes;
+    assert!(
+        notes.iter().any(|n| n.starts_with(
+            "note: the ingress controller in `ingress-nginx` must run with the mesh sidecar"
+        )),
+        "{notes:#?}"
+    );
+    // On a platform with an internal annotation, the controller's Service must carry it.
+    let aks = profile("gatekeeper", "").replace("platform: kubeadm", "platform: aks");
+    let notes = super::notes(&load(&aks).profile);
+    assert_eq!(
+        notes,
+        [
+            "note: the ingress controller's LoadBalancer Service in `ingress-nginx` must carry `service.beta.kubernetes.io/azure-load-balancer-internal: \"true\"` (set it in its chart's values): `policy.internalLoadBalancers` refuses it otherwise"
+        ]
+    );
+}
+
+#[test]
+fn a_large_profile_is_checked_on_a_sample_and_says_so() {
+    let many: String = (0..70)
+        .map(|i| format!("  - name: t{i}\n    annotations: {{contact: a@example.ca}}\n"))
+        .collect();
+    let text = profile("gatekeeper", "").replace(
+        "  - name: team-a\n    annotations: {contact: a@example.ca}\n",
+        &many,
+    );
+    let m = load(&text);
+    let r = crate::render(&m).unwrap();
+    let report = check::run(&m, &r.set).unwrap();
+    let reached: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| {
+            c.component == "ingress controller (ingress-nginx)" && c.what.starts_with("reaches")
+        })
+        .map(|c| c.what.as_str())
+        .collect();
+    assert_eq!(reached.len(), 64, "{reached:#?}");
+    assert!(report.checks.iter().all(|c| c.ok));
+    let note = report.note.clone().unwrap();
+    assert!(
+        note.contains("covered 64 of 70 tenant namespaces"),
+        "{note}"
+    );
+    assert!(r.notes.contains(&note));
+    assert!(check::summary(&report).contains("; the platform self-check covered 64 of 70"));
+}

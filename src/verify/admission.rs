@@ -116,6 +116,16 @@ impl Denial {
             message,
         }
     }
+
+    /// Denials as `verify` and the platform self-check print them:
+    /// `denied by Kind/name: message`, joined by `; `.
+    pub fn describe(denials: &[Denial]) -> String {
+        denials
+            .iter()
+            .map(|d| format!("denied by {}/{}: {}", d.kind, d.name, d.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 pub(crate) fn str_of<'a>(v: &'a Value, field: &str) -> &'a str {

@@ -185,11 +185,7 @@ pub(super) fn admit(
         }
         r
     } else {
-        denials
-            .iter()
-            .map(|d| format!("denied by {}/{}: {}", d.kind, d.name, d.message))
-            .collect::<Vec<_>>()
-            .join("; ")
+        Denial::describe(&denials)
     };
     // Refused anyway: the rules still in a rollout step are news too.
     if !denials.is_empty() {
