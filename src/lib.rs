@@ -29,6 +29,7 @@ pub(crate) mod names;
 pub(crate) mod net;
 pub(crate) mod netpol_eval;
 pub mod output;
+pub mod plan;
 pub(crate) mod position;
 pub(crate) mod profile;
 pub(crate) mod quantity;

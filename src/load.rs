@@ -67,8 +67,8 @@ fn check(
     drop(value);
     let mut found = Vec::new();
     let templates = concern::extension::read(&profile, dir.as_deref(), &mut found);
-    let model = Model::new(profile, sources, display.to_owned(), today, dir, templates);
-    crate::timing::stage("checks", || validate(&model, &mut found));
+    let mut model = Model::new(profile, sources, display.to_owned(), today, dir, templates);
+    model.plan = crate::timing::stage("checks", || validate(&model, &mut found));
     diags.extend(found);
     if diags.is_empty() {
         Ok(model)
@@ -77,8 +77,9 @@ fn check(
     }
 }
 
-/// Every semantic check, cluster-wide sections first, then each concern.
-fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+/// Every semantic check, cluster-wide sections first, then each concern; the
+/// plan the concerns decided on the way.
+fn validate(m: &Model, out: &mut Vec<Diagnostic>) -> crate::plan::Plan {
     let p = &m.profile;
     let root = FieldPath::root();
     label(out, &root.key("metadata").key("name"), &p.metadata.name);
@@ -107,5 +108,5 @@ fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
             .hint("write the domain tenant hosts go under, e.g. apps.prod-east.example.ca (no empty labels, no leading or trailing dot)"),
         );
     }
-    concern::validate_all(m, out);
+    concern::validate_all(m, out)
 }

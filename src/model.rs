@@ -63,6 +63,8 @@ pub struct Model {
     pub dir: Option<std::path::PathBuf>,
     /// Extension templates, read at load: (path as written, text).
     pub templates: Vec<(String, String)>,
+    /// What the concerns decided while validating; renderers read this.
+    pub plan: crate::plan::Plan,
     /// The profile's flows, resolved on first use (validation and several
     /// concerns read them).
     flows: std::sync::OnceLock<Vec<crate::flows::Flow>>,
@@ -91,6 +93,7 @@ impl Model {
             today,
             dir,
             templates,
+            plan: crate::plan::Plan::default(),
             flows: std::sync::OnceLock::new(),
         }
     }

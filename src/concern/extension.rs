@@ -139,7 +139,7 @@ fn engine(m: &Model) -> Result<tera::Tera, (usize, String)> {
     Ok(t)
 }
 
-pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     for (i, e) in m.profile.extensions.iter().enumerate() {
         if let Some((_, text)) = m.templates.iter().find(|(n, _)| *n == e.template)
             && let Some(at) = unescaped_filter(text)

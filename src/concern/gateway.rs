@@ -19,7 +19,7 @@ use crate::names;
 use crate::profile::{Direction, MeshProvider, NamespaceSpec};
 use crate::source::FieldPath;
 
-pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;
     let ours: BTreeSet<&str> = p.namespaces.iter().map(|n| n.name.as_str()).collect();
     let mut seen: BTreeMap<(&str, &str), usize> = BTreeMap::new();

@@ -21,6 +21,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use crate::diag::Diagnostic;
 use crate::manifest::{Manifest, ManifestSet, RenderError, meta};
 use crate::model::Model;
+use crate::plan::Plan;
 use crate::profile::NamespaceSpec;
 use metadata::NamespaceMeta;
 
@@ -29,7 +30,8 @@ use metadata::NamespaceMeta;
 /// each tenant Namespace. Each is optional.
 pub struct Concern {
     pub name: &'static str,
-    pub validate: fn(&Model, &mut Vec<Diagnostic>),
+    /// Checks the concern's part of the profile and fills its part of the plan.
+    pub validate: fn(&Model, &mut Plan, &mut Vec<Diagnostic>),
     pub render: fn(&Model) -> Result<Vec<Manifest>, RenderError>,
     pub notes: fn(&Model) -> Vec<String>,
     pub namespace_meta: fn(&Model, &NamespaceSpec) -> NamespaceMeta,
@@ -37,7 +39,7 @@ pub struct Concern {
     pub parallel: bool,
 }
 
-fn no_checks(_: &Model, _: &mut Vec<Diagnostic>) {}
+fn no_checks(_: &Model, _: &mut Plan, _: &mut Vec<Diagnostic>) {}
 fn no_objects(_: &Model) -> Result<Vec<Manifest>, RenderError> {
     Ok(Vec::new())
 }
@@ -50,7 +52,7 @@ fn no_namespace_meta(_: &Model, _: &NamespaceSpec) -> NamespaceMeta {
 
 const fn concern(
     name: &'static str,
-    validate: fn(&Model, &mut Vec<Diagnostic>),
+    validate: fn(&Model, &mut Plan, &mut Vec<Diagnostic>),
     render: fn(&Model) -> Result<Vec<Manifest>, RenderError>,
     notes: fn(&Model) -> Vec<String>,
 ) -> Concern {
@@ -161,11 +163,13 @@ fn namespaces(m: &Model) -> Result<Vec<Manifest>, RenderError> {
         .collect()
 }
 
-/// Every concern's checks, in order.
-pub fn validate_all(model: &Model, out: &mut Vec<Diagnostic>) {
+/// Every concern's checks, in order, each filling its part of the plan.
+pub fn validate_all(model: &Model, out: &mut Vec<Diagnostic>) -> Plan {
+    let mut plan = Plan::default();
     for c in CONCERNS {
-        (c.validate)(model, out);
+        (c.validate)(model, &mut plan, out);
     }
+    plan
 }
 
 /// Render every concern into one set, on two threads: each takes the next

@@ -15,7 +15,7 @@ use crate::source::FieldPath;
 /// Namespaces Kubernetes itself owns; a tenant profile must not take them over.
 const RESERVED: &[&str] = &["default", "kube-node-lease", "kube-public", "kube-system"];
 
-pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, ns) in m.profile.namespaces.iter().enumerate() {
         let base = FieldPath::root().key("namespaces").index(i);

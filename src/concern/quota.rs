@@ -62,7 +62,7 @@ fn constrains_compute(q: &BTreeMap<String, QuantityValue>) -> bool {
     })
 }
 
-pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;
     let d = FieldPath::root().key("defaults");
     quota_map(out, &d.key("quota"), &p.defaults.quota);

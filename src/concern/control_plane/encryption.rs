@@ -34,7 +34,7 @@ pub fn kms_socket_dir(m: &Model) -> Option<&str> {
     Some(if dir.is_empty() { "/" } else { dir })
 }
 
-pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let e = &m.profile.api_server.encryption;
     let base = FieldPath::root().key("apiServer").key("encryption");
     let kms = e.provider == EncryptionProvider::Kms;

@@ -154,7 +154,7 @@ fn is_private(ip: IpAddr) -> bool {
 }
 
 /// Checks of `apiServer` (audit checks live in `audit`).
-pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let a = &m.profile.api_server;
     let base = FieldPath::root().key("apiServer");
     let platform = m.profile.cluster.platform;

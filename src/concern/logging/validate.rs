@@ -4,7 +4,7 @@
 
 use super::*;
 
-pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let Some(l) = &m.profile.logging else { return };
     let p = &m.profile;
     let base = FieldPath::root().key("logging");

@@ -72,7 +72,7 @@ fn windows_namespaces(m: &Model, out: &mut Vec<Diagnostic>) {
     }
 }
 
-pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     windows_namespaces(m, out);
     super::sidecar::validate(m, out);
     let p = &m.profile;

@@ -74,7 +74,7 @@ fn external_namespaces(m: &Model) -> BTreeSet<String> {
     out
 }
 
-pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;
     let defaults = FieldPath::root().key("defaults").key("network");
     if let Some(r) = &p.defaults.network.allow_from_ingress_controller {

@@ -422,7 +422,7 @@ pub fn notes(m: &Model) -> Vec<String> {
     out
 }
 
-pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;
     let ns_names: BTreeSet<&str> = p.namespaces.iter().map(|n| n.name.as_str()).collect();
     if let Some(pol) = &p.policy {

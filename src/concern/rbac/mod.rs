@@ -177,7 +177,7 @@ fn role_names(m: &Model) -> Vec<&str> {
     names
 }
 
-pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;
     for (name, role) in &p.roles {
         let base = FieldPath::root().key("roles").key(name);

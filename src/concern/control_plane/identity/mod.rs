@@ -370,7 +370,7 @@ fn is_guid(s: &str) -> bool {
 }
 
 /// Checks of `identity`.
-pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     platform_checks(m, out);
     let Some(identity) = &m.profile.identity else {
         return;
