@@ -77,7 +77,8 @@ fn to_json(v: &cel::Value) -> Result<Value, EvalError> {
         }
         cel::Value::Map(m) => {
             let mut o = serde_json::Map::new();
-            for (k, f) in m.map.iter() {
+            // In key order: the first error never depends on hashing.
+            for (k, f) in m.map.iter().collect::<std::collections::BTreeMap<_, _>>() {
                 o.insert(k.to_string(), to_json(f)?);
             }
             Value::Object(o)

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 /// The date every test renders at, so exception expiry never depends on the calendar.
 pub const TODAY: &str = "2026-11-26";
 
-/// The profile contract, vendored from `../shared/profile.example.yaml` (`tests/vendored.rs`
+/// The profile contract, vendored from `../shared/profile.example.yaml` (`tests/hermetic/vendored.rs`
 /// keeps the copy current).
 pub const CONTRACT: &str = "tests/data/profile.example.yaml";
 

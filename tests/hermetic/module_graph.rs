@@ -2,7 +2,7 @@
 //! trees written here, one with a cycle (through `use`, a path in code and `super::`),
 //! one without.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -2,9 +2,9 @@
 //! for it, with its exact expected stderr beside it (`<name>.stderr`). Every one
 //! must exit 2 within a second, never panic, and write nothing: no new output
 //! directory, and an existing rendering left byte for byte as it was.
-//! `KHARDEN_BLESS=1 cargo test --test bad_profiles` rewrites the `.stderr` files.
+//! `KHARDEN_BLESS=1 cargo test --test hermetic bad_profiles` rewrites the `.stderr` files.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
@@ -111,11 +111,15 @@ fn every_bad_profile_fails_cleanly_with_its_expected_report() {
             std::fs::write(&expected, &err).unwrap();
         } else {
             let want = std::fs::read_to_string(&expected)
-                .unwrap_or_else(|_| panic!("{name}: no {name}.stderr; bless it"));
+                .unwrap_or_else(|_| panic!("{name}: no {name}.stderr; bless it with `KHARDEN_BLESS=1 cargo test --test hermetic bad_profiles`"));
             if want != err {
                 failures.push(format!("--- {name}: expected\n{want}--- got\n{err}"));
             }
         }
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{}\nif the new reports are right: `KHARDEN_BLESS=1 cargo test --test hermetic bad_profiles`, then review the diff",
+        failures.join("\n")
+    );
 }

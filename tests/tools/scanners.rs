@@ -5,7 +5,7 @@
 //! annotation), so a checkov that finds nothing cannot pass this silently.
 //! The test fails, never skips, when checkov is not installed.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! survive, and the registries admit every pod image (through the rendered
 //! admission chain).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -3,7 +3,7 @@
 //! files; `kharden report` (self-contained, escaped, deterministic) and
 //! `kharden explain --format mermaid`.
 
-mod common;
+use crate::common;
 
 use std::fs;
 

@@ -1,7 +1,7 @@
 //! The vendored copies under `tests/data/` match `../shared/`, file for file; the rest of
 //! the suite reads only the vendored copies.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! back by two independent readers (serde-saphyr, and PyYAML, a YAML 1.1 reader
 //! like kubectl's), never as extra structure.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

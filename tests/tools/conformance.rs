@@ -3,7 +3,7 @@
 //! `kubectl kustomize` on each example directory. `scripts/setup-tools`
 //! installs the pinned validator; these tests fail (never skip) without it.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Command;

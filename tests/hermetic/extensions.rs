@@ -2,7 +2,7 @@
 //! cannot escape the profile's folder or print unescaped values, and template
 //! errors name the template and its line.
 
-mod common;
+use crate::common;
 
 use std::fs;
 

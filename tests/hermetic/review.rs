@@ -1,7 +1,7 @@
 //! The reviewer workflow: `diff`, `explain`, `lint`, `init`, fleets, completions
 //! and the man page, through the real binary.
 
-mod common;
+use crate::common;
 
 use std::fs;
 
@@ -340,7 +340,7 @@ fn lint_docs_are_current() {
         assert_eq!(
             doc,
             kharden::lint::docs(),
-            "docs/lint.md is stale; rerun with KHARDEN_BLESS=1"
+            "docs/lint.md is stale; rerun with `KHARDEN_BLESS=1 cargo test --test hermetic lint_docs_are_current`"
         );
     }
 }

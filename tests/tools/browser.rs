@@ -5,7 +5,7 @@
 //! Without `chromium` on PATH the test says so and passes, unless
 //! KHARDEN_REQUIRE_BROWSER=1 (set it where the browser is installed).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Command;

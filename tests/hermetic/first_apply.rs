@@ -6,7 +6,7 @@
 //! workload, and nothing up to the policy stage may wait on a workload. The
 //! previous four-stage layout, run through the same model, fails.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

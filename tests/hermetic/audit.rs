@@ -4,7 +4,7 @@
 //! against tests/fixtures/brownfield/profile.yaml on both policy engines; every
 //! finding asserted on the parsed JSON.
 
-mod common;
+use crate::common;
 
 use common::{kharden, root, stderr, stdout};
 use serde_json::Value;

@@ -3,7 +3,7 @@
 //! `verify` scenarios submit must be what the API server would accept, or the
 //! admission answers prove nothing; and the validator must really refuse.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};
