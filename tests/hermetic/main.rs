@@ -21,6 +21,7 @@ mod gitops;
 mod golden;
 mod hostile_input;
 mod import;
+mod layout;
 mod module_graph;
 mod review;
 mod safe_write;
