@@ -524,7 +524,7 @@ fn registry_too_broad(m: &Model, out: &mut Vec<Diagnostic>) {
 
 fn api_open(m: &Model, out: &mut Vec<Diagnostic>) {
     let a = &m.profile.api_server;
-    if a.private || m.profile.cluster.platform == crate::profile::Platform::Kubeadm {
+    if a.private || m.platform().control_plane() == crate::platform::ControlPlane::Nodes {
         return;
     }
     let base = FieldPath::root().key("apiServer");
