@@ -13,6 +13,12 @@
 //!   IP ranges, Entra ID, local accounts off), shown as YAML.
 //! - `gke`: the REST `Cluster` fields for the current (non-deprecated) endpoint
 //!   and authorized-network settings.
+//!
+//! Each of those four files implements `Target` (its files, its warnings, its
+//! log export); `target` picks one through the platform seam
+//! (`platform::dispatch`), and what a platform *is* (who runs the control
+//! plane, how users sign in) is asked of `platform::Rules`. The checks leave
+//! what they parsed in `plan.control_plane` (`valid`), which the renderers read.
 
 use std::net::IpAddr;
 
