@@ -56,7 +56,7 @@ fn every_platform_writes_its_own_control_plane_files() {
             .collect();
         let want: Vec<String> = files.iter().map(|f| format!("{platform}/{f}")).collect();
         assert_eq!(written, want, "{platform}");
-        let notes = crate::concern::notes(&m).join("\n");
+        let notes = crate::render(&m).unwrap().notes.join("\n");
         match note {
             Some(n) => assert!(
                 notes.contains(&format!("note: on {platform} the control-plane"))
