@@ -48,7 +48,7 @@ fn render_aks(m: &Model) -> Result<Manifest, RenderError> {
         // The profile's bindings are Kubernetes RBAC, so Azure RBAC stays off.
         aad.insert("enableAzureRBAC".into(), json!(false));
         if let Some(t) = &m.plan.control_plane.identity.entra_tenant {
-            aad.insert("tenantID".into(), json!(t));
+            aad.insert("tenantID".into(), json!(t.value));
         }
         // Validation refuses Entra ID without admin groups (a lock-out).
         let admins = m

@@ -261,6 +261,7 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) -> Option<AuditLog> {
         }
     }
     (audit.enabled && absolute).then(|| AuditLog {
+        at: ap.key("logPath"),
         path: audit.log_path.clone(),
         dir: super::valid::parent_dir(&audit.log_path).to_owned(),
     })

@@ -61,6 +61,7 @@ pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnosti
                 );
             } else {
                 plan.control_plane.encryption = Encryption::Kms {
+                    at: base.key("kmsEndpoint"),
                     endpoint: ep.clone(),
                     socket_dir: super::valid::parent_dir(path).to_owned(),
                     name: e

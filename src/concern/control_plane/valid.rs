@@ -36,6 +36,8 @@ pub struct Valid {
 /// The audit log file, an absolute path on the control-plane node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditLog {
+    /// Where the profile sets it (`apiServer.audit.logPath`).
+    pub at: FieldPath,
     pub path: String,
     /// Its directory, mounted into the API server's pod.
     pub dir: String,
@@ -48,6 +50,8 @@ pub enum Encryption {
     Key(&'static str),
     /// A KMS v2 plugin listening on a unix socket.
     Kms {
+        /// Where the profile sets it (`apiServer.encryption.kmsEndpoint`).
+        at: FieldPath,
         /// `kmsEndpoint` as written (`unix://` and the socket's path).
         endpoint: String,
         /// The directory holding the socket, mounted into the API server's pod.
@@ -72,8 +76,9 @@ pub struct Identity {
     /// (`identity.mode: config`, or no OIDC at all: then the file holds only the
     /// anonymous block); otherwise the `--oidc-*` flags.
     pub config_file: bool,
-    /// The Entra ID tenant of `identity.oidc.issuerURL`, when it is an Entra ID issuer.
-    pub entra_tenant: Option<String>,
+    /// The Entra ID tenant of `identity.oidc.issuerURL` (the issuer as text),
+    /// when it is an Entra ID issuer.
+    pub entra_tenant: Option<At<String>>,
 }
 
 /// The directory holding the file at the absolute `path`.

@@ -381,9 +381,16 @@ fn is_guid(s: &str) -> bool {
 pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     plan.control_plane.identity = super::valid::Identity {
         config_file: decide_config_file(m),
-        entra_tenant: oidc(m)
-            .and_then(|o| entra_tenant(&o.issuer_url))
-            .map(str::to_owned),
+        entra_tenant: oidc(m).and_then(|o| {
+            Some(super::valid::At {
+                path: FieldPath::root()
+                    .key("identity")
+                    .key("oidc")
+                    .key("issuerURL"),
+                text: o.issuer_url.clone(),
+                value: entra_tenant(&o.issuer_url)?.to_owned(),
+            })
+        }),
     };
     platform_checks(m, out);
     // Only where kharden writes the API server's settings does it choose

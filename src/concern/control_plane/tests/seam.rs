@@ -111,6 +111,7 @@ fn the_checks_keep_the_values_they_parsed() {
     assert_eq!(
         v.audit_log,
         Some(AuditLog {
+            at: api.key("audit").key("logPath"),
             path: "/var/log/k/audit.log".to_owned(),
             dir: "/var/log/k".to_owned(),
         })
@@ -118,6 +119,7 @@ fn the_checks_keep_the_values_they_parsed() {
     assert_eq!(
         v.encryption,
         Encryption::Kms {
+            at: api.key("encryption").key("kmsEndpoint"),
             endpoint: "unix:///run/kms/socket.sock".to_owned(),
             socket_dir: "/run/kms".to_owned(),
             name: "kharden-kms".to_owned(),
@@ -135,10 +137,15 @@ fn the_checks_keep_the_values_they_parsed() {
         "aks",
         "identity:\n  adminGroupObjectIDs: [7a8b9c0d-3456-4789-abcd-ef0123456789]\n  oidc: {issuerURL: \"https://login.microsoftonline.com/0c1d2e3f-aaaa-4bbb-8ccc-ddddeeeeffff/v2.0\", clientID: k}\n",
     );
-    assert_eq!(
-        aks.plan.control_plane.identity.entra_tenant.as_deref(),
-        Some("0c1d2e3f-aaaa-4bbb-8ccc-ddddeeeeffff")
-    );
+    let tenant = aks
+        .plan
+        .control_plane
+        .identity
+        .entra_tenant
+        .as_ref()
+        .unwrap();
+    assert_eq!(tenant.value, "0c1d2e3f-aaaa-4bbb-8ccc-ddddeeeeffff");
+    assert_eq!(tenant.path.to_string(), "identity.oidc.issuerURL");
 }
 
 /// The renderers read the plan, not the profile: a plan edited after the
@@ -157,6 +164,7 @@ fn the_renderers_read_the_plan_not_the_profile() {
 
     let mut m = on("kubeadm", "apiServer: {advertiseAddress: 10.0.0.10}\n");
     m.plan.control_plane.audit_log = Some(AuditLog {
+        at: FieldPath::root(),
         path: "/srv/audit/a.log".to_owned(),
         dir: "/srv/audit".to_owned(),
     });
