@@ -7,7 +7,6 @@ use crate::facts::{facts, summary};
 use crate::manifest::RenderError;
 use crate::model::Model;
 use crate::position::PathError;
-use crate::profile::Platform;
 use crate::source::{FieldPath, Seg};
 
 /// Why `kharden explain PATH` cannot answer.
@@ -43,12 +42,7 @@ const INHERITED: &[(&str, &str)] = &[
 
 /// A readable summary of the whole profile.
 pub fn overview(m: &Model) -> String {
-    let platform = match m.profile.cluster.platform {
-        Platform::Kubeadm => "kubeadm",
-        Platform::Aks => "aks",
-        Platform::Eks => "eks",
-        Platform::Gke => "gke",
-    };
+    let platform = m.platform().name();
     let c = &m.profile.cluster;
     format!(
         "cluster {} ({platform}, Kubernetes {})\n{}",

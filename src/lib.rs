@@ -30,6 +30,7 @@ pub(crate) mod net;
 pub(crate) mod netpol_eval;
 pub mod output;
 pub mod plan;
+pub(crate) mod platform;
 pub(crate) mod position;
 pub(crate) mod profile;
 pub(crate) mod quantity;

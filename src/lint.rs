@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 
 use crate::diag::Diagnostic;
 use crate::model::Model;
-use crate::net::Cidr;
 use crate::profile::{
     Direction, MeshProvider, MtlsMode, OutboundTraffic, PodSecurityLevel, RuleSpec,
 };
@@ -524,7 +523,7 @@ fn registry_too_broad(m: &Model, out: &mut Vec<Diagnostic>) {
 
 fn api_open(m: &Model, out: &mut Vec<Diagnostic>) {
     let a = &m.profile.api_server;
-    if a.private || m.profile.cluster.platform == crate::profile::Platform::Kubeadm {
+    if a.private || m.platform().control_plane() == crate::platform::ControlPlane::Nodes {
         return;
     }
     let base = FieldPath::root().key("apiServer");
@@ -534,12 +533,16 @@ fn api_open(m: &Model, out: &mut Vec<Diagnostic>) {
                 .hint("list the networks that administer the cluster in `apiServer.authorizedNetworks`, or set `private: true`"),
         );
     }
-    for (i, n) in a.authorized_networks.iter().enumerate() {
-        if Cidr::parse(n).is_ok_and(|c| c.prefix == 0) {
+    // The networks as the control-plane checks parsed them.
+    for n in &m.plan.control_plane.authorized_networks {
+        if n.value.prefix == 0 {
             out.push(
                 Diagnostic::error(
-                    base.key("authorizedNetworks").index(i),
-                    format!("`{n}` lets the whole internet reach the public API endpoint"),
+                    n.path.clone(),
+                    format!(
+                        "`{}` lets the whole internet reach the public API endpoint",
+                        n.text
+                    ),
                 )
                 .hint("list the networks that administer the cluster"),
             );

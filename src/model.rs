@@ -10,7 +10,7 @@ use crate::diag::Diagnostic;
 use crate::names;
 use crate::net::Cidr;
 use crate::profile::{
-    ContainerLimits, IdentityMode, NamespaceSpec, Platform, PolicyEngine, Profile, QuantityValue,
+    ContainerLimits, IdentityMode, NamespaceSpec, PolicyEngine, Profile, QuantityValue,
 };
 use crate::source::{FieldPath, Sources};
 
@@ -98,6 +98,11 @@ impl Model {
         }
     }
 
+    /// What the cluster's platform decides (the one seam over `cluster.platform`).
+    pub(crate) fn platform(&self) -> &'static dyn crate::platform::Rules {
+        crate::platform::of(self.profile.cluster.platform)
+    }
+
     /// Every flow of the profile, both ends resolved (computed once).
     pub fn flows(&self) -> &[crate::flows::Flow] {
         self.flows.get_or_init(|| crate::flows::resolve_all(self))
@@ -106,9 +111,9 @@ impl Model {
     /// The prefix every user subject gets: the one the API server itself applies.
     /// With `--oidc-*` flags and no prefix set, Kubernetes prefixes `<issuer>#` to
     /// every claim but `email`; `-` turns prefixing off. The structured config has
-    /// no implicit prefix. On EKS the identity provider follows the flags' rules
-    /// whatever `identity.mode` says; on AKS Entra ID names users itself, so no
-    /// prefix applies.
+    /// no implicit prefix. The platform says whose rules apply (on EKS the
+    /// flags' whatever `identity.mode` says; on AKS Entra ID names users itself,
+    /// so no prefix applies).
     pub fn user_prefix(&self) -> String {
         let Some(identity) = &self.profile.identity else {
             return String::new();
@@ -116,10 +121,8 @@ impl Model {
         let Some(oidc) = &identity.oidc else {
             return String::new();
         };
-        let mode = match self.profile.cluster.platform {
-            Platform::Aks => return String::new(),
-            Platform::Eks => IdentityMode::Flags,
-            Platform::Kubeadm | Platform::Gke => identity.mode,
+        let Some(mode) = self.platform().identity().prefix_mode(identity.mode) else {
+            return String::new();
         };
         match (oidc.username_prefix.as_deref(), mode) {
             (Some("-"), _) => String::new(),
@@ -135,9 +138,15 @@ impl Model {
         }
     }
 
-    /// The prefix every group subject gets (none on AKS, see `user_prefix`).
+    /// The prefix every group subject gets (none where the platform names
+    /// groups itself, see `user_prefix`).
     pub fn group_prefix(&self) -> String {
-        if self.profile.cluster.platform == Platform::Aks {
+        if self
+            .platform()
+            .identity()
+            .prefix_mode(IdentityMode::Flags)
+            .is_none()
+        {
             return String::new();
         }
         self.profile

@@ -21,7 +21,7 @@ use crate::manifest::{ManifestSet, RenderError};
 use crate::model::Model;
 use crate::net::Cidr;
 use crate::netpol_eval::Endpoint;
-use crate::profile::Platform;
+use crate::platform::ControlPlane;
 use crate::verify::{network_cluster, objects};
 
 /// Escape text for HTML element content and quoted attribute values.
@@ -340,12 +340,7 @@ pub fn html(m: &Model, set: &ManifestSet) -> Result<String, RenderError> {
         esc(&title),
         esc(&title)
     );
-    let platform = match p.cluster.platform {
-        Platform::Kubeadm => "kubeadm",
-        Platform::Aks => "aks",
-        Platform::Eks => "eks",
-        Platform::Gke => "gke",
-    };
+    let platform = m.platform().name();
     let _ = writeln!(
         out,
         "<p>Profile <code>{}</code>, platform {platform}, Kubernetes {}; exceptions judged on {}.</p>",
@@ -605,7 +600,7 @@ pub fn html(m: &Model, set: &ManifestSet) -> Result<String, RenderError> {
 
     // API server.
     out.push_str("<section id=\"apiserver\">\n<h2>API server settings</h2>\n");
-    if p.cluster.platform == Platform::Kubeadm {
+    if m.platform().control_plane() == ControlPlane::Nodes {
         let rows: Vec<Vec<String>> = control_plane::kubeadm_flags(m)
             .into_iter()
             .map(|f| vec![format!("--{}", f.name), f.value, f.cis.to_owned()])

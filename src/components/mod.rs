@@ -152,22 +152,10 @@ impl Component {
     }
 }
 
-/// A label-or-annotation the platform reads to make a LoadBalancer internal.
+/// A label-or-annotation the platform reads to make a LoadBalancer internal
+/// (the platform decides: `platform::Rules::internal_lb_annotation`).
 pub fn internal_lb_annotation(p: Platform) -> Option<(&'static str, &'static str)> {
-    match p {
-        Platform::Aks => Some((
-            "service.beta.kubernetes.io/azure-load-balancer-internal",
-            "true",
-        )),
-        Platform::Eks => Some((
-            "service.beta.kubernetes.io/aws-load-balancer-internal",
-            "true",
-        )),
-        Platform::Gke => Some(("networking.gke.io/load-balancer-type", "Internal")),
-        // Bare clusters have no provider-wide convention (MetalLB and others each
-        // have their own), so the rule refuses every LoadBalancer Service there.
-        Platform::Kubeadm => None,
-    }
+    crate::platform::of(p).internal_lb_annotation()
 }
 
 /// The images of the mesh's injected proxy (Istio's `istio-proxy` and, with

@@ -4,27 +4,51 @@
 use super::*;
 use crate::manifest::RenderError;
 
-pub(super) fn render_aks(m: &Model) -> Result<Manifest, RenderError> {
+pub(super) struct Aks;
+
+impl Target for Aks {
+    fn render(&self, m: &Model) -> Result<Vec<Manifest>, RenderError> {
+        Ok(vec![render_aks(m)?])
+    }
+    fn warnings(&self, m: &Model) -> Vec<String> {
+        managed_warnings(
+            m,
+            "aks (identity as Entra ID `aadProfile`)",
+            true,
+            BETA_API_BY_PROVIDER,
+        )
+    }
+    fn log_export(&self, m: &Model, cp: bool, audit: bool) -> Result<Vec<Manifest>, RenderError> {
+        Ok(vec![managed_logs::aks_diagnostic_setting(m, cp, audit)?])
+    }
+    fn log_note(&self) -> Option<&'static str> {
+        Some(
+            "note: on aks the control-plane and audit logs go to Log Analytics by control-plane/aks/diagnostic-setting.yaml; to reach Elasticsearch, add an Event Hub destination to that setting and read it with Elastic's Azure integration",
+        )
+    }
+}
+
+fn render_aks(m: &Model) -> Result<Manifest, RenderError> {
     let a = &m.profile.api_server;
     let mut access = Map::new();
     access.insert("enablePrivateCluster".into(), json!(a.private));
     if a.private {
         access.insert("enablePrivateClusterPublicFQDN".into(), json!(false));
         access.insert("privateDNSZone".into(), json!("system"));
-    } else if !a.authorized_networks.is_empty() {
-        access.insert("authorizedIPRanges".into(), json!(a.authorized_networks));
+    } else if !m.plan.control_plane.authorized_networks.is_empty() {
+        access.insert("authorizedIPRanges".into(), json!(network_texts(m)));
     }
     access.insert("disableRunCommand".into(), json!(true));
     let mut props = Map::new();
     props.insert("apiServerAccessProfile".into(), Value::Object(access));
     props.insert("enableRBAC".into(), json!(true));
-    if let Some(o) = identity::oidc(m) {
+    if identity::oidc(m).is_some() {
         let mut aad = Map::new();
         aad.insert("managed".into(), json!(true));
         // The profile's bindings are Kubernetes RBAC, so Azure RBAC stays off.
         aad.insert("enableAzureRBAC".into(), json!(false));
-        if let Some(t) = identity::entra_tenant(&o.issuer_url) {
-            aad.insert("tenantID".into(), json!(t));
+        if let Some(t) = &m.plan.control_plane.identity.entra_tenant {
+            aad.insert("tenantID".into(), json!(t.value));
         }
         // Validation refuses Entra ID without admin groups (a lock-out).
         let admins = m

@@ -3,11 +3,12 @@
 //! secrets, configmaps and token reviews at Metadata only (never their bodies),
 //! records RBAC changes and exec/attach/port-forward in full, places the user's
 //! `apiServer.audit.extraRules` after those fixed rules, and ends with a
-//! Metadata catch-all. The log path is exposed here as the one source of truth
-//! (the logging concern tails it).
+//! Metadata catch-all. Its checks accept the log path into the plan
+//! (`valid::AuditLog`), which the flags and mounts read.
 
 use serde::Serialize;
 
+use super::valid::AuditLog;
 use crate::diag::Diagnostic;
 use crate::model::Model;
 use crate::profile::{AuditLevel, AuditResources, AuditRule};
@@ -16,19 +17,9 @@ use crate::source::FieldPath;
 /// Where the policy file lives on a kubeadm control-plane node.
 pub const POLICY_PATH: &str = "/etc/kubernetes/audit-policy.yaml";
 
-/// The audit log path, or `None` when auditing is off. The logging concern reads
-/// the API server's audit log from here.
-pub fn log_path(m: &Model) -> Option<&str> {
-    let a = &m.profile.api_server.audit;
-    a.enabled.then_some(a.log_path.as_str())
-}
-
-/// The directory that holds the audit log (mounted into the API server pod).
-pub fn log_dir(m: &Model) -> Option<&str> {
-    log_path(m).map(|p| match p.rfind('/') {
-        Some(0) | None => "/",
-        Some(i) => &p[..i],
-    })
+/// The audit log, as the checks accepted it; `None` when auditing is off.
+pub fn log(m: &Model) -> Option<&AuditLog> {
+    m.plan.control_plane.audit_log.as_ref()
 }
 
 /// A kube-apiserver flag with the CIS control it satisfies.
@@ -43,7 +34,7 @@ pub struct Flag {
 /// The audit flags; empty when auditing is off.
 pub fn flags(m: &Model) -> Vec<Flag> {
     let a = &m.profile.api_server.audit;
-    let Some(path) = log_path(m) else {
+    let Some(log) = log(m) else {
         return Vec::new();
     };
     vec![
@@ -54,7 +45,7 @@ pub fn flags(m: &Model) -> Vec<Flag> {
         },
         Flag {
             name: "audit-log-path",
-            value: path.to_owned(),
+            value: log.path.clone(),
             cis: "CIS 1.2.16: audit log written",
         },
         Flag {
@@ -198,11 +189,13 @@ pub fn policy(m: &Model) -> Policy {
     }
 }
 
-/// Checks of `apiServer.audit`.
-pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+/// Checks of `apiServer.audit`; the log the API server writes when they pass
+/// and auditing is on.
+pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) -> Option<AuditLog> {
     let audit = &m.profile.api_server.audit;
     let ap = FieldPath::root().key("apiServer").key("audit");
-    if audit.enabled && !audit.log_path.starts_with('/') {
+    let absolute = audit.log_path.starts_with('/');
+    if audit.enabled && !absolute {
         out.push(
             Diagnostic::error(
                 ap.key("logPath"),
@@ -267,6 +260,11 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+    (audit.enabled && absolute).then(|| AuditLog {
+        at: ap.key("logPath"),
+        path: audit.log_path.clone(),
+        dir: super::valid::parent_dir(&audit.log_path).to_owned(),
+    })
 }
 
 #[cfg(test)]

@@ -4,6 +4,31 @@
 use super::*;
 use crate::manifest::RenderError;
 
+pub(super) struct Eks;
+
+impl Target for Eks {
+    fn render(&self, m: &Model) -> Result<Vec<Manifest>, RenderError> {
+        Ok(vec![render_eks(m)?])
+    }
+    fn warnings(&self, m: &Model) -> Vec<String> {
+        managed_warnings(
+            m,
+            "eks (identity as eksctl `identityProviders`)",
+            true,
+            BETA_API_BY_PROVIDER,
+        )
+    }
+    fn log_export(&self, _: &Model, _: bool, _: bool) -> Result<Vec<Manifest>, RenderError> {
+        // clusterconfig.yaml's `cloudWatch.clusterLogging` exports them.
+        Ok(Vec::new())
+    }
+    fn log_note(&self) -> Option<&'static str> {
+        Some(
+            "note: on eks the control-plane and audit logs go to CloudWatch Logs (clusterconfig.yaml `cloudWatch.clusterLogging`); to reach Elasticsearch, subscribe the log group /aws/eks/<cluster>/cluster with a Firehose stream or Elastic's AWS integration",
+        )
+    }
+}
+
 /// The smallest CloudWatch retention (days) that keeps at least `days`.
 pub(super) fn cloudwatch_retention(days: u32) -> u32 {
     const ALLOWED: &[u32] = &[
@@ -13,15 +38,16 @@ pub(super) fn cloudwatch_retention(days: u32) -> u32 {
     ALLOWED.iter().copied().find(|d| *d >= days).unwrap_or(3653)
 }
 
-pub(super) fn render_eks(m: &Model) -> Result<Manifest, RenderError> {
+fn render_eks(m: &Model) -> Result<Manifest, RenderError> {
     let a = &m.profile.api_server;
     let mut endpoints = Map::new();
     endpoints.insert("privateAccess".into(), json!(true));
     endpoints.insert("publicAccess".into(), json!(!a.private));
     let mut vpc = Map::new();
     vpc.insert("clusterEndpoints".into(), Value::Object(endpoints));
-    if !a.private && !a.authorized_networks.is_empty() {
-        vpc.insert("publicAccessCIDRs".into(), json!(a.authorized_networks));
+    let networks = network_texts(m);
+    if !a.private && !networks.is_empty() {
+        vpc.insert("publicAccessCIDRs".into(), json!(networks));
     }
     let mut cfg = Map::new();
     cfg.insert("apiVersion".into(), json!("eksctl.io/v1alpha5"));

@@ -5,10 +5,12 @@
 
 use serde_json::{Value, json};
 
+use super::valid::Encryption;
 use crate::diag::Diagnostic;
 use crate::manifest::{Manifest, RenderError};
 use crate::model::Model;
-use crate::profile::{EncryptionProvider, Platform};
+use crate::platform::ControlPlane;
+use crate::profile::EncryptionProvider;
 use crate::source::FieldPath;
 
 /// Where the file goes on every control-plane node (and is mounted from).
@@ -18,26 +20,27 @@ pub const CONFIG_PATH: &str = "/etc/kubernetes/encryption-config.yaml";
 /// data"), so a forgotten key is loud, never a shared or weak one.
 pub const KEY_PLACEHOLDER: &str = "REPLACE-ME: head -c 32 /dev/urandom | base64";
 
-/// The KMS plugin's socket path, when the provider is `kms`.
-pub fn kms_socket(m: &Model) -> Option<&str> {
-    let e = &m.profile.api_server.encryption;
-    match e.provider {
-        EncryptionProvider::Kms => e.kms_endpoint.as_deref()?.strip_prefix("unix://"),
-        _ => None,
+/// The directory to mount into the static pod for the KMS socket, when the
+/// provider is `kms`.
+pub fn kms_socket_dir(m: &Model) -> Option<&str> {
+    match &m.plan.control_plane.encryption {
+        Encryption::Kms { socket_dir, .. } => Some(socket_dir),
+        Encryption::Key(_) => None,
     }
 }
 
-/// The directory to mount into the static pod for the KMS socket.
-pub fn kms_socket_dir(m: &Model) -> Option<&str> {
-    let sock = kms_socket(m)?;
-    let dir = &sock[..sock.rfind('/')?];
-    Some(if dir.is_empty() { "/" } else { dir })
-}
-
-pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+/// Checks of `apiServer.encryption`; the provider they accept goes to
+/// `plan.control_plane.encryption`.
+pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let e = &m.profile.api_server.encryption;
     let base = FieldPath::root().key("apiServer").key("encryption");
     let kms = e.provider == EncryptionProvider::Kms;
+    plan.control_plane.encryption = match e.provider {
+        EncryptionProvider::Secretbox => Encryption::Key("secretbox"),
+        EncryptionProvider::Aescbc => Encryption::Key("aescbc"),
+        // Filled below once the endpoint passes.
+        EncryptionProvider::Kms => Encryption::default(),
+    };
     match (&e.kms_endpoint, kms) {
         (None, true) => out.push(
             Diagnostic::error(
@@ -56,6 +59,16 @@ pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnost
                     )
                     .hint("write unix:///var/run/kmsplugin/socket.sock"),
                 );
+            } else {
+                plan.control_plane.encryption = Encryption::Kms {
+                    at: base.key("kmsEndpoint"),
+                    endpoint: ep.clone(),
+                    socket_dir: super::valid::parent_dir(path).to_owned(),
+                    name: e
+                        .kms_name
+                        .clone()
+                        .unwrap_or_else(|| "kharden-kms".to_owned()),
+                };
             }
         }
         (Some(_), false) => out.push(
@@ -89,21 +102,15 @@ pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnost
 /// write), then `identity` so Secrets written before it stay readable until
 /// they are rewritten.
 pub fn config(m: &Model) -> Value {
-    let e = &m.profile.api_server.encryption;
-    let first = match e.provider {
-        EncryptionProvider::Kms => json!({"kms": {
+    let first = match &m.plan.control_plane.encryption {
+        Encryption::Kms { endpoint, name, .. } => json!({"kms": {
             "apiVersion": "v2",
-            "name": e.kms_name.as_deref().unwrap_or("kharden-kms"),
-            "endpoint": e.kms_endpoint,
+            "name": name,
+            "endpoint": endpoint,
             "timeout": "3s",
         }}),
-        p => {
-            let name = if p == EncryptionProvider::Aescbc {
-                "aescbc"
-            } else {
-                "secretbox"
-            };
-            json!({name: {"keys": [{"name": "key1", "secret": KEY_PLACEHOLDER}]}})
+        Encryption::Key(name) => {
+            json!({*name: {"keys": [{"name": "key1", "secret": KEY_PLACEHOLDER}]}})
         }
     };
     json!({
@@ -114,13 +121,13 @@ pub fn config(m: &Model) -> Value {
 }
 
 pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
-    if m.profile.cluster.platform != Platform::Kubeadm {
+    if m.platform().control_plane() != ControlPlane::Nodes {
         return Ok(Vec::new());
     }
     let mut notes = vec![format!(
         "EncryptionConfiguration: install on every control-plane node at {CONFIG_PATH} (mode 0600, root)."
     )];
-    if kms_socket(m).is_some() {
+    if kms_socket_dir(m).is_some() {
         notes.push("The KMS v2 plugin must be running on each control-plane node before the API server starts.".to_owned());
     } else {
         notes.extend([

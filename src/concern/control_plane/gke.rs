@@ -4,11 +4,36 @@
 use super::*;
 use crate::manifest::RenderError;
 
-pub(super) fn render_gke(m: &Model) -> Result<Manifest, RenderError> {
+pub(super) struct Gke;
+
+impl Target for Gke {
+    fn render(&self, m: &Model) -> Result<Vec<Manifest>, RenderError> {
+        Ok(vec![render_gke(m)?])
+    }
+    fn warnings(&self, m: &Model) -> Vec<String> {
+        // GKE keeps the ranges with a private endpoint (see `managed_warnings`).
+        managed_warnings(
+            m,
+            "gke (identity through GKE Identity Service)",
+            false,
+            "on gke turn the beta API on per resource (`gcloud container clusters update --enable-kubernetes-unstable-apis=admissionregistration.k8s.io/v1beta1/mutatingadmissionpolicies,admissionregistration.k8s.io/v1beta1/mutatingadmissionpolicybindings`); GKE sets the feature gates itself",
+        )
+    }
+    fn log_export(&self, _: &Model, _: bool, _: bool) -> Result<Vec<Manifest>, RenderError> {
+        // cluster.yaml's `loggingConfig` exports them.
+        Ok(Vec::new())
+    }
+    fn log_note(&self) -> Option<&'static str> {
+        Some(
+            "note: on gke the control-plane logs go to Cloud Logging (cluster.yaml `loggingConfig`) and audit events to Cloud Audit Logs; to reach Elasticsearch, route them with a log sink to Pub/Sub and Elastic's GCP integration",
+        )
+    }
+}
+
+fn render_gke(m: &Model) -> Result<Manifest, RenderError> {
     let a = &m.profile.api_server;
-    let blocks: Vec<Value> = a
-        .authorized_networks
-        .iter()
+    let blocks: Vec<Value> = network_texts(m)
+        .into_iter()
         .map(|c| json!({"cidrBlock": c}))
         .collect();
     let mut authz = Map::new();

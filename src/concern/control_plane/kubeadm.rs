@@ -1,9 +1,38 @@
 //! kubeadm: the ClusterConfiguration (flags and host mounts), the
 //! InitConfiguration with the private address and its bind-address patch, the
-//! audit policy and the structured authentication config.
+//! audit policy and the structured authentication config; the warnings on
+//! what kubeadm leaves to the network in front of it.
 
 use super::*;
 use crate::manifest::RenderError;
+
+pub(super) struct Kubeadm;
+
+impl Target for Kubeadm {
+    fn render(&self, m: &Model) -> Result<Vec<Manifest>, RenderError> {
+        render_kubeadm(m)
+    }
+    fn warnings(&self, m: &Model) -> Vec<String> {
+        let a = &m.profile.api_server;
+        let mut parts = Vec::new();
+        if a.private && a.advertise_address.is_none() {
+            // Only the built-in default is left here: `validate` refuses a
+            // written `private: true` without an address.
+            parts.push("`apiServer.private` is true by default, but without `apiServer.advertiseAddress` the kubeadm API server listens on every interface (0.0.0.0): set the node's private address, or `private: false`".to_owned());
+        }
+        if !m.plan.control_plane.authorized_networks.is_empty() {
+            parts.push("`apiServer.authorizedNetworks` is not rendered for kubeadm: limit port 6443 in the network in front of the control plane".to_owned());
+        }
+        parts
+    }
+    fn log_export(&self, _: &Model, _: bool, _: bool) -> Result<Vec<Manifest>, RenderError> {
+        // The logs are files on the control-plane nodes: the collector ships them.
+        Ok(Vec::new())
+    }
+    fn log_note(&self) -> Option<&'static str> {
+        None
+    }
+}
 
 #[derive(Serialize)]
 pub(super) struct Arg {
@@ -84,7 +113,7 @@ pub(super) fn profiling_off() -> ControlPlaneComponent {
     }
 }
 
-pub(super) fn render_kubeadm(m: &Model) -> Result<Vec<Manifest>, RenderError> {
+fn render_kubeadm(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     const P: &str = "kubeadm";
     let flags = kubeadm_flags(m);
     let mut volumes = Vec::new();
@@ -113,12 +142,12 @@ pub(super) fn render_kubeadm(m: &Model) -> Result<Vec<Manifest>, RenderError> {
             path_type: "Directory",
         });
     }
-    if let Some(dir) = audit::log_dir(m) {
+    if let Some(log) = audit::log(m) {
         volumes.push(file_mount("audit-policy", audit::POLICY_PATH));
         volumes.push(HostPathMount {
             name: "audit-log",
-            host_path: dir.to_owned(),
-            mount_path: dir.to_owned(),
+            host_path: log.dir.clone(),
+            mount_path: log.dir.clone(),
             read_only: false,
             path_type: "DirectoryOrCreate",
         });
@@ -170,7 +199,13 @@ pub(super) fn render_kubeadm(m: &Model) -> Result<Vec<Manifest>, RenderError> {
         &notes,
         &cc,
     )?];
-    if let Some(addr) = &m.profile.api_server.advertise_address {
+    if let Some(addr) = m
+        .plan
+        .control_plane
+        .advertise_address
+        .as_ref()
+        .map(|a| &a.text)
+    {
         let mut init = json!({
             "apiVersion": "kubeadm.k8s.io/v1beta4",
             "kind": "InitConfiguration",
@@ -205,7 +240,7 @@ pub(super) fn render_kubeadm(m: &Model) -> Result<Vec<Manifest>, RenderError> {
             &init,
         )?);
     }
-    if audit::log_path(m).is_some() {
+    if audit::log(m).is_some() {
         out.push(Manifest::control_plane(
             P,
             "audit-policy.yaml",

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::flags::CIPHER_SUITES;
 use crate::manifest::{Manifest, RenderError};
 use crate::model::Model;
-use crate::profile::Platform;
+use crate::platform::ControlPlane;
 
 /// The CA kubeadm signs client certificates with; the kubelet trusts it for
 /// the API server's requests (CIS 4.2.3).
@@ -34,7 +34,7 @@ pub fn config() -> Value {
 }
 
 pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
-    if m.profile.cluster.platform != Platform::Kubeadm {
+    if m.platform().control_plane() != ControlPlane::Nodes {
         return Ok(Vec::new());
     }
     let notes = [

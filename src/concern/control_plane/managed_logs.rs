@@ -2,13 +2,14 @@
 //! the control plane and keeps its logs: `logging.sources` `controlPlane` and
 //! `audit` become the provider's own export (EKS CloudWatch `clusterLogging`,
 //! an AKS diagnostic setting, GKE `loggingConfig.componentConfig`), and notes
-//! say how each reaches Elasticsearch. The node collector ships the rest.
+//! say how each reaches Elasticsearch. The node collector ships the rest. Each
+//! platform's file says which export it writes and its note (`Target`).
 
 use serde_json::{Value, json};
 
 use crate::manifest::{Manifest, RenderError};
 use crate::model::Model;
-use crate::profile::{LogSource, Platform};
+use crate::profile::LogSource;
 
 /// The control-plane sources `logging` asks the provider to export.
 fn asked(m: &Model) -> (bool, bool) {
@@ -19,17 +20,13 @@ fn asked(m: &Model) -> (bool, bool) {
     (l.sources.contains(&LogSource::ControlPlane), audit)
 }
 
-fn managed(m: &Model) -> bool {
-    m.profile.cluster.platform != Platform::Kubeadm
-}
-
 /// GKE: the components Cloud Logging collects, when the profile asks for
 /// control-plane logs. (Kubernetes audit events go to Cloud Audit Logs, which
 /// GKE always writes for admin activity.)
-pub fn gke_logging_config(m: &Model) -> Option<Value> {
+pub(super) fn gke_logging_config(m: &Model) -> Option<Value> {
     let (cp, _) = asked(m);
     let l = m.profile.logging.as_ref()?;
-    if m.profile.cluster.platform != Platform::Gke || !cp {
+    if !cp {
         return None;
     }
     let mut components = vec!["SYSTEM_COMPONENTS"];
@@ -43,7 +40,25 @@ pub fn gke_logging_config(m: &Model) -> Option<Value> {
 /// AKS: the diagnostic setting that sends the control-plane categories to a
 /// Log Analytics workspace, as an ARM template (the workspace is a parameter:
 /// it lives outside the profile).
-fn aks_diagnostic_setting(m: &Model, cp: bool, audit: bool) -> Value {
+pub(super) fn aks_diagnostic_setting(
+    m: &Model,
+    cp: bool,
+    audit: bool,
+) -> Result<Manifest, RenderError> {
+    Manifest::control_plane(
+        "aks",
+        "diagnostic-setting.yaml",
+        "DiagnosticSetting",
+        &[
+            "ARM template (as YAML): a diagnostic setting on the managed cluster sending its control-plane".to_owned(),
+            "log categories to Log Analytics. Deploy with `az deployment group create --template-file`".to_owned(),
+            "(converted to JSON) `--parameters workspaceId=<workspace resource ID>`.".to_owned(),
+        ],
+        &diagnostic_setting_template(m, cp, audit),
+    )
+}
+
+fn diagnostic_setting_template(m: &Model, cp: bool, audit: bool) -> Value {
     let mut categories = Vec::new();
     if cp {
         categories.extend([
@@ -82,43 +97,28 @@ fn aks_diagnostic_setting(m: &Model, cp: bool, audit: bool) -> Value {
     })
 }
 
+/// The platform's own export of the logs `logging` asks for, beyond its
+/// cluster settings (the AKS diagnostic setting).
 pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let (cp, audit) = asked(m);
-    if m.profile.cluster.platform != Platform::Aks || !(cp || audit) {
+    if !(cp || audit) {
         return Ok(Vec::new());
     }
-    Ok(vec![Manifest::control_plane(
-        "aks",
-        "diagnostic-setting.yaml",
-        "DiagnosticSetting",
-        &[
-            "ARM template (as YAML): a diagnostic setting on the managed cluster sending its control-plane".to_owned(),
-            "log categories to Log Analytics. Deploy with `az deployment group create --template-file`".to_owned(),
-            "(converted to JSON) `--parameters workspaceId=<workspace resource ID>`.".to_owned(),
-        ],
-        &aks_diagnostic_setting(m, cp, audit),
-    )?])
+    super::target(m).log_export(m, cp, audit)
 }
 
 /// One line per platform on where the exported logs are and how they reach
 /// Elasticsearch, when `logging` asks for control-plane or audit logs.
 pub fn notes(m: &Model) -> Vec<String> {
     let (cp, audit) = asked(m);
-    if !managed(m) || !(cp || audit) {
+    if !(cp || audit) {
         return Vec::new();
     }
-    let line = match m.profile.cluster.platform {
-        Platform::Eks => {
-            "note: on eks the control-plane and audit logs go to CloudWatch Logs (clusterconfig.yaml `cloudWatch.clusterLogging`); to reach Elasticsearch, subscribe the log group /aws/eks/<cluster>/cluster with a Firehose stream or Elastic's AWS integration"
-        }
-        Platform::Aks => {
-            "note: on aks the control-plane and audit logs go to Log Analytics by control-plane/aks/diagnostic-setting.yaml; to reach Elasticsearch, add an Event Hub destination to that setting and read it with Elastic's Azure integration"
-        }
-        _ => {
-            "note: on gke the control-plane logs go to Cloud Logging (cluster.yaml `loggingConfig`) and audit events to Cloud Audit Logs; to reach Elasticsearch, route them with a log sink to Pub/Sub and Elastic's GCP integration"
-        }
-    };
-    vec![line.to_owned()]
+    super::target(m)
+        .log_note()
+        .map(str::to_owned)
+        .into_iter()
+        .collect()
 }
 
 #[cfg(test)]

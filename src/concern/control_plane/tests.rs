@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::testing::{HEAD, extra_args, object, render, today};
 
 mod issue30;
+mod seam;
 
 const CC: &str = "control-plane/kubeadm/clusterconfiguration.yaml";
 

@@ -28,7 +28,8 @@ use crate::diag::Diagnostic;
 use crate::manifest::{Manifest, RenderError, meta};
 use crate::model::{Model, label};
 use crate::names;
-use crate::profile::{Collector, LogSource, Platform, Scheme};
+use crate::platform::ControlPlane;
+use crate::profile::{Collector, LogSource, Scheme};
 use crate::source::FieldPath;
 
 mod daemonset;

@@ -22,7 +22,7 @@ pub struct Plan {
 impl Plan {
     pub(super) fn from_model(m: &Model) -> Option<Plan> {
         let l = m.profile.logging.as_ref()?;
-        let managed = m.profile.cluster.platform != Platform::Kubeadm;
+        let managed = m.platform().control_plane() == ControlPlane::Managed;
         let sources: BTreeSet<LogSource> = l
             .sources
             .iter()

@@ -42,7 +42,7 @@ pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnost
     // On eks, aks and gke the control plane is the provider's: its logs and the
     // audit log are exported by the provider (`control_plane::managed_logs`), and the
     // collector ships only what is on the nodes.
-    let managed = p.cluster.platform != Platform::Kubeadm;
+    let managed = m.platform().control_plane() == ControlPlane::Managed;
     if l.sources.contains(&LogSource::Audit) {
         audit_source(m, l.collector, managed, out);
     }

@@ -14,7 +14,7 @@ use super::Rule;
 use super::registry::{Entry, Form, parse};
 use crate::components::{Component, Role};
 use crate::model::Model;
-use crate::profile::{Platform, ServiceType};
+use crate::profile::ServiceType;
 
 /// One derived exemption.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,15 +160,16 @@ pub fn derive(m: &Model) -> Vec<Derived> {
         }
         if pol.internal_load_balancers
             && c.service == Some(ServiceType::LoadBalancer)
-            && p.cluster.platform == Platform::Kubeadm
+            && m.platform().internal_lb_annotation().is_none()
         {
             out.push(Derived {
                 rule: Rule::InternalLoadBalancers,
                 namespace,
                 allow: Vec::new(),
                 reason: format!(
-                    "{}: the cluster's entry point needs a LoadBalancer Service, and kubeadm has no internal load balancer annotation",
-                    c.name
+                    "{}: the cluster's entry point needs a LoadBalancer Service, and {} has no internal load balancer annotation",
+                    c.name,
+                    m.platform().name()
                 ),
             });
         }

@@ -5,15 +5,17 @@
 //! together (the API server exits if they do). The username and groups
 //! prefixes written here are `Model::user_prefix()`/`group_prefix()`, the same
 //! ones RBAC subjects get. The managed platforms' own forms (eksctl
-//! `identityProviders`, AKS Entra ID) are rendered by `apiserver`, from the
-//! data here.
+//! `identityProviders`, AKS Entra ID) are rendered by their files beside this
+//! one, from the data here; what each platform's sign-in requires is the
+//! platform's (`platform::Identity`).
 
 use serde::Serialize;
 
 use super::audit::Flag;
 use crate::diag::{Diagnostic, nearest};
 use crate::model::Model;
-use crate::profile::{IdentityMode, Oidc, Platform};
+use crate::platform::ControlPlane;
+use crate::profile::{IdentityMode, Oidc};
 use crate::source::FieldPath;
 
 /// Where the authentication config lives on a kubeadm control-plane node.
@@ -32,11 +34,16 @@ pub fn oidc(m: &Model) -> Option<&Oidc> {
     m.profile.identity.as_ref().and_then(|i| i.oidc.as_ref())
 }
 
-/// Whether the kubeadm API server reads a structured authentication config:
-/// in `config` mode, and also without OIDC at all (then the file holds only the
-/// anonymous block). In `flags` mode it cannot: the file and `--oidc-*` exclude
-/// each other.
+/// Whether the kubeadm API server reads a structured authentication config
+/// (decided by the checks, `valid::Identity::config_file`).
 pub fn uses_config_file(m: &Model) -> bool {
+    m.plan.control_plane.identity.config_file
+}
+
+/// In `config` mode, and also without OIDC at all (then the file holds only
+/// the anonymous block). In `flags` mode it cannot: the file and `--oidc-*`
+/// exclude each other.
+fn decide_config_file(m: &Model) -> bool {
     match (&m.profile.identity, oidc(m)) {
         (Some(i), Some(_)) => i.mode == IdentityMode::Config,
         _ => true,
@@ -303,8 +310,8 @@ fn platform_checks(m: &Model, out: &mut Vec<Diagnostic>) {
             );
         }
     }
-    let platform = m.profile.cluster.platform;
-    if platform == Platform::Aks && oidc(m).is_some() && admins.is_empty() {
+    let sign_in = m.platform().identity();
+    if sign_in.entra_id && oidc(m).is_some() && admins.is_empty() {
         out.push(
             Diagnostic::error(
                 base.key("adminGroupObjectIDs"),
@@ -313,7 +320,7 @@ fn platform_checks(m: &Model, out: &mut Vec<Diagnostic>) {
             .hint("list the object ID of the Entra ID group of cluster administrators"),
         );
     }
-    if platform == Platform::Aks && oidc(m).is_some() {
+    if sign_in.entra_id && oidc(m).is_some() {
         // AKS's authenticator (guard) names a user by the token's `upn` claim
         // and falls back to the object ID only when there is none, so a member
         // user bound by object ID is never matched.
@@ -344,7 +351,7 @@ fn platform_checks(m: &Model, out: &mut Vec<Diagnostic>) {
             .hint("GKE requires the name gke-security-groups@<your domain>"),
         );
     }
-    if platform == Platform::Gke
+    if sign_in.google_groups
         && oidc(m).is_none()
         && sg.is_none()
         && let Some(path) = first_group_subject(m)
@@ -369,17 +376,31 @@ fn is_guid(s: &str) -> bool {
             .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-/// Checks of `identity`.
-pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+/// Checks of `identity`; how the API server reads it goes to
+/// `plan.control_plane.identity`.
+pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+    plan.control_plane.identity = super::valid::Identity {
+        config_file: decide_config_file(m),
+        entra_tenant: oidc(m).and_then(|o| {
+            Some(super::valid::At {
+                path: FieldPath::root()
+                    .key("identity")
+                    .key("oidc")
+                    .key("issuerURL"),
+                text: o.issuer_url.clone(),
+                value: entra_tenant(&o.issuer_url)?.to_owned(),
+            })
+        }),
+    };
     platform_checks(m, out);
+    // Only where kharden writes the API server's settings does it choose
+    // between the flags and the structured config.
+    let nodes = m.platform().control_plane() == ControlPlane::Nodes;
     let Some(identity) = &m.profile.identity else {
         return;
     };
     let base = FieldPath::root().key("identity");
-    if identity.mode == IdentityMode::Config
-        && m.profile.cluster.platform == Platform::Kubeadm
-        && m.minor() < 30
-    {
+    if identity.mode == IdentityMode::Config && nodes && m.minor() < 30 {
         out.push(Diagnostic::error(
             base.key("mode"),
             "`identity.mode: config` needs Kubernetes 1.30 or later".to_owned(),
@@ -419,7 +440,7 @@ pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnost
     // limit the algorithms; a field the chosen mode cannot write is refused,
     // never dropped (the API server would then trust the system roots, or more
     // algorithms, than the profile says).
-    if m.profile.cluster.platform == Platform::Kubeadm {
+    if nodes {
         let config = identity.mode == IdentityMode::Config;
         if config && oidc.ca_file.is_some() {
             out.push(
@@ -471,7 +492,7 @@ pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnost
             ),
         );
     }
-    if m.profile.cluster.platform == Platform::Aks && entra_tenant(&oidc.issuer_url).is_none() {
+    if m.platform().identity().entra_id && plan.control_plane.identity.entra_tenant.is_none() {
         out.push(
             Diagnostic::error(
                 op.key("issuerURL"),

@@ -355,7 +355,7 @@ fn on_eks_the_added_annotation_is_the_one_the_rule_reads() {
     );
     let mut r = request(&super::case("bare", "a", bare, true));
     mutating::native_mutate(&objs, &mut r).unwrap();
-    let (key, value) = super::super::internal_lb_annotation(crate::profile::Platform::Eks).unwrap();
+    let (key, value) = m.platform().internal_lb_annotation().unwrap();
     assert_eq!(r.object["metadata"]["annotations"][key], value);
     let denials = eval(NATIVE, &objs, &super::case("mutated", "a", r.object, true));
     assert!(denials.is_empty(), "{denials:?}");
