@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use super::Unmanaged;
 use super::input::{kind_of, name_of, namespace_of};
 use crate::components::scope::Scoped;
-use crate::verify::admission::{Request, gatekeeper_matches, namespace_selector_matches};
+use crate::concern::policy::engine;
+use crate::verify::admission::Request;
 
 const KUBERNETES: &[&str] = &["default", "kube-node-lease", "kube-public", "kube-system"];
 
@@ -51,14 +52,10 @@ pub fn find(
         );
         let mut rules = Vec::new();
         for p in policy.for_namespaces(&[&ns]) {
-            let api = p["apiVersion"].as_str().unwrap_or_default();
-            let applies = if api.starts_with("constraints.gatekeeper.sh/") {
-                probe.as_ref().is_some_and(|r| gatekeeper_matches(&p, r))
-            } else if kind_of(&p) == "ValidatingAdmissionPolicyBinding" {
-                namespace_selector_matches(&p["spec"]["matchResources"]["namespaceSelector"], &ns)
-            } else {
-                false
-            };
+            let applies = probe
+                .as_ref()
+                .and_then(|r| engine::reaches(&p, r))
+                .unwrap_or(false);
             if applies {
                 rules.push(format!("{}/{}", kind_of(&p), name_of(&p)));
             }

@@ -2,16 +2,16 @@
 //! file lists synthetic workloads and expectations; each flow is evaluated
 //! through the rendered NetworkPolicies (L4) and, with Istio, the rendered
 //! PeerAuthentication and AuthorizationPolicies (L7); each admission object
-//! through the rendered Gatekeeper or ValidatingAdmissionPolicy rules, the
-//! namespace's LimitRange and ResourceQuota, and Pod Security (`chain.rs`).
+//! through the rendered admission policy rules (each engine evaluates its own,
+//! `concern::policy::engine`), the namespace's LimitRange and ResourceQuota,
+//! and Pod Security (`chain.rs`).
 //! Nothing is applied anywhere: the profile is rendered in memory and read
 //! back as the cluster would read it.
 
 pub mod admission;
 mod chain;
-mod error;
+pub(crate) mod error;
 pub mod istio;
-pub mod mutating;
 pub mod pod_security;
 pub mod resources;
 
@@ -32,7 +32,7 @@ use crate::profile::MeshProvider;
 use crate::source::{FieldPath, Sources};
 
 pub use admission::UserInfo;
-pub use chain::{Decision, decide, decide_as};
+pub use chain::{Decision, decide, decide_as, mutate};
 pub use error::{EvalError, PatchError};
 pub use pod_security::PodSecurity;
 

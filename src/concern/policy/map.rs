@@ -13,7 +13,7 @@
 //! `ApplyConfiguration`: an apply configuration may not touch atomic lists,
 //! and `spec.tolerations` is one. Every patch adds only what is missing, so a
 //! reinvocation changes nothing. As for validation, user values reach CEL only
-//! as `variables` written by `vap::cel_literal`; the expressions are fixed text.
+//! as `variables` written by `engine::cel::render::cel_literal`; the expressions are fixed text.
 
 use serde::Serialize;
 
@@ -21,7 +21,8 @@ use k8s_openapi::api::admissionregistration::v1::{
     MatchCondition, MatchResources, NamedRuleWithOperations, Variable,
 };
 
-use super::{Instance, Rule, internal_lb_annotation, vap};
+use super::engine::cel::render as vap;
+use super::{Instance, Rule, engine, internal_lb_annotation};
 use crate::diag::Diagnostic;
 use crate::manifest::{Custom, Manifest, RenderError};
 use crate::model::Model;
@@ -31,16 +32,7 @@ use crate::source::FieldPath;
 /// The MutatingAdmissionPolicy apiVersion (group/version) the profile's cluster serves, if any.
 pub fn api_version(m: &Model) -> Option<&'static str> {
     let pol = m.profile.policy.as_ref()?;
-    if pol.engine != PolicyEngine::ValidatingAdmissionPolicy {
-        return None;
-    }
-    match m.minor() {
-        36.. => Some("admissionregistration.k8s.io/v1"),
-        34 | 35 if pol.mutating_admission_policy_beta => {
-            Some("admissionregistration.k8s.io/v1beta1")
-        }
-        _ => None,
-    }
+    engine::of(pol.engine).mutating_policy_api(m, pol)
 }
 
 /// Whether the profile asks for anything a Gatekeeper mutator would add.

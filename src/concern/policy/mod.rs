@@ -1,22 +1,22 @@
 //! Admission policy: the `policy` and `exceptions` sections, checked here and
 //! planned once as engine-neutral rules (what is checked, with which parameters,
-//! in which namespaces), then rendered by `gatekeeper` (Rego constraints and
-//! mutators) or `vap` (native ValidatingAdmissionPolicy with CEL).
+//! in which namespaces), then rendered by the chosen engine (`engine`:
+//! Gatekeeper's Rego constraints and mutators, or the native
+//! ValidatingAdmissionPolicy with CEL).
 //!
 //! User values never reach policy source text: Gatekeeper gets them as
 //! constraint `parameters`, the native engine as CEL literals in `variables`,
-//! written by one escaping function (`vap::cel_literal`). Pod Security Admission
+//! written by one escaping function (`engine::cel::cel_literal`). Pod Security Admission
 //! stays the baseline for pod security; nothing here duplicates it.
 
 pub mod coverage;
 pub mod department;
 pub mod derived;
 pub mod enforcement;
-pub mod gatekeeper;
+pub mod engine;
 pub mod map;
 mod registry;
 pub mod routes;
-pub mod vap;
 pub mod windows;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,7 +29,7 @@ use crate::diag::{Diagnostic, nearest};
 use crate::manifest::{Manifest, RenderError};
 use crate::model::{Model, label};
 use crate::names;
-use crate::profile::{EnforcementMode, Exception, Policy, PolicyEngine};
+use crate::profile::{EnforcementMode, Exception, Policy};
 use crate::source::FieldPath;
 
 pub use crate::components::internal_lb_annotation;
@@ -386,7 +386,7 @@ pub fn plan(m: &Model) -> Vec<Instance> {
     enforcement::split(&pol.enforcement, out)
 }
 
-/// The native engine's fixed CEL per rule (`vap`, `routes`): derived variables (after the parameter variables) and
+/// The native engine's fixed CEL per rule (`engine::cel::render`, `routes`): derived variables (after the parameter variables) and
 /// validations as (expression, messageExpression).
 pub struct Cel {
     pub variables: Vec<(&'static str, String)>,
@@ -397,29 +397,15 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let Some(pol) = &m.profile.policy else {
         return Ok(Vec::new());
     };
-    let plan = plan(m);
-    match pol.engine {
-        PolicyEngine::Gatekeeper => gatekeeper::render(m, &plan),
-        PolicyEngine::ValidatingAdmissionPolicy => {
-            let mut out = vap::render(&plan)?;
-            out.extend(map::render(m, &plan)?);
-            Ok(out)
-        }
-    }
+    engine::of(pol.engine).render(m, &plan(m))
 }
 
-/// The note `render` prints when a rule is weaker on the chosen engine.
+/// The notes `render` prints where a rule is weaker on the chosen engine.
 pub fn notes(m: &Model) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some(pol) = &m.profile.policy
-        && pol.engine == PolicyEngine::ValidatingAdmissionPolicy
-    {
-        if pol.unique_ingress_hosts {
-            out.push("note: `policy.uniqueIngressHosts`: a ValidatingAdmissionPolicy cannot see other Ingresses, so each namespace's hosts are confined to `<namespace>.<ingressDomain>` and below instead; use `engine: gatekeeper` for a true uniqueness check".to_owned());
-        }
-        out.extend(map::note(m, pol));
+    match &m.profile.policy {
+        Some(pol) => engine::of(pol.engine).notes(m, pol),
+        None => Vec::new(),
     }
-    out
 }
 
 pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
@@ -575,7 +561,7 @@ fn validate_policy(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
         ("ingressHostsInDomain", pol.ingress_hosts_in_domain),
         (
             "uniqueIngressHosts",
-            pol.unique_ingress_hosts && pol.engine == PolicyEngine::ValidatingAdmissionPolicy,
+            pol.unique_ingress_hosts && !engine::of(pol.engine).sees_other_objects(),
         ),
     ] {
         if on && p.cluster.ingress_domain.is_none() {

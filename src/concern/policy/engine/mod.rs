@@ -1,0 +1,168 @@
+//! The policy engines behind one seam. Each engine is one module implementing
+//! [`Engine`]: what it renders for the planned rule instances, how its rendered
+//! rules answer an admission request (`verify`, `audit`, the platform
+//! self-check) and how `report` shows them. [`of`] is the one `match` on
+//! `PolicyEngine`, so a new engine fails to compile until its module exists;
+//! everything outside `concern::policy` reaches the engines through the free
+//! functions here, never by name.
+
+pub mod cel;
+pub mod gatekeeper;
+
+use serde_json::Value;
+
+use super::Instance;
+use crate::manifest::{Manifest, RenderError};
+use crate::model::Model;
+use crate::profile::{Policy, PolicyEngine};
+use crate::verify::admission::{Denial, Request};
+use crate::verify::error::EvalError;
+
+/// One policy engine. No method has a default: each engine says each thing.
+pub trait Engine: Sync {
+    /// The objects carrying out the planned rule instances.
+    fn render(&self, m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, RenderError>;
+
+    /// What `render` tells the user where a rule is weaker on this engine.
+    fn notes(&self, m: &Model, pol: &Policy) -> Vec<String>;
+
+    /// Whether a rule can read other objects of the cluster (a synced
+    /// inventory). Without it, `uniqueIngressHosts` confines each namespace's
+    /// hosts under `<namespace>.<ingressDomain>` and needs that domain.
+    fn sees_other_objects(&self) -> bool;
+
+    /// The MutatingAdmissionPolicy apiVersion this engine renders its
+    /// mutations as for `m`'s cluster, if it renders any (the API server must
+    /// serve it).
+    fn mutating_policy_api(&self, m: &Model, pol: &Policy) -> Option<&'static str>;
+
+    /// Apply this engine's rendered mutators among `objs` to the request, as
+    /// the cluster does before validation; the names of those that changed it.
+    fn mutate(&self, objs: &[Value], r: &mut Request) -> Result<Vec<String>, EvalError>;
+
+    /// What this engine's rendered rules among `objs` refuse for `r`, with
+    /// `inventory` as the cluster data a rule may read: with `enforced`, the
+    /// rules that deny; else what the rules in a rollout step (warn, audit)
+    /// would refuse if they denied.
+    fn validate(
+        &self,
+        objs: &[Value],
+        r: &Request,
+        inventory: &Value,
+        enforced: bool,
+    ) -> Result<Vec<Denial>, EvalError>;
+
+    /// How `report` shows `o`, if it is one of this engine's rule objects.
+    fn describe(&self, o: &Value) -> Option<Shown>;
+
+    /// Whether the rule object `o` (one of this engine's) selects the request
+    /// `r` by its namespace and kind; `None` when `o` is not such an object.
+    fn reaches(&self, o: &Value, r: &Request) -> Option<bool>;
+}
+
+/// One rendered admission rule as `report` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    /// The engine and the rule's name: `Gatekeeper KhardenNoNodePorts no-node-ports`.
+    pub rule: String,
+    /// The action as rendered (`deny`, `Deny, Warn`); empty when unset.
+    pub action: String,
+    /// Where it applies, as the object says it.
+    pub scope: String,
+    /// The parameters the object carries (`null` when it carries none).
+    pub parameters: Value,
+    /// Whether it refuses, rather than only warning or auditing.
+    pub enforced: bool,
+}
+
+/// Every engine, in the order the cluster runs them in `verify`'s chain.
+pub const ALL: [PolicyEngine; 2] = [
+    PolicyEngine::Gatekeeper,
+    PolicyEngine::ValidatingAdmissionPolicy,
+];
+
+/// The engine of a profile's `policy.engine`: the one `match` on it.
+pub fn of(engine: PolicyEngine) -> &'static dyn Engine {
+    match engine {
+        PolicyEngine::Gatekeeper => &gatekeeper::Gatekeeper,
+        PolicyEngine::ValidatingAdmissionPolicy => &cel::Cel,
+    }
+}
+
+fn every() -> impl Iterator<Item = &'static dyn Engine> {
+    ALL.into_iter().map(of)
+}
+
+/// Apply every engine's rendered mutators to the request, in the cluster's
+/// order; the names of those that changed it.
+pub fn mutate(objs: &[Value], r: &mut Request) -> Result<Vec<String>, EvalError> {
+    let mut out = Vec::new();
+    for e in every() {
+        out.extend(e.mutate(objs, r)?);
+    }
+    Ok(out)
+}
+
+/// What every engine's rendered rules refuse for `r` (see [`Engine::validate`]).
+pub fn denials(
+    objs: &[Value],
+    r: &Request,
+    inventory: &Value,
+    enforced: bool,
+) -> Result<Vec<Denial>, EvalError> {
+    let mut out = Vec::new();
+    for e in every() {
+        out.extend(e.validate(objs, r, inventory, enforced)?);
+    }
+    Ok(out)
+}
+
+/// How `report` shows a rendered object, if it is an admission rule.
+pub fn describe(o: &Value) -> Option<Shown> {
+    every().find_map(|e| e.describe(o))
+}
+
+/// Whether a rendered admission rule selects `r`; `None` for other objects.
+pub fn reaches(o: &Value, r: &Request) -> Option<bool> {
+    every().find_map(|e| e.reaches(o, r))
+}
+
+/// A JSON list of strings, joined for display.
+fn join_strs(v: &Value) -> String {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ALL` lists every engine the profile schema accepts, so no engine's
+    /// rules are left out of `verify` or `report`.
+    #[test]
+    fn all_lists_every_engine_the_profile_accepts() {
+        let schema = serde_json::to_value(schemars::schema_for!(PolicyEngine)).unwrap();
+        let mut accepted: Vec<String> = serde_json::to_string(&schema["enum"])
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        let mut listed: Vec<String> = ALL
+            .iter()
+            .map(|e| {
+                serde_json::to_value(e)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        accepted.sort();
+        listed.sort();
+        assert!(accepted.len() >= 2, "{schema}");
+        assert_eq!(listed, accepted);
+    }
+}
