@@ -55,9 +55,10 @@ pub trait Engine: Sync {
     /// How `report` shows `o`, if it is one of this engine's rule objects.
     fn describe(&self, o: &Value) -> Option<Shown>;
 
-    /// Whether the rule object `o` (one of this engine's) selects the request
-    /// `r` by its namespace and kind; `None` when `o` is not such an object.
-    fn reaches(&self, o: &Value, r: &Request) -> Option<bool>;
+    /// Whether the rule object `o` (one of this engine's) applies to objects
+    /// in `namespace` (of the kinds it checks); `None` when `o` is no rule
+    /// object of this engine.
+    fn reaches(&self, o: &Value, namespace: &str) -> Option<bool>;
 }
 
 /// One rendered admission rule as `report` lists it.
@@ -122,9 +123,10 @@ pub fn describe(o: &Value) -> Option<Shown> {
     every().find_map(|e| e.describe(o))
 }
 
-/// Whether a rendered admission rule selects `r`; `None` for other objects.
-pub fn reaches(o: &Value, r: &Request) -> Option<bool> {
-    every().find_map(|e| e.reaches(o, r))
+/// Whether a rendered admission rule applies in `namespace`; `None` for
+/// other objects.
+pub fn reaches(o: &Value, namespace: &str) -> Option<bool> {
+    every().find_map(|e| e.reaches(o, namespace))
 }
 
 /// A JSON list of strings, joined for display.
@@ -140,6 +142,79 @@ fn join_strs(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{HEAD, today};
+
+    /// A rendering by `engine` where registries only warn and team-a audits.
+    fn objects(engine: &str) -> Vec<Value> {
+        let text = format!(
+            "{HEAD}namespaces: [{{name: team-a}}, {{name: team-b}}]
+policy:
+  engine: {engine}
+  allowedRegistries: [registry.example.ca]
+  exemptNamespaces: [team-b]
+  enforcement: {{default: deny, rules: {{allowedRegistries: warn}}, namespaces: {{team-a: audit}}}}
+"
+        );
+        let m = crate::load_text(&text, "t.yaml", today()).unwrap_or_else(|e| panic!("{e}"));
+        crate::verify::objects(&crate::render(&m).unwrap().set)
+    }
+
+    /// Each engine shows its own rule objects, says which only warn or
+    /// audit, and where they apply: what `report` and `audit` print.
+    #[test]
+    fn each_engine_describes_and_scopes_its_own_rules() {
+        for (engine, prefix) in [
+            (
+                "gatekeeper",
+                "Gatekeeper KhardenAllowedRegistries allowed-registries",
+            ),
+            (
+                "validating-admission-policy",
+                "ValidatingAdmissionPolicy kharden-allowed-registries",
+            ),
+        ] {
+            let objs = objects(engine);
+            // `noNodePorts` and `requiredLimits` are on by default, and deny.
+            let registries = |o: &&Value| describe(o).is_some_and(|s| s.rule.starts_with(prefix));
+            let rules: Vec<&Value> = objs.iter().filter(registries).collect();
+            assert!(
+                rules.len() >= 2,
+                "{engine}: the warn instance and team-a's audit one"
+            );
+            for s in rules.iter().filter_map(|o| describe(o)) {
+                assert!(!s.enforced, "{engine}: {s:?}");
+                let action = s.action.to_ascii_lowercase();
+                assert!(!action.is_empty() && !action.contains("deny"), "{s:?}");
+            }
+            let reached = |ns: &str| {
+                rules
+                    .iter()
+                    .filter(|o| reaches(o, ns) == Some(true))
+                    .count()
+            };
+            // team-b is exempt: no instance applies there; team-a has its
+            // own, which the cluster-wide one leaves out.
+            assert_eq!(reached("team-b"), 0, "{engine}");
+            assert_eq!(reached("team-a"), 1, "{engine}");
+            assert_eq!(reached("elsewhere"), 1, "{engine}");
+            // Objects of no engine are neither shown nor scoped.
+            let ns = objs.iter().find(|o| o["kind"] == "Namespace").unwrap();
+            assert!(describe(ns).is_none() && reaches(ns, "team-a").is_none());
+        }
+        // Deny is enforced, on both engines.
+        for engine in ["gatekeeper", "validating-admission-policy"] {
+            let text = format!(
+                "{HEAD}namespaces: [{{name: team-a}}]\npolicy: {{engine: {engine}, allowedRegistries: [r.example.ca]}}\n"
+            );
+            let m = crate::load_text(&text, "t.yaml", today()).unwrap_or_else(|e| panic!("{e}"));
+            let objs = crate::verify::objects(&crate::render(&m).unwrap().set);
+            let shown: Vec<Shown> = objs.iter().filter_map(describe).collect();
+            assert!(
+                !shown.is_empty() && shown.iter().all(|s| s.enforced),
+                "{engine}: {shown:?}"
+            );
+        }
+    }
 
     /// `ALL` lists every engine the profile schema accepts, so no engine's
     /// rules are left out of `verify` or `report`.

@@ -91,11 +91,11 @@ impl Engine for Cel {
         })
     }
 
-    fn reaches(&self, o: &Value, r: &Request) -> Option<bool> {
+    fn reaches(&self, o: &Value, namespace: &str) -> Option<bool> {
         (str_of(o, "kind") == BINDING).then(|| {
             eval::namespace_selector_matches(
                 &o["spec"]["matchResources"]["namespaceSelector"],
-                &r.namespace,
+                namespace,
             )
         })
     }

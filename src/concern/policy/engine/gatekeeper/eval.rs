@@ -32,18 +32,21 @@ pub fn matches(m: &Value, r: &Request) -> bool {
             .iter()
             .any(|k| list(k, "apiGroups", &r.group) && list(k, "kinds", &r.kind)),
     };
+    kinds && in_namespace(m, &r.namespace)
+}
+
+/// Whether a `match` selects objects in namespace `ns` (its `namespaces` and
+/// `excludedNamespaces` globs), whatever their kind.
+pub fn in_namespace(m: &Value, ns: &str) -> bool {
     let strs = |f: &str| -> Vec<&str> {
         m.get(f)
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default()
     };
-    let included =
-        m.get("namespaces").is_none() || strs("namespaces").iter().any(|p| glob(p, &r.namespace));
-    let excluded = strs("excludedNamespaces")
-        .iter()
-        .any(|p| glob(p, &r.namespace));
-    kinds && included && !excluded
+    let included = m.get("namespaces").is_none() || strs("namespaces").iter().any(|p| glob(p, ns));
+    let excluded = strs("excludedNamespaces").iter().any(|p| glob(p, ns));
+    included && !excluded
 }
 
 /// Apply the rendered Gatekeeper mutators (Assign, AssignMetadata, ModifySet

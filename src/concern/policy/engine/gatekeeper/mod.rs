@@ -78,9 +78,9 @@ impl Engine for Gatekeeper {
         })
     }
 
-    fn reaches(&self, o: &Value, r: &Request) -> Option<bool> {
+    fn reaches(&self, o: &Value, namespace: &str) -> Option<bool> {
         str_of(o, "apiVersion")
             .starts_with("constraints.gatekeeper.sh/")
-            .then(|| eval::matches(&o["spec"]["match"], r))
+            .then(|| eval::in_namespace(&o["spec"]["match"], namespace))
     }
 }
