@@ -6,4 +6,6 @@
 /// Every concern's resolved form. A concern adds one field here, of a type
 /// its own module defines, and fills it in its `validate`.
 #[derive(Debug, Default)]
-pub struct Plan {}
+pub struct Plan {
+    pub policy: crate::concern::policy::validated::PolicyPlan,
+}

@@ -22,7 +22,7 @@ use k8s_openapi::api::admissionregistration::v1::{
 };
 
 use super::engine::cel::render as vap;
-use super::{Instance, Rule, engine, internal_lb_annotation};
+use super::{Instance, Rule, internal_lb_annotation};
 use crate::diag::Diagnostic;
 use crate::manifest::{Custom, Manifest, RenderError};
 use crate::model::Model;
@@ -31,8 +31,7 @@ use crate::source::FieldPath;
 
 /// The MutatingAdmissionPolicy apiVersion (group/version) the profile's cluster serves, if any.
 pub fn api_version(m: &Model) -> Option<&'static str> {
-    let pol = m.profile.policy.as_ref()?;
-    engine::of(pol.engine).mutating_policy_api(m, pol)
+    m.plan.policy.mutating_api
 }
 
 /// Whether the profile asks for anything a Gatekeeper mutator would add.

@@ -237,7 +237,7 @@ fn rendered(engine: &str) -> Vec<Value> {
 fn rendered_for(m: &crate::Model, engine: &str) -> Vec<Value> {
     let plan = plan(m);
     match engine {
-        "gatekeeper" => gatekeeper::objects(m, &plan)
+        "gatekeeper" => gatekeeper::objects(m, plan)
             .iter()
             .map(|o| serde_json::to_value(o).unwrap())
             .collect(),
@@ -254,7 +254,7 @@ fn rendered_for(m: &crate::Model, engine: &str) -> Vec<Value> {
                 .collect();
             // From 1.36 (or with the v1beta1 opt-in) the mutating policies too.
             if let Some(v) = super::map::api_version(m) {
-                for i in &plan {
+                for i in plan {
                     if let Some((p, b)) = super::map::objects(m, i, v) {
                         out.push(serde_json::to_value(p).unwrap());
                         out.push(serde_json::to_value(b).unwrap());

@@ -47,7 +47,7 @@ impl Engine for Cel {
         match m.minor() {
             36.. => Some("admissionregistration.k8s.io/v1"),
             34 | 35 if pol.mutating_admission_policy_beta => {
-                Some("admissionregistration.k8s.io/v1beta1")
+                Some(crate::concern::policy::validated::MUTATING_V1BETA1)
             }
             _ => None,
         }
