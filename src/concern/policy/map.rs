@@ -22,11 +22,11 @@ use k8s_openapi::api::admissionregistration::v1::{
 };
 
 use super::engine::cel::render as vap;
-use super::{Instance, Rule, internal_lb_annotation};
+use super::{Instance, Rule, engine, internal_lb_annotation};
 use crate::diag::Diagnostic;
 use crate::manifest::{Custom, Manifest, RenderError};
 use crate::model::Model;
-use crate::profile::{Policy, PolicyEngine};
+use crate::profile::Policy;
 use crate::source::FieldPath;
 
 /// The MutatingAdmissionPolicy apiVersion (group/version) the profile's cluster serves, if any.
@@ -68,7 +68,7 @@ pub fn validate(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
     let path = FieldPath::root()
         .key("policy")
         .key("mutatingAdmissionPolicyBeta");
-    let (msg, hint) = if pol.engine != PolicyEngine::ValidatingAdmissionPolicy {
+    let (msg, hint) = if !engine::of(pol.engine).uses_mutating_policies() {
         (
             "`mutatingAdmissionPolicyBeta` applies to `engine: validating-admission-policy` only; Gatekeeper has its own mutators",
             "remove it",

@@ -31,6 +31,10 @@ pub trait Engine: Sync {
     /// hosts under `<namespace>.<ingressDomain>` and needs that domain.
     fn sees_other_objects(&self) -> bool;
 
+    /// Whether this engine carries out its mutations with the API server's
+    /// MutatingAdmissionPolicies (rather than mutators of its own).
+    fn uses_mutating_policies(&self) -> bool;
+
     /// The MutatingAdmissionPolicy apiVersion this engine renders its
     /// mutations as for `m`'s cluster, if it renders any (the API server must
     /// serve it).

@@ -43,6 +43,10 @@ impl Engine for Cel {
         false
     }
 
+    fn uses_mutating_policies(&self) -> bool {
+        true
+    }
+
     fn mutating_policy_api(&self, m: &Model, pol: &Policy) -> Option<&'static str> {
         match m.minor() {
             36.. => Some("admissionregistration.k8s.io/v1"),

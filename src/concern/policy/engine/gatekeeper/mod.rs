@@ -33,8 +33,12 @@ impl Engine for Gatekeeper {
         true
     }
 
-    fn mutating_policy_api(&self, _m: &Model, _pol: &Policy) -> Option<&'static str> {
+    fn uses_mutating_policies(&self) -> bool {
         // Gatekeeper mutates with its own Assign/ModifySet kinds.
+        false
+    }
+
+    fn mutating_policy_api(&self, _m: &Model, _pol: &Policy) -> Option<&'static str> {
         None
     }
 
