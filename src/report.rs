@@ -541,15 +541,12 @@ pub fn html(m: &Model, set: &ManifestSet) -> Result<String, RenderError> {
     out.push_str("<h3>Exceptions</h3>\n");
     let mut rows = Vec::new();
     let mut classes = Vec::new();
-    for e in &p.exceptions {
-        let days = crate::clock::Date::parse(&e.expires)
-            .map(|d| m.today.days_until(d))
-            .ok();
-        let (class, state) = match days {
-            Some(d) if d < 0 => ("expired", format!("expired {} days ago", -d)),
-            Some(d) if d <= 30 => ("soon", format!("expires in {d} days")),
-            Some(d) => ("", format!("{d} days left")),
-            None => ("expired", "unreadable date".to_owned()),
+    // Each exception's expiry as validation parsed it (`plan.policy`).
+    for (e, waiver) in p.exceptions.iter().zip(&m.plan.policy.exceptions) {
+        let (class, state) = match m.today.days_until(waiver.expires) {
+            d if d < 0 => ("expired", format!("expired {} days ago", -d)),
+            d if d <= 30 => ("soon", format!("expires in {d} days")),
+            d => ("", format!("{d} days left")),
         };
         classes.push(class);
         rows.push(vec![
