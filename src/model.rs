@@ -10,7 +10,7 @@ use crate::diag::Diagnostic;
 use crate::names;
 use crate::net::Cidr;
 use crate::profile::{
-    ContainerLimits, IdentityMode, NamespaceSpec, PolicyEngine, Profile, QuantityValue,
+    ContainerLimits, IdentityMode, NamespaceSpec, Profile, QuantityValue,
 };
 use crate::source::{FieldPath, Sources};
 
@@ -162,11 +162,7 @@ impl Model {
     /// on 1.34 and 1.35, where that API is off by default): the API server must
     /// then run with the `MutatingAdmissionPolicy` feature gate and that API on.
     pub fn mutating_admission_policy_beta(&self) -> bool {
-        self.profile.policy.as_ref().is_some_and(|p| {
-            p.engine == PolicyEngine::ValidatingAdmissionPolicy
-                && p.mutating_admission_policy_beta
-                && matches!(self.minor(), 34 | 35)
-        })
+        self.plan.policy.mutating_beta()
     }
 
     /// The Kubernetes minor version as a number (33 for "1.33").

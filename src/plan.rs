@@ -8,4 +8,5 @@
 #[derive(Debug, Default)]
 pub struct Plan {
     pub control_plane: crate::concern::control_plane::valid::Valid,
+    pub policy: crate::concern::policy::validated::PolicyPlan,
 }

@@ -17,6 +17,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
 use crate::concern::control_plane;
+use crate::concern::policy::engine;
 use crate::manifest::{ManifestSet, RenderError};
 use crate::model::Model;
 use crate::net::Cidr;
@@ -493,38 +494,13 @@ pub fn html(m: &Model, set: &ManifestSet) -> Result<String, RenderError> {
     // Admission.
     out.push_str("<section id=\"admission\">\n<h2>Admission rules</h2>\n");
     let mut rows = Vec::new();
-    for o in &objs {
-        let api = s(o, "/apiVersion");
-        if api == "constraints.gatekeeper.sh/v1beta1" {
-            let mut scope = Vec::new();
-            if let Some(n) = o.pointer("/spec/match/namespaces") {
-                scope.push(format!("only {}", join_strs(n)));
-            }
-            if let Some(n) = o.pointer("/spec/match/excludedNamespaces") {
-                scope.push(format!("not {}", join_strs(n)));
-            }
-            rows.push(vec![
-                format!("Gatekeeper {} {}", s(o, "/kind"), s(o, "/metadata/name")),
-                s(o, "/spec/enforcementAction").to_owned(),
-                scope.join("; "),
-                compact(&o["spec"]["parameters"]),
-            ]);
-        } else if s(o, "/kind") == "ValidatingAdmissionPolicyBinding" {
-            let sel: Vec<String> = o
-                .pointer("/spec/matchResources/namespaceSelector/matchExpressions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|e| format!("{} {}", s(e, "/operator"), join_strs(&e["values"])))
-                .collect();
-            let actions = join_strs(&o["spec"]["validationActions"]);
-            rows.push(vec![
-                format!("ValidatingAdmissionPolicy {}", s(o, "/spec/policyName")),
-                actions,
-                sel.join("; "),
-                String::new(),
-            ]);
-        }
+    for rule in objs.iter().filter_map(engine::describe) {
+        rows.push(vec![
+            rule.rule,
+            rule.action,
+            rule.scope,
+            compact(&rule.parameters),
+        ]);
     }
     table(
         &mut out,
@@ -560,15 +536,12 @@ pub fn html(m: &Model, set: &ManifestSet) -> Result<String, RenderError> {
     out.push_str("<h3>Exceptions</h3>\n");
     let mut rows = Vec::new();
     let mut classes = Vec::new();
-    for e in &p.exceptions {
-        let days = crate::clock::Date::parse(&e.expires)
-            .map(|d| m.today.days_until(d))
-            .ok();
-        let (class, state) = match days {
-            Some(d) if d < 0 => ("expired", format!("expired {} days ago", -d)),
-            Some(d) if d <= 30 => ("soon", format!("expires in {d} days")),
-            Some(d) => ("", format!("{d} days left")),
-            None => ("expired", "unreadable date".to_owned()),
+    // Each exception's expiry as validation parsed it (`plan.policy`).
+    for (e, waiver) in p.exceptions.iter().zip(&m.plan.policy.exceptions) {
+        let (class, state) = match m.today.days_until(waiver.expires) {
+            d if d < 0 => ("expired", format!("expired {} days ago", -d)),
+            d if d <= 30 => ("soon", format!("expires in {d} days")),
+            d => ("", format!("{d} days left")),
         };
         classes.push(class);
         rows.push(vec![
@@ -632,39 +605,15 @@ pub fn html(m: &Model, set: &ManifestSet) -> Result<String, RenderError> {
     Ok(out)
 }
 
-fn join_strs(v: &Value) -> String {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The rollout's open steps (`policy.enforcement`): each rendered rule that
 /// only warns or audits, and each namespace whose Pod Security `enforce` is
 /// held back, read from the rendering so it says what the cluster will do.
 fn not_enforced(out: &mut String, m: &Model, objs: &[Value]) {
     use crate::concern::policy::enforcement::POD_SECURITY;
     let mut rows = Vec::new();
-    for o in objs {
-        if s(o, "/apiVersion") == "constraints.gatekeeper.sh/v1beta1" {
-            let action = s(o, "/spec/enforcementAction");
-            if !action.is_empty() && action != "deny" {
-                rows.push(vec![
-                    format!("Gatekeeper {} {}", s(o, "/kind"), s(o, "/metadata/name")),
-                    action.to_owned(),
-                ]);
-            }
-        } else if s(o, "/kind") == "ValidatingAdmissionPolicyBinding"
-            && !o["spec"]["validationActions"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|x| x == "Deny"))
-        {
-            rows.push(vec![
-                format!("ValidatingAdmissionPolicy {}", s(o, "/spec/policyName")),
-                join_strs(&o["spec"]["validationActions"]),
-            ]);
+    for rule in objs.iter().filter_map(engine::describe) {
+        if !rule.enforced {
+            rows.push(vec![rule.rule, rule.action]);
         }
     }
     if let Some(pol) = &m.profile.policy {

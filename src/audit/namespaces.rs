@@ -7,12 +7,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::Unmanaged;
 use super::input::{kind_of, name_of, namespace_of};
 use crate::components::scope::Scoped;
-use crate::verify::admission::{Request, gatekeeper_matches, namespace_selector_matches};
+use crate::concern::policy::engine;
 
 const KUBERNETES: &[&str] = &["default", "kube-node-lease", "kube-public", "kube-system"];
 
@@ -45,21 +45,9 @@ pub fn find(
         let count = |k: &str| objs.iter().filter(|o| kind_of(o) == k).count();
         let mut protected = Vec::new();
         let mut unprotected = Vec::new();
-        let probe = Request::create(
-            &ns,
-            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probe", "namespace": ns}}),
-        );
         let mut rules = Vec::new();
         for p in policy.for_namespaces(&[&ns]) {
-            let api = p["apiVersion"].as_str().unwrap_or_default();
-            let applies = if api.starts_with("constraints.gatekeeper.sh/") {
-                probe.as_ref().is_some_and(|r| gatekeeper_matches(&p, r))
-            } else if kind_of(&p) == "ValidatingAdmissionPolicyBinding" {
-                namespace_selector_matches(&p["spec"]["matchResources"]["namespaceSelector"], &ns)
-            } else {
-                false
-            };
-            if applies {
+            if engine::reaches(&p, &ns).unwrap_or(false) {
                 rules.push(format!("{}/{}", kind_of(&p), name_of(&p)));
             }
         }

@@ -110,8 +110,7 @@ fn namespaces(
                 && let Some(pod) = template_pod(&d.request.object)
                 && let Some(mut req) = Request::create(ns, pod)
             {
-                crate::verify::admission::gatekeeper_mutate(&policy, &mut req)?;
-                crate::verify::mutating::native_mutate(&policy, &mut req)?;
+                crate::verify::mutate(&policy, &mut req)?;
                 let v = pod_security.evaluate(ns, &req.object);
                 if let Some(msg) = v.denial() {
                     let (kind, by) = v.source.object();

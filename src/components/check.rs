@@ -218,20 +218,15 @@ pub fn run_objects(m: &Model, objs: Vec<Value>) -> Result<Report, EvalError> {
 
 /// An image a tenant's rules admit: from the first allowed registry entry.
 fn tenant_image(m: &Model) -> String {
-    let first = m
-        .profile
-        .policy
-        .iter()
-        .flat_map(|p| &p.allowed_registries)
-        .find_map(|r| crate::concern::policy::parse_registry(r).ok());
-    match first {
+    // The entries as validation parsed them (`policy::validated`).
+    match m.plan.policy.registries.first() {
         None => "registry.example.com/app:1.0.0".to_owned(),
         Some(e) => match e.form {
             crate::concern::policy::RegistryForm::Under => {
                 format!("{}app:1.0.0", e.normal.trim_end_matches('*'))
             }
             crate::concern::policy::RegistryForm::Repository => format!("{}:1.0.0", e.normal),
-            _ => e.normal,
+            _ => e.normal.clone(),
         },
     }
 }

@@ -1,24 +1,23 @@
 //! One admission expectation through the API server's admission chain, in the
-//! API server's order: every mutating step first (Gatekeeper mutators,
-//! MutatingAdmissionPolicies, LimitRange defaults), then the validating ones on
+//! API server's order: every mutating step first (the policy engines'
+//! mutators, then LimitRange defaults), then the validating ones on
 //! the mutated object: LimitRange `max`, the PodSecurity plugin (before the
 //! admission policies, webhooks and quota, as `AllOrderedPlugins` places it),
-//! ResourceQuota, Gatekeeper or ValidatingAdmissionPolicy.
+//! ResourceQuota, then the policy engines' rules (`concern::policy::engine`).
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::admission::{self, Denial, Request, UserInfo};
+use super::admission::{Denial, Request, UserInfo};
 use super::pod_security::{Level, LevelVersion, Pod, PodSecurity, Target, check, template_pod};
-use super::{AdmissionExpectation, EvalError, Outcome, mutating, resources};
+use super::{AdmissionExpectation, EvalError, Outcome, resources};
+use crate::concern::policy::engine;
 use crate::model::Model;
 
-/// Run the mutating steps on `req`; returns a note per change.
-fn mutate(objs: &[Value], req: &mut Request) -> Result<Vec<String>, EvalError> {
-    let mut notes = admission::gatekeeper_mutate(objs, req)?;
-    notes.extend(mutating::native_mutate(objs, req)?);
-    Ok(notes)
+/// Run the policy engines' mutating steps on `req`; returns a note per change.
+pub fn mutate(objs: &[Value], req: &mut Request) -> Result<Vec<String>, EvalError> {
+    engine::mutate(objs, req)
 }
 
 /// What the rendered bundle answers to a CREATE of an object: the request as
@@ -70,8 +69,9 @@ pub fn decide_as(
         denials.push(Denial::new(&kind, &by, msg));
     }
     denials.extend(resources::quotas(objs, &req));
-    denials.extend(admission::gatekeeper(objs, &req, &serde_json::json!({}))?);
-    denials.extend(admission::native(objs, &req)?);
+    // No synced inventory: a rule reading other objects sees none.
+    let inventory = serde_json::json!({});
+    denials.extend(engine::denials(objs, &req, &inventory, true)?);
     let mut not_enforced = Vec::new();
     // A pod PSA admits in a namespace whose `enforce` a rollout holds back
     // (`privileged`, the target level in an annotation): what the target
@@ -100,12 +100,7 @@ pub fn decide_as(
             ));
         }
     }
-    not_enforced.extend(admission::gatekeeper_not_enforced(
-        objs,
-        &req,
-        &serde_json::json!({}),
-    )?);
-    not_enforced.extend(admission::native_not_enforced(objs, &req)?);
+    not_enforced.extend(engine::denials(objs, &req, &inventory, false)?);
     Ok(Decision {
         request: req,
         denials,

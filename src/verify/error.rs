@@ -14,7 +14,7 @@ pub enum EvalError {
     /// A rendered mutation `verify` does not apply.
     #[error("{0}")]
     Unsupported(String),
-    /// Gatekeeper's Rego, run by regorus, failed.
+    /// A rule's Rego, run by regorus, failed.
     #[error("Rego of `{kind}`: {message}")]
     Rego { kind: String, message: String },
     /// A CEL expression did not compile or run.

@@ -219,8 +219,8 @@ pub fn coverage(m: &Model) -> Vec<Coverage> {
                 .get("services.nodeports")
                 .map(|q| q.text()),
             limit_range: lr,
-            no_node_ports: guard(m, &plan, nodeports, Rule::NoNodePorts, Some(&ns.name)),
-            required_limits: guard(m, &plan, limits, Rule::RequiredLimits, Some(&ns.name)),
+            no_node_ports: guard(m, plan, nodeports, Rule::NoNodePorts, Some(&ns.name)),
+            required_limits: guard(m, plan, limits, Rule::RequiredLimits, Some(&ns.name)),
         });
     }
     let listed: BTreeSet<&str> = m
@@ -235,8 +235,8 @@ pub fn coverage(m: &Model) -> Vec<Coverage> {
             class: "exempt",
             quota_node_ports: None,
             limit_range: Vec::new(),
-            no_node_ports: guard(m, &plan, nodeports, Rule::NoNodePorts, Some(ns)),
-            required_limits: guard(m, &plan, limits, Rule::RequiredLimits, Some(ns)),
+            no_node_ports: guard(m, plan, nodeports, Rule::NoNodePorts, Some(ns)),
+            required_limits: guard(m, plan, limits, Rule::RequiredLimits, Some(ns)),
         });
     }
     out.push(Coverage {
@@ -244,8 +244,8 @@ pub fn coverage(m: &Model) -> Vec<Coverage> {
         class: "outside the profile",
         quota_node_ports: None,
         limit_range: Vec::new(),
-        no_node_ports: guard(m, &plan, nodeports, Rule::NoNodePorts, None),
-        required_limits: guard(m, &plan, limits, Rule::RequiredLimits, None),
+        no_node_ports: guard(m, plan, nodeports, Rule::NoNodePorts, None),
+        required_limits: guard(m, plan, limits, Rule::RequiredLimits, None),
     });
     out
 }

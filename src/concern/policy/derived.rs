@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Rule;
-use super::registry::{Entry, Form, parse};
+use super::registry::{Entry, Form};
 use crate::components::{Component, Role};
 use crate::model::Model;
 use crate::profile::ServiceType;
@@ -63,9 +63,8 @@ fn admits(entry: &Entry, repo: &str) -> bool {
     }
 }
 
-/// The repositories of `c` that `allowed` does not admit.
-fn missing(allowed: &[String], c: &Component) -> Vec<String> {
-    let entries: Vec<Entry> = allowed.iter().filter_map(|r| parse(r).ok()).collect();
+/// The repositories of `c` that the `allowed` entries do not admit.
+fn missing(entries: &[Entry], c: &Component) -> Vec<String> {
     let set: BTreeSet<String> = c
         .images
         .iter()
@@ -75,8 +74,9 @@ fn missing(allowed: &[String], c: &Component) -> Vec<String> {
     set.into_iter().collect()
 }
 
-/// Every exemption the profile's components need, in a fixed order.
-pub fn derive(m: &Model) -> Vec<Derived> {
+/// Every exemption the profile's components need, in a fixed order;
+/// `registries` is `policy.allowedRegistries` as `validate` parsed it.
+pub fn derive(m: &Model, registries: &[Entry]) -> Vec<Derived> {
     let p = &m.profile;
     let Some(pol) = &p.policy else {
         return Vec::new();
@@ -91,7 +91,7 @@ pub fn derive(m: &Model) -> Vec<Derived> {
         }
         let namespace = (!everywhere).then(|| c.namespace.clone());
         if !pol.allowed_registries.is_empty() {
-            let allow = missing(&pol.allowed_registries, &c);
+            let allow = missing(registries, &c);
             if !allow.is_empty() {
                 out.push(Derived {
                     rule: Rule::AllowedRegistries,
@@ -209,6 +209,7 @@ pub fn for_rule(all: &[Derived], rule: Rule) -> ForRule {
 
 #[cfg(test)]
 mod tests {
+    use super::super::registry::parse;
     use super::*;
 
     #[test]

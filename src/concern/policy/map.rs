@@ -13,7 +13,7 @@
 //! `ApplyConfiguration`: an apply configuration may not touch atomic lists,
 //! and `spec.tolerations` is one. Every patch adds only what is missing, so a
 //! reinvocation changes nothing. As for validation, user values reach CEL only
-//! as `variables` written by `vap::cel_literal`; the expressions are fixed text.
+//! as `variables` written by `engine::cel::render::cel_literal`; the expressions are fixed text.
 
 use serde::Serialize;
 
@@ -21,26 +21,17 @@ use k8s_openapi::api::admissionregistration::v1::{
     MatchCondition, MatchResources, NamedRuleWithOperations, Variable,
 };
 
-use super::{Instance, Rule, internal_lb_annotation, vap};
+use super::engine::cel::render as vap;
+use super::{Instance, Rule, engine, internal_lb_annotation};
 use crate::diag::Diagnostic;
 use crate::manifest::{Custom, Manifest, RenderError};
 use crate::model::Model;
-use crate::profile::{Policy, PolicyEngine};
+use crate::profile::Policy;
 use crate::source::FieldPath;
 
 /// The MutatingAdmissionPolicy apiVersion (group/version) the profile's cluster serves, if any.
 pub fn api_version(m: &Model) -> Option<&'static str> {
-    let pol = m.profile.policy.as_ref()?;
-    if pol.engine != PolicyEngine::ValidatingAdmissionPolicy {
-        return None;
-    }
-    match m.minor() {
-        36.. => Some("admissionregistration.k8s.io/v1"),
-        34 | 35 if pol.mutating_admission_policy_beta => {
-            Some("admissionregistration.k8s.io/v1beta1")
-        }
-        _ => None,
-    }
+    m.plan.policy.mutating_api
 }
 
 /// Whether the profile asks for anything a Gatekeeper mutator would add.
@@ -77,7 +68,7 @@ pub fn validate(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
     let path = FieldPath::root()
         .key("policy")
         .key("mutatingAdmissionPolicyBeta");
-    let (msg, hint) = if pol.engine != PolicyEngine::ValidatingAdmissionPolicy {
+    let (msg, hint) = if !engine::of(pol.engine).uses_mutating_policies() {
         (
             "`mutatingAdmissionPolicyBeta` applies to `engine: validating-admission-policy` only; Gatekeeper has its own mutators",
             "remove it",

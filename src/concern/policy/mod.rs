@@ -1,39 +1,42 @@
 //! Admission policy: the `policy` and `exceptions` sections, checked here and
 //! planned once as engine-neutral rules (what is checked, with which parameters,
-//! in which namespaces), then rendered by `gatekeeper` (Rego constraints and
-//! mutators) or `vap` (native ValidatingAdmissionPolicy with CEL).
+//! in which namespaces), then rendered by the chosen engine (`engine`:
+//! Gatekeeper's Rego constraints and mutators, or the native
+//! ValidatingAdmissionPolicy with CEL).
 //!
 //! User values never reach policy source text: Gatekeeper gets them as
 //! constraint `parameters`, the native engine as CEL literals in `variables`,
-//! written by one escaping function (`vap::cel_literal`). Pod Security Admission
+//! written by one escaping function (`engine::cel::cel_literal`). Pod Security Admission
 //! stays the baseline for pod security; nothing here duplicates it.
 
 pub mod coverage;
 pub mod department;
 pub mod derived;
 pub mod enforcement;
-pub mod gatekeeper;
+pub mod engine;
+mod instances;
 pub mod map;
 mod registry;
 pub mod routes;
-pub mod vap;
+pub mod rule;
+pub mod validated;
 pub mod windows;
 
 use std::collections::{BTreeMap, BTreeSet};
-
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde_json::{Value, json};
 
 use crate::clock::Date;
 use crate::diag::{Diagnostic, nearest};
 use crate::manifest::{Manifest, RenderError};
 use crate::model::{Model, label};
 use crate::names;
-use crate::profile::{EnforcementMode, Exception, Policy, PolicyEngine};
+use crate::profile::{Exception, Policy};
 use crate::source::FieldPath;
+use registry::Entry;
+use validated::{PolicyPlan, Waiver};
 
 pub use crate::components::internal_lb_annotation;
 pub use registry::{Form as RegistryForm, normalise_registry, parse as parse_registry};
+pub use rule::{Cel, Instance, Rule, Scope};
 
 /// The policy rules an exception may waive.
 pub const POLICY_RULES: &[&str] = &[
@@ -46,387 +49,39 @@ pub const POLICY_RULES: &[&str] = &[
     "requiredLimits",
 ];
 
-/// One check, the same for both engines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Rule {
-    AllowedRegistries,
-    RequiredAnnotations,
-    IngressHostsInDomain,
-    UniqueIngressHosts,
-    InternalLoadBalancers,
-    NamespaceAnnotations,
-    WindowsPods,
-    RouteHostsInDomain,
-    UniqueRouteHosts,
-    GatewayParents,
-    NoNodePorts,
-    RequiredLimits,
-    DepartmentLabel,
-}
-
-impl Rule {
-    /// The profile field (and exception `rule`) this check comes from.
-    pub fn field(self) -> &'static str {
-        match self {
-            Rule::AllowedRegistries => "allowedRegistries",
-            Rule::RequiredAnnotations => "requiredAnnotations",
-            Rule::IngressHostsInDomain => "ingressHostsInDomain",
-            Rule::UniqueIngressHosts => "uniqueIngressHosts",
-            Rule::InternalLoadBalancers => "internalLoadBalancers",
-            Rule::NamespaceAnnotations => "propagateNamespaceAnnotations",
-            Rule::WindowsPods => "workloads.windows",
-            // The Ingress rules cover Gateway API routes too, waivers included:
-            // otherwise a route would be the way around them.
-            Rule::RouteHostsInDomain => "ingressHostsInDomain",
-            Rule::UniqueRouteHosts => "uniqueIngressHosts",
-            Rule::GatewayParents => "cluster.gateways",
-            Rule::NoNodePorts => "noNodePorts",
-            Rule::RequiredLimits => "requiredLimits",
-            Rule::DepartmentLabel => "departmentLabel",
-        }
-    }
-    /// Object names: `allowed-registries`, ….
-    pub fn slug(self) -> &'static str {
-        match self {
-            Rule::AllowedRegistries => "allowed-registries",
-            Rule::RequiredAnnotations => "required-annotations",
-            Rule::IngressHostsInDomain => "ingress-hosts-in-domain",
-            Rule::UniqueIngressHosts => "unique-ingress-hosts",
-            Rule::InternalLoadBalancers => "internal-load-balancers",
-            Rule::NamespaceAnnotations => "namespace-annotations",
-            Rule::WindowsPods => "windows-pods",
-            Rule::RouteHostsInDomain => "route-hosts-in-domain",
-            Rule::UniqueRouteHosts => "unique-route-hosts",
-            Rule::GatewayParents => "gateway-parents",
-            Rule::NoNodePorts => "no-node-ports",
-            Rule::RequiredLimits => "required-limits",
-            Rule::DepartmentLabel => "department-label",
-        }
-    }
-}
-
-/// Where one instance of a rule applies.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    /// Every namespace but these.
-    AllBut(Vec<String>),
-    /// Only these namespaces.
-    Only(Vec<String>),
-}
-
-/// One instance of a rule: its scope and parameters, and the waiver it carries out.
-#[derive(Debug, Clone)]
-pub struct Instance {
-    pub rule: Rule,
-    /// Object name suffix after the rule's slug ("" for the cluster-wide instance).
-    pub suffix: String,
-    pub scope: Scope,
-    /// Parameters as an object of named values (Gatekeeper `parameters`, CEL `variables`).
-    pub params: Value,
-    /// Annotations for the rendered objects (waiver owner, ticket, expiry).
-    pub annotations: BTreeMap<String, String>,
-    /// Deny, or only warn or audit (`policy.enforcement`, set by `enforcement::split`).
-    pub mode: EnforcementMode,
-}
-
-impl Instance {
-    pub fn name(&self) -> String {
-        if self.suffix.is_empty() {
-            self.rule.slug().to_owned()
-        } else {
-            format!("{}-{}", self.rule.slug(), self.suffix)
-        }
-    }
-
-    /// Metadata of an object rendered for this instance, under `name`: our
-    /// label and the instance's waiver annotations, the same for every engine.
-    pub fn metadata(&self, name: &str) -> ObjectMeta {
-        ObjectMeta {
-            annotations: (!self.annotations.is_empty()).then(|| self.annotations.clone()),
-            ..crate::manifest::meta(name, None)
-        }
-    }
-}
-
-fn registries(list: &[String]) -> Vec<String> {
-    let set: BTreeSet<String> = list
-        .iter()
-        .filter_map(|r| normalise_registry(r).ok())
-        .collect();
-    set.into_iter().collect()
-}
-
 /// The annotation that says which exemptions kharden derived for the
 /// platform components, and why (`derived`).
 pub const DERIVED: &str = crate::components::EXEMPTIONS;
 
-/// Every rule instance the profile asks for, in a fixed order.
-pub fn plan(m: &Model) -> Vec<Instance> {
-    let p = &m.profile;
-    let Some(pol) = &p.policy else {
-        return Vec::new();
-    };
-    let exempt: BTreeSet<String> = pol.exempt_namespaces.iter().cloned().collect();
-    let derived = derived::derive(m);
-    let mut out = Vec::new();
-    let mut rule = |rule: Rule, params: Value, narrow: &dyn Fn(&Exception) -> Option<Value>| {
-        let exs: Vec<&Exception> = p
-            .exceptions
-            .iter()
-            .filter(|e| e.rule == rule.field())
-            .collect();
-        let mut excluded = exempt.clone();
-        let mut waivers = Vec::new();
-        let mut narrowed = Vec::new();
-        for ex in &exs {
-            let nss: Vec<String> = ex
-                .namespaces
-                .iter()
-                .filter(|n| !exempt.contains(*n))
-                .cloned()
-                .collect();
-            excluded.extend(nss.iter().cloned());
-            let note = format!(
-                "{} ({}, expires {}): {}",
-                ex.ticket,
-                ex.owner,
-                ex.expires,
-                ex.namespaces.join(", ")
-            );
-            match narrow(ex) {
-                Some(params) if !nss.is_empty() => narrowed.push(Instance {
-                    mode: EnforcementMode::Deny,
-                    rule,
-                    suffix: names::slug(&ex.ticket, 30),
-                    scope: Scope::Only(nss),
-                    params,
-                    annotations: BTreeMap::from([
-                        ("kharden.dev/exception-owner".to_owned(), ex.owner.clone()),
-                        ("kharden.dev/exception-ticket".to_owned(), ex.ticket.clone()),
-                        (
-                            "kharden.dev/exception-expires".to_owned(),
-                            ex.expires.clone(),
-                        ),
-                    ]),
-                }),
-                _ => waivers.push(note),
-            }
-        }
-        let mut annotations = BTreeMap::new();
-        if !waivers.is_empty() {
-            annotations.insert("kharden.dev/waived".to_owned(), waivers.join("; "));
-        }
-        // The platform components' exemptions (`derived`): a namespace the
-        // profile does not exempt or waive leaves the rule, or (registries)
-        // gets an instance of its own that also allows the component's images.
-        let d = derived::for_rule(&derived, rule);
-        let mut notes = d.everywhere_reasons.clone();
-        for (ns, (allow, reasons)) in &d.namespaces {
-            if excluded.contains(ns) {
-                continue;
-            }
-            excluded.insert(ns.clone());
-            if rule == Rule::AllowedRegistries {
-                let mut all: Vec<String> = params["registries"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect();
-                all.extend(allow.iter().cloned());
-                narrowed.push(Instance {
-                    mode: EnforcementMode::Deny,
-                    rule,
-                    suffix: format!("in-{ns}"),
-                    scope: Scope::Only(vec![ns.clone()]),
-                    params: json!({ "registries": registries(&all) }),
-                    annotations: BTreeMap::from([(DERIVED.to_owned(), reasons.join("; "))]),
-                });
-            } else {
-                notes.push(format!("{ns}: {}", reasons.join("; ")));
-            }
-        }
-        if !notes.is_empty() {
-            annotations.insert(DERIVED.to_owned(), notes.join("; "));
-        }
-        out.push(Instance {
-            mode: EnforcementMode::Deny,
-            rule,
-            suffix: String::new(),
-            scope: Scope::AllBut(excluded.into_iter().collect()),
-            params,
-            annotations,
-        });
-        out.extend(narrowed);
-    };
-    if !pol.allowed_registries.is_empty() {
-        // The mesh's proxy is injected into every meshed pod, waived or not.
-        let d = derived::for_rule(&derived, Rule::AllowedRegistries);
-        let mut base = pol.allowed_registries.clone();
-        base.extend(d.everywhere.iter().cloned());
-        rule(
-            Rule::AllowedRegistries,
-            json!({ "registries": registries(&base) }),
-            &|ex| {
-                let mut all = base.clone();
-                all.extend(ex.allow.iter().cloned());
-                for ns in &ex.namespaces {
-                    if let Some((allow, _)) = d.namespaces.get(ns) {
-                        all.extend(allow.iter().cloned());
-                    }
-                }
-                Some(json!({ "registries": registries(&all) }))
-            },
-        );
-    }
-    if !pol.required_annotations.is_empty() {
-        let keys: BTreeSet<&String> = pol.required_annotations.iter().collect();
-        rule(
-            Rule::RequiredAnnotations,
-            json!({ "annotations": keys }),
-            &|ex| {
-                let left: Vec<&&String> = keys.iter().filter(|k| !ex.allow.contains(**k)).collect();
-                (!ex.allow.is_empty() && !left.is_empty()).then(|| json!({ "annotations": left }))
-            },
-        );
-    }
-    let domain = p.cluster.ingress_domain.clone().unwrap_or_default();
-    if pol.ingress_hosts_in_domain {
-        for r in [Rule::IngressHostsInDomain, Rule::RouteHostsInDomain] {
-            rule(
-                r,
-                json!({ "domains": [domain.to_ascii_lowercase()] }),
-                &|ex| {
-                    let mut all: BTreeSet<String> =
-                        ex.allow.iter().map(|d| d.to_ascii_lowercase()).collect();
-                    all.insert(domain.to_ascii_lowercase());
-                    (!ex.allow.is_empty()).then(|| json!({ "domains": all }))
-                },
-            );
-        }
-    }
-    if pol.unique_ingress_hosts {
-        // The native engine cannot see other Ingresses; it confines each
-        // namespace's hosts to `<namespace>.<domain>` and below instead (see vap).
-        for r in [Rule::UniqueIngressHosts, Rule::UniqueRouteHosts] {
-            rule(r, json!({ "domain": domain.to_ascii_lowercase() }), &|_| {
-                None
-            });
-        }
-    }
-    if !p.cluster.gateways.is_empty() {
-        rule(
-            Rule::GatewayParents,
-            json!({ "gateways": routes::allowed_parents(m) }),
-            &|_| None,
-        );
-    }
-    if pol.internal_load_balancers {
-        let (key, value) = internal_lb_annotation(p.cluster.platform).unwrap_or(("", ""));
-        rule(
-            Rule::InternalLoadBalancers,
-            json!({ "annotation": key, "value": value, "platform": p.cluster.platform }),
-            &|_| None,
-        );
-    }
-    if pol.no_node_ports {
-        rule(Rule::NoNodePorts, json!({}), &|_| None);
-    }
-    if !pol.required_limits.is_empty() {
-        let resources: BTreeSet<&String> = pol.required_limits.iter().collect();
-        rule(
-            Rule::RequiredLimits,
-            json!({ "resources": resources }),
-            &|_| None,
-        );
-    }
-    coverage::leave_to_namespaces(m, pol, &mut out);
-    // Per-namespace rules: kharden knows each namespace's values at render time.
-    for ns in &p.namespaces {
-        if exempt.contains(&ns.name) {
-            continue;
-        }
-        let values: Vec<Value> = pol
-            .propagate_namespace_annotations
-            .iter()
-            .filter_map(|k| {
-                ns.annotations
-                    .get(k)
-                    .map(|v| json!({ "key": k, "value": v }))
-            })
-            .collect();
-        if !values.is_empty() {
-            out.push(Instance {
-                mode: EnforcementMode::Deny,
-                rule: Rule::NamespaceAnnotations,
-                suffix: ns.name.clone(),
-                scope: Scope::Only(vec![ns.name.clone()]),
-                params: json!({ "annotations": values }),
-                annotations: BTreeMap::new(),
-            });
-        }
-    }
-    let windows: Vec<String> = p
-        .namespaces
-        .iter()
-        .filter(|n| n.workloads.as_ref().is_some_and(|w| w.windows) && !exempt.contains(&n.name))
-        .map(|n| n.name.clone())
-        .collect();
-    if !windows.is_empty() {
-        out.push(Instance {
-            mode: EnforcementMode::Deny,
-            rule: Rule::WindowsPods,
-            suffix: String::new(),
-            scope: Scope::Only(windows),
-            params: windows::params(pol),
-            annotations: BTreeMap::new(),
-        });
-    }
-    out.extend(department::instance(m, pol, &exempt));
-    enforcement::split(&pol.enforcement, out)
-}
-
-/// The native engine's fixed CEL per rule (`vap`, `routes`): derived variables (after the parameter variables) and
-/// validations as (expression, messageExpression).
-pub struct Cel {
-    pub variables: Vec<(&'static str, String)>,
-    pub validations: Vec<(&'static str, &'static str)>,
+/// Every rule instance the profile asks for, in a fixed order, as
+/// `validate` planned them.
+pub fn plan(m: &Model) -> &[Instance] {
+    &m.plan.policy.instances
 }
 
 pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let Some(pol) = &m.profile.policy else {
         return Ok(Vec::new());
     };
-    let plan = plan(m);
-    match pol.engine {
-        PolicyEngine::Gatekeeper => gatekeeper::render(m, &plan),
-        PolicyEngine::ValidatingAdmissionPolicy => {
-            let mut out = vap::render(&plan)?;
-            out.extend(map::render(m, &plan)?);
-            Ok(out)
-        }
-    }
+    engine::of(pol.engine).render(m, plan(m))
 }
 
-/// The note `render` prints when a rule is weaker on the chosen engine.
+/// The notes `render` prints where a rule is weaker on the chosen engine.
 pub fn notes(m: &Model) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some(pol) = &m.profile.policy
-        && pol.engine == PolicyEngine::ValidatingAdmissionPolicy
-    {
-        if pol.unique_ingress_hosts {
-            out.push("note: `policy.uniqueIngressHosts`: a ValidatingAdmissionPolicy cannot see other Ingresses, so each namespace's hosts are confined to `<namespace>.<ingressDomain>` and below instead; use `engine: gatekeeper` for a true uniqueness check".to_owned());
-        }
-        out.extend(map::note(m, pol));
+    match &m.profile.policy {
+        Some(pol) => engine::of(pol.engine).notes(m, pol),
+        None => Vec::new(),
     }
-    out
 }
 
-pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+/// Check the `policy` and `exceptions` sections (every problem at once) and,
+/// when they hold, fill `plan.policy` with their validated form.
+pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;
     let ns_names: BTreeSet<&str> = p.namespaces.iter().map(|n| n.name.as_str()).collect();
+    let mut registries = Vec::new();
     if let Some(pol) = &p.policy {
-        validate_policy(m, pol, out);
+        registries = validate_policy(m, pol, out);
     } else if let Some((i, _)) = p
         .namespaces
         .iter()
@@ -446,7 +101,9 @@ pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnost
         );
     }
     let mut seen: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut waivers = Vec::new();
     for (i, ex) in p.exceptions.iter().enumerate() {
+        let mut allowed = Vec::new();
         let base = FieldPath::root().key("exceptions").index(i);
         if !POLICY_RULES.contains(&ex.rule.as_str()) {
             let hint = match nearest(&ex.rule, POLICY_RULES.iter().copied()) {
@@ -467,7 +124,7 @@ pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnost
                 "an exception needs a `policy` section to except from".to_owned(),
             )),
             Some(pol) if POLICY_RULES.contains(&ex.rule.as_str()) => {
-                validate_allow(pol, ex, &base, out);
+                allowed = validate_allow(pol, ex, &base, out);
             }
             Some(_) => {}
         }
@@ -536,12 +193,28 @@ pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnost
                 )
                 .hint("renew the waiver with a new date, or remove it"),
             ),
-            Ok(_) => {}
+            Ok(expires) => waivers.push(Waiver {
+                expires,
+                registries: allowed,
+            }),
         }
+    }
+    // A profile with any problem is never rendered: plan only a valid one.
+    if let Some(pol) = &p.policy
+        && out.is_empty()
+    {
+        plan.policy = PolicyPlan {
+            registries,
+            exceptions: waivers,
+            instances: Vec::new(),
+            mutating_api: engine::of(pol.engine).mutating_policy_api(m, pol),
+        };
+        plan.policy.instances = instances::plan(m, pol, &plan.policy);
     }
 }
 
-fn validate_policy(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
+/// Check the `policy` section; its `allowedRegistries`, parsed.
+fn validate_policy(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) -> Vec<Entry> {
     let p = &m.profile;
     let base = FieldPath::root().key("policy");
     windows::validate(pol, out);
@@ -551,9 +224,12 @@ fn validate_policy(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
     for (i, n) in pol.exempt_namespaces.iter().enumerate() {
         label(out, &base.key("exemptNamespaces").index(i), n);
     }
-    for (i, r) in pol.allowed_registries.iter().enumerate() {
-        registry_entry(out, &base.key("allowedRegistries").index(i), r);
-    }
+    let registries = pol
+        .allowed_registries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| registry_entry(out, &base.key("allowedRegistries").index(i), r))
+        .collect();
     coverage::validate(pol, out);
     for (field, list) in [
         ("requiredAnnotations", &pol.required_annotations),
@@ -575,7 +251,7 @@ fn validate_policy(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
         ("ingressHostsInDomain", pol.ingress_hosts_in_domain),
         (
             "uniqueIngressHosts",
-            pol.unique_ingress_hosts && pol.engine == PolicyEngine::ValidatingAdmissionPolicy,
+            pol.unique_ingress_hosts && !engine::of(pol.engine).sees_other_objects(),
         ),
     ] {
         if on && p.cluster.ingress_domain.is_none() {
@@ -588,19 +264,32 @@ fn validate_policy(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+    registries
 }
 
-fn registry_entry(out: &mut Vec<Diagnostic>, path: &FieldPath, r: &str) {
-    if let Err(e) = normalise_registry(r) {
-        out.push(
-            Diagnostic::error(path.clone(), format!("`{r}` is not a registry entry: {e}"))
-                .hint("write `registry.example.com` (every image there), `registry.example.com/team/*` (everything under a path), `registry.example.com/team/app` (one repository), or `…/app:1.2` / `…/app@sha256:…` (one image); Docker Hub is `docker.io/library/nginx`"),
-        );
+/// A registry entry, parsed; a diagnostic when it is none.
+fn registry_entry(out: &mut Vec<Diagnostic>, path: &FieldPath, r: &str) -> Option<Entry> {
+    match registry::parse(r) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            out.push(
+                Diagnostic::error(path.clone(), format!("`{r}` is not a registry entry: {e}"))
+                    .hint("write `registry.example.com` (every image there), `registry.example.com/team/*` (everything under a path), `registry.example.com/team/app` (one repository), or `…/app:1.2` / `…/app@sha256:…` (one image); Docker Hub is `docker.io/library/nginx`"),
+            );
+            None
+        }
     }
 }
 
-/// Check an exception's `allow` list against what its rule can take.
-fn validate_allow(pol: &Policy, ex: &Exception, base: &FieldPath, out: &mut Vec<Diagnostic>) {
+/// Check an exception's `allow` list against what its rule can take; the
+/// registry entries it allows, parsed (an `allowedRegistries` exception).
+fn validate_allow(
+    pol: &Policy,
+    ex: &Exception,
+    base: &FieldPath,
+    out: &mut Vec<Diagnostic>,
+) -> Vec<Entry> {
+    let mut entries = Vec::new();
     let enabled = match ex.rule.as_str() {
         "allowedRegistries" => !pol.allowed_registries.is_empty(),
         "requiredAnnotations" => !pol.required_annotations.is_empty(),
@@ -634,9 +323,12 @@ fn validate_allow(pol: &Policy, ex: &Exception, base: &FieldPath, out: &mut Vec<
                     .hint("list registry entries, e.g. `allow: [docker.io/library/nginx]`"),
                 );
             }
-            for (i, r) in ex.allow.iter().enumerate() {
-                registry_entry(out, &base.key("allow").index(i), r);
-            }
+            entries = ex
+                .allow
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| registry_entry(out, &base.key("allow").index(i), r))
+                .collect();
         }
         "requiredAnnotations" => {
             for (i, k) in ex.allow.iter().enumerate() {
@@ -684,6 +376,7 @@ fn validate_allow(pol: &Policy, ex: &Exception, base: &FieldPath, out: &mut Vec<
             }
         }
     }
+    entries
 }
 
 #[cfg(test)]

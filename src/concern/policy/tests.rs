@@ -2,14 +2,16 @@
 //! Gatekeeper output with a Rego engine (regorus) and against the native output
 //! with a CEL engine (cel, with the strings extension Kubernetes also loads).
 //! Both engines must give the table's answer on every row. The evaluation
-//! harness is the library's (`verify::admission`), the one `kharden verify` runs.
+//! harness is the library's (each engine's `eval`), the one `kharden verify` runs.
 
 use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use super::engine::cel::{eval as cel_eval, render as vap};
+use super::engine::gatekeeper::{eval as rego_eval, render as gatekeeper};
 use super::registry::RegistryError;
-use super::{gatekeeper, normalise_registry, plan, vap};
+use super::{normalise_registry, plan};
 use crate::testing::{HEAD, errors, render, today};
 use crate::verify::admission;
 
@@ -184,7 +186,7 @@ fn gatekeeper_eval(objs: &[Value], c: &Case, inventory: &Value) -> Vec<String> {
     {
         assert_eq!(constraint["spec"]["enforcementAction"], "deny");
     }
-    admission::gatekeeper(objs, &request(c), inventory)
+    rego_eval::denials(objs, &request(c), inventory, true)
         .unwrap_or_else(|e| panic!("{e}"))
         .into_iter()
         .map(|d| format!("{}: {}", d.name, d.message))
@@ -192,11 +194,11 @@ fn gatekeeper_eval(objs: &[Value], c: &Case, inventory: &Value) -> Vec<String> {
 }
 
 fn cel_env() -> Arc<cel::Env> {
-    admission::cel_env().unwrap()
+    cel_eval::cel_env().unwrap()
 }
 
 fn cel_eval(env: &Arc<cel::Env>, ctx: &cel::Context, expr: &str) -> cel::Value {
-    admission::cel_eval(env, ctx, expr).unwrap_or_else(|e| panic!("{e}"))
+    cel_eval::cel_eval(env, ctx, expr).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The denials the API server would report for `c`.
@@ -220,7 +222,7 @@ fn native_eval(objs: &[Value], c: &Case) -> Vec<String> {
     {
         assert_eq!(policy["spec"]["failurePolicy"], "Fail");
     }
-    admission::native(objs, &request(c))
+    cel_eval::denials(objs, &request(c), true)
         .unwrap_or_else(|e| panic!("{e}"))
         .into_iter()
         .map(|d| format!("{}: {}", d.name, d.message))
@@ -235,7 +237,7 @@ fn rendered(engine: &str) -> Vec<Value> {
 fn rendered_for(m: &crate::Model, engine: &str) -> Vec<Value> {
     let plan = plan(m);
     match engine {
-        "gatekeeper" => gatekeeper::objects(m, &plan)
+        "gatekeeper" => gatekeeper::objects(m, plan)
             .iter()
             .map(|o| serde_json::to_value(o).unwrap())
             .collect(),
@@ -252,7 +254,7 @@ fn rendered_for(m: &crate::Model, engine: &str) -> Vec<Value> {
                 .collect();
             // From 1.36 (or with the v1beta1 opt-in) the mutating policies too.
             if let Some(v) = super::map::api_version(m) {
-                for i in &plan {
+                for i in plan {
                     if let Some((p, b)) = super::map::objects(m, i, v) {
                         out.push(serde_json::to_value(p).unwrap());
                         out.push(serde_json::to_value(b).unwrap());
@@ -431,7 +433,7 @@ fn gatekeeper_mutators_add_what_the_rules_require() {
     let bare = img("docker.io/library/nginx:1");
     let mut req = request(&case("bare", "team-b", bare.clone(), false));
     assert!(!gatekeeper_eval(&objs, &case("bare", "team-b", bare, false), &json!({})).is_empty());
-    let applied = admission::gatekeeper_mutate(&objs, &mut req).unwrap();
+    let applied = rego_eval::mutate(&objs, &mut req).unwrap();
     for m in [
         "Assign/windows-node-selector",
         "Assign/windows-os-name",

@@ -1,14 +1,15 @@
 //! Issue #13 item 19: the native engine's MutatingAdmissionPolicies, run. One
 //! table of requests and the object each should become; Gatekeeper's mutators
-//! and the native policies (JSONPatch CEL, through `verify::mutating`) must both
+//! and the native policies (JSONPatch CEL, through the CEL engine's `mutate`) must both
 //! turn the submitted object into exactly that, and then both engines' validation
 //! gives the row's answer on the mutated object.
 
 use serde_json::{Value, json};
 
 use super::{PROFILE, TAINT, eval, img, rendered_for, request, service};
+use crate::concern::policy::engine::cel::mutate as mutating;
+use crate::concern::policy::engine::gatekeeper::eval as rego_eval;
 use crate::testing::{HEAD, errors, today};
-use crate::verify::{admission, mutating};
 
 const NATIVE: &str = "validating-admission-policy";
 
@@ -183,7 +184,7 @@ fn the_native_engine_mutates_as_gatekeeper_does_from_1_36() {
         let mut wrong = Vec::new();
         for r in rows() {
             let mut g = request(&case_of(&r, r.object.clone()));
-            admission::gatekeeper_mutate(&gk, &mut g).unwrap();
+            rego_eval::mutate(&gk, &mut g).unwrap();
             let mut n = request(&case_of(&r, r.object.clone()));
             mutating::native_mutate(&native, &mut n).unwrap_or_else(|e| panic!("{e}"));
             for (engine, got) in [("gatekeeper", &g.object), (NATIVE, &n.object)] {

@@ -283,7 +283,7 @@ fn both_rules_can_be_turned_off() {
 fn the_rules_leave_namespaces_to_their_limit_range_or_quota() {
     let m = model("gatekeeper");
     let inst = plan(&m)
-        .into_iter()
+        .iter()
         .find(|i| i.rule == Rule::RequiredLimits && i.suffix.is_empty())
         .unwrap();
     assert_eq!(
@@ -298,7 +298,7 @@ fn the_rules_leave_namespaces_to_their_limit_range_or_quota() {
     );
     assert_eq!(inst.params, json!({"resources": ["cpu", "memory"]}));
     let nodeports = plan(&m)
-        .into_iter()
+        .iter()
         .find(|i| i.rule == Rule::NoNodePorts)
         .unwrap();
     assert_eq!(
@@ -319,7 +319,7 @@ fn the_rules_leave_namespaces_to_their_limit_range_or_quota() {
         "requiredLimits: [cpu, memory, ephemeral-storage]",
     );
     let inst = plan(&m)
-        .into_iter()
+        .iter()
         .find(|i| i.rule == Rule::RequiredLimits)
         .unwrap();
     assert_eq!(

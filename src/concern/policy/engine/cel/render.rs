@@ -22,7 +22,7 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 
-use super::{Cel, Instance, Rule, Scope};
+use crate::concern::policy::{Cel, Instance, Rule, Scope};
 use crate::manifest::{Manifest, RenderError};
 
 /// A JSON value as a CEL literal. Strings are double-quoted with every quote,
@@ -190,9 +190,9 @@ pub fn cel(rule: Rule) -> Cel {
                 "'annotations copied from the namespace must keep its values (or be left out): ' + variables.annotations.map(a, a.key + ': ' + a.value).join(', ')",
             )],
         },
-        Rule::RouteHostsInDomain => super::routes::hosts_in_domain(),
-        Rule::UniqueRouteHosts => super::routes::unique_hosts(),
-        Rule::GatewayParents => super::routes::parents(),
+        Rule::RouteHostsInDomain => crate::concern::policy::routes::hosts_in_domain(),
+        Rule::UniqueRouteHosts => crate::concern::policy::routes::unique_hosts(),
+        Rule::GatewayParents => crate::concern::policy::routes::parents(),
         Rule::NoNodePorts => Cel {
             variables: vec![],
             validations: vec![(
@@ -213,7 +213,7 @@ pub fn cel(rule: Rule) -> Cel {
                 "'containers without limits for ' + variables.resources.join(', ') + ': ' + variables.unlimited.join(', ') + '; namespace ' + request.namespace + ' has no LimitRange to give them: set resources.limits (a request left out defaults to the limit)'",
             )],
         },
-        Rule::DepartmentLabel => super::department::cel(),
+        Rule::DepartmentLabel => crate::concern::policy::department::cel(),
         Rule::WindowsPods => Cel {
             variables: vec![],
             validations: vec![
@@ -299,17 +299,17 @@ fn internal_load_balancers() -> Cel {
 static INGRESS_RULE_HOSTS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "!has(object.spec.rules) || object.spec.rules.all(r, !has(r.host) || r.host == '' || (!r.host.contains('*') && r.host.lowerAscii().matches('{NAME}') && variables.domains.exists(d, r.host.lowerAscii().endsWith('.' + d))))",
-        NAME = super::routes::NAME
+        NAME = crate::concern::policy::routes::NAME
     )
 });
 static INGRESS_TLS_HOSTS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "!has(object.spec.tls) || object.spec.tls.all(t, !has(t.hosts) || t.hosts.all(h, !h.contains('*') && h.lowerAscii().matches('{NAME}') && variables.domains.exists(d, h.lowerAscii().endsWith('.' + d))))",
-        NAME = super::routes::NAME
+        NAME = crate::concern::policy::routes::NAME
     )
 });
 
-pub(super) fn rule(group: &str, resources: &[&str]) -> NamedRuleWithOperations {
+pub(crate) fn rule(group: &str, resources: &[&str]) -> NamedRuleWithOperations {
     let version = if group == "*" { "*" } else { "v1" };
     versioned_rule(group, &[version], resources)
 }
@@ -355,7 +355,7 @@ pub fn resource_rules(r: Rule) -> Vec<NamedRuleWithOperations> {
         Rule::NamespaceAnnotations => vec![rule("*", &["*"])],
         Rule::WindowsPods => vec![rule("", &["pods"])],
         Rule::NoNodePorts => vec![rule("", &["services"])],
-        Rule::DepartmentLabel => super::department::resource_rules(),
+        Rule::DepartmentLabel => crate::concern::policy::department::resource_rules(),
         Rule::RequiredLimits => vec![
             rule("", &["pods"]),
             rule(
@@ -366,7 +366,7 @@ pub fn resource_rules(r: Rule) -> Vec<NamedRuleWithOperations> {
         ],
         // Every version Gateway API serves, in both of its groups.
         Rule::RouteHostsInDomain | Rule::UniqueRouteHosts | Rule::GatewayParents => {
-            super::routes::matched(r)
+            crate::concern::policy::routes::matched(r)
                 .into_iter()
                 .map(|m| versioned_rule(m.group, &m.versions, &m.resources))
                 .collect()
@@ -375,7 +375,7 @@ pub fn resource_rules(r: Rule) -> Vec<NamedRuleWithOperations> {
 }
 
 /// An instance's parameters as variables, each value a CEL literal.
-pub(super) fn param_variables(inst: &Instance) -> Vec<Variable> {
+pub(crate) fn param_variables(inst: &Instance) -> Vec<Variable> {
     inst.params
         .as_object()
         .into_iter()
@@ -397,7 +397,7 @@ pub fn variables(inst: &Instance) -> Vec<Variable> {
     out
 }
 
-pub(super) fn selector(scope: &Scope) -> Option<LabelSelector> {
+pub(crate) fn selector(scope: &Scope) -> Option<LabelSelector> {
     let (op, values) = match scope {
         Scope::AllBut(ns) if ns.is_empty() => return None,
         Scope::AllBut(ns) => ("NotIn", ns),
@@ -446,7 +446,9 @@ pub fn objects(inst: &Instance) -> (ValidatingAdmissionPolicy, ValidatingAdmissi
         metadata: md,
         spec: Some(ValidatingAdmissionPolicyBindingSpec {
             policy_name: Some(name),
-            validation_actions: Some(super::enforcement::validation_actions(inst.mode)),
+            validation_actions: Some(crate::concern::policy::enforcement::validation_actions(
+                inst.mode,
+            )),
             match_resources: Some(MatchResources {
                 namespace_selector: selector(&inst.scope),
                 ..MatchResources::default()

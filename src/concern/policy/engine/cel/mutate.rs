@@ -15,8 +15,9 @@ use cel::common::value::{CowVal, Val};
 use cel::{ExecutionError, StructType};
 use serde_json::{Value, json};
 
-use super::admission::{Request, bound_policies, cel_env, cel_eval, policy_context, str_of};
-use super::error::{EvalError, PatchError};
+use super::eval::{bound_policies, cel_env, cel_eval, policy_context};
+use crate::verify::admission::{Request, str_of};
+use crate::verify::error::{EvalError, PatchError};
 
 /// Kubernetes' `JSONPatch` CEL type: `op`, `path`, `from` and `value`, where
 /// `value` takes any value (a `StructDef` field has one fixed type).

@@ -6,7 +6,7 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Value, json};
 
-use super::{Instance, Rule, Scope, internal_lb_annotation, windows};
+use crate::concern::policy::{Instance, Rule, Scope, internal_lb_annotation, windows};
 use crate::manifest::{Custom, Manifest, RenderError, meta, name_only};
 use crate::model::Model;
 
@@ -35,23 +35,31 @@ pub fn kind(rule: Rule) -> &'static str {
 /// The Rego of a rule: fixed text, parameters come from the Constraint.
 pub fn rego(rule: Rule) -> &'static str {
     match rule {
-        Rule::AllowedRegistries => include_str!("../../../templates/allowed_registries.rego"),
-        Rule::RequiredAnnotations => include_str!("../../../templates/required_annotations.rego"),
+        Rule::AllowedRegistries => include_str!("../../../../../templates/allowed_registries.rego"),
+        Rule::RequiredAnnotations => {
+            include_str!("../../../../../templates/required_annotations.rego")
+        }
         Rule::IngressHostsInDomain => {
-            include_str!("../../../templates/ingress_hosts_in_domain.rego")
+            include_str!("../../../../../templates/ingress_hosts_in_domain.rego")
         }
-        Rule::UniqueIngressHosts => include_str!("../../../templates/unique_ingress_hosts.rego"),
+        Rule::UniqueIngressHosts => {
+            include_str!("../../../../../templates/unique_ingress_hosts.rego")
+        }
         Rule::InternalLoadBalancers => {
-            include_str!("../../../templates/internal_load_balancers.rego")
+            include_str!("../../../../../templates/internal_load_balancers.rego")
         }
-        Rule::NamespaceAnnotations => include_str!("../../../templates/namespace_annotations.rego"),
-        Rule::WindowsPods => include_str!("../../../templates/windows_pods.rego"),
-        Rule::RouteHostsInDomain => include_str!("../../../templates/route_hosts_in_domain.rego"),
-        Rule::UniqueRouteHosts => include_str!("../../../templates/unique_route_hosts.rego"),
-        Rule::GatewayParents => include_str!("../../../templates/gateway_parents.rego"),
-        Rule::NoNodePorts => include_str!("../../../templates/no_node_ports.rego"),
-        Rule::RequiredLimits => include_str!("../../../templates/required_limits.rego"),
-        Rule::DepartmentLabel => include_str!("../../../templates/department_label.rego"),
+        Rule::NamespaceAnnotations => {
+            include_str!("../../../../../templates/namespace_annotations.rego")
+        }
+        Rule::WindowsPods => include_str!("../../../../../templates/windows_pods.rego"),
+        Rule::RouteHostsInDomain => {
+            include_str!("../../../../../templates/route_hosts_in_domain.rego")
+        }
+        Rule::UniqueRouteHosts => include_str!("../../../../../templates/unique_route_hosts.rego"),
+        Rule::GatewayParents => include_str!("../../../../../templates/gateway_parents.rego"),
+        Rule::NoNodePorts => include_str!("../../../../../templates/no_node_ports.rego"),
+        Rule::RequiredLimits => include_str!("../../../../../templates/required_limits.rego"),
+        Rule::DepartmentLabel => include_str!("../../../../../templates/department_label.rego"),
     }
 }
 
@@ -119,7 +127,7 @@ pub fn match_kinds(rule: Rule) -> Value {
         }
         Rule::WindowsPods => json!([{"apiGroups": [""], "kinds": ["Pod"]}]),
         Rule::RouteHostsInDomain | Rule::UniqueRouteHosts | Rule::GatewayParents => {
-            let groups: Vec<Value> = super::routes::matched(rule)
+            let groups: Vec<Value> = crate::concern::policy::routes::matched(rule)
                 .into_iter()
                 .map(|m| json!({"apiGroups": [m.group], "kinds": m.kinds}))
                 .collect();
@@ -171,7 +179,7 @@ pub fn objects(m: &Model, plan: &[Instance]) -> Vec<Custom<Value>> {
             kind(inst.rule),
             inst.metadata(&inst.name()),
             json!({
-                "enforcementAction": super::enforcement::gatekeeper_action(inst.mode),
+                "enforcementAction": crate::concern::policy::enforcement::gatekeeper_action(inst.mode),
                 "match": scope_match(&inst.scope, match_kinds(inst.rule)),
                 "parameters": inst.params,
             }),
@@ -186,7 +194,7 @@ pub fn objects(m: &Model, plan: &[Instance]) -> Vec<Custom<Value>> {
             vec![json!({"group": "networking.k8s.io", "version": "v1", "kind": "Ingress"})];
         if rules.contains(&Rule::UniqueRouteHosts) {
             sync.extend(
-                super::routes::synced()
+                crate::concern::policy::routes::synced()
                     .into_iter()
                     .map(|(g, v, k)| json!({"group": g, "version": v, "kind": k})),
             );
