@@ -12,6 +12,9 @@
 //! is written as text; the profile is read back by kharden itself, which refuses
 //! anything malformed.
 
+// A program of its own: its usage and errors go to stderr (the lint is for the library).
+#![allow(clippy::print_stderr)]
+
 use std::fmt::Write as _;
 
 /// The cluster-wide part: the contract profile's sections without its namespaces.
