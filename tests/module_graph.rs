@@ -97,7 +97,7 @@ fn a_lib_rs_item_is_an_edge_to_the_crate_root() {
         ("b/inner.rs", "pub struct Deep;\n"),
         (
             "c.rs",
-            "use crate::Thing;\nuse crate::b::Deep;\nfn f() { crate::load(); crate::load::h(); }\n",
+            "use crate::Thing;\nuse crate::{b::{Deep as D}};\nfn f() { crate::load(); crate::load::h(); }\n",
         ),
         ("load.rs", "pub fn h() {}\n"),
     ];
@@ -117,7 +117,7 @@ fn a_lib_rs_item_is_an_edge_to_the_crate_root() {
     ] {
         assert!(dot.contains(edge), "no {edge} in {dot}");
     }
-    // `Thing` is defined in b/mod.rs: `crate::b::Deep` is b::inner's, not b's.
+    // `Thing` is defined in b/mod.rs; `Deep`, in a nested use group, is b::inner's.
     assert_eq!(dot.matches(r#""c" -> "b""#).count(), 1, "{dot}");
 
     // The items in a module of their own, which lib.rs only re-exports: no
