@@ -5,7 +5,7 @@ use super::cli::{AuditArgs, Format};
 use super::{Outcome, load, usage};
 use crate::audit;
 
-pub fn run(a: AuditArgs) -> Outcome {
+pub(crate) fn run(a: AuditArgs) -> Outcome {
     Outcome::of(|out| {
         let m = load(&a.profile)?;
         let existing = audit::input::read(&a.objects)?;

@@ -6,7 +6,7 @@ use super::Outcome;
 use super::cli::{Cli, CompletionsArgs};
 use crate::Error;
 
-pub fn completions(a: CompletionsArgs) -> Outcome {
+pub(crate) fn completions(a: CompletionsArgs) -> Outcome {
     Outcome::of(|out| {
         let mut buf = Vec::new();
         clap_complete::generate(a.shell, &mut Cli::command(), "kharden", &mut buf);
@@ -15,7 +15,7 @@ pub fn completions(a: CompletionsArgs) -> Outcome {
     })
 }
 
-pub fn man() -> Outcome {
+pub(crate) fn man() -> Outcome {
     Outcome::of(|out| {
         let mut buf = Vec::new();
         clap_mangen::Man::new(Cli::command())

@@ -7,7 +7,7 @@ use super::cli::{DiffArgs, Format};
 use super::{Outcome, load, usage};
 use crate::{Error, diff, output};
 
-pub fn run(a: DiffArgs) -> Outcome {
+pub(crate) fn run(a: DiffArgs) -> Outcome {
     Outcome::of(|out| {
         let (old, new) = (&a.old, &a.new);
         let report = match (old.is_dir(), new.is_dir()) {

@@ -5,7 +5,7 @@ use super::cli::{ExplainArgs, ExplainFormat};
 use super::{Outcome, load, usage};
 use crate::explain;
 
-pub fn run(a: ExplainArgs) -> Outcome {
+pub(crate) fn run(a: ExplainArgs) -> Outcome {
     Outcome::of(|out| {
         let m = load(&a.profile)?;
         match (a.path, a.format) {

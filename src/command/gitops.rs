@@ -3,7 +3,7 @@
 use super::cli::Gitops;
 use super::{Outcome, load};
 
-pub fn run(what: Gitops) -> Outcome {
+pub(crate) fn run(what: Gitops) -> Outcome {
     Outcome::of(|out| {
         let text = match what {
             Gitops::ArgocdPlugin => crate::gitops::argocd_plugin()?,

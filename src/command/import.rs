@@ -7,7 +7,7 @@ use super::cli::ImportArgs;
 use super::{Outcome, create_new};
 use crate::Error;
 
-pub fn run(a: ImportArgs) -> Outcome {
+pub(crate) fn run(a: ImportArgs) -> Outcome {
     Outcome::of(|out| {
         let opts = crate::import::Options {
             name: a.name,

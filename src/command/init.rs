@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use super::cli::InitArgs;
 use super::{Outcome, create_new};
 
-pub fn run(a: InitArgs) -> Outcome {
+pub(crate) fn run(a: InitArgs) -> Outcome {
     Outcome::of(|out| {
         let text = crate::init::starter(a.platform.name(), &a.name)?;
         let file = a

@@ -7,7 +7,7 @@ use super::Outcome;
 use crate::{Error, clock};
 
 /// Answer the ResourceList read from `input` (stdin, for `main`).
-pub fn run(input: &mut dyn Read) -> Outcome {
+pub(crate) fn run(input: &mut dyn Read) -> Outcome {
     Outcome::of(|out| {
         let mut text = String::new();
         input

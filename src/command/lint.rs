@@ -5,7 +5,7 @@ use super::cli::LintArgs;
 use super::{Outcome, load, usage};
 use crate::{Error, lint};
 
-pub fn run(a: LintArgs) -> Outcome {
+pub(crate) fn run(a: LintArgs) -> Outcome {
     Outcome::of(|out| {
         if let Some(id) = a.explain {
             let r = lint::rule(&id)

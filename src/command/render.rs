@@ -8,7 +8,7 @@ use super::cli::RenderArgs;
 use super::{Outcome, Stdout, usage};
 use crate::{clock, fleet, output};
 
-pub fn run(a: RenderArgs) -> Outcome {
+pub(crate) fn run(a: RenderArgs) -> Outcome {
     Outcome::of(|out| {
         let profiles = fleet::expand(&a.profiles)?;
         let is_fleet = fleet::is_fleet(&a.profiles, &profiles);

@@ -6,7 +6,7 @@ use super::cli::ReportArgs;
 use super::{Outcome, load};
 use crate::Error;
 
-pub fn run(a: ReportArgs) -> Outcome {
+pub(crate) fn run(a: ReportArgs) -> Outcome {
     Outcome::of(|out| {
         let m = load(&a.profile)?;
         let r = crate::render(&m)?;

@@ -4,7 +4,7 @@
 use super::Outcome;
 use super::cli::SchemaArgs;
 
-pub fn run(a: SchemaArgs) -> Outcome {
+pub(crate) fn run(a: SchemaArgs) -> Outcome {
     Outcome::of(|out| {
         let schema = if a.scenario {
             crate::verify::scenario_schema()

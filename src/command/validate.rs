@@ -3,7 +3,7 @@
 use super::cli::ValidateArgs;
 use super::{Outcome, load};
 
-pub fn run(a: ValidateArgs) -> Outcome {
+pub(crate) fn run(a: ValidateArgs) -> Outcome {
     Outcome::of(|out| {
         let model = load(&a.profile)?;
         out.note(format!(

@@ -5,7 +5,7 @@ use super::cli::VerifyArgs;
 use super::{Outcome, load};
 use crate::components::check;
 
-pub fn run(a: VerifyArgs) -> Outcome {
+pub(crate) fn run(a: VerifyArgs) -> Outcome {
     Outcome::of(|out| {
         let m = load(&a.profile)?;
         let loaded = a
