@@ -12,6 +12,10 @@
 //! is written as text; the profile is read back by kharden itself, which refuses
 //! anything malformed.
 
+// A program of its own: it writes the profile to stdout, its usage and errors to
+// stderr (the lints are for the library).
+#![allow(clippy::print_stderr, clippy::disallowed_methods)]
+
 use std::fmt::Write as _;
 
 /// The cluster-wide part: the contract profile's sections without its namespaces.

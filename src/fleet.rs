@@ -1,29 +1,15 @@
 //! Rendering several profiles at once (a fleet): which files of a directory
 //! are profiles, every profile validated and rendered before anything is
-//! written, distinct names, and where each rendering goes. `main.rs` only
-//! prints and writes what this returns.
+//! written, distinct names, and where each rendering goes. `command::render`
+//! writes what this returns.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::clock::Date;
+pub use crate::error::FleetError;
 use crate::output::Files;
 use crate::{Error, Model, Rendered};
-
-/// Why a set of profiles is not a fleet kharden can render.
-#[derive(Debug, thiserror::Error)]
-pub enum FleetError {
-    #[error("`{0}` holds no profile (`kind: ClusterProfile`)")]
-    NoProfile(String),
-    #[error(
-        "`{this}` and `{first}` are both named `{name}`; each profile of a fleet needs its own `metadata.name`"
-    )]
-    SameName {
-        this: String,
-        first: String,
-        name: String,
-    },
-}
 
 /// The profiles named by `args`, directories expanded into the profiles they
 /// hold (`kind: ClusterProfile`), in name order.

@@ -9,9 +9,7 @@ use crate::clock::Date;
 use crate::diag::Diagnostic;
 use crate::names;
 use crate::net::Cidr;
-use crate::profile::{
-    ContainerLimits, IdentityMode, NamespaceSpec, Profile, QuantityValue,
-};
+use crate::profile::{ContainerLimits, IdentityMode, NamespaceSpec, Profile, QuantityValue};
 use crate::source::{FieldPath, Sources};
 
 /// The effective quota of a namespace.

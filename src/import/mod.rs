@@ -67,42 +67,6 @@ pub struct Imported {
     pub notes: Vec<String>,
 }
 
-/// The text of every file named, directories read for their `*.yaml`, `*.yml`
-/// and `*.json` files (recursively, in name order), as (display name, text).
-pub fn files(paths: &[std::path::PathBuf]) -> Result<Vec<(String, String)>, crate::Error> {
-    fn walk(p: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> Result<(), crate::Error> {
-        if p.is_dir() {
-            let rd = std::fs::read_dir(p)
-                .map_err(|e| crate::Error::io(format!("read `{}`", p.display()), e))?;
-            let mut entries: Vec<std::path::PathBuf> =
-                rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-            entries.sort();
-            for e in entries {
-                let yaml = e
-                    .extension()
-                    .is_some_and(|x| x == "yaml" || x == "yml" || x == "json");
-                if e.is_dir() || yaml {
-                    walk(&e, out)?;
-                }
-            }
-        } else {
-            out.push(p.to_owned());
-        }
-        Ok(())
-    }
-    let mut list = Vec::new();
-    for p in paths {
-        walk(p, &mut list)?;
-    }
-    list.into_iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(&p)
-                .map_err(|e| crate::Error::io(format!("read `{}`", p.display()), e))?;
-            Ok((crate::display_path(&p), text))
-        })
-        .collect()
-}
-
 /// Import the files given as (display name, text).
 pub fn run(files: &[(String, String)], opts: &Options) -> Result<Imported, Error> {
     crate::names::dns_label(&opts.name).map_err(|e| Error::Name(opts.name.clone(), e))?;

@@ -78,6 +78,69 @@ fn a_tree_without_cycles_passes_unless_a_file_is_too_long() {
     );
 }
 
+/// Issue 32 item 4: a name lib.rs defines is an edge to the crate root, so an item
+/// in lib.rs that calls a module using it is a cycle; the crate root's own paths
+/// (`a::run()` in lib.rs, no `crate::`) are its edges. A re-exported name is the
+/// module it comes from, at the crate root and below; where lib.rs and a module
+/// share a name, one segment is the item and a longer path the module.
+#[test]
+fn a_lib_rs_item_is_an_edge_to_the_crate_root() {
+    let lib = "pub mod a;\npub mod b;\npub mod c;\npub mod load;\npub use b::Thing;\n\
+               pub fn render() {\n    a::run();\n}\npub fn load() {}\n";
+    let files = [
+        ("lib.rs", lib),
+        ("a.rs", "pub fn run() {}\nfn g() { crate::render(); }\n"),
+        (
+            "b/mod.rs",
+            "mod inner;\npub use inner::Deep;\npub struct Thing;\n",
+        ),
+        ("b/inner.rs", "pub struct Deep;\n"),
+        (
+            "c.rs",
+            "use crate::Thing;\nuse crate::{b::{Deep as D}};\nfn f() { crate::load(); crate::load::h(); }\n",
+        ),
+        ("load.rs", "pub fn h() {}\n"),
+    ];
+    let (ok, out) = graph(&files, &[]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("cycle: crate <-> a"), "{out}");
+    assert!(
+        out.contains("  a -> crate") && out.contains("  crate -> a"),
+        "{out}"
+    );
+    let (_, dot) = graph(&files, &["--dot"]);
+    for edge in [
+        r#""c" -> "b";"#,
+        r#""c" -> "b::inner";"#,
+        r#""c" -> "crate";"#,
+        r#""c" -> "load";"#,
+    ] {
+        assert!(dot.contains(edge), "no {edge} in {dot}");
+    }
+    // `Thing` is defined in b/mod.rs; `Deep`, in a nested use group, is b::inner's.
+    assert_eq!(dot.matches(r#""c" -> "b""#).count(), 1, "{dot}");
+
+    // The items in a module of their own, which lib.rs only re-exports: no
+    // cycle, and `crate::render` is an edge to that module.
+    let files = [
+        (
+            "lib.rs",
+            "pub mod a;\npub mod b;\npub mod pipeline;\npub use pipeline::{load, render};\n",
+        ),
+        ("a.rs", "fn g() { crate::render(); }\n"),
+        ("b.rs", "pub fn run() {}\n"),
+        (
+            "pipeline.rs",
+            "pub fn render() {\n    crate::b::run();\n}\npub fn load() {}\n",
+        ),
+    ];
+    let (ok, out) = graph(&files, &[]);
+    assert!(ok, "{out}");
+    let (_, dot) = graph(&files, &["--dot"]);
+    assert!(dot.contains(r#""a" -> "pipeline";"#), "{dot}");
+    assert!(!dot.contains(r#" -> "crate""#), "{dot}");
+}
+
 /// The house rule, on the real tree: no import cycle between modules, and no
 /// source file over 700 lines.
 #[test]

@@ -1,6 +1,9 @@
 //! The vendored copies under `tests/data/` match `../shared/`, file for file; the rest of
 //! the suite reads only the vendored copies.
 
+// A skip says why on stderr, as cargo test shows it (the lint is for the library).
+#![allow(clippy::print_stderr)]
+
 use crate::common;
 
 use std::collections::BTreeMap;

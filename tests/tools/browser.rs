@@ -5,6 +5,9 @@
 //! Without `chromium` on PATH the test says so and passes, unless
 //! KHARDEN_REQUIRE_BROWSER=1 (set it where the browser is installed).
 
+// A skip says why on stderr, as cargo test shows it (the lint is for the library).
+#![allow(clippy::print_stderr)]
+
 use crate::common;
 
 use std::path::PathBuf;
