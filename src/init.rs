@@ -3,12 +3,10 @@
 
 use crate::names;
 
-pub const PLATFORMS: &[&str] = &["kubeadm", "aks", "eks", "gke"];
-
 /// Why `kharden init` cannot write a starter.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
-    #[error("unknown platform `{0}`; choose one of {choices}", choices = PLATFORMS.join(", "))]
+    #[error("unknown platform `{0}`; choose one of {choices}", choices = crate::platform::names().collect::<Vec<_>>().join(", "))]
     Platform(String),
     #[error("`{name}` is not a valid profile name: {why}")]
     Name { name: String, why: names::Invalid },
@@ -16,24 +14,15 @@ pub enum Error {
 
 /// The starter profile for `platform`, named `name`.
 pub fn starter(platform: &str, name: &str) -> Result<String, Error> {
-    if !PLATFORMS.contains(&platform) {
+    let Some(rules) = crate::platform::named(platform).map(crate::platform::of) else {
         return Err(Error::Platform(platform.to_owned()));
-    }
+    };
     names::dns_label(name).map_err(|why| Error::Name {
         name: name.to_owned(),
         why,
     })?;
-    let access = match platform {
-        "kubeadm" => {
-            "  # The private address the API server binds to and advertises.\n  advertiseAddress: 10.0.0.10\n"
-        }
-        // A private AKS endpoint is reachable only inside its virtual network.
-        "aks" => "  # Reachable only inside the cluster's virtual network.\n",
-        _ => {
-            "  # Networks that may reach the API endpoint (your admin and CI networks).\n  authorizedNetworks: [10.0.0.0/8]\n"
-        }
-    };
-    let identity = if platform == "aks" {
+    let access = rules.starter_access();
+    let identity = if rules.identity().entra_id {
         // AKS signs users in through Entra ID only, and applies no prefixes.
         "identity:\n  # Entra ID: replace the tenant and client ids with yours. Write users below by\n  # their UPN (AKS names them so) and groups by their Entra object id.\n  oidc:\n    issuerURL: https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0\n    clientID: 00000000-0000-0000-0000-000000000000\n    groupsClaim: groups\n  # Local accounts are disabled: this Entra ID group gets cluster-admin.\n  adminGroupObjectIDs: [00000000-0000-0000-0000-000000000000]\n"
     } else {
@@ -93,7 +82,7 @@ mod tests {
 
     #[test]
     fn every_starter_renders() {
-        for p in PLATFORMS {
+        for p in crate::platform::names() {
             let text = starter(p, "demo").unwrap();
             let m = crate::load_text(&text, "demo.yaml", crate::testing::today())
                 .unwrap_or_else(|e| panic!("{p}:\n{e}"));
@@ -112,7 +101,7 @@ mod tests {
     /// flag as past its end of life while upstream supports it.
     #[test]
     fn starters_start_at_the_newest_release() {
-        for p in PLATFORMS {
+        for p in crate::platform::names() {
             let text = starter(p, "demo").unwrap();
             let m = crate::load_text(&text, "demo.yaml", crate::testing::today()).unwrap();
             assert_eq!(m.profile.cluster.kubernetes_version, "1.37", "{p}");

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::profile::Platform;
+
 /// Render Kubernetes hardening artifacts from one cluster profile.
 ///
 /// Exit codes: 0 ok, 1 drift or changes found (`render --check`, `diff`, `lint`),
@@ -126,26 +128,6 @@ pub enum ExplainFormat {
     Mermaid,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum InitPlatform {
-    Kubeadm,
-    Aks,
-    Eks,
-    Gke,
-}
-
-impl InitPlatform {
-    /// The profile's `cluster.platform` value.
-    pub fn name(self) -> &'static str {
-        match self {
-            InitPlatform::Kubeadm => "kubeadm",
-            InitPlatform::Aks => "aks",
-            InitPlatform::Eks => "eks",
-            InitPlatform::Gke => "gke",
-        }
-    }
-}
-
 // The arguments of each subcommand, one struct each. None has a doc comment:
 // clap would show it instead of the variant's, which is the subcommand's help.
 
@@ -230,8 +212,8 @@ pub struct LintArgs {
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    #[arg(long, value_enum, default_value_t = InitPlatform::Kubeadm)]
-    pub platform: InitPlatform,
+    #[arg(long, default_value = "kubeadm", value_parser = platform_arg())]
+    pub platform: Platform,
     /// The profile and cluster name (a DNS label).
     #[arg(long, default_value = "my-cluster")]
     pub name: String,
@@ -251,8 +233,8 @@ pub struct ImportArgs {
     /// The profile and cluster name (a DNS label).
     #[arg(long, default_value = "imported")]
     pub name: String,
-    #[arg(long, value_enum, default_value_t = InitPlatform::Kubeadm)]
-    pub platform: InitPlatform,
+    #[arg(long, default_value = "kubeadm", value_parser = platform_arg())]
+    pub platform: Platform,
     /// Kubernetes minor version (default: the newest kharden supports).
     #[arg(long, value_name = "VERSION")]
     pub kubernetes_version: Option<String>,
@@ -273,4 +255,11 @@ pub struct AuditArgs {
 pub struct CompletionsArgs {
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// `--platform`: the names the platform seam knows, as the profile spells them.
+fn platform_arg() -> impl clap::builder::TypedValueParser<Value = Platform> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(crate::platform::names())
+        .try_map(|name| crate::platform::named(&name).ok_or("unknown platform"))
 }

@@ -11,7 +11,7 @@ pub(crate) fn run(a: ImportArgs) -> Outcome {
     Outcome::of(|out| {
         let opts = crate::import::Options {
             name: a.name,
-            platform: a.platform.name().to_owned(),
+            platform: a.platform,
             kubernetes_version: a
                 .kubernetes_version
                 .unwrap_or_else(|| crate::releases::NEWEST.version.to_owned()),

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::read::Obj;
 use crate::concern::rbac::{VERBS, built_ins};
 use crate::names;
-use crate::profile::{AccessEntry, ClusterAccess, RoleSpec, RuleSpec};
+use crate::profile::{AccessEntry, ClusterAccess, Platform, RoleSpec, RuleSpec};
 
 /// One grant: API group, resource, verb, and the object name (`None`: any).
 pub type Atom = (String, String, String, Option<String>);
@@ -187,10 +187,15 @@ fn is_guid(s: &str) -> bool {
             .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
+/// Whether users sign in through Entra ID, which names them by UPN, not object ID.
+fn entra_id(platform: Platform) -> bool {
+    crate::platform::of(platform).identity().entra_id
+}
+
 /// Whether a profile can name this user or group.
-fn expressible(platform: &str, kind: &str, name: &str) -> bool {
+fn expressible(platform: Platform, kind: &str, name: &str) -> bool {
     let system = name.starts_with("system:") || name.trim().is_empty();
-    let object_id = platform == "aks" && kind == "User" && is_guid(name);
+    let object_id = entra_id(platform) && kind == "User" && is_guid(name);
     !system && !object_id
 }
 
@@ -198,7 +203,7 @@ fn expressible(platform: &str, kind: &str, name: &str) -> bool {
 type Bound = (String, Vec<RuleSpec>);
 
 /// Map the dump's bindings; `imported` are the namespaces the profile gets.
-pub fn map(objs: &[Obj], imported: &BTreeSet<String>, platform: &str) -> Access {
+pub fn map(objs: &[Obj], imported: &BTreeSet<String>, platform: Platform) -> Access {
     let mut a = Access::default();
     let mut namer = Namer::default();
     let mut bindings: Vec<&Obj> = objs.iter().filter(|o| o.kind == "RoleBinding").collect();
@@ -228,7 +233,7 @@ pub fn map(objs: &[Obj], imported: &BTreeSet<String>, platform: &str) -> Access 
         }
         for (kind, name, sns) in subjects(b) {
             match kind.as_str() {
-                "User" if platform == "aks" && is_guid(&name) => a.notes.push(format!(
+                "User" if entra_id(platform) && is_guid(&name) => a.notes.push(format!(
                     "{what}: on aks a user is named by UPN, and `{name}` is an object ID; its grant stays as it is"
                 )),
                 "User" | "Group" if !name.starts_with("system:") && !name.trim().is_empty() => {
@@ -288,7 +293,7 @@ pub fn map(objs: &[Obj], imported: &BTreeSet<String>, platform: &str) -> Access 
 /// ClusterRoleBindings of people and groups become `clusterAccess`, one entry
 /// per subject with the union of its rules; Kubernetes' own (`system:` roles
 /// and subjects) stay out of the profile.
-fn cluster(objs: &[Obj], a: &mut Access, platform: &str) {
+fn cluster(objs: &[Obj], a: &mut Access, platform: Platform) {
     let mut crbs: Vec<&Obj> = objs
         .iter()
         .filter(|o| o.kind == "ClusterRoleBinding")

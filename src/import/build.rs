@@ -51,7 +51,7 @@ pub fn build(dump: Dump, opts: &Options) -> Result<Imported, Error> {
     if with_pods("default") {
         notes.push("workloads run in `default`, which a profile cannot hold: move them to a namespace of their own; their registries are admitted".to_owned());
     }
-    let access = access::map(&objs, &imported, &opts.platform);
+    let access = access::map(&objs, &imported, opts.platform);
     notes.extend(access.notes.iter().cloned());
 
     let mut namespaces = Vec::new();
@@ -78,7 +78,7 @@ pub fn build(dump: Dump, opts: &Options) -> Result<Imported, Error> {
         },
         cluster: ClusterOut {
             name: opts.name.clone(),
-            platform: opts.platform.clone(),
+            platform: crate::platform::of(opts.platform).name().to_owned(),
             kubernetes_version: opts.kubernetes_version.clone(),
         },
         identity,
@@ -123,7 +123,7 @@ fn gke_identity(
         .filter_map(|a| a.group.as_deref())
         .chain(access.cluster.iter().filter_map(|c| c.group.as_deref()))
         .collect();
-    if opts.platform != "gke" || groups.is_empty() {
+    if !crate::platform::of(opts.platform).identity().google_groups || groups.is_empty() {
         return Ok(None);
     }
     let domains: BTreeSet<&str> = groups

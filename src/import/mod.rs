@@ -56,7 +56,7 @@ pub enum Error {
 #[derive(Debug, Clone)]
 pub struct Options {
     pub name: String,
-    pub platform: String,
+    pub platform: crate::profile::Platform,
     pub kubernetes_version: String,
 }
 

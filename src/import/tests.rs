@@ -16,7 +16,7 @@ fn import(objs: &[Value], platform: &str) -> Result<Imported, super::Error> {
         &[("dump.yaml".to_owned(), text)],
         &Options {
             name: "t".to_owned(),
-            platform: platform.to_owned(),
+            platform: crate::platform::named(platform).unwrap(),
             kubernetes_version: "1.35".to_owned(),
         },
     )

@@ -25,4 +25,8 @@ impl Rules for Aks {
             google_groups: false,
         }
     }
+    fn starter_access(&self) -> &'static str {
+        // A private AKS endpoint is reachable only inside its virtual network.
+        "  # Reachable only inside the cluster's virtual network.\n"
+    }
 }

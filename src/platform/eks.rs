@@ -25,4 +25,7 @@ impl Rules for Eks {
             google_groups: false,
         }
     }
+    fn starter_access(&self) -> &'static str {
+        "  # Networks that may reach the API endpoint (your admin and CI networks).\n  authorizedNetworks: [10.0.0.0/8]\n"
+    }
 }

@@ -23,4 +23,7 @@ impl Rules for Gke {
             google_groups: true,
         }
     }
+    fn starter_access(&self) -> &'static str {
+        "  # Networks that may reach the API endpoint (your admin and CI networks).\n  authorizedNetworks: [10.0.0.0/8]\n"
+    }
 }

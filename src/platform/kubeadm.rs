@@ -25,4 +25,7 @@ impl Rules for Kubeadm {
             google_groups: false,
         }
     }
+    fn starter_access(&self) -> &'static str {
+        "  # The private address the API server binds to and advertises.\n  advertiseAddress: 10.0.0.10\n"
+    }
 }

@@ -32,6 +32,9 @@ pub trait Rules: Sync {
     /// How users sign in: whose rules prefix their names, and what the
     /// platform's identity service requires of the profile.
     fn identity(&self) -> Identity;
+    /// The `apiServer:` lines `kharden init` writes under `private: true`:
+    /// how the platform's API endpoint is reached, commented.
+    fn starter_access(&self) -> &'static str;
 }
 
 /// Who runs the control plane.
@@ -104,6 +107,25 @@ pub fn dispatch<J: PerPlatform>(platform: Platform, job: J) -> J::Out {
         Platform::Aks => job.aks(),
         Platform::Gke => job.gke(),
     }
+}
+
+/// Every platform, in the order `--platform` lists them (a test checks it
+/// against the profile schema's list).
+pub const ALL: [Platform; 4] = [
+    Platform::Kubeadm,
+    Platform::Aks,
+    Platform::Eks,
+    Platform::Gke,
+];
+
+/// The platform the profile spells `name`.
+pub fn named(name: &str) -> Option<Platform> {
+    ALL.into_iter().find(|p| of(*p).name() == name)
+}
+
+/// Every platform's name, as the profile writes it.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    ALL.into_iter().map(|p| of(p).name())
 }
 
 /// The rules of `platform`.

@@ -86,6 +86,12 @@ fn every_platform_has_a_row() {
     let all = all();
     assert_eq!(all.len(), 4, "{all:?}");
     assert_eq!(all.len(), ROWS.len());
+    // `--platform` and `init` list the platforms from `ALL`: it holds every one.
+    let mut listed = super::ALL.to_vec();
+    listed.sort();
+    let mut schema = all.clone();
+    schema.sort();
+    assert_eq!(listed, schema);
     for p in all {
         row(p);
     }
