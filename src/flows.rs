@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::profile::{Direction, GatewaySpec, MeshProvider, NamespaceSpec, Peer, Profile};
+use crate::source::FieldPath;
 
 /// What the flow model reads: a profile, or anything that holds one (the
 /// `Model` implements it), so this module depends on no other.
@@ -39,6 +40,16 @@ pub enum PortNum {
 pub struct PortSpec {
     pub port: PortNum,
     pub protocol: String,
+}
+
+impl PortSpec {
+    /// One TCP port.
+    pub fn tcp(n: u16) -> PortSpec {
+        PortSpec {
+            port: PortNum::Number(n),
+            protocol: "TCP".to_owned(),
+        }
+    }
 }
 
 /// Why a text is not a port spec.
@@ -137,7 +148,13 @@ pub struct Flow {
     pub declared: Declared,
     pub src: End,
     pub dst: End,
+    /// The ports that parse; those that do not are in `bad_ports`.
     pub ports: Vec<PortSpec>,
+    /// Each port that does not parse: its index in `ports:`, its text, why.
+    /// Validation reports them; a model with any is never rendered.
+    pub bad_ports: Vec<(usize, String, PortError)>,
+    /// Where the profile declares it: `namespaces[i].network.ingress[j]`.
+    pub path: FieldPath,
 }
 
 /// The end a profile peer names, seen from the namespace `owner`.
@@ -154,36 +171,56 @@ pub fn resolve(owner: &str, peer: &Peer) -> End {
     }
 }
 
-/// Every flow of the profile (valid ports only; validation reports the rest).
-/// Use `Model::flows`, which computes them once.
+/// Every flow of the profile, each port parsed once (validation reports the
+/// ones in `bad_ports`). Use `Model::flows`, which computes them once.
 pub fn resolve_all(m: &impl Profiled) -> Vec<Flow> {
     let mut out = Vec::new();
-    for ns in &m.profile().namespaces {
+    for (i, ns) in m.profile().namespaces.iter().enumerate() {
         let Some(net) = &ns.network else { continue };
         let me = End::Pods {
             namespace: ns.name.clone(),
             labels: BTreeMap::new(),
         };
-        let ports = |ps: &[String]| ps.iter().filter_map(|p| parse_port(p).ok()).collect();
-        for (i, f) in net.ingress.iter().enumerate() {
-            out.push(Flow {
+        let base = FieldPath::root().key("namespaces").index(i).key("network");
+        let flow = |declared, index, src, dst, ports: &[String], path| {
+            let mut parsed = Vec::new();
+            let mut bad_ports = Vec::new();
+            for (k, p) in ports.iter().enumerate() {
+                match parse_port(p) {
+                    Ok(spec) => parsed.push(spec),
+                    Err(e) => bad_ports.push((k, p.clone(), e)),
+                }
+            }
+            Flow {
                 owner: ns.name.clone(),
-                index: i,
-                declared: Declared::Ingress,
-                src: resolve(&ns.name, &f.from),
-                dst: me.clone(),
-                ports: ports(&f.ports),
-            });
+                index,
+                declared,
+                src,
+                dst,
+                ports: parsed,
+                bad_ports,
+                path,
+            }
+        };
+        for (j, f) in net.ingress.iter().enumerate() {
+            out.push(flow(
+                Declared::Ingress,
+                j,
+                resolve(&ns.name, &f.from),
+                me.clone(),
+                &f.ports,
+                base.key("ingress").index(j),
+            ));
         }
-        for (i, f) in net.egress.iter().enumerate() {
-            out.push(Flow {
-                owner: ns.name.clone(),
-                index: i,
-                declared: Declared::Egress,
-                src: me.clone(),
-                dst: resolve(&ns.name, &f.to),
-                ports: ports(&f.ports),
-            });
+        for (j, f) in net.egress.iter().enumerate() {
+            out.push(flow(
+                Declared::Egress,
+                j,
+                me.clone(),
+                resolve(&ns.name, &f.to),
+                &f.ports,
+                base.key("egress").index(j),
+            ));
         }
     }
     out
@@ -286,9 +323,4 @@ pub fn routed_into<'a>(
         .gateways
         .iter()
         .filter(move |g| g.routes_from(ns))
-}
-
-/// The name shared by a Gateway's NetworkPolicy and mesh grants in a routed namespace.
-pub fn grant_name(g: &GatewaySpec) -> String {
-    format!("allow-from-gateway-{}-{}", g.namespace, g.name)
 }

@@ -4,6 +4,7 @@
 //! `model` checks and parses them (all problems at once), `concern` renders
 //! objects, `output` writes, streams or checks them. The lib never sees clap.
 
+pub(crate) mod allowance;
 pub mod audit;
 pub mod clock;
 pub mod components;

@@ -6,4 +6,9 @@
 /// Every concern's resolved form. A concern adds one field here, of a type
 /// its own module defines, and fills it in its `validate`.
 #[derive(Debug, Default)]
-pub struct Plan {}
+pub struct Plan {
+    /// Namespaces outside the profile that concerns' components run in (filled before any concern validates).
+    pub outside_namespaces: std::collections::BTreeSet<String>,
+    /// Who may enter and leave each namespace (filled after validation, from every concern's `allowances`).
+    pub allowances: crate::allowance::Allowances,
+}

@@ -31,12 +31,14 @@ use crate::names;
 use crate::profile::{Collector, LogSource, Platform, Scheme};
 use crate::source::FieldPath;
 
+mod allowances;
 mod daemonset;
 mod pipeline;
 #[cfg(test)]
 mod tests;
 mod validate;
 
+pub use allowances::{allowances, outside_namespaces};
 use daemonset::daemon_set;
 pub use pipeline::{Plan, config_files};
 pub use validate::validate;

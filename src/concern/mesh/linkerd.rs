@@ -2,7 +2,7 @@
 //! resources (Server, MeshTLSAuthentication, NetworkAuthentication,
 //! AuthorizationPolicy, HTTPRoute, EgressNetwork).
 
-use super::grants::{Source, flows_by, grants, group, principal_parts};
+use super::grants::{Source, grants, principal_parts};
 use super::validate::{linkerd_path, linkerd_rule_ports};
 use super::*;
 use crate::manifest::RenderError;
@@ -134,8 +134,6 @@ pub(super) fn server_name(p: &PortNum) -> Option<String> {
 }
 
 pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), RenderError> {
-    let flows = m.flows();
-    let into = flows_by(flows, |f| &f.dst);
     let values = serde_json::json!({
         // Pod Security `restricted` forbids the NET_ADMIN proxy-init container;
         // the linkerd-cni plugin does the redirection on the node instead.
@@ -178,7 +176,7 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
             continue;
         }
         let nm = ns.mesh.clone().unwrap_or_default();
-        let grants = grants(m, ns, group(&into, ns), MeshProvider::Linkerd);
+        let grants = grants(m, ns);
         // One Server per TCP port any grant or rule names; all pods of the namespace.
         let mut ports: BTreeSet<PortNum> = grants
             .iter()

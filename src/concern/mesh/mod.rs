@@ -37,6 +37,7 @@ pub mod sidecar;
 mod tests;
 mod validate;
 
+pub use grants::{allowances, outside_namespaces};
 use istio::render_istio;
 use linkerd::{render_linkerd, server_name};
 use validate::linkerd_rule_ports;

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::flows::NS_NAME_LABEL;
-use crate::flows::PortError;
+use crate::flows::{PortError, parse_port};
 use crate::netpol_eval::{Cluster, Endpoint};
 use crate::testing::{errors, object, render};
 
