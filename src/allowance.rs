@@ -195,3 +195,6 @@ impl Allowances {
         self.by_ns.values().flat_map(|p| &p.allowances)
     }
 }
+
+#[cfg(test)]
+mod tests;
