@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::net::{Cidr, CidrError};
 use crate::profile::{Direction, GatewaySpec, MeshProvider, NamespaceSpec, Peer, Profile};
 use crate::source::FieldPath;
 
@@ -128,8 +129,13 @@ pub enum End {
         namespace: String,
         labels: BTreeMap<String, String>,
     },
-    /// An IP block with holes.
-    Block { cidr: String, except: Vec<String> },
+    /// An IP block with holes; `net` is `cidr` parsed (validation reports
+    /// the error, and a model with one is never rendered).
+    Block {
+        cidr: String,
+        except: Vec<String>,
+        net: Result<Cidr, CidrError>,
+    },
 }
 
 /// Which direction a flow was written in, and where.
@@ -163,6 +169,7 @@ pub fn resolve(owner: &str, peer: &Peer) -> End {
         Some(c) => End::Block {
             cidr: c.clone(),
             except: peer.except.clone(),
+            net: Cidr::parse(c),
         },
         None => End::Pods {
             namespace: peer.namespace.clone().unwrap_or_else(|| owner.to_owned()),
@@ -246,6 +253,10 @@ pub fn logging_target(m: &impl Profiled) -> Option<(End, u16)> {
             End::Block {
                 cidr: format!("{ip}/{bits}"),
                 except: vec![],
+                net: Ok(Cidr {
+                    addr: ip,
+                    prefix: bits,
+                }),
             },
             es.port,
         ));

@@ -45,7 +45,7 @@ pub fn allowances(m: &Model, c: &mut Contributions) {
         let host = root.key("elasticsearch").key("host");
         let to = match &target {
             End::Pods { namespace, labels } => Peer::pods(namespace, labels.clone()),
-            End::Block { cidr, except } => Peer::Block {
+            End::Block { cidr, except, .. } => Peer::Block {
                 cidr: cidr.clone(),
                 except: except.clone(),
             },

@@ -136,7 +136,7 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Ren
         // not know, so each egress flow to a CIDR gets a ServiceEntry for its block
         // and TCP ports (the NetworkPolicy still enforces `except`).
         if mesh.outbound_traffic == OutboundTraffic::RegistryOnly {
-            for (block, ports) in cidr_egress(ns) {
+            for (block, ports) in cidr_egress(ns, group(&from, ns)) {
                 let slug = names::slug(&block, 40);
                 out.push(custom(
                     net,

@@ -3,7 +3,7 @@
 //! AuthorizationPolicy, HTTPRoute, EgressNetwork).
 
 use super::grants::{Source, grants, principal_parts};
-use super::validate::{linkerd_path, linkerd_rule_ports};
+use super::validate::{linkerd_path, linkerd_rule_ports, rule_ports};
 use super::*;
 use crate::manifest::RenderError;
 
@@ -182,15 +182,12 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
             .iter()
             .flat_map(|g| g.ports.iter().map(|p| p.port.clone()))
             .collect();
-        for a in &nm.authorization {
+        for (j, a) in nm.authorization.iter().enumerate() {
+            let own = rule_ports(m, ns, j);
             if a.methods.is_empty() && a.paths.is_empty() {
-                ports.extend(
-                    a.ports
-                        .iter()
-                        .filter_map(|p| p.parse::<u16>().ok().map(PortNum::Number)),
-                );
+                ports.extend(own.iter().map(|n| PortNum::Number(*n)));
             } else {
-                ports.extend(linkerd_rule_ports(m, ns, a));
+                ports.extend(linkerd_rule_ports(m, ns, a, own));
             }
         }
         for p in &ports {
@@ -279,10 +276,9 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
             }));
             let authn = mesh_authn(ids, format!("rule-{j}-clients"))?;
             if a.methods.is_empty() && a.paths.is_empty() {
-                let ports = a
-                    .ports
+                let ports = rule_ports(m, ns, j)
                     .iter()
-                    .filter_map(|p| p.parse::<u16>().ok().map(PortNum::Number))
+                    .map(|n| PortNum::Number(*n))
                     .collect();
                 policies.push((format!("allow-rule-{j}"), ports, authn));
                 continue;
@@ -290,7 +286,10 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
             // Methods and paths: an HTTPRoute per port on its Server, and the
             // rule's clients authorized on that route only.
             let matches = linkerd_matches(a);
-            for server in linkerd_rule_ports(m, ns, a).iter().filter_map(server_name) {
+            for server in linkerd_rule_ports(m, ns, a, rule_ports(m, ns, j))
+                .iter()
+                .filter_map(server_name)
+            {
                 let route = format!("rule-{j}-{server}");
                 out.push(custom(
                     "policy.linkerd.io/v1beta3",

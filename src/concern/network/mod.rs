@@ -1,8 +1,8 @@
 //! NetworkPolicies (L4, any CNI): each namespace's default deny, and the
 //! allowances of the plan (`model.plan.allowances`) as policies. This concern
 //! contributes the defaults' allowances (DNS to kube-dns, same namespace, the
-//! ingress controller) and both halves of the profile's flows; the gateway,
-//! mesh and logging concerns contribute their own through the same hook.
+//! ingress controller) and both halves of the profile's flows; the other
+//! concerns contribute their own through the same hook.
 //!
 //! A flow is one intent with two ends. When team-a accepts team-b's frontend on
 //! 8080/TCP, team-a gets the ingress half and team-b, when it denies egress, gets
@@ -22,9 +22,9 @@ use crate::allowance::{Allowance, Contributions, Isolation, Origin, Peer};
 use crate::concern::metadata::inner_meta;
 use crate::concern::netpol::{egress_rule, ingress_rule, labels_selector, peer_of, policy};
 use crate::diag::{Diagnostic, nearest};
-use crate::flows::{Declared, End, Flow, PortNum, PortSpec, denies, resolve};
+use crate::flows::{Declared, End, Flow, PortNum, PortSpec, denies};
 use crate::manifest::{Manifest, RenderError, meta};
-use crate::model::{Model, cidr, label, labels};
+use crate::model::{Model, cidr, cidr_error, label, labels};
 use crate::profile::{Direction, NamespaceSpec, Peer as ProfilePeer};
 use crate::source::FieldPath;
 
@@ -81,37 +81,31 @@ pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnosti
     let by_name = index(m);
     // The flows, resolved once, come in the order of the loop below.
     let mut flows = m.flows().iter();
-    for (i, ns) in p.namespaces.iter().enumerate() {
+    for ns in &p.namespaces {
         let Some(net) = &ns.network else { continue };
-        let base = FieldPath::root().key("namespaces").index(i).key("network");
         let peers = net
             .ingress
             .iter()
-            .enumerate()
-            .map(|(j, f)| (Declared::Ingress, j, &f.from))
-            .chain(
-                net.egress
-                    .iter()
-                    .enumerate()
-                    .map(|(j, f)| (Declared::Egress, j, &f.to)),
-            );
-        for (declared, j, peer) in peers {
-            let (list, end) = match declared {
-                Declared::Ingress => ("ingress", "from"),
-                Declared::Egress => ("egress", "to"),
+            .map(|f| &f.from)
+            .chain(net.egress.iter().map(|f| &f.to));
+        for (peer, f) in peers.zip(&mut flows) {
+            // The flow's other end, and where the profile names it.
+            let (other, end) = match f.declared {
+                Declared::Ingress => (&f.src, "from"),
+                Declared::Egress => (&f.dst, "to"),
             };
-            let fp = base.key(list).index(j);
+            let fp = &f.path;
             let pp = fp.key(end);
             let before = out.len();
-            check_peer(out, &pp, peer, &ours, &external);
-            for (k, port, e) in flows.next().iter().flat_map(|f| &f.bad_ports) {
+            check_peer(out, &pp, peer, other, &ours, &external);
+            for (k, port, e) in &f.bad_ports {
                 out.push(
                     Diagnostic::error(fp.key("ports").index(*k), format!("`{port}` is not a port: {e}"))
                         .hint("write `8080/TCP`, `53/UDP`, `8000-8100/TCP` or a named port such as `http/TCP`"),
                 );
             }
             if out.len() == before {
-                check_effect(m, &by_name, out, ns, declared, &fp, peer);
+                check_effect(m, &by_name, out, ns, f.declared, fp, other);
             }
         }
     }
@@ -121,6 +115,7 @@ fn check_peer(
     out: &mut Vec<Diagnostic>,
     pp: &FieldPath,
     peer: &ProfilePeer,
+    end: &End,
     ours: &BTreeSet<&str>,
     external: &BTreeSet<String>,
 ) {
@@ -160,7 +155,14 @@ fn check_peer(
     }
     labels(out, &pp.key("podLabels"), &peer.pod_labels);
     if let Some(c) = &peer.cidr {
-        let block = cidr(out, &pp.key("cidr"), c);
+        let block = match end {
+            End::Block { net: Ok(b), .. } => Some(*b),
+            End::Block { net: Err(e), .. } => {
+                cidr_error(out, &pp.key("cidr"), e);
+                None
+            }
+            End::Pods { .. } => None,
+        };
         for (k, e) in peer.except.iter().enumerate() {
             let ep = pp.key("except").index(k);
             if let (Some(block), Some(inner)) = (block, cidr(out, &ep, e))
@@ -198,10 +200,9 @@ fn check_effect(
     ns: &NamespaceSpec,
     declared: Declared,
     fp: &FieldPath,
-    peer: &ProfilePeer,
+    other: &End,
 ) {
-    let other = resolve(&ns.name, peer);
-    let other_ns = match &other {
+    let other_ns = match other {
         End::Pods { namespace, .. } => by_name.get(namespace.as_str()).copied(),
         End::Block { .. } => None,
     };
@@ -338,7 +339,7 @@ fn flow_halves(by_name: &Index, f: &Flow, c: &mut Contributions) {
         };
         let peer = match there {
             End::Pods { namespace, labels } => Peer::pods(namespace, labels.clone()),
-            End::Block { cidr, except } => Peer::Block {
+            End::Block { cidr, except, .. } => Peer::Block {
                 cidr: cidr.clone(),
                 except: except.clone(),
             },
