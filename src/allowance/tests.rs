@@ -652,3 +652,57 @@ fn contract_profile_allows_exactly_the_intended_flows() {
     assert!(!c.allows(&stranger, &frontend, 80, "TCP"));
     assert!(!c.allows(&a, &stranger, 80, "TCP"));
 }
+
+/// Each allowance says where it came from: the concern and the profile field.
+#[test]
+fn allowances_carry_their_origin() {
+    let m = meshed("istio");
+    let origin = |ns: &str, name: &str| {
+        let a = m
+            .plan
+            .allowances
+            .iter()
+            .find(|a| a.namespace == ns && a.name == name)
+            .unwrap_or_else(|| panic!("no {ns}/{name}"));
+        (a.origin.concern, a.origin.path.to_string())
+    };
+    assert_eq!(
+        origin("a", "allow-ingress-1"),
+        ("network", "namespaces[0].network.ingress[1]".to_owned())
+    );
+    assert_eq!(
+        origin("a", "allow-ingress-from-b-0"),
+        ("network", "namespaces[1].network.egress[0]".to_owned())
+    );
+    assert_eq!(
+        origin("a", "allow-from-gateway-gw-public"),
+        ("gateway", "cluster.gateways[0]".to_owned())
+    );
+    assert_eq!(
+        origin("a", "allow-same-namespace"),
+        ("network", "defaults.network.allowSameNamespace".to_owned())
+    );
+    assert_eq!(origin("a", "allow-istio-control-plane").0, "mesh");
+    assert_eq!(
+        origin("logging", "allow-from-log-collector"),
+        ("logging", "logging.elasticsearch.host".to_owned())
+    );
+    // Only the directions a namespace denies: `logging` is not a profile
+    // namespace and denies ingress only, so the collector's egress is open.
+    assert!(
+        m.plan
+            .allowances
+            .of("logging")
+            .iter()
+            .all(|a| a.direction == crate::profile::Direction::Ingress)
+    );
+    let (_, logging) = m
+        .plan
+        .allowances
+        .namespaces()
+        .find(|(n, _)| *n == "logging")
+        .unwrap();
+    let iso = logging.isolation.as_ref().unwrap();
+    assert_eq!((iso.ingress, iso.egress), (true, false));
+    assert_eq!(iso.origin.path.to_string(), "logging.namespace");
+}
