@@ -11,22 +11,26 @@
 //! finished, because a policy of that direction would isolate the pods it
 //! selects, the opposite of what an allowance means.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use crate::flows::PortSpec;
+pub use crate::flows::Labels;
+use crate::flows::{PortSpec, no_labels};
 use crate::profile::Direction;
 use crate::source::FieldPath;
 
 /// Where an allowance or isolation came from: the concern that contributed it
-/// and the profile field that asked for it (diagnostics point there).
+/// and the profile field that asked for it (diagnostics point there). The
+/// path is shared by every allowance one field makes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     pub concern: &'static str,
-    pub path: FieldPath,
+    pub path: Arc<FieldPath>,
 }
 
 impl Origin {
-    pub fn new(concern: &'static str, path: FieldPath) -> Origin {
+    pub fn new(concern: &'static str, path: Arc<FieldPath>) -> Origin {
         Origin { concern, path }
     }
 }
@@ -40,7 +44,7 @@ pub enum Peer {
     /// account, when known, is the pods' mesh identity.
     Pods {
         namespace: String,
-        labels: BTreeMap<String, String>,
+        labels: Labels,
         service_account: Option<String>,
     },
     /// Pods of a namespace whose label `key` has one of `values`.
@@ -57,7 +61,7 @@ pub enum Peer {
 
 impl Peer {
     /// Pods with `labels` in `namespace`, identity unknown.
-    pub fn pods(namespace: &str, labels: BTreeMap<String, String>) -> Peer {
+    pub fn pods(namespace: &str, labels: Labels) -> Peer {
         Peer::Pods {
             namespace: namespace.to_owned(),
             labels,
@@ -74,11 +78,12 @@ pub struct Allowance {
     pub namespace: String,
     pub direction: Direction,
     /// The policy name, in every rendering (NetworkPolicy, mesh grant).
-    pub name: String,
+    pub name: Cow<'static, str>,
     /// The pods it applies to, by label (all when empty).
-    pub pods: BTreeMap<String, String>,
+    pub pods: Labels,
     pub peer: Peer,
-    pub ports: Vec<PortSpec>,
+    /// Parsed, shared with the flow they come from.
+    pub ports: Arc<[PortSpec]>,
     /// Whether the mesh authorizes it too (ingress only): what L4 lets in, L7
     /// lets in, so turning the mesh on never breaks it.
     pub mesh: bool,
@@ -90,16 +95,16 @@ impl Allowance {
     pub fn new(
         namespace: &str,
         direction: Direction,
-        name: impl Into<String>,
+        name: impl Into<Cow<'static, str>>,
         peer: Peer,
-        ports: Vec<PortSpec>,
+        ports: Arc<[PortSpec]>,
         origin: Origin,
     ) -> Allowance {
         Allowance {
             namespace: namespace.to_owned(),
             direction,
             name: name.into(),
-            pods: BTreeMap::new(),
+            pods: no_labels(),
             peer,
             ports,
             mesh: true,
@@ -112,7 +117,7 @@ impl Allowance {
 /// send only what an allowance lets through.
 #[derive(Debug, Clone)]
 pub struct Isolation {
-    pub name: String,
+    pub name: &'static str,
     pub ingress: bool,
     pub egress: bool,
     pub origin: Origin,
@@ -165,6 +170,9 @@ impl Contributions {
             {
                 p.allowances.push(a);
             }
+        }
+        for p in by_ns.values_mut() {
+            p.allowances.shrink_to_fit();
         }
         Allowances { by_ns }
     }

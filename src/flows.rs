@@ -4,6 +4,7 @@
 //! Flows are resolved once per model (`Model::flows`), not per concern.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::net::{Cidr, CidrError};
 use crate::profile::{Direction, GatewaySpec, MeshProvider, NamespaceSpec, Peer, Profile};
@@ -19,6 +20,16 @@ impl Profiled for Profile {
     fn profile(&self) -> &Profile {
         self
     }
+}
+
+/// Pod labels, shared: a flow's end, its halves in the allowance plan and
+/// their policies hold one copy (the plan of a large fleet holds many).
+pub type Labels = Arc<BTreeMap<String, String>>;
+
+/// No labels (every pod), one shared copy.
+pub fn no_labels() -> Labels {
+    static NONE: std::sync::LazyLock<Labels> = std::sync::LazyLock::new(Labels::default);
+    NONE.clone()
 }
 
 /// The namespace label the API server sets on every namespace (immutable).
@@ -125,10 +136,7 @@ pub fn parse_port(s: &str) -> Result<PortSpec, PortError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum End {
     /// Pods with these labels (all when empty) in a namespace.
-    Pods {
-        namespace: String,
-        labels: BTreeMap<String, String>,
-    },
+    Pods { namespace: String, labels: Labels },
     /// An IP block with holes; `net` is `cidr` parsed (validation reports
     /// the error, and a model with one is never rendered).
     Block {
@@ -155,12 +163,12 @@ pub struct Flow {
     pub src: End,
     pub dst: End,
     /// The ports that parse; those that do not are in `bad_ports`.
-    pub ports: Vec<PortSpec>,
+    pub ports: Arc<[PortSpec]>,
     /// Each port that does not parse: its index in `ports:`, its text, why.
     /// Validation reports them; a model with any is never rendered.
     pub bad_ports: Vec<(usize, String, PortError)>,
     /// Where the profile declares it: `namespaces[i].network.ingress[j]`.
-    pub path: FieldPath,
+    pub path: Arc<FieldPath>,
 }
 
 /// The end a profile peer names, seen from the namespace `owner`.
@@ -173,7 +181,7 @@ pub fn resolve(owner: &str, peer: &Peer) -> End {
         },
         None => End::Pods {
             namespace: peer.namespace.clone().unwrap_or_else(|| owner.to_owned()),
-            labels: peer.pod_labels.clone(),
+            labels: Arc::new(peer.pod_labels.clone()),
         },
     }
 }
@@ -186,7 +194,7 @@ pub fn resolve_all(m: &impl Profiled) -> Vec<Flow> {
         let Some(net) = &ns.network else { continue };
         let me = End::Pods {
             namespace: ns.name.clone(),
-            labels: BTreeMap::new(),
+            labels: no_labels(),
         };
         let base = FieldPath::root().key("namespaces").index(i).key("network");
         let flow = |declared, index, src, dst, ports: &[String], path| {
@@ -204,9 +212,9 @@ pub fn resolve_all(m: &impl Profiled) -> Vec<Flow> {
                 declared,
                 src,
                 dst,
-                ports: parsed,
+                ports: parsed.into(),
                 bad_ports,
-                path,
+                path: Arc::new(path),
             }
         };
         for (j, f) in net.ingress.iter().enumerate() {
@@ -267,7 +275,7 @@ pub fn logging_target(m: &impl Profiled) -> Option<(End, u16)> {
         [_svc, ns, "svc"] => Some((
             End::Pods {
                 namespace: (*ns).to_owned(),
-                labels: BTreeMap::new(),
+                labels: no_labels(),
             },
             es.port,
         )),

@@ -7,6 +7,7 @@
 //! with the other rules in `policy`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::allowance::{Allowance, Contributions, Origin, Peer};
 use crate::diag::{Diagnostic, nearest};
@@ -107,12 +108,14 @@ pub fn allowances(m: &Model, c: &mut Contributions) {
     let p = &m.profile;
     let base = FieldPath::root().key("cluster").key("gateways");
     let ours: BTreeSet<&str> = p.namespaces.iter().map(|n| n.name.as_str()).collect();
+    let all_ports: Arc<[crate::flows::PortSpec]> = Arc::new([]);
     for (k, g) in p.cluster.gateways.iter().enumerate() {
-        let origin = || Origin::new("gateway", base.index(k));
+        let origin = Origin::new("gateway", Arc::new(base.index(k)));
+        let labels = Arc::new(g.pod_labels.clone());
         // Its proxies, by label and, for the mesh, by service account.
         let proxies = Peer::Pods {
             namespace: g.proxy_namespace().to_owned(),
-            labels: g.pod_labels.clone(),
+            labels: labels.clone(),
             service_account: g.service_account.clone(),
         };
         let routed: Vec<&str> = p
@@ -128,8 +131,8 @@ pub fn allowances(m: &Model, c: &mut Contributions) {
                 Direction::Ingress,
                 name.clone(),
                 proxies.clone(),
-                vec![],
-                origin(),
+                all_ports.clone(),
+                origin.clone(),
             ));
         }
         let home = g.proxy_namespace();
@@ -140,14 +143,14 @@ pub fn allowances(m: &Model, c: &mut Contributions) {
             .collect();
         if ours.contains(home) && !others.is_empty() {
             c.allow(Allowance {
-                pods: g.pod_labels.clone(),
+                pods: labels,
                 ..Allowance::new(
                     home,
                     Direction::Egress,
                     format!("allow-egress-to-routes-{}-{}", g.namespace, g.name),
                     Peer::Namespaces(others),
-                    vec![],
-                    origin(),
+                    all_ports.clone(),
+                    origin,
                 )
             });
         }

@@ -4,11 +4,11 @@
 //! over HTTP, and the collector's own namespace, when the profile does not
 //! manage it, accepting nothing else. The network concern renders them.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::allowance::{Allowance, Contributions, Isolation, Origin, Peer};
 use crate::components::{ES_HTTP, ES_TRANSPORT, Role};
-use crate::flows::{End, PortSpec, logging_target};
+use crate::flows::{End, PortSpec, logging_target, no_labels};
 use crate::model::Model;
 use crate::profile::Direction;
 use crate::source::FieldPath;
@@ -25,7 +25,7 @@ pub fn allowances(m: &Model, c: &mut Contributions) {
         return;
     };
     let root = FieldPath::root().key("logging");
-    let origin = |path: FieldPath| Origin::new("logging", path);
+    let origin = |path: FieldPath| Origin::new("logging", Arc::new(path));
     if !m.profile.namespaces.iter().any(|n| n.name == l.namespace) {
         // The collector's own namespace accepts no traffic but what follows.
         // Its egress stays open: the collector must reach the API server, which
@@ -34,7 +34,7 @@ pub fn allowances(m: &Model, c: &mut Contributions) {
         c.isolate(
             &l.namespace,
             Isolation {
-                name: "default-deny-ingress".to_owned(),
+                name: "default-deny-ingress",
                 ingress: true,
                 egress: false,
                 origin: origin(root.key("namespace")),
@@ -42,7 +42,8 @@ pub fn allowances(m: &Model, c: &mut Contributions) {
         );
     }
     if let Some((target, port)) = logging_target(m) {
-        let host = root.key("elasticsearch").key("host");
+        let host = origin(root.key("elasticsearch").key("host"));
+        let ports: Arc<[PortSpec]> = Arc::new([PortSpec::tcp(port)]);
         let to = match &target {
             End::Pods { namespace, labels } => Peer::pods(namespace, labels.clone()),
             End::Block { cidr, except, .. } => Peer::Block {
@@ -55,17 +56,17 @@ pub fn allowances(m: &Model, c: &mut Contributions) {
             Direction::Egress,
             "allow-log-shipping",
             to,
-            vec![PortSpec::tcp(port)],
-            origin(host.clone()),
+            ports.clone(),
+            host.clone(),
         ));
         if let End::Pods { namespace, .. } = &target {
             c.allow(Allowance::new(
                 namespace,
                 Direction::Ingress,
                 "allow-from-log-collector",
-                Peer::pods(&l.namespace, BTreeMap::new()),
-                vec![PortSpec::tcp(port)],
-                origin(host),
+                Peer::pods(&l.namespace, no_labels()),
+                ports,
+                host,
             ));
         }
     }
@@ -84,18 +85,19 @@ fn elasticsearch(m: &Model, c: &mut Contributions, root: &FieldPath) {
     let Some(op) = all.iter().find(|c| c.role == Role::ElasticOperator) else {
         return;
     };
-    let origin = || Origin::new("logging", root.key("elasticsearch").key("host"));
-    let nodes = Peer::pods(&es.namespace, es.pod_labels.clone());
-    let half = |direction, name: &str, peer: Peer, port| Allowance {
-        pods: es.pod_labels.clone(),
+    let origin = Origin::new("logging", Arc::new(root.key("elasticsearch").key("host")));
+    let labels = Arc::new(es.pod_labels.clone());
+    let nodes = Peer::pods(&es.namespace, labels.clone());
+    let half = |direction, name: &'static str, peer: Peer, port| Allowance {
+        pods: labels.clone(),
         mesh: false,
         ..Allowance::new(
             &es.namespace,
             direction,
             name,
             peer,
-            vec![PortSpec::tcp(port)],
-            origin(),
+            Arc::new([PortSpec::tcp(port)]),
+            origin.clone(),
         )
     };
     for dir in [Direction::Ingress, Direction::Egress] {
@@ -109,7 +111,7 @@ fn elasticsearch(m: &Model, c: &mut Contributions, root: &FieldPath) {
     c.allow(half(
         Direction::Ingress,
         "allow-from-elastic-operator",
-        Peer::pods(&op.namespace, op.pod_labels.clone()),
+        Peer::pods(&op.namespace, Arc::new(op.pod_labels.clone())),
         ES_HTTP,
     ));
 }

@@ -5,6 +5,7 @@
 //! never breaks a granted flow; and the principals `mesh.authorization` names.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::allowance::{Allowance, Contributions, Origin, Peer};
 use crate::flows::{
@@ -74,13 +75,38 @@ pub fn allowances(m: &Model, c: &mut Contributions) {
     let Some(mesh) = &m.profile.mesh else {
         return;
     };
-    let origin = || Origin::new("mesh", FieldPath::root().key("mesh").key("provider"));
-    let pods =
-        |ns: &str, k: &str, v: &str| Peer::pods(ns, BTreeMap::from([(k.to_owned(), v.to_owned())]));
+    // One copy of what every namespace's allowances share.
+    let origin = Origin::new(
+        "mesh",
+        Arc::new(FieldPath::root().key("mesh").key("provider")),
+    );
+    let pods = |ns: &str, k: &str, v: &str| {
+        Peer::pods(ns, Arc::new(BTreeMap::from([(k.to_owned(), v.to_owned())])))
+    };
+    let tcp =
+        |ports: &[u16]| -> Arc<[PortSpec]> { ports.iter().map(|p| PortSpec::tcp(*p)).collect() };
+    let (istiod, istiod_ports) = (pods(ISTIO_NS, "app", "istiod"), tcp(&[15012]));
+    let (k, v) = EGRESS_GATEWAY_LABEL;
+    let (egress_gw, egress_gw_ports) = (pods(ISTIO_NS, k, v), tcp(&[443, 8443]));
+    let ingress_gw = pods(ISTIO_NS, "istio", "ingressgateway");
+    let linkerd = Peer::PodsWithLabelIn {
+        namespace: LINKERD_NS.to_owned(),
+        key: "linkerd.io/control-plane-component".to_owned(),
+        values: vec!["destination".to_owned(), "identity".to_owned()],
+    };
+    let linkerd_ports = tcp(&[8080, 8086, 8090]);
+    let all_ports = tcp(&[]);
     for ns in &m.profile.namespaces {
         let sidecars = meshed(m, ns);
-        let allow = |dir, name: &str, peer, ports| {
-            Allowance::new(&ns.name, dir, name, peer, ports, origin())
+        let allow = |dir, name: &'static str, peer: &Peer, ports: &Arc<[PortSpec]>| {
+            Allowance::new(
+                &ns.name,
+                dir,
+                name,
+                peer.clone(),
+                ports.clone(),
+                origin.clone(),
+            )
         };
         match mesh.provider {
             MeshProvider::Istio => {
@@ -89,28 +115,27 @@ pub fn allowances(m: &Model, c: &mut Contributions) {
                     c.allow(allow(
                         Direction::Egress,
                         "allow-istio-control-plane",
-                        pods(ISTIO_NS, "app", "istiod"),
-                        vec![PortSpec::tcp(15012)],
+                        &istiod,
+                        &istiod_ports,
                     ));
                     // External hosts are reached only through the egress gateway:
                     // its pods, never the internet. 443 is the Service port the
                     // sidecar addresses; 8443 the pod port the istio-egress chart
                     // maps it to (the istio/gateway chart keeps 443).
                     if !gateway_hosts(m, ns).is_empty() {
-                        let (k, v) = EGRESS_GATEWAY_LABEL;
                         c.allow(allow(
                             Direction::Egress,
                             "allow-istio-egressgateway",
-                            pods(ISTIO_NS, k, v),
-                            vec![PortSpec::tcp(443), PortSpec::tcp(8443)],
+                            &egress_gw,
+                            &egress_gw_ports,
                         ));
                     }
                 }
                 c.allow(allow(
                     Direction::Ingress,
                     "allow-from-istio-ingressgateway",
-                    pods(ISTIO_NS, "istio", "ingressgateway"),
-                    vec![],
+                    &ingress_gw,
+                    &all_ports,
                 ));
             }
             MeshProvider::Linkerd => {
@@ -120,16 +145,8 @@ pub fn allowances(m: &Model, c: &mut Contributions) {
                     c.allow(allow(
                         Direction::Egress,
                         "allow-linkerd-control-plane",
-                        Peer::PodsWithLabelIn {
-                            namespace: LINKERD_NS.to_owned(),
-                            key: "linkerd.io/control-plane-component".to_owned(),
-                            values: vec!["destination".to_owned(), "identity".to_owned()],
-                        },
-                        vec![
-                            PortSpec::tcp(8080),
-                            PortSpec::tcp(8086),
-                            PortSpec::tcp(8090),
-                        ],
+                        &linkerd,
+                        &linkerd_ports,
                     ));
                 }
             }
@@ -210,7 +227,7 @@ pub(super) fn grants(m: &Model, ns: &NamespaceSpec) -> Vec<Grant> {
             continue; // UDP/SCTP only: the mesh does not carry it.
         }
         out.push(Grant {
-            name: a.name.clone(),
+            name: a.name.to_string(),
             source,
             ports: tcp,
         });

@@ -157,7 +157,7 @@ fn cidr_flows<'a>(
                 spec.ports
                     .iter()
                     .map(String::as_str)
-                    .zip(&f.ports)
+                    .zip(f.ports.iter())
                     .collect(),
             )),
             End::Pods { .. } => None,

@@ -12,6 +12,7 @@
 //! isolate its pods in that direction, which is the opposite of what a flow means.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicySpec,
@@ -22,7 +23,7 @@ use crate::allowance::{Allowance, Contributions, Isolation, Origin, Peer};
 use crate::concern::metadata::inner_meta;
 use crate::concern::netpol::{egress_rule, ingress_rule, labels_selector, peer_of, policy};
 use crate::diag::{Diagnostic, nearest};
-use crate::flows::{Declared, End, Flow, PortNum, PortSpec, denies};
+use crate::flows::{Declared, End, Flow, PortNum, PortSpec, denies, no_labels};
 use crate::manifest::{Manifest, RenderError, meta};
 use crate::model::{Model, cidr, cidr_error, label, labels};
 use crate::profile::{Direction, NamespaceSpec, Peer as ProfilePeer};
@@ -238,8 +239,29 @@ fn check_effect(
 pub fn allowances(m: &Model, c: &mut Contributions) {
     let d = &m.profile.defaults.network;
     let defaults = FieldPath::root().key("defaults").key("network");
-    let origin = |path: FieldPath| Origin::new("network", path);
-    let all = BTreeMap::new;
+    // One copy of what every namespace's allowances share.
+    let origin = |key: &str| Origin::new("network", Arc::new(defaults.key(key)));
+    let (deny_default, dns_origin, same_origin, ic_origin) = (
+        origin("defaultDeny"),
+        origin("allowDns"),
+        origin("allowSameNamespace"),
+        origin("allowFromIngressController"),
+    );
+    let kube_dns = Peer::pods(
+        "kube-system",
+        Arc::new(BTreeMap::from([(
+            "k8s-app".to_owned(),
+            "kube-dns".to_owned(),
+        )])),
+    );
+    let dns_ports: Arc<[PortSpec]> = Arc::new([
+        PortSpec {
+            port: PortNum::Number(53),
+            protocol: "UDP".to_owned(),
+        },
+        PortSpec::tcp(53),
+    ]);
+    let all_ports: Arc<[PortSpec]> = Arc::new([]);
     for (i, ns) in m.profile.namespaces.iter().enumerate() {
         let (ingress, egress) = (
             denies(m, ns, Direction::Ingress),
@@ -249,38 +271,38 @@ pub fn allowances(m: &Model, c: &mut Contributions) {
             continue;
         }
         let own = ns.network.as_ref().and_then(|n| n.default_deny.as_ref());
-        let deny_path = match own {
-            Some(_) => FieldPath::root()
-                .key("namespaces")
-                .index(i)
-                .key("network")
-                .key("defaultDeny"),
-            None => defaults.key("defaultDeny"),
+        let deny_origin = match own {
+            Some(_) => Origin::new(
+                "network",
+                Arc::new(
+                    FieldPath::root()
+                        .key("namespaces")
+                        .index(i)
+                        .key("network")
+                        .key("defaultDeny"),
+                ),
+            ),
+            None => deny_default.clone(),
         };
         c.isolate(
             &ns.name,
             Isolation {
-                name: "default-deny".to_owned(),
+                name: "default-deny",
                 ingress,
                 egress,
-                origin: origin(deny_path),
+                origin: deny_origin,
             },
         );
-        let here = |dir, name: &str, peer, ports, path| {
-            Allowance::new(&ns.name, dir, name, peer, ports, origin(path))
+        let here = |dir, name: &'static str, peer, ports: &Arc<[PortSpec]>, origin: &Origin| {
+            Allowance::new(&ns.name, dir, name, peer, ports.clone(), origin.clone())
         };
         if d.allow_dns {
-            let kube_dns = BTreeMap::from([("k8s-app".to_owned(), "kube-dns".to_owned())]);
-            let udp = PortSpec {
-                port: PortNum::Number(53),
-                protocol: "UDP".to_owned(),
-            };
             c.allow(here(
                 Direction::Egress,
                 "allow-dns",
-                Peer::pods("kube-system", kube_dns),
-                vec![udp, PortSpec::tcp(53)],
-                defaults.key("allowDns"),
+                kube_dns.clone(),
+                &dns_ports,
+                &dns_origin,
             ));
         }
         if d.allow_same_namespace {
@@ -289,8 +311,8 @@ pub fn allowances(m: &Model, c: &mut Contributions) {
                     dir,
                     "allow-same-namespace",
                     Peer::SameNamespace,
-                    vec![],
-                    defaults.key("allowSameNamespace"),
+                    &all_ports,
+                    &same_origin,
                 ));
             }
         }
@@ -298,9 +320,9 @@ pub fn allowances(m: &Model, c: &mut Contributions) {
             c.allow(here(
                 Direction::Ingress,
                 "allow-from-ingress-controller",
-                Peer::pods(&ic.namespace, all()),
-                vec![],
-                defaults.key("allowFromIngressController"),
+                Peer::pods(&ic.namespace, no_labels()),
+                &all_ports,
+                &ic_origin,
             ));
         }
     }
@@ -388,7 +410,7 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
                 types.push("Egress".to_owned());
             }
             done.push(Manifest::k8s(&NetworkPolicy {
-                metadata: metadata(&iso.name),
+                metadata: metadata(iso.name),
                 spec: Some(NetworkPolicySpec {
                     pod_selector: Some(LabelSelector::default()),
                     policy_types: Some(types),
@@ -399,7 +421,7 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
         let mut policies: Vec<Policy> = Vec::new();
         let mut at: BTreeMap<&str, usize> = BTreeMap::new();
         for a in &plan.allowances {
-            let k = *at.entry(a.name.as_str()).or_insert_with(|| {
+            let k = *at.entry(&a.name).or_insert_with(|| {
                 policies.push(Policy {
                     name: &a.name,
                     pods: &a.pods,
