@@ -43,27 +43,31 @@ pub enum Peer {
     /// Pods with these labels (all when empty) in a namespace. The service
     /// account, when known, is the pods' mesh identity.
     Pods {
-        namespace: String,
+        namespace: Arc<str>,
         labels: Labels,
-        service_account: Option<String>,
+        service_account: Option<Arc<str>>,
     },
     /// Pods of a namespace whose label `key` has one of `values`.
-    PodsWithLabelIn {
-        namespace: String,
-        key: String,
-        values: Vec<String>,
-    },
+    PodsWithLabelIn(Box<LabelIn>),
     /// Every pod of these namespaces.
     Namespaces(Vec<String>),
     /// An IP block with holes.
     Block { cidr: String, except: Vec<String> },
 }
 
+/// Pods of `namespace` whose label `key` has one of `values`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelIn {
+    pub namespace: String,
+    pub key: String,
+    pub values: Vec<String>,
+}
+
 impl Peer {
     /// Pods with `labels` in `namespace`, identity unknown.
     pub fn pods(namespace: &str, labels: Labels) -> Peer {
         Peer::Pods {
-            namespace: namespace.to_owned(),
+            namespace: namespace.into(),
             labels,
             service_account: None,
         }
@@ -75,7 +79,8 @@ impl Peer {
 /// empty). Allowances of one namespace that share a name are one policy.
 #[derive(Debug, Clone)]
 pub struct Allowance {
-    pub namespace: String,
+    /// One copy per namespace, shared by its allowances.
+    pub namespace: Arc<str>,
     pub direction: Direction,
     /// The policy name, in every rendering (NetworkPolicy, mesh grant).
     pub name: Cow<'static, str>,
@@ -101,7 +106,7 @@ impl Allowance {
         origin: Origin,
     ) -> Allowance {
         Allowance {
-            namespace: namespace.to_owned(),
+            namespace: namespace.into(),
             direction,
             name: name.into(),
             pods: no_labels(),
@@ -160,14 +165,18 @@ impl Contributions {
     /// The plan: per namespace its isolation and the allowances of the
     /// directions it denies.
     pub fn finish(self) -> Allowances {
-        let mut by_ns: BTreeMap<String, NamespacePlan> = BTreeMap::new();
+        let mut by_ns: BTreeMap<Arc<str>, NamespacePlan> = BTreeMap::new();
         for (ns, iso) in self.isolations {
-            by_ns.entry(ns).or_default().isolation = Some(iso);
+            by_ns.entry(ns.into()).or_default().isolation = Some(iso);
         }
-        for a in self.allowances {
-            if let Some(p) = by_ns.get_mut(&a.namespace)
+        for mut a in self.allowances {
+            let Some(ns) = by_ns.get_key_value(&*a.namespace).map(|(k, _)| k.clone()) else {
+                continue;
+            };
+            if let Some(p) = by_ns.get_mut(&ns)
                 && p.isolation.as_ref().is_some_and(|i| i.denies(a.direction))
             {
+                a.namespace = ns;
                 p.allowances.push(a);
             }
         }
@@ -181,13 +190,13 @@ impl Contributions {
 /// The allowance plan, by namespace.
 #[derive(Debug, Default)]
 pub struct Allowances {
-    by_ns: BTreeMap<String, NamespacePlan>,
+    by_ns: BTreeMap<Arc<str>, NamespacePlan>,
 }
 
 impl Allowances {
     /// Every namespace with an isolation, by name.
     pub fn namespaces(&self) -> impl Iterator<Item = (&str, &NamespacePlan)> {
-        self.by_ns.iter().map(|(n, p)| (n.as_str(), p))
+        self.by_ns.iter().map(|(n, p)| (&**n, p))
     }
 
     /// The allowances of `ns` (none when it isolates nothing).

@@ -662,7 +662,7 @@ fn allowances_carry_their_origin() {
             .plan
             .allowances
             .iter()
-            .find(|a| a.namespace == ns && a.name == name)
+            .find(|a| &*a.namespace == ns && a.name == name)
             .unwrap_or_else(|| panic!("no {ns}/{name}"));
         (a.origin.concern, a.origin.path.to_string())
     };

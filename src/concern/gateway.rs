@@ -114,9 +114,9 @@ pub fn allowances(m: &Model, c: &mut Contributions) {
         let labels = Arc::new(g.pod_labels.clone());
         // Its proxies, by label and, for the mesh, by service account.
         let proxies = Peer::Pods {
-            namespace: g.proxy_namespace().to_owned(),
+            namespace: g.proxy_namespace().into(),
             labels: labels.clone(),
-            service_account: g.service_account.clone(),
+            service_account: g.service_account.as_deref().map(Arc::from),
         };
         let routed: Vec<&str> = p
             .namespaces

@@ -47,17 +47,13 @@ pub(crate) fn peer_of(peer: &Peer) -> NetworkPolicyPeer {
         Peer::Pods {
             namespace, labels, ..
         } => pods_peer(namespace, labels),
-        Peer::PodsWithLabelIn {
-            namespace,
-            key,
-            values,
-        } => NetworkPolicyPeer {
-            namespace_selector: Some(ns_selector(namespace)),
+        Peer::PodsWithLabelIn(l) => NetworkPolicyPeer {
+            namespace_selector: Some(ns_selector(&l.namespace)),
             pod_selector: Some(LabelSelector {
                 match_expressions: Some(vec![LabelSelectorRequirement {
-                    key: key.clone(),
+                    key: l.key.clone(),
                     operator: "In".to_owned(),
-                    values: Some(values.clone()),
+                    values: Some(l.values.clone()),
                 }]),
                 ..LabelSelector::default()
             }),

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::allowance::{Allowance, Contributions, Origin, Peer};
+use crate::allowance::{Allowance, Contributions, LabelIn, Origin, Peer};
 use crate::flows::{
     EGRESS_GATEWAY_LABEL, End, Flow, ISTIO_NS, LINKERD_NS, PortSpec, gateway_hosts, meshed,
 };
@@ -89,11 +89,11 @@ pub fn allowances(m: &Model, c: &mut Contributions) {
     let (k, v) = EGRESS_GATEWAY_LABEL;
     let (egress_gw, egress_gw_ports) = (pods(ISTIO_NS, k, v), tcp(&[443, 8443]));
     let ingress_gw = pods(ISTIO_NS, "istio", "ingressgateway");
-    let linkerd = Peer::PodsWithLabelIn {
+    let linkerd = Peer::PodsWithLabelIn(Box::new(LabelIn {
         namespace: LINKERD_NS.to_owned(),
         key: "linkerd.io/control-plane-component".to_owned(),
         values: vec!["destination".to_owned(), "identity".to_owned()],
-    };
+    }));
     let linkerd_ports = tcp(&[8080, 8086, 8090]);
     let all_ports = tcp(&[]);
     for ns in &m.profile.namespaces {
@@ -198,12 +198,11 @@ pub(super) fn grants(m: &Model, ns: &NamespaceSpec) -> Vec<Grant> {
                 service_account: Some(sa),
                 ..
             } => Source::ServiceAccount {
-                namespace: namespace.clone(),
-                name: sa.clone(),
+                namespace: namespace.to_string(),
+                name: sa.to_string(),
             },
-            Peer::Pods { namespace, .. } | Peer::PodsWithLabelIn { namespace, .. } => {
-                Source::Namespace(namespace.clone())
-            }
+            Peer::Pods { namespace, .. } => Source::Namespace(namespace.to_string()),
+            Peer::PodsWithLabelIn(l) => Source::Namespace(l.namespace.clone()),
             // Only egress names several namespaces (a Gateway's proxies to its
             // routed namespaces); no ingress allowance does.
             Peer::Namespaces(_) => continue,
