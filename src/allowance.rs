@@ -16,22 +16,48 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use crate::flows::Labels;
-use crate::flows::{PortSpec, no_labels};
+use crate::flows::{FlowAt, PortSpec, no_labels};
 use crate::profile::Direction;
 use crate::source::FieldPath;
 
 /// Where an allowance or isolation came from: the concern that contributed it
-/// and the profile field that asked for it (diagnostics point there). The
-/// path is shared by every allowance one field makes.
+/// and the profile field that asked for it (diagnostics point there).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     pub concern: &'static str,
-    pub path: Arc<FieldPath>,
+    place: Place,
+}
+
+/// The field, compactly: a path shared by every allowance one field makes,
+/// or a flow's position (a large fleet has many).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Place {
+    Field(Arc<FieldPath>),
+    Flow(FlowAt),
 }
 
 impl Origin {
     pub fn new(concern: &'static str, path: Arc<FieldPath>) -> Origin {
-        Origin { concern, path }
+        Origin {
+            concern,
+            place: Place::Field(path),
+        }
+    }
+
+    /// An allowance one of the profile's flows makes.
+    pub fn flow(concern: &'static str, at: FlowAt) -> Origin {
+        Origin {
+            concern,
+            place: Place::Flow(at),
+        }
+    }
+
+    /// The profile field it came from.
+    pub fn path(&self) -> FieldPath {
+        match &self.place {
+            Place::Field(p) => FieldPath::clone(p),
+            Place::Flow(at) => at.path(),
+        }
     }
 }
 

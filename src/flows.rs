@@ -167,8 +167,48 @@ pub struct Flow {
     /// Each port that does not parse: its index in `ports:`, its text, why.
     /// Validation reports them; a model with any is never rendered.
     pub bad_ports: Vec<(usize, String, PortError)>,
-    /// Where the profile declares it: `namespaces[i].network.ingress[j]`.
-    pub path: Arc<FieldPath>,
+    /// The owner's position in `namespaces` (with `declared` and `index`,
+    /// where the profile declares it).
+    pub owner_at: usize,
+}
+
+/// Where a flow is declared, compactly (a large fleet has many flows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowAt {
+    pub namespace: usize,
+    pub declared: Declared,
+    pub index: usize,
+}
+
+impl FlowAt {
+    /// `namespaces[i].network.ingress[j]` or `...egress[j]`.
+    pub fn path(&self) -> FieldPath {
+        let list = match self.declared {
+            Declared::Ingress => "ingress",
+            Declared::Egress => "egress",
+        };
+        FieldPath::root()
+            .key("namespaces")
+            .index(self.namespace)
+            .key("network")
+            .key(list)
+            .index(self.index)
+    }
+}
+
+impl Flow {
+    pub fn at(&self) -> FlowAt {
+        FlowAt {
+            namespace: self.owner_at,
+            declared: self.declared,
+            index: self.index,
+        }
+    }
+
+    /// Where the profile declares it.
+    pub fn path(&self) -> FieldPath {
+        self.at().path()
+    }
 }
 
 /// The end a profile peer names, seen from the namespace `owner`.
@@ -196,8 +236,7 @@ pub fn resolve_all(m: &impl Profiled) -> Vec<Flow> {
             namespace: ns.name.clone(),
             labels: no_labels(),
         };
-        let base = FieldPath::root().key("namespaces").index(i).key("network");
-        let flow = |declared, index, src, dst, ports: &[String], path| {
+        let flow = |declared, index, src, dst, ports: &[String]| {
             let mut parsed = Vec::new();
             let mut bad_ports = Vec::new();
             for (k, p) in ports.iter().enumerate() {
@@ -214,7 +253,7 @@ pub fn resolve_all(m: &impl Profiled) -> Vec<Flow> {
                 dst,
                 ports: parsed.into(),
                 bad_ports,
-                path: Arc::new(path),
+                owner_at: i,
             }
         };
         for (j, f) in net.ingress.iter().enumerate() {
@@ -224,7 +263,6 @@ pub fn resolve_all(m: &impl Profiled) -> Vec<Flow> {
                 resolve(&ns.name, &f.from),
                 me.clone(),
                 &f.ports,
-                base.key("ingress").index(j),
             ));
         }
         for (j, f) in net.egress.iter().enumerate() {
@@ -234,7 +272,6 @@ pub fn resolve_all(m: &impl Profiled) -> Vec<Flow> {
                 me.clone(),
                 resolve(&ns.name, &f.to),
                 &f.ports,
-                base.key("egress").index(j),
             ));
         }
     }

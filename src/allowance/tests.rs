@@ -664,7 +664,7 @@ fn allowances_carry_their_origin() {
             .iter()
             .find(|a| &*a.namespace == ns && a.name == name)
             .unwrap_or_else(|| panic!("no {ns}/{name}"));
-        (a.origin.concern, a.origin.path.to_string())
+        (a.origin.concern, a.origin.path().to_string())
     };
     assert_eq!(
         origin("a", "allow-ingress-1"),
@@ -704,5 +704,5 @@ fn allowances_carry_their_origin() {
         .unwrap();
     let iso = logging.isolation.as_ref().unwrap();
     assert_eq!((iso.ingress, iso.egress), (true, false));
-    assert_eq!(iso.origin.path.to_string(), "logging.namespace");
+    assert_eq!(iso.origin.path().to_string(), "logging.namespace");
 }

@@ -207,7 +207,7 @@ pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnosti
             {
                 out.push(
                     Diagnostic::error(
-                        f.path.key("ports"),
+                        f.path().key("ports"),
                         "Linkerd cannot authorize a port range (a Server takes one port)"
                             .to_owned(),
                     )

@@ -95,7 +95,7 @@ pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnosti
                 Declared::Ingress => (&f.src, "from"),
                 Declared::Egress => (&f.dst, "to"),
             };
-            let fp = &f.path;
+            let fp = &f.path();
             let pp = fp.key(end);
             let before = out.len();
             check_peer(out, &pp, peer, other, &ours, &external);
@@ -374,7 +374,7 @@ fn flow_halves(by_name: &Index, f: &Flow, c: &mut Contributions) {
                 name,
                 peer,
                 f.ports.clone(),
-                Origin::new("network", f.path.clone()),
+                Origin::flow("network", f.at()),
             )
         });
     }
