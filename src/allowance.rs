@@ -241,3 +241,5 @@ impl Allowances {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_mesh;

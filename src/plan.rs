@@ -10,7 +10,7 @@ pub struct Plan {
     /// Namespaces outside the profile that concerns' components run in (filled before any concern validates).
     pub outside_namespaces: std::collections::BTreeSet<String>,
     /// Each mesh authorization rule's parsed ports.
-    pub mesh_rule_ports: crate::concern::mesh::RulePorts,
+    pub mesh_rule_ports: std::collections::BTreeMap<(String, usize), Vec<u16>>,
     /// Who may enter and leave each namespace (filled after validation, from every concern's `allowances`).
     pub allowances: crate::allowance::Allowances,
 }

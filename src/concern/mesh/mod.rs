@@ -42,7 +42,6 @@ mod validate;
 pub use grants::{allowances, outside_namespaces};
 use istio::render_istio;
 use linkerd::{render_linkerd, server_name};
-pub use validate::RulePorts;
 pub use validate::validate;
 use validate::{linkerd_rule_ports, rule_ports};
 

@@ -319,10 +319,6 @@ pub(super) enum LinkerdPathError {
     Wildcard(String),
 }
 
-/// Each `namespaces[].mesh.authorization` rule's ports, parsed once, by
-/// namespace and rule index.
-pub type RulePorts = BTreeMap<(String, usize), Vec<u16>>;
-
 /// The parsed ports of rule `j` of `ns` (none when it lists none).
 pub(super) fn rule_ports<'a>(m: &'a Model, ns: &NamespaceSpec, j: usize) -> &'a [u16] {
     m.plan
