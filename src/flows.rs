@@ -4,8 +4,11 @@
 //! Flows are resolved once per model (`Model::flows`), not per concern.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
+use crate::net::{Cidr, CidrError};
 use crate::profile::{Direction, GatewaySpec, MeshProvider, NamespaceSpec, Peer, Profile};
+use crate::source::FieldPath;
 
 /// What the flow model reads: a profile, or anything that holds one (the
 /// `Model` implements it), so this module depends on no other.
@@ -17,6 +20,16 @@ impl Profiled for Profile {
     fn profile(&self) -> &Profile {
         self
     }
+}
+
+/// Pod labels, shared: a flow's end, its halves in the allowance plan and
+/// their policies hold one copy (the plan of a large fleet holds many).
+pub type Labels = Arc<BTreeMap<String, String>>;
+
+/// No labels (every pod), one shared copy.
+pub fn no_labels() -> Labels {
+    static NONE: std::sync::LazyLock<Labels> = std::sync::LazyLock::new(Labels::default);
+    NONE.clone()
 }
 
 /// The namespace label the API server sets on every namespace (immutable).
@@ -39,6 +52,16 @@ pub enum PortNum {
 pub struct PortSpec {
     pub port: PortNum,
     pub protocol: String,
+}
+
+impl PortSpec {
+    /// One TCP port.
+    pub fn tcp(n: u16) -> PortSpec {
+        PortSpec {
+            port: PortNum::Number(n),
+            protocol: "TCP".to_owned(),
+        }
+    }
 }
 
 /// Why a text is not a port spec.
@@ -113,12 +136,14 @@ pub fn parse_port(s: &str) -> Result<PortSpec, PortError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum End {
     /// Pods with these labels (all when empty) in a namespace.
-    Pods {
-        namespace: String,
-        labels: BTreeMap<String, String>,
+    Pods { namespace: String, labels: Labels },
+    /// An IP block with holes; `net` is `cidr` parsed (validation reports
+    /// the error, and a model with one is never rendered).
+    Block {
+        cidr: String,
+        except: Vec<String>,
+        net: Result<Cidr, CidrError>,
     },
-    /// An IP block with holes.
-    Block { cidr: String, except: Vec<String> },
 }
 
 /// Which direction a flow was written in, and where.
@@ -137,7 +162,53 @@ pub struct Flow {
     pub declared: Declared,
     pub src: End,
     pub dst: End,
-    pub ports: Vec<PortSpec>,
+    /// The ports that parse; those that do not are in `bad_ports`.
+    pub ports: Arc<[PortSpec]>,
+    /// Each port that does not parse: its index in `ports:`, its text, why.
+    /// Validation reports them; a model with any is never rendered.
+    pub bad_ports: Vec<(usize, String, PortError)>,
+    /// The owner's position in `namespaces` (with `declared` and `index`,
+    /// where the profile declares it).
+    pub owner_at: usize,
+}
+
+/// Where a flow is declared, compactly (a large fleet has many flows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowAt {
+    pub namespace: usize,
+    pub declared: Declared,
+    pub index: usize,
+}
+
+impl FlowAt {
+    /// `namespaces[i].network.ingress[j]` or `...egress[j]`.
+    pub fn path(&self) -> FieldPath {
+        let list = match self.declared {
+            Declared::Ingress => "ingress",
+            Declared::Egress => "egress",
+        };
+        FieldPath::root()
+            .key("namespaces")
+            .index(self.namespace)
+            .key("network")
+            .key(list)
+            .index(self.index)
+    }
+}
+
+impl Flow {
+    pub fn at(&self) -> FlowAt {
+        FlowAt {
+            namespace: self.owner_at,
+            declared: self.declared,
+            index: self.index,
+        }
+    }
+
+    /// Where the profile declares it.
+    pub fn path(&self) -> FieldPath {
+        self.at().path()
+    }
 }
 
 /// The end a profile peer names, seen from the namespace `owner`.
@@ -146,44 +217,62 @@ pub fn resolve(owner: &str, peer: &Peer) -> End {
         Some(c) => End::Block {
             cidr: c.clone(),
             except: peer.except.clone(),
+            net: Cidr::parse(c),
         },
         None => End::Pods {
             namespace: peer.namespace.clone().unwrap_or_else(|| owner.to_owned()),
-            labels: peer.pod_labels.clone(),
+            labels: Arc::new(peer.pod_labels.clone()),
         },
     }
 }
 
-/// Every flow of the profile (valid ports only; validation reports the rest).
-/// Use `Model::flows`, which computes them once.
+/// Every flow of the profile, each port parsed once (validation reports the
+/// ones in `bad_ports`). Use `Model::flows`, which computes them once.
 pub fn resolve_all(m: &impl Profiled) -> Vec<Flow> {
     let mut out = Vec::new();
-    for ns in &m.profile().namespaces {
+    for (i, ns) in m.profile().namespaces.iter().enumerate() {
         let Some(net) = &ns.network else { continue };
         let me = End::Pods {
             namespace: ns.name.clone(),
-            labels: BTreeMap::new(),
+            labels: no_labels(),
         };
-        let ports = |ps: &[String]| ps.iter().filter_map(|p| parse_port(p).ok()).collect();
-        for (i, f) in net.ingress.iter().enumerate() {
-            out.push(Flow {
+        let flow = |declared, index, src, dst, ports: &[String]| {
+            let mut parsed = Vec::new();
+            let mut bad_ports = Vec::new();
+            for (k, p) in ports.iter().enumerate() {
+                match parse_port(p) {
+                    Ok(spec) => parsed.push(spec),
+                    Err(e) => bad_ports.push((k, p.clone(), e)),
+                }
+            }
+            Flow {
                 owner: ns.name.clone(),
-                index: i,
-                declared: Declared::Ingress,
-                src: resolve(&ns.name, &f.from),
-                dst: me.clone(),
-                ports: ports(&f.ports),
-            });
+                index,
+                declared,
+                src,
+                dst,
+                ports: parsed.into(),
+                bad_ports,
+                owner_at: i,
+            }
+        };
+        for (j, f) in net.ingress.iter().enumerate() {
+            out.push(flow(
+                Declared::Ingress,
+                j,
+                resolve(&ns.name, &f.from),
+                me.clone(),
+                &f.ports,
+            ));
         }
-        for (i, f) in net.egress.iter().enumerate() {
-            out.push(Flow {
-                owner: ns.name.clone(),
-                index: i,
-                declared: Declared::Egress,
-                src: me.clone(),
-                dst: resolve(&ns.name, &f.to),
-                ports: ports(&f.ports),
-            });
+        for (j, f) in net.egress.iter().enumerate() {
+            out.push(flow(
+                Declared::Egress,
+                j,
+                me.clone(),
+                resolve(&ns.name, &f.to),
+                &f.ports,
+            ));
         }
     }
     out
@@ -209,6 +298,10 @@ pub fn logging_target(m: &impl Profiled) -> Option<(End, u16)> {
             End::Block {
                 cidr: format!("{ip}/{bits}"),
                 except: vec![],
+                net: Ok(Cidr {
+                    addr: ip,
+                    prefix: bits,
+                }),
             },
             es.port,
         ));
@@ -219,7 +312,7 @@ pub fn logging_target(m: &impl Profiled) -> Option<(End, u16)> {
         [_svc, ns, "svc"] => Some((
             End::Pods {
                 namespace: (*ns).to_owned(),
-                labels: BTreeMap::new(),
+                labels: no_labels(),
             },
             es.port,
         )),
@@ -286,9 +379,4 @@ pub fn routed_into<'a>(
         .gateways
         .iter()
         .filter(move |g| g.routes_from(ns))
-}
-
-/// The name shared by a Gateway's NetworkPolicy and mesh grants in a routed namespace.
-pub fn grant_name(g: &GatewaySpec) -> String {
-    format!("allow-from-gateway-{}-{}", g.namespace, g.name)
 }

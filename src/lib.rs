@@ -38,6 +38,7 @@ pub(crate) mod net;
 pub(crate) mod platform;
 pub(crate) mod quantity;
 // Stage 3: the plan.
+pub(crate) mod allowance;
 pub(crate) mod facts;
 pub(crate) mod flows;
 pub mod plan;

@@ -71,6 +71,7 @@ fn check(
     model.plan = crate::timing::stage("checks", || validate(&model, &mut found));
     diags.extend(found);
     if diags.is_empty() {
+        model.plan.allowances = crate::timing::stage("allowances", || concern::allowances(&model));
         Ok(model)
     } else {
         Err(diags.with_sources(model.sources))

@@ -217,11 +217,16 @@ pub fn cidr(out: &mut Vec<Diagnostic>, path: &FieldPath, value: &str) -> Option<
     match Cidr::parse(value) {
         Ok(c) => Some(c),
         Err(e) => {
-            out.push(
-                Diagnostic::error(path.clone(), format!("`{path}` is not a valid CIDR: {e}"))
-                    .hint("write an IPv4 or IPv6 block such as 10.20.0.0/16"),
-            );
+            cidr_error(out, path, &e);
             None
         }
     }
+}
+
+/// Report the CIDR at `path` that did not parse.
+pub fn cidr_error(out: &mut Vec<Diagnostic>, path: &FieldPath, e: &crate::net::CidrError) {
+    out.push(
+        Diagnostic::error(path.clone(), format!("`{path}` is not a valid CIDR: {e}"))
+            .hint("write an IPv4 or IPv6 block such as 10.20.0.0/16"),
+    );
 }

@@ -9,4 +9,10 @@
 pub struct Plan {
     pub control_plane: crate::concern::control_plane::valid::Valid,
     pub policy: crate::concern::policy::validated::PolicyPlan,
+    /// Namespaces outside the profile that concerns' components run in (filled before any concern validates).
+    pub outside_namespaces: std::collections::BTreeSet<String>,
+    /// Each mesh authorization rule's parsed ports.
+    pub mesh_rule_ports: std::collections::BTreeMap<(String, usize), Vec<u16>>,
+    /// Who may enter and leave each namespace (filled after validation, from every concern's `allowances`).
+    pub allowances: crate::allowance::Allowances,
 }

@@ -1,22 +1,19 @@
 //! Gateway API (`cluster.gateways`): which Gateways tenant routes may attach to
-//! and the L4 flows from their data-plane pods, both halves: ingress in every
-//! routed namespace that denies ingress, egress in the pods' namespace when
-//! kharden manages it and it denies egress. The admission side (route hosts,
-//! parents) lives with the other rules in `policy`, the mesh side in `mesh`'s
-//! grants; both read the same helpers here.
+//! and the allowances of the flows from their data-plane pods, both halves:
+//! ingress in every routed namespace, egress in the pods' namespace when
+//! kharden manages it (the plan keeps the halves of denied directions; the
+//! network concern renders them, the mesh grants the proxies' service account
+//! from the same allowance). The admission side (route hosts, parents) lives
+//! with the other rules in `policy`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use k8s_openapi::api::networking::v1::NetworkPolicyPeer;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
-
-use crate::concern::netpol::{egress_rule, ingress_rule, labels_selector, pods_peer, policy};
+use crate::allowance::{Allowance, Contributions, Origin, Peer};
 use crate::diag::{Diagnostic, nearest};
-use crate::flows::{NS_NAME_LABEL, denies, grant_name, routed_into};
-use crate::manifest::{Manifest, RenderError};
 use crate::model::{Model, label, labels};
 use crate::names;
-use crate::profile::{Direction, MeshProvider, NamespaceSpec};
+use crate::profile::{Direction, MeshProvider};
 use crate::source::FieldPath;
 
 pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
@@ -105,77 +102,66 @@ pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnost
     }
 }
 
-/// Peers for "every pod of these namespaces", one namespace selector.
-fn namespaces_peer(names: Vec<String>) -> NetworkPolicyPeer {
-    NetworkPolicyPeer {
-        namespace_selector: Some(LabelSelector {
-            match_expressions: Some(vec![LabelSelectorRequirement {
-                key: NS_NAME_LABEL.to_owned(),
-                operator: "In".to_owned(),
-                values: Some(names),
-            }]),
-            ..LabelSelector::default()
-        }),
-        ..NetworkPolicyPeer::default()
+/// The Gateways' allowances. Ports stay open: which backend ports a route
+/// forwards to is the route's, written by the tenant later.
+pub fn allowances(m: &Model, c: &mut Contributions) {
+    let p = &m.profile;
+    let base = FieldPath::root().key("cluster").key("gateways");
+    let ours: BTreeSet<&str> = p.namespaces.iter().map(|n| n.name.as_str()).collect();
+    let all_ports: Arc<[crate::flows::PortSpec]> = Arc::new([]);
+    for (k, g) in p.cluster.gateways.iter().enumerate() {
+        let origin = Origin::new("gateway", Arc::new(base.index(k)));
+        let labels = Arc::new(g.pod_labels.clone());
+        // Its proxies, by label and, for the mesh, by service account.
+        let proxies = Peer::Pods {
+            namespace: g.proxy_namespace().into(),
+            labels: labels.clone(),
+            service_account: g.service_account.as_deref().map(Arc::from),
+        };
+        let routed: Vec<&str> = p
+            .namespaces
+            .iter()
+            .map(|n| n.name.as_str())
+            .filter(|n| g.routes_from(n))
+            .collect();
+        let name = format!("allow-from-gateway-{}-{}", g.namespace, g.name);
+        for ns in &routed {
+            c.allow(Allowance::new(
+                ns,
+                Direction::Ingress,
+                name.clone(),
+                proxies.clone(),
+                all_ports.clone(),
+                origin.clone(),
+            ));
+        }
+        let home = g.proxy_namespace();
+        let others: Vec<String> = routed
+            .iter()
+            .filter(|n| **n != home)
+            .map(|n| (*n).to_owned())
+            .collect();
+        if ours.contains(home) && !others.is_empty() {
+            c.allow(Allowance {
+                pods: labels,
+                ..Allowance::new(
+                    home,
+                    Direction::Egress,
+                    format!("allow-egress-to-routes-{}-{}", g.namespace, g.name),
+                    Peer::Namespaces(others),
+                    all_ports.clone(),
+                    origin,
+                )
+            });
+        }
     }
 }
 
-/// The NetworkPolicies of the Gateways' flows. Ports stay open: which backend
-/// ports a route forwards to is the route's, written by the tenant later.
-pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
-    let p = &m.profile;
-    let mut out = Vec::new();
-    if p.cluster.gateways.is_empty() {
-        return Ok(out);
+/// The namespaces the Gateways' proxies run in, which flows may name.
+pub fn outside_namespaces(m: &Model, out: &mut BTreeSet<String>) {
+    for g in &m.profile.cluster.gateways {
+        out.insert(g.proxy_namespace().to_owned());
     }
-    let by_name: BTreeMap<&str, &NamespaceSpec> =
-        p.namespaces.iter().map(|n| (n.name.as_str(), n)).collect();
-    for ns in &p.namespaces {
-        if !denies(m, ns, Direction::Ingress) {
-            continue;
-        }
-        for g in routed_into(m, &ns.name) {
-            let np = policy(
-                m,
-                ns,
-                &grant_name(g),
-                LabelSelector::default(),
-                vec![ingress_rule(
-                    pods_peer(g.proxy_namespace(), &g.pod_labels),
-                    &[],
-                )],
-                vec![],
-            );
-            out.push(Manifest::k8s(&np)?);
-        }
-    }
-    for g in &p.cluster.gateways {
-        let Some(home) = by_name.get(g.proxy_namespace()).copied() else {
-            continue;
-        };
-        if !denies(m, home, Direction::Egress) {
-            continue;
-        }
-        let routed: Vec<String> = p
-            .namespaces
-            .iter()
-            .filter(|n| n.name != home.name && g.routes_from(&n.name))
-            .map(|n| n.name.clone())
-            .collect();
-        if routed.is_empty() {
-            continue;
-        }
-        let np = policy(
-            m,
-            home,
-            &format!("allow-egress-to-routes-{}-{}", g.namespace, g.name),
-            labels_selector(&g.pod_labels),
-            vec![],
-            vec![egress_rule(namespaces_peer(routed), &[])],
-        );
-        out.push(Manifest::k8s(&np)?);
-    }
-    Ok(out)
 }
 
 /// What the Gateways' flows cannot say by themselves.

@@ -14,10 +14,11 @@ pub mod policy;
 pub mod quota;
 pub mod rbac;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Namespace;
 
+use crate::allowance::{Allowances, Contributions};
 use crate::diag::Diagnostic;
 use crate::manifest::{Manifest, ManifestSet, RenderError, meta};
 use crate::model::Model;
@@ -35,6 +36,10 @@ pub struct Concern {
     pub render: fn(&Model) -> Result<Vec<Manifest>, RenderError>,
     pub notes: fn(&Model) -> Vec<String>,
     pub namespace_meta: fn(&Model, &NamespaceSpec) -> NamespaceMeta,
+    /// Its part of the allowance plan: who may enter and leave namespaces.
+    pub allowances: fn(&Model, &mut Contributions),
+    /// Namespaces outside the profile its components run in, which flows may name.
+    pub outside_namespaces: fn(&Model, &mut BTreeSet<String>),
     /// Rendered on the second thread (network and mesh: about half the work).
     pub parallel: bool,
 }
@@ -49,6 +54,8 @@ fn no_notes(_: &Model) -> Vec<String> {
 fn no_namespace_meta(_: &Model, _: &NamespaceSpec) -> NamespaceMeta {
     NamespaceMeta::default()
 }
+fn no_allowances(_: &Model, _: &mut Contributions) {}
+fn no_outside_namespaces(_: &Model, _: &mut BTreeSet<String>) {}
 
 const fn concern(
     name: &'static str,
@@ -62,6 +69,8 @@ const fn concern(
         render,
         notes,
         namespace_meta: no_namespace_meta,
+        allowances: no_allowances,
+        outside_namespaces: no_outside_namespaces,
         parallel: false,
     }
 }
@@ -102,20 +111,24 @@ pub const CONCERNS: &[Concern] = &[
     concern("quota", quota::validate, quota::render, no_notes),
     Concern {
         parallel: true,
+        allowances: network::allowances,
         ..concern("network", network::validate, network::render, no_notes)
     },
-    concern(
-        "gateway",
-        gateway::validate,
-        gateway::render,
-        gateway::notes,
-    ),
-    concern(
-        "logging",
-        logging::validate,
-        logging::render,
-        logging::notes,
-    ),
+    Concern {
+        allowances: gateway::allowances,
+        outside_namespaces: gateway::outside_namespaces,
+        ..concern("gateway", gateway::validate, no_objects, gateway::notes)
+    },
+    Concern {
+        allowances: logging::allowances,
+        outside_namespaces: logging::outside_namespaces,
+        ..concern(
+            "logging",
+            logging::validate,
+            logging::render,
+            logging::notes,
+        )
+    },
     concern(
         "managed-logs",
         no_checks,
@@ -125,6 +138,8 @@ pub const CONCERNS: &[Concern] = &[
     Concern {
         parallel: true,
         namespace_meta: mesh::namespace_meta,
+        allowances: mesh::allowances,
+        outside_namespaces: mesh::outside_namespaces,
         ..concern("mesh", mesh::validate, mesh::render, mesh::notes)
     },
     concern("policy", policy::validate, policy::render, policy::notes),
@@ -167,9 +182,22 @@ fn namespaces(m: &Model) -> Result<Vec<Manifest>, RenderError> {
 pub fn validate_all(model: &Model, out: &mut Vec<Diagnostic>) -> Plan {
     let mut plan = Plan::default();
     for c in CONCERNS {
+        (c.outside_namespaces)(model, &mut plan.outside_namespaces);
+    }
+    for c in CONCERNS {
         (c.validate)(model, &mut plan, out);
     }
     plan
+}
+
+/// The allowance plan of a valid model: every concern's contribution, in
+/// registry order, without the halves of directions no namespace denies.
+pub fn allowances(model: &Model) -> Allowances {
+    let mut c = Contributions::default();
+    for k in CONCERNS {
+        (k.allowances)(model, &mut c);
+    }
+    c.finish()
 }
 
 /// Render every concern into one set, on two threads: each takes the next

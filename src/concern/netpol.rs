@@ -1,6 +1,6 @@
 //! Typed NetworkPolicy builders: selectors, peers, ports, rules and the policy
-//! object, as the network and gateway concerns render them. It depends on no
-//! concern.
+//! object, as the network concern renders the allowance plan with them. It
+//! depends on no concern.
 
 use std::collections::BTreeMap;
 
@@ -8,13 +8,11 @@ use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
     NetworkPolicyPort, NetworkPolicySpec,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use crate::concern::metadata::inner_meta;
-use crate::flows::{End, NS_NAME_LABEL, PortNum, PortSpec};
-use crate::model::Model;
-use crate::profile::NamespaceSpec;
+use crate::allowance::Peer;
+use crate::flows::{NS_NAME_LABEL, PortNum, PortSpec};
 
 pub(crate) fn ns_selector(ns: &str) -> LabelSelector {
     LabelSelector {
@@ -39,10 +37,40 @@ pub(crate) fn pods_peer(ns: &str, labels: &BTreeMap<String, String>) -> NetworkP
     }
 }
 
-pub(crate) fn peer_of(end: &End) -> NetworkPolicyPeer {
-    match end {
-        End::Pods { namespace, labels } => pods_peer(namespace, labels),
-        End::Block { cidr, except } => NetworkPolicyPeer {
+/// The NetworkPolicy peer of an allowance's other end.
+pub(crate) fn peer_of(peer: &Peer) -> NetworkPolicyPeer {
+    match peer {
+        Peer::SameNamespace => NetworkPolicyPeer {
+            pod_selector: Some(LabelSelector::default()),
+            ..NetworkPolicyPeer::default()
+        },
+        Peer::Pods {
+            namespace, labels, ..
+        } => pods_peer(namespace, labels),
+        Peer::PodsWithLabelIn(l) => NetworkPolicyPeer {
+            namespace_selector: Some(ns_selector(&l.namespace)),
+            pod_selector: Some(LabelSelector {
+                match_expressions: Some(vec![LabelSelectorRequirement {
+                    key: l.key.clone(),
+                    operator: "In".to_owned(),
+                    values: Some(l.values.clone()),
+                }]),
+                ..LabelSelector::default()
+            }),
+            ..NetworkPolicyPeer::default()
+        },
+        Peer::Namespaces(names) => NetworkPolicyPeer {
+            namespace_selector: Some(LabelSelector {
+                match_expressions: Some(vec![LabelSelectorRequirement {
+                    key: NS_NAME_LABEL.to_owned(),
+                    operator: "In".to_owned(),
+                    values: Some(names.clone()),
+                }]),
+                ..LabelSelector::default()
+            }),
+            ..NetworkPolicyPeer::default()
+        },
+        Peer::Block { cidr, except } => NetworkPolicyPeer {
             ip_block: Some(IPBlock {
                 cidr: cidr.clone(),
                 except: (!except.is_empty()).then(|| except.clone()),
@@ -69,18 +97,9 @@ pub(crate) fn np_ports(ps: &[PortSpec]) -> Option<Vec<NetworkPolicyPort>> {
     (!ps.is_empty()).then(|| ps.iter().map(np_port).collect())
 }
 
-pub(crate) fn tcp(n: u16) -> PortSpec {
-    PortSpec {
-        port: PortNum::Number(n),
-        protocol: "TCP".to_owned(),
-    }
-}
-
-/// A policy in `ns` for the pods `selector` picks, with rules of either direction.
+/// A policy for the pods `selector` picks, with rules of either direction.
 pub(crate) fn policy(
-    m: &Model,
-    ns: &NamespaceSpec,
-    name: &str,
+    metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     selector: LabelSelector,
     ingress: Vec<NetworkPolicyIngressRule>,
     egress: Vec<NetworkPolicyEgressRule>,
@@ -93,7 +112,7 @@ pub(crate) fn policy(
         types.push("Egress".to_owned());
     }
     NetworkPolicy {
-        metadata: inner_meta(m, ns, name),
+        metadata,
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(selector),
             policy_types: Some(types),

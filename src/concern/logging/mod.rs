@@ -32,12 +32,14 @@ use crate::platform::ControlPlane;
 use crate::profile::{Collector, LogSource, Scheme};
 use crate::source::FieldPath;
 
+mod allowances;
 mod daemonset;
 mod pipeline;
 #[cfg(test)]
 mod tests;
 mod validate;
 
+pub use allowances::{allowances, outside_namespaces};
 use daemonset::daemon_set;
 pub use pipeline::{Plan, config_files};
 pub use validate::validate;

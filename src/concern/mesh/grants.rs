@@ -1,14 +1,19 @@
-//! Who may reach a namespace, in mesh terms: the L4 grants (defaults, routed
-//! Gateways, the log collector, the profile's flows) that both providers turn
-//! into their own authorization, so turning the mesh on never breaks a granted
-//! flow, and the principals `mesh.authorization` names.
+//! Who may reach a namespace, in mesh terms: the mesh's own L4 allowances
+//! (its control plane, its gateways), and the grants both providers turn into
+//! their own authorization, read from the allowance plan (defaults, routed
+//! Gateways, the log collector, the profile's flows), so turning the mesh on
+//! never breaks a granted flow; and the principals `mesh.authorization` names.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use crate::flows::{Declared, End, Flow, ISTIO_NS, PortNum, PortSpec, denies};
+use crate::allowance::{Allowance, Contributions, LabelIn, Origin, Peer};
+use crate::flows::{
+    EGRESS_GATEWAY_LABEL, End, Flow, ISTIO_NS, LINKERD_NS, PortSpec, gateway_hosts, meshed,
+};
 use crate::model::Model;
 use crate::profile::{Direction, MeshProvider, NamespaceSpec};
-
+use crate::source::FieldPath;
 /// The namespace of an Istio-style principal `<domain>/ns/<ns>/sa/<sa>`, and the SA.
 pub(super) fn principal_parts(p: &str) -> Option<(&str, &str)> {
     let (_, rest) = p.split_once("/ns/")?;
@@ -63,19 +68,109 @@ pub(super) fn group<'a>(
         .unwrap_or_default()
 }
 
-/// What L4 lets into `ns`, minus sources that `mesh.authorization` governs.
-/// `flows` may be all flows or only those into `ns`.
-pub(super) fn grants(
-    m: &Model,
-    ns: &NamespaceSpec,
-    flows: &[&Flow],
-    provider: MeshProvider,
-) -> Vec<Grant> {
-    let d = &m.profile.defaults.network;
-    let mut out = Vec::new();
-    if !denies(m, ns, Direction::Ingress) {
-        return out;
+/// The mesh's L4 allowances: sidecars reach their control plane (a Windows
+/// namespace has none), Istio's egress gateway carries the external hosts, and
+/// Istio's ingress gateway reaches every namespace.
+pub fn allowances(m: &Model, c: &mut Contributions) {
+    let Some(mesh) = &m.profile.mesh else {
+        return;
+    };
+    // One copy of what every namespace's allowances share.
+    let origin = Origin::new(
+        "mesh",
+        Arc::new(FieldPath::root().key("mesh").key("provider")),
+    );
+    let pods = |ns: &str, k: &str, v: &str| {
+        Peer::pods(ns, Arc::new(BTreeMap::from([(k.to_owned(), v.to_owned())])))
+    };
+    let tcp =
+        |ports: &[u16]| -> Arc<[PortSpec]> { ports.iter().map(|p| PortSpec::tcp(*p)).collect() };
+    let (istiod, istiod_ports) = (pods(ISTIO_NS, "app", "istiod"), tcp(&[15012]));
+    let (k, v) = EGRESS_GATEWAY_LABEL;
+    let (egress_gw, egress_gw_ports) = (pods(ISTIO_NS, k, v), tcp(&[443, 8443]));
+    let ingress_gw = pods(ISTIO_NS, "istio", "ingressgateway");
+    let linkerd = Peer::PodsWithLabelIn(Box::new(LabelIn {
+        namespace: LINKERD_NS.to_owned(),
+        key: "linkerd.io/control-plane-component".to_owned(),
+        values: vec!["destination".to_owned(), "identity".to_owned()],
+    }));
+    let linkerd_ports = tcp(&[8080, 8086, 8090]);
+    let all_ports = tcp(&[]);
+    for ns in &m.profile.namespaces {
+        let sidecars = meshed(m, ns);
+        let allow = |dir, name: &'static str, peer: &Peer, ports: &Arc<[PortSpec]>| {
+            Allowance::new(
+                &ns.name,
+                dir,
+                name,
+                peer.clone(),
+                ports.clone(),
+                origin.clone(),
+            )
+        };
+        match mesh.provider {
+            MeshProvider::Istio => {
+                if sidecars {
+                    // Sidecars fetch config and certificates from istiod (xDS + CA on 15012).
+                    c.allow(allow(
+                        Direction::Egress,
+                        "allow-istio-control-plane",
+                        &istiod,
+                        &istiod_ports,
+                    ));
+                    // External hosts are reached only through the egress gateway:
+                    // its pods, never the internet. 443 is the Service port the
+                    // sidecar addresses; 8443 the pod port the istio-egress chart
+                    // maps it to (the istio/gateway chart keeps 443).
+                    if !gateway_hosts(m, ns).is_empty() {
+                        c.allow(allow(
+                            Direction::Egress,
+                            "allow-istio-egressgateway",
+                            &egress_gw,
+                            &egress_gw_ports,
+                        ));
+                    }
+                }
+                c.allow(allow(
+                    Direction::Ingress,
+                    "allow-from-istio-ingressgateway",
+                    &ingress_gw,
+                    &all_ports,
+                ));
+            }
+            MeshProvider::Linkerd => {
+                if sidecars {
+                    // Proxies talk to identity (8080), destination (8086) and the
+                    // policy controller (8090, in the destination pod).
+                    c.allow(allow(
+                        Direction::Egress,
+                        "allow-linkerd-control-plane",
+                        &linkerd,
+                        &linkerd_ports,
+                    ));
+                }
+            }
+            MeshProvider::None => {}
+        }
     }
+}
+
+/// The mesh's control-plane namespace, which flows may name.
+pub fn outside_namespaces(m: &Model, out: &mut BTreeSet<String>) {
+    match m.profile.mesh.as_ref().map(|x| x.provider) {
+        Some(MeshProvider::Istio) => {
+            out.insert(ISTIO_NS.to_owned());
+        }
+        Some(MeshProvider::Linkerd) => {
+            out.insert(LINKERD_NS.to_owned());
+        }
+        _ => {}
+    }
+}
+
+/// What the plan lets into `ns` that the mesh authorizes too, minus sources
+/// that `mesh.authorization` governs.
+pub(super) fn grants(m: &Model, ns: &NamespaceSpec) -> Vec<Grant> {
     let explicit: BTreeSet<String> = ns
         .mesh
         .iter()
@@ -89,92 +184,52 @@ pub(super) fn grants(
             )
         })
         .collect();
-    let mut push = |name: String, source: Source, ports: Vec<PortSpec>| {
+    let mut out = Vec::new();
+    for a in m.plan.allowances.of(&ns.name) {
+        if a.direction != Direction::Ingress || !a.mesh {
+            continue;
+        }
+        let source = match &a.peer {
+            Peer::SameNamespace => Source::Namespace(ns.name.clone()),
+            // The Gateway's proxies, not every pod beside them (validation
+            // requires the service account with a mesh).
+            Peer::Pods {
+                namespace,
+                service_account: Some(sa),
+                ..
+            } => Source::ServiceAccount {
+                namespace: namespace.to_string(),
+                name: sa.to_string(),
+            },
+            Peer::Pods { namespace, .. } => Source::Namespace(namespace.to_string()),
+            Peer::PodsWithLabelIn(l) => Source::Namespace(l.namespace.clone()),
+            // Only egress names several namespaces (a Gateway's proxies to its
+            // routed namespaces); no ingress allowance does.
+            Peer::Namespaces(_) => continue,
+            Peer::Block { cidr, except } => Source::Block {
+                cidr: cidr.clone(),
+                except: except.clone(),
+            },
+        };
         if let Source::Namespace(n) | Source::ServiceAccount { namespace: n, .. } = &source
             && explicit.contains(n)
         {
-            return;
-        }
-        out.push(Grant {
-            name,
-            source,
-            ports,
-        });
-    };
-    if d.allow_same_namespace {
-        push(
-            "allow-same-namespace".to_owned(),
-            Source::Namespace(ns.name.clone()),
-            vec![],
-        );
-    }
-    if let Some(ic) = &d.allow_from_ingress_controller {
-        push(
-            "allow-from-ingress-controller".to_owned(),
-            Source::Namespace(ic.namespace.clone()),
-            vec![],
-        );
-    }
-    for g in crate::flows::routed_into(m, &ns.name) {
-        // The Gateway's proxies, not every pod beside them (validation requires
-        // the service account with a mesh).
-        let source = match &g.service_account {
-            Some(sa) => Source::ServiceAccount {
-                namespace: g.proxy_namespace().to_owned(),
-                name: sa.clone(),
-            },
-            None => Source::Namespace(g.proxy_namespace().to_owned()),
-        };
-        push(crate::flows::grant_name(g), source, vec![]);
-    }
-    if provider == MeshProvider::Istio {
-        push(
-            "allow-from-istio-ingressgateway".to_owned(),
-            Source::Namespace(ISTIO_NS.to_owned()),
-            vec![],
-        );
-    }
-    if let Some((End::Pods { namespace, .. }, port)) = crate::flows::logging_target(m)
-        && namespace == ns.name
-        && let Some(l) = &m.profile.logging
-    {
-        push(
-            "allow-from-log-collector".to_owned(),
-            Source::Namespace(l.namespace.clone()),
-            vec![PortSpec {
-                port: PortNum::Number(port),
-                protocol: "TCP".to_owned(),
-            }],
-        );
-    }
-    for f in flows {
-        let End::Pods { namespace, .. } = &f.dst else {
-            continue;
-        };
-        if *namespace != ns.name {
             continue;
         }
-        let tcp: Vec<PortSpec> = f
+        let tcp: Vec<PortSpec> = a
             .ports
             .iter()
             .filter(|p| p.protocol == "TCP")
             .cloned()
             .collect();
-        if !f.ports.is_empty() && tcp.is_empty() {
+        if !a.ports.is_empty() && tcp.is_empty() {
             continue; // UDP/SCTP only: the mesh does not carry it.
         }
-        let name = match f.declared {
-            Declared::Ingress => format!("allow-ingress-{}", f.index),
-            Declared::Egress => format!("allow-ingress-from-{}-{}", f.owner, f.index),
-        };
-        let source = match &f.src {
-            End::Pods { namespace, .. } => Source::Namespace(namespace.clone()),
-            End::Block { cidr, except } => Source::Block {
-                cidr: cidr.clone(),
-                except: except.clone(),
-            },
-        };
-        push(name, source, tcp);
+        out.push(Grant {
+            name: a.name.to_string(),
+            source,
+            ports: tcp,
+        });
     }
     out
 }

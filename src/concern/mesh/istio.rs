@@ -12,7 +12,7 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Ren
         return Ok(());
     };
     let flows = m.flows();
-    let (into, from) = (flows_by(flows, |f| &f.dst), flows_by(flows, |f| &f.src));
+    let from = flows_by(flows, |f| &f.src);
     let sec = "security.istio.io/v1";
     let net = "networking.istio.io/v1";
     // Mesh-wide mTLS: a selector-less PeerAuthentication in the root namespace.
@@ -59,7 +59,7 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Ren
                 inner_meta(m, ns, "allow-nothing"),
                 AuthorizationPolicySpec::default(),
             )?);
-            for g in grants(m, ns, group(&into, ns), MeshProvider::Istio) {
+            for g in grants(m, ns) {
                 let source = match &g.source {
                     Source::Namespace(n) => IstioSource {
                         namespaces: vec![n.clone()],
@@ -136,7 +136,7 @@ pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), Ren
         // not know, so each egress flow to a CIDR gets a ServiceEntry for its block
         // and TCP ports (the NetworkPolicy still enforces `except`).
         if mesh.outbound_traffic == OutboundTraffic::RegistryOnly {
-            for (block, ports) in cidr_egress(ns) {
+            for (block, ports) in cidr_egress(ns, group(&from, ns)) {
                 let slug = names::slug(&block, 40);
                 out.push(custom(
                     net,

@@ -2,8 +2,8 @@
 //! resources (Server, MeshTLSAuthentication, NetworkAuthentication,
 //! AuthorizationPolicy, HTTPRoute, EgressNetwork).
 
-use super::grants::{Source, flows_by, grants, group, principal_parts};
-use super::validate::{linkerd_path, linkerd_rule_ports};
+use super::grants::{Source, grants, principal_parts};
+use super::validate::{linkerd_path, linkerd_rule_ports, rule_ports};
 use super::*;
 use crate::manifest::RenderError;
 
@@ -134,8 +134,6 @@ pub(super) fn server_name(p: &PortNum) -> Option<String> {
 }
 
 pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), RenderError> {
-    let flows = m.flows();
-    let into = flows_by(flows, |f| &f.dst);
     let values = serde_json::json!({
         // Pod Security `restricted` forbids the NET_ADMIN proxy-init container;
         // the linkerd-cni plugin does the redirection on the node instead.
@@ -178,21 +176,18 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
             continue;
         }
         let nm = ns.mesh.clone().unwrap_or_default();
-        let grants = grants(m, ns, group(&into, ns), MeshProvider::Linkerd);
+        let grants = grants(m, ns);
         // One Server per TCP port any grant or rule names; all pods of the namespace.
         let mut ports: BTreeSet<PortNum> = grants
             .iter()
             .flat_map(|g| g.ports.iter().map(|p| p.port.clone()))
             .collect();
-        for a in &nm.authorization {
+        for (j, a) in nm.authorization.iter().enumerate() {
+            let own = rule_ports(m, ns, j);
             if a.methods.is_empty() && a.paths.is_empty() {
-                ports.extend(
-                    a.ports
-                        .iter()
-                        .filter_map(|p| p.parse::<u16>().ok().map(PortNum::Number)),
-                );
+                ports.extend(own.iter().map(|n| PortNum::Number(*n)));
             } else {
-                ports.extend(linkerd_rule_ports(m, ns, a));
+                ports.extend(linkerd_rule_ports(m, ns, a, own));
             }
         }
         for p in &ports {
@@ -281,10 +276,9 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
             }));
             let authn = mesh_authn(ids, format!("rule-{j}-clients"))?;
             if a.methods.is_empty() && a.paths.is_empty() {
-                let ports = a
-                    .ports
+                let ports = rule_ports(m, ns, j)
                     .iter()
-                    .filter_map(|p| p.parse::<u16>().ok().map(PortNum::Number))
+                    .map(|n| PortNum::Number(*n))
                     .collect();
                 policies.push((format!("allow-rule-{j}"), ports, authn));
                 continue;
@@ -292,7 +286,10 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
             // Methods and paths: an HTTPRoute per port on its Server, and the
             // rule's clients authorized on that route only.
             let matches = linkerd_matches(a);
-            for server in linkerd_rule_ports(m, ns, a).iter().filter_map(server_name) {
+            for server in linkerd_rule_ports(m, ns, a, rule_ports(m, ns, j))
+                .iter()
+                .filter_map(server_name)
+            {
                 let route = format!("rule-{j}-{server}");
                 out.push(custom(
                     "policy.linkerd.io/v1beta3",

@@ -9,6 +9,7 @@
 //! there gets only what its rules say (that is the point of an L7 rule).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde::Serialize;
@@ -22,6 +23,7 @@ use crate::flows::{
 use crate::manifest::{Manifest, RenderError, custom, meta};
 use crate::model::{Model, label};
 use crate::names;
+use crate::net::Cidr;
 use crate::profile::{
     Direction, MeshAuthorization, MeshProvider, MtlsMode, NamespaceMesh, NamespaceSpec,
     OutboundTraffic,
@@ -37,10 +39,11 @@ pub mod sidecar;
 mod tests;
 mod validate;
 
+pub use grants::{allowances, outside_namespaces};
 use istio::render_istio;
 use linkerd::{render_linkerd, server_name};
-use validate::linkerd_rule_ports;
 pub use validate::validate;
+use validate::{linkerd_rule_ports, rule_ports};
 
 /// Linkerd's default trust domain; identities are `<sa>.<ns>.serviceaccount.identity.linkerd.<domain>`.
 const LINKERD_DOMAIN: &str = "cluster.local";
@@ -111,39 +114,67 @@ fn host_slug(h: &str) -> String {
     h.replace("*.", "wildcard.").replace('.', "-")
 }
 
-/// Whether `cidr` lies inside Linkerd's default `clusterNetworks` (its install
-/// value), which an EgressNetwork without `networks` leaves alone.
-fn in_linkerd_cluster_networks(cidr: &str) -> bool {
-    const DEFAULT: [&str; 5] = [
-        "10.0.0.0/8",
-        "100.64.0.0/10",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "fd00::/8",
+/// Whether `c` lies inside Linkerd's default `clusterNetworks` (its install
+/// value: 10.0.0.0/8, 100.64.0.0/10, 172.16.0.0/12, 192.168.0.0/16,
+/// fd00::/8), which an EgressNetwork without `networks` leaves alone.
+fn in_linkerd_cluster_networks(c: &Cidr) -> bool {
+    const fn v4(a: u8, b: u8, prefix: u8) -> Cidr {
+        Cidr {
+            addr: IpAddr::V4(Ipv4Addr::new(a, b, 0, 0)),
+            prefix,
+        }
+    }
+    const DEFAULT: [Cidr; 5] = [
+        v4(10, 0, 8),
+        v4(100, 64, 10),
+        v4(172, 16, 12),
+        v4(192, 168, 16),
+        Cidr {
+            addr: IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 0)),
+            prefix: 8,
+        },
     ];
-    let Ok(c) = crate::net::Cidr::parse(cidr) else {
-        return false;
-    };
-    DEFAULT
-        .iter()
-        .filter_map(|d| crate::net::Cidr::parse(d).ok())
-        .any(|d| d.contains(&c))
+    DEFAULT.iter().any(|d| d.contains(c))
 }
 
-/// What the rendering leaves to the operator, said on stderr rather than hidden.
+/// The egress flows `ns` declares to CIDR blocks, each port as written beside
+/// its parsed form. `from` holds the flows from `ns` (see `grants::group`).
+fn cidr_flows<'a>(
+    ns: &'a NamespaceSpec,
+    from: &'a [&'a crate::flows::Flow],
+) -> impl Iterator<Item = (&'a str, Vec<(&'a str, &'a PortSpec)>)> + 'a {
+    let declared = from
+        .iter()
+        .filter(|f| f.owner == ns.name && f.declared == Declared::Egress);
+    ns.network
+        .iter()
+        .flat_map(|n| &n.egress)
+        .zip(declared)
+        .filter_map(|(spec, f)| match &f.dst {
+            End::Block { cidr, .. } => Some((
+                cidr.as_str(),
+                spec.ports
+                    .iter()
+                    .map(String::as_str)
+                    .zip(f.ports.iter())
+                    .collect(),
+            )),
+            End::Pods { .. } => None,
+        })
+}
+
 /// Egress flows to CIDR blocks with their single TCP ports (what a ServiceEntry
 /// can carry), by block.
-fn cidr_egress(ns: &NamespaceSpec) -> BTreeMap<String, BTreeSet<u16>> {
+fn cidr_egress(
+    ns: &NamespaceSpec,
+    from: &[&crate::flows::Flow],
+) -> BTreeMap<String, BTreeSet<u16>> {
     let mut out: BTreeMap<String, BTreeSet<u16>> = BTreeMap::new();
-    for f in ns.network.iter().flat_map(|n| &n.egress) {
-        let Some(block) = &f.to.cidr else { continue };
-        let ports = out.entry(block.clone()).or_default();
-        for p in &f.ports {
-            let (num, proto) = p.split_once('/').unwrap_or((p.as_str(), "TCP"));
-            if proto == "TCP"
-                && let Ok(n) = num.parse::<u16>()
-            {
-                ports.insert(n);
+    for (block, ports) in cidr_flows(ns, from) {
+        let set = out.entry(block.to_owned()).or_default();
+        for (_, p) in ports {
+            if let (PortNum::Number(n), "TCP") = (&p.port, p.protocol.as_str()) {
+                set.insert(*n);
             }
         }
     }
@@ -152,17 +183,15 @@ fn cidr_egress(ns: &NamespaceSpec) -> BTreeMap<String, BTreeSet<u16>> {
 }
 
 /// Egress flows a REGISTRY_ONLY mesh cannot carry: UDP, ranges, named ports or no ports.
-fn cidr_egress_gaps(ns: &NamespaceSpec) -> Vec<String> {
+fn cidr_egress_gaps(ns: &NamespaceSpec, from: &[&crate::flows::Flow]) -> Vec<String> {
     let mut gaps = Vec::new();
-    for f in ns.network.iter().flat_map(|n| &n.egress) {
-        let Some(block) = &f.to.cidr else { continue };
-        if f.ports.is_empty() {
+    for (block, ports) in cidr_flows(ns, from) {
+        if ports.is_empty() {
             gaps.push(format!("{block} (all ports)"));
         }
-        for p in &f.ports {
-            let (num, proto) = p.split_once('/').unwrap_or((p.as_str(), "TCP"));
-            if proto != "TCP" || num.parse::<u16>().is_err() {
-                gaps.push(format!("{block}:{p}"));
+        for (text, p) in ports {
+            if !matches!((&p.port, p.protocol.as_str()), (PortNum::Number(_), "TCP")) {
+                gaps.push(format!("{block}:{text}"));
             }
         }
     }
@@ -247,8 +276,9 @@ pub fn notes(m: &Model) -> Vec<String> {
         .any(|ns| ns.mesh.as_ref().is_some_and(|x| !x.services.is_empty()));
     match mesh.provider {
         MeshProvider::Istio => {
+            let from = grants::flows_by(m.flows(), |f| &f.src);
             for ns in &m.profile.namespaces {
-                let gaps = cidr_egress_gaps(ns);
+                let gaps = cidr_egress_gaps(ns, grants::group(&from, ns));
                 if mesh.outbound_traffic == OutboundTraffic::RegistryOnly && !gaps.is_empty() {
                     out.push(format!(
                         "note: namespace `{}`: with `outboundTraffic: registryOnly` the mesh carries egress to CIDRs only for single TCP ports (as ServiceEntries); {} stay blocked by the sidecar although the NetworkPolicies allow them",
@@ -298,7 +328,9 @@ pub fn notes(m: &Model) -> Vec<String> {
                             matches!(&f.src, End::Pods { namespace, .. } if *namespace == ns.name)
                         })
                         .filter_map(|f| match &f.dst {
-                            End::Block { cidr, .. } if !in_linkerd_cluster_networks(cidr) => {
+                            End::Block { cidr, net: Ok(net), .. }
+                                if !in_linkerd_cluster_networks(net) =>
+                            {
                                 Some(format!("`{cidr}`"))
                             }
                             _ => None,
@@ -318,9 +350,9 @@ pub fn notes(m: &Model) -> Vec<String> {
                 let routed: BTreeSet<String> = ns
                     .mesh
                     .iter()
-                    .flat_map(|x| &x.authorization)
-                    .filter(|a| !a.methods.is_empty() || !a.paths.is_empty())
-                    .flat_map(|a| linkerd_rule_ports(m, ns, a))
+                    .flat_map(|x| x.authorization.iter().enumerate())
+                    .filter(|(_, a)| !a.methods.is_empty() || !a.paths.is_empty())
+                    .flat_map(|(j, a)| linkerd_rule_ports(m, ns, a, rule_ports(m, ns, j)))
                     .filter_map(|p| server_name(&p))
                     .collect();
                 if !routed.is_empty() {

@@ -72,7 +72,7 @@ fn windows_namespaces(m: &Model, out: &mut Vec<Diagnostic>) {
     }
 }
 
-pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     windows_namespaces(m, out);
     super::sidecar::validate(m, out);
     let p = &m.profile;
@@ -159,16 +159,18 @@ pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnost
             if let Some(n) = &a.from.namespace {
                 label(out, &ap.key("from").key("namespace"), n);
             }
+            let mut ports = Vec::new();
             for (k, port) in a.ports.iter().enumerate() {
-                if port.parse::<u16>().map_or(true, |n| n == 0) {
-                    out.push(Diagnostic::error(
+                match port.parse::<u16>() {
+                    Ok(n) if n > 0 => ports.push(n),
+                    _ => out.push(Diagnostic::error(
                         ap.key("ports").index(k),
                         format!("`{port}` is not a port number"),
-                    ));
+                    )),
                 }
             }
             if linkerd {
-                linkerd_route_checks(m, ns, a, &ap, out);
+                linkerd_route_checks(m, ns, a, &ports, &ap, out);
                 for (k, pr) in a.from.principals.iter().enumerate() {
                     if principal_parts(pr).is_none() {
                         out.push(
@@ -183,42 +185,29 @@ pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnost
                     }
                 }
             }
+            if !ports.is_empty() {
+                plan.mesh_rule_ports.insert((ns.name.clone(), j), ports);
+            }
         }
     }
     if linkerd {
         // A Linkerd Server takes one port (number or name): ranges have no equivalent.
         // Positions by name, looked up per flow (a scan per flow is quadratic).
-        let index: BTreeMap<&str, usize> = p
-            .namespaces
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.name.as_str(), i))
-            .collect();
+        let index: BTreeSet<&str> = p.namespaces.iter().map(|n| n.name.as_str()).collect();
         for f in m.flows() {
             let End::Pods { namespace, .. } = &f.dst else {
                 continue;
             };
-            if !index.contains_key(namespace.as_str()) {
+            if !index.contains(namespace.as_str()) {
                 continue;
             }
             if f.ports
                 .iter()
                 .any(|p| matches!(p.port, PortNum::Range(..)) && p.protocol == "TCP")
             {
-                let (list, idx) = match f.declared {
-                    Declared::Ingress => ("ingress", f.index),
-                    Declared::Egress => ("egress", f.index),
-                };
-                let owner = index.get(f.owner.as_str()).copied().unwrap_or_default();
                 out.push(
                     Diagnostic::error(
-                        FieldPath::root()
-                            .key("namespaces")
-                            .index(owner)
-                            .key("network")
-                            .key(list)
-                            .index(idx)
-                            .key("ports"),
+                        f.path().key("ports"),
                         "Linkerd cannot authorize a port range (a Server takes one port)"
                             .to_owned(),
                     )
@@ -330,6 +319,15 @@ pub(super) enum LinkerdPathError {
     Wildcard(String),
 }
 
+/// The parsed ports of rule `j` of `ns` (none when it lists none).
+pub(super) fn rule_ports<'a>(m: &'a Model, ns: &NamespaceSpec, j: usize) -> &'a [u16] {
+    m.plan
+        .mesh_rule_ports
+        .get(&(ns.name.clone(), j))
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
 /// The TCP ports a Linkerd method/path rule applies to: its own `ports`, or,
 /// when it has none, the ports on which L4 flows let its sources in (a Server,
 /// and so a route, needs a port).
@@ -337,18 +335,10 @@ pub(super) fn linkerd_rule_ports(
     m: &Model,
     ns: &NamespaceSpec,
     a: &MeshAuthorization,
+    ports: &[u16],
 ) -> BTreeSet<PortNum> {
     if !a.ports.is_empty() {
-        return a
-            .ports
-            .iter()
-            .filter_map(|p| {
-                p.parse::<u16>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .map(PortNum::Number)
-            })
-            .collect();
+        return ports.iter().map(|n| PortNum::Number(*n)).collect();
     }
     let sources: BTreeSet<String> = a
         .from
@@ -377,6 +367,7 @@ pub(super) fn linkerd_route_checks(
     m: &Model,
     ns: &NamespaceSpec,
     a: &MeshAuthorization,
+    ports: &[u16],
     ap: &FieldPath,
     out: &mut Vec<Diagnostic>,
 ) {
@@ -413,7 +404,7 @@ pub(super) fn linkerd_route_checks(
             .hint("split the rule"),
         );
     }
-    if linkerd_rule_ports(m, ns, a).is_empty() {
+    if linkerd_rule_ports(m, ns, a, ports).is_empty() {
         out.push(
             Diagnostic::error(
                 ap.clone(),

@@ -1,32 +1,32 @@
-//! NetworkPolicies (L4, any CNI): default deny per direction, DNS to kube-dns,
-//! same-namespace and ingress-controller allowances, the profile's flows, and
-//! the flows kharden derives for the mesh control plane and the log collector.
+//! NetworkPolicies (L4, any CNI): each namespace's default deny, and the
+//! allowances of the plan (`model.plan.allowances`) as policies. This concern
+//! contributes the defaults' allowances (DNS to kube-dns, same namespace, the
+//! ingress controller) and both halves of the profile's flows; the other
+//! concerns contribute their own through the same hook.
 //!
 //! A flow is one intent with two ends. When team-a accepts team-b's frontend on
 //! 8080/TCP, team-a gets the ingress half and team-b, when it denies egress, gets
 //! the matching egress half; users never write both. A half is rendered only in
-//! a profile namespace that denies that direction: adding a policy of a
-//! direction to a namespace that does not deny it would isolate its pods in that
-//! direction, which is the opposite of what a flow means.
+//! a profile namespace that denies that direction (the plan drops the others):
+//! adding a policy of a direction to a namespace that does not deny it would
+//! isolate its pods in that direction, which is the opposite of what a flow means.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicySpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
-use crate::components::{ES_HTTP, ES_TRANSPORT, Role};
+use crate::allowance::{Allowance, Contributions, Isolation, Origin, Peer};
 use crate::concern::metadata::inner_meta;
-use crate::concern::netpol::{
-    egress_rule, ingress_rule, labels_selector, ns_selector, peer_of, pods_peer, policy, tcp,
-};
+use crate::concern::netpol::{egress_rule, ingress_rule, labels_selector, peer_of, policy};
 use crate::diag::{Diagnostic, nearest};
-use crate::flows::{
-    Declared, End, Flow, ISTIO_NS, LINKERD_NS, PortNum, PortSpec, denies, logging_target,
-    parse_port, resolve,
-};
-use crate::manifest::{Manifest, RenderError};
-use crate::model::{Model, cidr, label, labels};
-use crate::profile::{Direction, MeshProvider, NamespaceSpec, Peer};
+use crate::flows::{Declared, End, Flow, PortNum, PortSpec, denies, no_labels};
+use crate::manifest::{Manifest, RenderError, meta};
+use crate::model::{Model, cidr, cidr_error, label, labels};
+use crate::profile::{Direction, NamespaceSpec, Peer as ProfilePeer};
 use crate::source::FieldPath;
 
 /// The profile's namespaces by name, built once per pass: flows look their
@@ -41,40 +41,20 @@ fn index(m: &Model) -> Index<'_> {
         .collect()
 }
 
-fn mesh_provider(m: &Model) -> MeshProvider {
-    m.profile
-        .mesh
-        .as_ref()
-        .map_or(MeshProvider::None, |x| x.provider)
-}
-
-/// Namespaces outside the profile that flows may name: the listed ones plus
-/// those kharden itself talks to (ingress controller, mesh, logging).
-fn external_namespaces(m: &Model) -> BTreeSet<String> {
+/// Namespaces outside the profile that flows may name: the listed ones, the
+/// ingress controller's, and those the other concerns' components run in
+/// (`plan.outside_namespaces`, filled before any concern validates).
+fn external_namespaces(m: &Model, plan: &crate::plan::Plan) -> BTreeSet<String> {
     let d = &m.profile.defaults.network;
     let mut out: BTreeSet<String> = d.external_namespaces.iter().cloned().collect();
     if let Some(r) = &d.allow_from_ingress_controller {
         out.insert(r.namespace.clone());
     }
-    for g in &m.profile.cluster.gateways {
-        out.insert(g.proxy_namespace().to_owned());
-    }
-    match mesh_provider(m) {
-        MeshProvider::Istio => {
-            out.insert(ISTIO_NS.to_owned());
-        }
-        MeshProvider::Linkerd => {
-            out.insert(LINKERD_NS.to_owned());
-        }
-        MeshProvider::None => {}
-    }
-    if let Some(l) = &m.profile.logging {
-        out.insert(l.namespace.clone());
-    }
+    out.extend(plan.outside_namespaces.iter().cloned());
     out
 }
 
-pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;
     let defaults = FieldPath::root().key("defaults").key("network");
     if let Some(r) = &p.defaults.network.allow_from_ingress_controller {
@@ -98,41 +78,35 @@ pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnost
             );
         }
     }
-    let external = external_namespaces(m);
+    let external = external_namespaces(m, plan);
     let by_name = index(m);
-    for (i, ns) in p.namespaces.iter().enumerate() {
+    // The flows, resolved once, come in the order of the loop below.
+    let mut flows = m.flows().iter();
+    for ns in &p.namespaces {
         let Some(net) = &ns.network else { continue };
-        let base = FieldPath::root().key("namespaces").index(i).key("network");
         let peers = net
             .ingress
             .iter()
-            .enumerate()
-            .map(|(j, f)| (Declared::Ingress, j, &f.from, &f.ports))
-            .chain(
-                net.egress
-                    .iter()
-                    .enumerate()
-                    .map(|(j, f)| (Declared::Egress, j, &f.to, &f.ports)),
-            );
-        for (declared, j, peer, ports) in peers {
-            let (list, end) = match declared {
-                Declared::Ingress => ("ingress", "from"),
-                Declared::Egress => ("egress", "to"),
+            .map(|f| &f.from)
+            .chain(net.egress.iter().map(|f| &f.to));
+        for (peer, f) in peers.zip(&mut flows) {
+            // The flow's other end, and where the profile names it.
+            let (other, end) = match f.declared {
+                Declared::Ingress => (&f.src, "from"),
+                Declared::Egress => (&f.dst, "to"),
             };
-            let fp = base.key(list).index(j);
+            let fp = &f.path();
             let pp = fp.key(end);
             let before = out.len();
-            check_peer(out, &pp, peer, &ours, &external);
-            for (k, port) in ports.iter().enumerate() {
-                if let Err(e) = parse_port(port) {
-                    out.push(
-                        Diagnostic::error(fp.key("ports").index(k), format!("`{port}` is not a port: {e}"))
-                            .hint("write `8080/TCP`, `53/UDP`, `8000-8100/TCP` or a named port such as `http/TCP`"),
-                    );
-                }
+            check_peer(out, &pp, peer, other, &ours, &external);
+            for (k, port, e) in &f.bad_ports {
+                out.push(
+                    Diagnostic::error(fp.key("ports").index(*k), format!("`{port}` is not a port: {e}"))
+                        .hint("write `8080/TCP`, `53/UDP`, `8000-8100/TCP` or a named port such as `http/TCP`"),
+                );
             }
             if out.len() == before {
-                check_effect(m, &by_name, out, ns, declared, &fp, peer);
+                check_effect(m, &by_name, out, ns, f.declared, fp, other);
             }
         }
     }
@@ -141,7 +115,8 @@ pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnost
 fn check_peer(
     out: &mut Vec<Diagnostic>,
     pp: &FieldPath,
-    peer: &Peer,
+    peer: &ProfilePeer,
+    end: &End,
     ours: &BTreeSet<&str>,
     external: &BTreeSet<String>,
 ) {
@@ -181,7 +156,14 @@ fn check_peer(
     }
     labels(out, &pp.key("podLabels"), &peer.pod_labels);
     if let Some(c) = &peer.cidr {
-        let block = cidr(out, &pp.key("cidr"), c);
+        let block = match end {
+            End::Block { net: Ok(b), .. } => Some(*b),
+            End::Block { net: Err(e), .. } => {
+                cidr_error(out, &pp.key("cidr"), e);
+                None
+            }
+            End::Pods { .. } => None,
+        };
         for (k, e) in peer.except.iter().enumerate() {
             let ep = pp.key("except").index(k);
             if let (Some(block), Some(inner)) = (block, cidr(out, &ep, e))
@@ -219,10 +201,9 @@ fn check_effect(
     ns: &NamespaceSpec,
     declared: Declared,
     fp: &FieldPath,
-    peer: &Peer,
+    other: &End,
 ) {
-    let other = resolve(&ns.name, peer);
-    let other_ns = match &other {
+    let other_ns = match other {
         End::Pods { namespace, .. } => by_name.get(namespace.as_str()).copied(),
         End::Block { .. } => None,
     };
@@ -251,345 +232,119 @@ fn check_effect(
     );
 }
 
-// ---- rendering ----
+// ---- the allowances ----
 
-/// The NetworkPolicies of every profile namespace.
-pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
-    // Policies are serialized namespace by namespace: holding every policy object
-    // to the end was the peak of a large fleet's memory.
-    let mut done = Vec::new();
-    let mut out = Vec::new();
+/// Each profile namespace's default deny, the defaults' allowances, and both
+/// halves of every flow.
+pub fn allowances(m: &Model, c: &mut Contributions) {
     let d = &m.profile.defaults.network;
-    let all = BTreeMap::new();
-    let es = Elasticsearch::of(m);
-    for ns in &m.profile.namespaces {
-        let deny_in = denies(m, ns, Direction::Ingress);
-        let deny_out = denies(m, ns, Direction::Egress);
-        let every = LabelSelector::default;
-        if deny_in || deny_out {
-            let mut types = Vec::new();
-            if deny_in {
-                types.push("Ingress".to_owned());
-            }
-            if deny_out {
-                types.push("Egress".to_owned());
-            }
-            out.push(NetworkPolicy {
-                metadata: inner_meta(m, ns, "default-deny"),
-                spec: Some(NetworkPolicySpec {
-                    pod_selector: Some(every()),
-                    policy_types: Some(types),
-                    ..NetworkPolicySpec::default()
-                }),
-            });
+    let defaults = FieldPath::root().key("defaults").key("network");
+    // One copy of what every namespace's allowances share.
+    let origin = |key: &str| Origin::new("network", Arc::new(defaults.key(key)));
+    let (deny_default, dns_origin, same_origin, ic_origin) = (
+        origin("defaultDeny"),
+        origin("allowDns"),
+        origin("allowSameNamespace"),
+        origin("allowFromIngressController"),
+    );
+    let kube_dns = Peer::pods(
+        "kube-system",
+        Arc::new(BTreeMap::from([(
+            "k8s-app".to_owned(),
+            "kube-dns".to_owned(),
+        )])),
+    );
+    let dns_ports: Arc<[PortSpec]> = Arc::new([
+        PortSpec {
+            port: PortNum::Number(53),
+            protocol: "UDP".to_owned(),
+        },
+        PortSpec::tcp(53),
+    ]);
+    let all_ports: Arc<[PortSpec]> = Arc::new([]);
+    for (i, ns) in m.profile.namespaces.iter().enumerate() {
+        let (ingress, egress) = (
+            denies(m, ns, Direction::Ingress),
+            denies(m, ns, Direction::Egress),
+        );
+        if !(ingress || egress) {
+            continue;
         }
-        if deny_out && d.allow_dns {
-            let dns = NetworkPolicyPeer {
-                namespace_selector: Some(ns_selector("kube-system")),
-                pod_selector: Some(labels_selector(&BTreeMap::from([(
-                    "k8s-app".to_owned(),
-                    "kube-dns".to_owned(),
-                )]))),
-                ..NetworkPolicyPeer::default()
-            };
-            let ports = [
-                PortSpec {
-                    port: PortNum::Number(53),
-                    protocol: "UDP".to_owned(),
-                },
-                tcp(53),
-            ];
-            out.push(policy(
-                m,
-                ns,
-                "allow-dns",
-                every(),
-                vec![],
-                vec![egress_rule(dns, &ports)],
-            ));
-        }
-        if d.allow_same_namespace && (deny_in || deny_out) {
-            let same = NetworkPolicyPeer {
-                pod_selector: Some(every()),
-                ..NetworkPolicyPeer::default()
-            };
-            let ingress = if deny_in {
-                vec![ingress_rule(same.clone(), &[])]
-            } else {
-                vec![]
-            };
-            let egress = if deny_out {
-                vec![egress_rule(same, &[])]
-            } else {
-                vec![]
-            };
-            out.push(policy(
-                m,
-                ns,
-                "allow-same-namespace",
-                every(),
+        let own = ns.network.as_ref().and_then(|n| n.default_deny.as_ref());
+        let deny_origin = match own {
+            Some(_) => Origin::new(
+                "network",
+                Arc::new(
+                    FieldPath::root()
+                        .key("namespaces")
+                        .index(i)
+                        .key("network")
+                        .key("defaultDeny"),
+                ),
+            ),
+            None => deny_default.clone(),
+        };
+        c.isolate(
+            &ns.name,
+            Isolation {
+                name: "default-deny",
                 ingress,
                 egress,
+                origin: deny_origin,
+            },
+        );
+        let here = |dir, name: &'static str, peer, ports: &Arc<[PortSpec]>, origin: &Origin| {
+            Allowance::new(&ns.name, dir, name, peer, ports.clone(), origin.clone())
+        };
+        if d.allow_dns {
+            c.allow(here(
+                Direction::Egress,
+                "allow-dns",
+                kube_dns.clone(),
+                &dns_ports,
+                &dns_origin,
             ));
         }
-        if deny_in && let Some(ic) = &d.allow_from_ingress_controller {
-            out.push(policy(
-                m,
-                ns,
+        if d.allow_same_namespace {
+            for dir in [Direction::Ingress, Direction::Egress] {
+                c.allow(here(
+                    dir,
+                    "allow-same-namespace",
+                    Peer::SameNamespace,
+                    &all_ports,
+                    &same_origin,
+                ));
+            }
+        }
+        if let Some(ic) = &d.allow_from_ingress_controller {
+            c.allow(here(
+                Direction::Ingress,
                 "allow-from-ingress-controller",
-                every(),
-                vec![ingress_rule(pods_peer(&ic.namespace, &all), &[])],
-                vec![],
+                Peer::pods(&ic.namespace, no_labels()),
+                &all_ports,
+                &ic_origin,
             ));
-        }
-        // Only sidecars talk to the mesh's control plane; a Windows namespace has none.
-        let sidecars = crate::flows::meshed(m, ns);
-        match mesh_provider(m) {
-            MeshProvider::Istio => {
-                if deny_out && sidecars {
-                    // Sidecars fetch config and certificates from istiod (xDS + CA on 15012).
-                    let istiod = BTreeMap::from([("app".to_owned(), "istiod".to_owned())]);
-                    out.push(policy(
-                        m,
-                        ns,
-                        "allow-istio-control-plane",
-                        every(),
-                        vec![],
-                        vec![egress_rule(pods_peer(ISTIO_NS, &istiod), &[tcp(15012)])],
-                    ));
-                    // External hosts are reached only through the egress gateway:
-                    // its pods, never the internet. 443 is the Service port the
-                    // sidecar addresses; 8443 the pod port the istio-egress chart
-                    // maps it to (the istio/gateway chart keeps 443).
-                    if !crate::flows::gateway_hosts(m, ns).is_empty() {
-                        let (k, v) = crate::flows::EGRESS_GATEWAY_LABEL;
-                        let gw = BTreeMap::from([(k.to_owned(), v.to_owned())]);
-                        out.push(policy(
-                            m,
-                            ns,
-                            "allow-istio-egressgateway",
-                            every(),
-                            vec![],
-                            vec![egress_rule(
-                                pods_peer(ISTIO_NS, &gw),
-                                &[tcp(443), tcp(8443)],
-                            )],
-                        ));
-                    }
-                }
-                if deny_in {
-                    let gw = BTreeMap::from([("istio".to_owned(), "ingressgateway".to_owned())]);
-                    out.push(policy(
-                        m,
-                        ns,
-                        "allow-from-istio-ingressgateway",
-                        every(),
-                        vec![ingress_rule(pods_peer(ISTIO_NS, &gw), &[])],
-                        vec![],
-                    ));
-                }
-            }
-            MeshProvider::Linkerd => {
-                if deny_out && sidecars {
-                    // Proxies talk to identity (8080), destination (8086) and the
-                    // policy controller (8090, in the destination pod).
-                    let peer = NetworkPolicyPeer {
-                        namespace_selector: Some(ns_selector(LINKERD_NS)),
-                        pod_selector: Some(LabelSelector {
-                            match_expressions: Some(vec![LabelSelectorRequirement {
-                                key: "linkerd.io/control-plane-component".to_owned(),
-                                operator: "In".to_owned(),
-                                values: Some(vec!["destination".to_owned(), "identity".to_owned()]),
-                            }]),
-                            ..LabelSelector::default()
-                        }),
-                        ..NetworkPolicyPeer::default()
-                    };
-                    out.push(policy(
-                        m,
-                        ns,
-                        "allow-linkerd-control-plane",
-                        every(),
-                        vec![],
-                        vec![egress_rule(peer, &[tcp(8080), tcp(8086), tcp(8090)])],
-                    ));
-                }
-            }
-            MeshProvider::None => {}
-        }
-        if let Some((peer, port)) = logging_target(m)
-            && let Some(l) = &m.profile.logging
-        {
-            if l.namespace == ns.name && deny_out {
-                out.push(policy(
-                    m,
-                    ns,
-                    "allow-log-shipping",
-                    every(),
-                    vec![],
-                    vec![egress_rule(peer_of(&peer), &[tcp(port)])],
-                ));
-            }
-            if let End::Pods { namespace, .. } = &peer
-                && *namespace == ns.name
-                && deny_in
-            {
-                out.push(policy(
-                    m,
-                    ns,
-                    "allow-from-log-collector",
-                    every(),
-                    vec![ingress_rule(pods_peer(&l.namespace, &all), &[tcp(port)])],
-                    vec![],
-                ));
-            }
-        }
-        if let Some(es) = es.as_ref().filter(|e| e.namespace == ns.name) {
-            for (name, ingress, egress) in es.rules(deny_in, deny_out) {
-                out.push(policy(m, ns, name, es.selector(), ingress, egress));
-            }
-        }
-        for np in out.drain(..) {
-            done.push(Manifest::k8s(&np)?);
         }
     }
     let by_name = index(m);
     for f in m.flows() {
-        for np in render_flow(m, &by_name, f) {
-            done.push(Manifest::k8s(&np)?);
-        }
-    }
-    if let Some(l) = &m.profile.logging
-        && !m.profile.namespaces.iter().any(|n| n.name == l.namespace)
-    {
-        // The collector's own namespace accepts no traffic at all. Its egress stays
-        // open: the collector must reach the API server, which no pod selector
-        // names, and an Elasticsearch that may sit outside the cluster.
-        out.push(NetworkPolicy {
-            metadata: crate::manifest::meta("default-deny-ingress", Some(&l.namespace)),
-            spec: Some(NetworkPolicySpec {
-                pod_selector: Some(LabelSelector::default()),
-                policy_types: Some(vec!["Ingress".to_owned()]),
-                ingress: None,
-                egress: None,
-            }),
-        });
-        // Unless Elasticsearch runs there too (`elasticsearch.logging.svc`): then
-        // the deny would cut the collector off from it.
-        if let Some((End::Pods { namespace, .. }, port)) = logging_target(m)
-            && namespace == l.namespace
-        {
-            out.push(NetworkPolicy {
-                metadata: crate::manifest::meta("allow-from-log-collector", Some(&l.namespace)),
-                spec: Some(NetworkPolicySpec {
-                    pod_selector: Some(LabelSelector::default()),
-                    policy_types: Some(vec!["Ingress".to_owned()]),
-                    ingress: Some(vec![ingress_rule(
-                        pods_peer(&l.namespace, &BTreeMap::new()),
-                        &[tcp(port)],
-                    )]),
-                    egress: None,
-                }),
-            });
-        }
-        if let Some(es) = es.as_ref().filter(|e| e.namespace == l.namespace) {
-            for (name, ingress, _) in es.rules(true, false) {
-                out.push(NetworkPolicy {
-                    metadata: crate::manifest::meta(name, Some(&l.namespace)),
-                    spec: Some(NetworkPolicySpec {
-                        pod_selector: Some(es.selector()),
-                        policy_types: Some(vec!["Ingress".to_owned()]),
-                        ingress: Some(ingress),
-                        egress: None,
-                    }),
-                });
-            }
-        }
-    }
-    for np in &out {
-        done.push(Manifest::k8s(np)?);
-    }
-    Ok(done)
-}
-
-/// An in-cluster Elasticsearch (#29 item 3): its nodes form a cluster over
-/// the transport port, and its operator (ECK) calls their HTTP port to manage
-/// them; a namespace's default deny must not cut either.
-struct Elasticsearch {
-    namespace: String,
-    labels: BTreeMap<String, String>,
-    operator: (String, BTreeMap<String, String>),
-}
-
-type Rules = (
-    &'static str,
-    Vec<k8s_openapi::api::networking::v1::NetworkPolicyIngressRule>,
-    Vec<k8s_openapi::api::networking::v1::NetworkPolicyEgressRule>,
-);
-
-impl Elasticsearch {
-    fn of(m: &Model) -> Option<Elasticsearch> {
-        let all = crate::components::all(&m.profile);
-        let es = all.iter().find(|c| c.role == Role::Elasticsearch)?;
-        let op = all.iter().find(|c| c.role == Role::ElasticOperator)?;
-        Some(Elasticsearch {
-            namespace: es.namespace.clone(),
-            labels: es.pod_labels.clone(),
-            operator: (op.namespace.clone(), op.pod_labels.clone()),
-        })
-    }
-
-    fn selector(&self) -> LabelSelector {
-        labels_selector(&self.labels)
-    }
-
-    /// The policies for the directions its namespace denies.
-    fn rules(&self, deny_in: bool, deny_out: bool) -> Vec<Rules> {
-        let nodes = pods_peer(&self.namespace, &self.labels);
-        let mut out = Vec::new();
-        if deny_in || deny_out {
-            out.push((
-                "allow-elasticsearch-transport",
-                if deny_in {
-                    vec![ingress_rule(nodes.clone(), &[tcp(ES_TRANSPORT)])]
-                } else {
-                    vec![]
-                },
-                if deny_out {
-                    vec![egress_rule(nodes, &[tcp(ES_TRANSPORT)])]
-                } else {
-                    vec![]
-                },
-            ));
-        }
-        if deny_in {
-            let (ns, labels) = &self.operator;
-            out.push((
-                "allow-from-elastic-operator",
-                vec![ingress_rule(pods_peer(ns, labels), &[tcp(ES_HTTP)])],
-                vec![],
-            ));
-        }
-        out
+        flow_halves(&by_name, f, c);
     }
 }
 
-fn render_flow(m: &Model, by_name: &Index, f: &Flow) -> Vec<NetworkPolicy> {
-    // One half on each end that holds pods and denies by default: ingress in
-    // the destination namespace, egress in the source namespace. The half on
-    // the declaring side keeps the short name; its mirror names the owner.
-    [
+/// One half on each end that holds pods in a profile namespace: ingress in the
+/// destination namespace, egress in the source namespace. The half on the
+/// declaring side keeps the short name; its mirror names the owner.
+fn flow_halves(by_name: &Index, f: &Flow, c: &mut Contributions) {
+    for (dir, here, there) in [
         (Direction::Ingress, &f.dst, &f.src),
         (Direction::Egress, &f.src, &f.dst),
-    ]
-    .into_iter()
-    .filter_map(|(dir, here, there)| {
+    ] {
         let End::Pods { namespace, labels } = here else {
-            return None;
+            continue;
         };
-        let ns = by_name.get(namespace.as_str()).copied()?;
-        if !denies(m, ns, dir) {
-            return None;
+        if !by_name.contains_key(namespace.as_str()) {
+            continue;
         }
         let (word, link) = match dir {
             Direction::Ingress => ("ingress", "from"),
@@ -604,21 +359,94 @@ fn render_flow(m: &Model, by_name: &Index, f: &Flow) -> Vec<NetworkPolicy> {
         } else {
             format!("allow-{word}-{link}-{}-{}", f.owner, f.index)
         };
-        let peer = peer_of(there);
-        let (ingress, egress) = match dir {
-            Direction::Ingress => (vec![ingress_rule(peer, &f.ports)], vec![]),
-            Direction::Egress => (vec![], vec![egress_rule(peer, &f.ports)]),
+        let peer = match there {
+            End::Pods { namespace, labels } => Peer::pods(namespace, labels.clone()),
+            End::Block { cidr, except, .. } => Peer::Block {
+                cidr: cidr.clone(),
+                except: except.clone(),
+            },
         };
-        Some(policy(
-            m,
-            ns,
-            &name,
-            labels_selector(labels),
-            ingress,
-            egress,
-        ))
-    })
-    .collect()
+        c.allow(Allowance {
+            pods: labels.clone(),
+            ..Allowance::new(
+                namespace,
+                dir,
+                name,
+                peer,
+                f.ports.clone(),
+                Origin::flow("network", f.at()),
+            )
+        });
+    }
+}
+
+// ---- rendering ----
+
+/// One NetworkPolicy in the making: the allowances of a namespace that share a name.
+struct Policy<'a> {
+    name: &'a str,
+    pods: &'a BTreeMap<String, String>,
+    ingress: Vec<NetworkPolicyIngressRule>,
+    egress: Vec<NetworkPolicyEgressRule>,
+}
+
+/// The plan's NetworkPolicies: per namespace its default deny and a policy per
+/// allowance name.
+pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
+    let by_name = index(m);
+    let mut done = Vec::new();
+    for (ns, plan) in m.plan.allowances.namespaces() {
+        // Objects in a profile namespace carry its propagated annotations.
+        let metadata = |name: &str| match by_name.get(ns) {
+            Some(spec) => inner_meta(m, spec, name),
+            None => meta(name, Some(ns)),
+        };
+        if let Some(iso) = &plan.isolation {
+            let mut types = Vec::new();
+            if iso.ingress {
+                types.push("Ingress".to_owned());
+            }
+            if iso.egress {
+                types.push("Egress".to_owned());
+            }
+            done.push(Manifest::k8s(&NetworkPolicy {
+                metadata: metadata(iso.name),
+                spec: Some(NetworkPolicySpec {
+                    pod_selector: Some(LabelSelector::default()),
+                    policy_types: Some(types),
+                    ..NetworkPolicySpec::default()
+                }),
+            })?);
+        }
+        let mut policies: Vec<Policy> = Vec::new();
+        let mut at: BTreeMap<&str, usize> = BTreeMap::new();
+        for a in &plan.allowances {
+            let k = *at.entry(&a.name).or_insert_with(|| {
+                policies.push(Policy {
+                    name: &a.name,
+                    pods: &a.pods,
+                    ingress: Vec::new(),
+                    egress: Vec::new(),
+                });
+                policies.len() - 1
+            });
+            let p = &mut policies[k];
+            match a.direction {
+                Direction::Ingress => p.ingress.push(ingress_rule(peer_of(&a.peer), &a.ports)),
+                Direction::Egress => p.egress.push(egress_rule(peer_of(&a.peer), &a.ports)),
+            }
+        }
+        for p in policies {
+            let np = policy(
+                metadata(p.name),
+                labels_selector(p.pods),
+                p.ingress,
+                p.egress,
+            );
+            done.push(Manifest::k8s(&np)?);
+        }
+    }
+    Ok(done)
 }
 
 #[cfg(test)]

@@ -2,8 +2,7 @@
 
 use super::*;
 use crate::flows::NS_NAME_LABEL;
-use crate::flows::PortError;
-use crate::netpol_eval::{Cluster, Endpoint};
+use crate::flows::{PortError, parse_port};
 use crate::testing::{errors, object, render};
 
 #[test]
@@ -88,63 +87,6 @@ fn dns_is_one_anded_peer_and_can_be_turned_off() {
 }
 
 #[test]
-fn mesh_and_logging_flows_are_derived() {
-    let objs = render("mesh: {provider: istio}\nnamespaces:\n  - name: search\n");
-    let cp = object(&objs, "search/networkpolicy-allow-istio-control-plane.yaml");
-    assert_eq!(cp["spec"]["egress"][0]["ports"][0]["port"], 15012);
-    object(
-        &objs,
-        "search/networkpolicy-allow-from-istio-ingressgateway.yaml",
-    );
-    // Elasticsearch in a tenant namespace, outside the mesh (inside it, the
-    // unmeshed collector could not reach it: `components::check` refuses that).
-    let objs = render(
-        "logging:\n  namespace: logging\n  sources: [pods]\n  elasticsearch: {host: es.search.svc, indexPrefix: x, credentialsSecret: es}\nnamespaces:\n  - name: search\n",
-    );
-    // The collector's namespace (the logging concern's, not a tenant) takes no
-    // ingress; Elasticsearch's namespace accepts the collector on 9200.
-    let deny = object(&objs, "logging/networkpolicy-default-deny-ingress.yaml");
-    assert_eq!(deny["spec"]["policyTypes"], serde_json::json!(["Ingress"]));
-    let from = object(&objs, "search/networkpolicy-allow-from-log-collector.yaml");
-    let rule = &from["spec"]["ingress"][0];
-    assert_eq!(
-        rule["from"][0]["namespaceSelector"]["matchLabels"][NS_NAME_LABEL],
-        "logging"
-    );
-    assert_eq!(rule["ports"][0]["port"], 9200);
-}
-
-#[test]
-fn elasticsearch_beside_the_collector_stays_reachable() {
-    let objs = render(
-        "logging:\n  namespace: logging\n  sources: [pods]\n  elasticsearch: {host: elasticsearch.logging.svc, indexPrefix: x, credentialsSecret: es}\nnamespaces:\n  - name: a\n",
-    );
-    let policies: Vec<NetworkPolicy> = objs
-        .iter()
-        .filter(|(p, _)| p.contains("/networkpolicy-"))
-        .map(|(_, v)| serde_json::from_value(v.clone()).unwrap())
-        .collect();
-    let c = Cluster::new(policies);
-    let ds = object(&objs, "logging/daemonset-fluentd.yaml");
-    let labels: Vec<(String, String)> = ds["spec"]["template"]["metadata"]["labels"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-        .collect();
-    let labels: Vec<(&str, &str)> = labels
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let collector = Endpoint::pod("logging", &labels);
-    let es = Endpoint::pod("logging", &[("app", "elasticsearch")]);
-    assert!(c.allows(&collector, &es, 9200, "TCP"));
-    // Only the shipping port; tenants still cannot reach in.
-    assert!(!c.allows(&collector, &es, 9300, "TCP"));
-    assert!(!c.allows(&Endpoint::pod("a", &[]), &es, 9200, "TCP"));
-}
-
-#[test]
 fn unknown_namespaces_are_refused_unless_external() {
     let e = errors(
         "namespaces:\n  - name: team-a\n    network:\n      ingress:\n        - from: {namespace: team-bb}\n  - name: team-b\n",
@@ -186,91 +128,4 @@ fn cidrs_and_ports_are_checked() {
         "{e}"
     );
     assert!(e.contains("prefix length 33 exceeds 32"), "{e}");
-}
-
-/// The contract profile, rendered, evaluated from its NetworkPolicies alone.
-#[test]
-fn contract_profile_allows_exactly_the_intended_flows() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/prod-east.yaml");
-    let model = crate::load(&path, "prod-east.yaml", crate::testing::today()).unwrap();
-    let r = crate::render(&model).unwrap();
-    let policies: Vec<NetworkPolicy> = r
-        .set
-        .iter()
-        .filter(|m| m.kind == "NetworkPolicy")
-        .map(|m| serde_saphyr::from_str(&m.body).unwrap())
-        .collect();
-    let c = Cluster::new(policies);
-    let ip = |s: &str| Endpoint::Ip(s.parse().unwrap());
-    let a = Endpoint::pod("team-a", &[("app", "api")]);
-    let a2 = Endpoint::pod("team-a", &[("app", "db-client")]);
-    let frontend = Endpoint::pod("team-b", &[("app", "frontend")]);
-    let other_b = Endpoint::pod("team-b", &[("app", "batch")]);
-    let dns = Endpoint::pod("kube-system", &[("k8s-app", "kube-dns")]);
-    let not_dns = Endpoint::pod("kube-system", &[("k8s-app", "metrics")]);
-    let nginx = Endpoint::pod("ingress-nginx", &[("app", "controller")]);
-    let stranger = Endpoint::pod("elsewhere", &[("app", "frontend")]);
-    let istiod = Endpoint::pod("istio-system", &[("app", "istiod")]);
-
-    // Cross-namespace by label, both halves.
-    assert!(c.allows(&frontend, &a, 8080, "TCP"));
-    assert!(!c.allows(&frontend, &a, 8081, "TCP"));
-    assert!(!c.allows(&frontend, &a, 8080, "UDP"));
-    assert!(!c.allows(&other_b, &a, 8080, "TCP"));
-    assert!(!c.allows(&stranger, &a, 8080, "TCP"));
-    assert!(
-        !c.allows(&a, &frontend, 8080, "TCP"),
-        "the reverse is not granted"
-    );
-    // CIDR with except.
-    assert!(c.allows(&a, &ip("10.20.1.7"), 5432, "TCP"));
-    assert!(!c.allows(&a, &ip("10.20.5.7"), 5432, "TCP"));
-    assert!(!c.allows(&a, &ip("10.20.1.7"), 5433, "TCP"));
-    assert!(!c.allows(&a, &ip("10.21.0.1"), 5432, "TCP"));
-    assert!(
-        !c.allows(&frontend, &ip("10.20.1.7"), 5432, "TCP"),
-        "team-b has no such flow"
-    );
-    // DNS, and nothing else in kube-system.
-    for src in [&a, &frontend] {
-        assert!(c.allows(src, &dns, 53, "UDP"));
-        assert!(c.allows(src, &dns, 53, "TCP"));
-        assert!(!c.allows(src, &dns, 9153, "TCP"));
-        assert!(!c.allows(src, &not_dns, 53, "UDP"));
-    }
-    // Same namespace, all ports.
-    assert!(c.allows(&a, &a2, 1234, "TCP"));
-    assert!(c.allows(&other_b, &frontend, 80, "TCP"));
-    // The ingress controller reaches in; nothing reaches out to it.
-    assert!(c.allows(&nginx, &a, 8443, "TCP"));
-    assert!(c.allows(&nginx, &frontend, 80, "TCP"));
-    assert!(!c.allows(&a, &nginx, 80, "TCP"));
-    // The mesh control plane.
-    assert!(c.allows(&a, &istiod, 15012, "TCP"));
-    assert!(!c.allows(&a, &istiod, 15017, "TCP"));
-    // External hosts only through the egress gateway: its pods on the
-    // Service port and the chart's pod port; not other istio-system pods,
-    // not other ports, and never the internet itself.
-    let egress_gw = Endpoint::pod("istio-system", &[("istio", "egressgateway")]);
-    let ingress_gw = Endpoint::pod("istio-system", &[("istio", "ingressgateway")]);
-    for src in [&a, &frontend] {
-        // team-b runs on Windows nodes: no sidecar routes to the gateway,
-        // so its pods get no way out (a note says so).
-        let meshed = src == &a;
-        assert_eq!(c.allows(src, &egress_gw, 443, "TCP"), meshed);
-        assert_eq!(c.allows(src, &egress_gw, 8443, "TCP"), meshed);
-        assert!(!c.allows(src, &egress_gw, 80, "TCP"));
-        assert!(!c.allows(src, &egress_gw, 443, "UDP"));
-        assert!(!c.allows(src, &ingress_gw, 443, "TCP"));
-        assert!(!c.allows(src, &istiod, 443, "TCP"));
-        for internet in ["140.82.112.5", "20.190.128.1", "8.8.8.8"] {
-            assert!(!c.allows(src, &ip(internet), 443, "TCP"));
-            assert!(!c.allows(src, &ip(internet), 8443, "TCP"));
-        }
-    }
-    // Everything else is denied.
-    assert!(!c.allows(&a, &ip("140.82.112.5"), 443, "TCP"));
-    assert!(!c.allows(&ip("203.0.113.9"), &a, 8080, "TCP"));
-    assert!(!c.allows(&stranger, &frontend, 80, "TCP"));
-    assert!(!c.allows(&a, &stranger, 80, "TCP"));
 }
