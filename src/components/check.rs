@@ -193,19 +193,38 @@ pub fn run(m: &Model, set: &ManifestSet) -> Result<Report, EvalError> {
 /// The checks on rendered objects already read back.
 pub fn run_objects(m: &Model, objs: Vec<Value>) -> Result<Report, EvalError> {
     let components = super::all(&m.profile);
-    let pod_security = PodSecurity::new(&objs, Some(m.minor()));
-    let ctx = Ctx {
+    let ctx = crate::timing::stage("self-check index", || Ctx {
         m,
+        pod_security: PodSecurity::new(&objs, Some(m.minor())),
         scoped: Scoped::new(objs),
-        pod_security,
         sample: sample(m),
-    };
-    let mut out = Vec::new();
-    for c in &components {
-        admit_component(&ctx, c, &mut out)?;
-    }
-    schedule_collector(&ctx.scoped.objs, &components, &mut out);
-    reach(&ctx, &components, &mut out);
+    });
+    // Admission and reach read the same objects and nothing of each other:
+    // the reach checks run on a second thread, and their results follow the
+    // admission ones, as if run in turn.
+    let (admitted, reached) = std::thread::scope(|s| {
+        let reached = s.spawn(|| {
+            let mut out = Vec::new();
+            crate::timing::stage("self-check reach", || reach(&ctx, &components, &mut out));
+            out
+        });
+        let mut out = Vec::new();
+        let admitted = crate::timing::stage("self-check admission", || {
+            components
+                .iter()
+                .try_for_each(|c| admit_component(&ctx, c, &mut out))
+        })
+        .map(|()| {
+            schedule_collector(&ctx.scoped.objs, &components, &mut out);
+            out
+        });
+        let reached = reached
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (admitted, reached)
+    });
+    let mut out = admitted?;
+    out.extend(reached);
     let n = m.profile.namespaces.len();
     let note = (ctx.sample.len() < n).then(|| {
         format!(

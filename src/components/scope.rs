@@ -29,6 +29,14 @@ const KINDS: &[&str] = &[
     "DaemonSet",
 ];
 
+/// Whether an emitted body is a Gatekeeper constraint: its first line is its
+/// `apiVersion` (the emitter sorts keys), so the rest is never scanned.
+fn constraint(body: &str) -> bool {
+    body.lines()
+        .next()
+        .is_some_and(|l| l.contains("constraints.gatekeeper.sh/"))
+}
+
 fn relevant(kind: &str, api_group_constraint: bool) -> bool {
     api_group_constraint || KINDS.contains(&kind)
 }
@@ -37,19 +45,33 @@ fn relevant(kind: &str, api_group_constraint: bool) -> bool {
 /// namespaced ones (and Namespaces) of the namespaces in `wanted` only, so a
 /// fleet of thousands of namespaces is not read back whole.
 pub(crate) fn objects(set: &ManifestSet, wanted: &BTreeSet<String>) -> Vec<Value> {
+    // The namespace test first: it is a lookup, and it leaves out nearly all
+    // of a large rendering before any body is looked at.
     set.iter()
         .filter(|m| !m.control_plane)
-        .filter(|m| relevant(&m.kind, m.body.contains("constraints.gatekeeper.sh/")))
         .filter(|m| match &m.namespace {
-            Some(ns) => wanted.contains(ns),
+            Some(ns) => wanted.contains(ns) && relevant(&m.kind, constraint(&m.body)),
             None if m.kind == "Namespace" => wanted.contains(&m.name),
             None => {
-                match_namespaces(&m.body).is_none_or(|nss| nss.iter().any(|n| wanted.contains(*n)))
+                relevant(&m.kind, constraint(&m.body))
+                    && match_namespaces(&m.body)
+                        .is_none_or(|nss| nss.iter().any(|n| wanted.contains(*n)))
             }
         })
-        .filter_map(|m| serde_saphyr::from_str::<Value>(&m.body).ok())
+        .filter_map(|m| read(&m.body))
         .filter(Value::is_object)
         .collect()
+}
+
+/// One emitted body as a value: the fast reader takes the emitter's plain
+/// block YAML, serde-saphyr the rest (block scalars such as Rego). Debug
+/// builds, and so every test, check the fast reading against serde-saphyr's.
+fn read(body: &str) -> Option<Value> {
+    let fast = crate::fast_yaml::parse(body, &crate::position::resolve_scalar);
+    if cfg!(debug_assertions) && fast.is_some() {
+        assert_eq!(fast, serde_saphyr::from_str::<Value>(body).ok(), "{body}");
+    }
+    fast.or_else(|| serde_saphyr::from_str::<Value>(body).ok())
 }
 
 /// The `spec.match.namespaces` list of a Gatekeeper constraint or mutator, read
