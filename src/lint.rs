@@ -292,8 +292,14 @@ fn egress_without_dns(m: &Model, out: &mut Vec<Diagnostic>) {
 }
 
 fn quota_without_pods(m: &Model, out: &mut Vec<Diagnostic>) {
-    for (i, ns) in m.profile.namespaces.iter().enumerate() {
-        if !crate::model::effective_quota(m, ns).contains_key("pods") {
+    for (i, (ns, q)) in m
+        .profile
+        .namespaces
+        .iter()
+        .zip(&m.plan.quota.namespaces)
+        .enumerate()
+    {
+        if !q.hard.contains_key("pods") {
             out.push(
                 Diagnostic::error(
                     ns_path(i).key("name"),
@@ -595,12 +601,15 @@ fn pod_security_loosened(m: &Model, out: &mut Vec<Diagnostic>) {
 }
 
 fn external_services(m: &Model, out: &mut Vec<Diagnostic>) {
-    for (i, ns) in m.profile.namespaces.iter().enumerate() {
+    for (i, (ns, q)) in m
+        .profile
+        .namespaces
+        .iter()
+        .zip(&m.plan.quota.namespaces)
+        .enumerate()
+    {
         for key in ["services.loadbalancers", "services.nodeports"] {
-            let q = crate::model::effective_quota(m, ns);
-            if q.get(key)
-                .is_some_and(|v| crate::quantity::parse(&v.text()).is_ok_and(|x| x > 0.0))
-            {
+            if q.hard.get(key).is_some_and(|a| a.value > 0.0) {
                 let path = if ns.quota.contains_key(key) {
                     ns_path(i).key("quota").key(key)
                 } else {

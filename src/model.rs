@@ -1,7 +1,7 @@
 //! Stage 2: the validated cluster model (built by `load`), with the checks on
 //! names, labels and CIDRs every concern shares.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -9,45 +9,39 @@ use crate::clock::Date;
 use crate::diag::Diagnostic;
 use crate::names;
 use crate::net::Cidr;
-use crate::profile::{
-    ContainerLimits, IdentityMode, NamespaceSpec, Platform, PolicyEngine, Profile, QuantityValue,
-};
+use crate::profile::{IdentityMode, Platform, PolicyEngine, Profile};
+use crate::quantity::Amounts;
 use crate::source::{FieldPath, Sources};
 
-/// The effective quota of a namespace.
-pub fn effective_quota(m: &Model, ns: &NamespaceSpec) -> BTreeMap<String, QuantityValue> {
-    let mut q = BTreeMap::from([
-        // The seed's minimum: no load balancers or node ports unless a profile opens them.
-        ("services.loadbalancers".to_owned(), QuantityValue::Int(0)),
-        ("services.nodeports".to_owned(), QuantityValue::Int(0)),
-    ]);
-    q.extend(m.profile.defaults.quota.clone());
-    // A platform component's LoadBalancer Service in a profile namespace (#29):
-    // the defaults' zero would refuse it. A LoadBalancer also takes a node port
-    // per service port (`allocateLoadBalancerNodePorts` defaults to true): two
-    // for HTTP and HTTPS. The namespace's own quota, when it sets them, wins.
-    let lbs = crate::components::load_balancers_in(&m.profile, &ns.name).len() as i64;
-    if lbs > 0 {
-        for (key, n) in [
-            ("services.loadbalancers", lbs),
-            ("services.nodeports", 2 * lbs),
-        ] {
-            let at_least = match q.get(key) {
-                Some(QuantityValue::Int(i)) => (*i).max(n),
-                _ => n,
-            };
-            q.insert(key.to_owned(), QuantityValue::Int(at_least));
-        }
-    }
-    q.extend(ns.quota.clone());
-    q
+/// The quota and LimitRange of every profile namespace, decided once by the
+/// quota concern's `validate` and read by everything that needs them (the
+/// objects, the mesh proxy's sizing, policy coverage, lint, facts).
+#[derive(Debug, Default)]
+pub struct Quotas {
+    /// One per profile namespace, in profile order.
+    pub namespaces: Vec<NamespaceQuota>,
 }
 
-/// The LimitRange values a namespace renders with (its own or the defaults).
-pub fn effective_limits<'a>(m: &'a Model, ns: &'a NamespaceSpec) -> Option<&'a ContainerLimits> {
-    ns.container_limits
-        .as_ref()
-        .or(m.profile.defaults.container_limits.as_ref())
+/// One namespace's quota and container limits, parsed.
+#[derive(Debug)]
+pub struct NamespaceQuota {
+    /// `defaults.quota` merged key by key with the namespace's own; shared
+    /// (not copied) by the namespaces that add nothing to the defaults.
+    pub hard: Arc<Amounts>,
+    /// The platform components whose LoadBalancer Service runs here; the
+    /// quota makes room for them.
+    pub load_balancers: Vec<String>,
+    /// The LimitRange values: the namespace's own or the defaults (shared).
+    pub limits: Option<Arc<Limits>>,
+}
+
+/// A LimitRange of type Container, by field.
+#[derive(Debug, Default)]
+pub struct Limits {
+    pub min: Amounts,
+    pub default_request: Amounts,
+    pub default: Amounts,
+    pub max: Amounts,
 }
 
 /// A profile that passed every check, with what it was read from.

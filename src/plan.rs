@@ -6,4 +6,8 @@
 /// Every concern's resolved form. A concern adds one field here, of a type
 /// its own module defines, and fills it in its `validate`.
 #[derive(Debug, Default)]
-pub struct Plan {}
+pub struct Plan {
+    pub quota: crate::model::Quotas,
+    pub mesh_sidecar: crate::concern::mesh::sidecar::Resources,
+    pub logging: Option<crate::concern::logging::Plan>,
+}

@@ -4,7 +4,8 @@
 use super::*;
 use crate::manifest::RenderError;
 
-/// Everything a collector configuration is rendered from.
+/// Everything the collector is rendered from, decided in `validate`
+/// (`plan.logging`); None there when there is nothing to collect.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub collector: Collector,
@@ -17,6 +18,10 @@ pub struct Plan {
     pub audit_path: Option<String>,
     /// The Secret with Elasticsearch's CA, mounted at [`CA_DIR`].
     pub ca_secret: Option<String>,
+    /// The Secret with the Elasticsearch user and password.
+    pub credentials_secret: String,
+    /// The collector's image: the profile's, or the collector's default.
+    pub image: String,
 }
 
 impl Plan {
@@ -41,6 +46,11 @@ impl Plan {
             tls: l.elasticsearch.scheme == Scheme::Https,
             index_prefix: l.elasticsearch.index_prefix.clone(),
             ca_secret: l.elasticsearch.ca_secret.clone(),
+            credentials_secret: l.elasticsearch.credentials_secret.clone(),
+            image: l
+                .image
+                .clone()
+                .unwrap_or_else(|| kind(l.collector).image.to_owned()),
             audit_path: sources
                 .contains(&LogSource::Audit)
                 .then(|| m.profile.api_server.audit.log_path.clone()),

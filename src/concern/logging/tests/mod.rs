@@ -227,6 +227,8 @@ fn plan(collector: Collector, host: &str, prefix: &str, audit: &str) -> Plan {
         index_prefix: prefix.to_owned(),
         audit_path: Some(audit.to_owned()),
         ca_secret: None,
+        credentials_secret: "es-credentials".to_owned(),
+        image: super::FLUENTD_IMAGE.to_owned(),
     }
 }
 
