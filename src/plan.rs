@@ -10,4 +10,5 @@ pub struct Plan {
     pub quota: crate::model::Quotas,
     pub mesh_sidecar: crate::concern::mesh::sidecar::Resources,
     pub logging: Option<crate::concern::logging::Plan>,
+    pub rbac: crate::concern::rbac::RbacPlan,
 }
