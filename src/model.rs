@@ -154,6 +154,19 @@ impl Model {
         })
     }
 
+    /// The position of `ns` in the profile's namespaces, which is its
+    /// position in every per-namespace part of the plan. Found by address
+    /// (the registry hands out the profile's own entries): constant time,
+    /// where a search by name would make 10,000 namespaces quadratic.
+    pub fn namespace_index(&self, ns: &crate::profile::NamespaceSpec) -> Option<usize> {
+        let list = &self.profile.namespaces;
+        let size = std::mem::size_of::<crate::profile::NamespaceSpec>().max(1);
+        let offset = (ns as *const crate::profile::NamespaceSpec as usize)
+            .checked_sub(list.as_ptr() as usize)?;
+        let i = offset / size;
+        list.get(i).filter(|n| std::ptr::eq(*n, ns)).map(|_| i)
+    }
+
     /// The Kubernetes minor version as a number (33 for "1.33").
     pub fn minor(&self) -> u32 {
         minor_of(&self.profile.cluster.kubernetes_version).unwrap_or(33)

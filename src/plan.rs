@@ -11,4 +11,6 @@ pub struct Plan {
     pub mesh_sidecar: crate::concern::mesh::sidecar::Resources,
     pub logging: Option<crate::concern::logging::Plan>,
     pub rbac: crate::concern::rbac::RbacPlan,
+    pub extension: crate::concern::extension::Extensions,
+    pub namespace: crate::concern::namespace::PodSecurityPlan,
 }

@@ -139,7 +139,15 @@ fn engine(m: &Model) -> Result<tera::Tera, (usize, String)> {
     Ok(t)
 }
 
-pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+/// The extension templates, compiled once by `validate` (`plan.extension`).
+#[derive(Debug, Default)]
+pub struct Extensions {
+    /// None when a template does not parse (an error, so nothing renders).
+    engine: Option<tera::Tera>,
+}
+
+/// Checks every template and compiles them into `plan.extension`.
+pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     for (i, e) in m.profile.extensions.iter().enumerate() {
         if let Some((_, text)) = m.templates.iter().find(|(n, _)| *n == e.template)
             && let Some(at) = unescaped_filter(text)
@@ -151,11 +159,12 @@ pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnost
             );
         }
     }
-    if let Err((i, e)) = engine(m) {
-        out.push(Diagnostic::error(
+    match engine(m) {
+        Ok(t) => plan.extension.engine = Some(t),
+        Err((i, e)) => out.push(Diagnostic::error(
             path_of(i),
             format!("template `{}` does not parse:\n{e}", m.templates[i].0),
-        ));
+        )),
     }
 }
 
@@ -266,12 +275,11 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     if m.profile.extensions.is_empty() {
         return Ok(Vec::new());
     }
-    let t = engine(m).map_err(|(i, e)| {
-        RenderError::Extension(format!(
-            "template `{}` does not parse:\n{e}",
-            m.templates[i].0
-        ))
-    })?;
+    let Some(t) = &m.plan.extension.engine else {
+        return Err(RenderError::Extension(
+            "the extension templates were not checked".to_owned(),
+        ));
+    };
     let p = &m.profile;
     let mut base = tera::Context::new();
     base.insert(

@@ -15,7 +15,29 @@ use crate::source::FieldPath;
 /// Namespaces Kubernetes itself owns; a tenant profile must not take them over.
 const RESERVED: &[&str] = &["default", "kube-node-lease", "kube-public", "kube-system"];
 
-pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+/// Each namespace's Pod Security levels, decided by `validate`
+/// (`plan.namespace`) and read by its labels, `facts` and `report`.
+#[derive(Debug, Default)]
+pub struct PodSecurityPlan {
+    /// `v<cluster version>`: the rules every level is pinned to.
+    version: String,
+    /// One per profile namespace, in profile order.
+    namespaces: Vec<PodSecurity>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PodSecurity {
+    /// The level the namespace is to enforce.
+    level: PodSecurityLevel,
+    /// A rollout (`policy.enforcement` warn or audit for `podSecurity`)
+    /// holds `enforce` back at `privileged`.
+    held_back: bool,
+}
+
+/// Checks names, labels and annotations, and decides each namespace's
+/// Pod Security levels.
+pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+    plan.namespace = decide(m);
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, ns) in m.profile.namespaces.iter().enumerate() {
         let base = FieldPath::root().key("namespaces").index(i);
@@ -68,14 +90,45 @@ pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnost
     }
 }
 
+fn decide(m: &Model) -> PodSecurityPlan {
+    let p = &m.profile;
+    let namespaces = p.namespaces.iter().map(|ns| pod_security(m, ns)).collect();
+    PodSecurityPlan {
+        version: format!("v{}", p.cluster.kubernetes_version),
+        namespaces,
+    }
+}
+
+fn pod_security(m: &Model, ns: &NamespaceSpec) -> PodSecurity {
+    let p = &m.profile;
+    PodSecurity {
+        level: ns.pod_security.unwrap_or(p.defaults.pod_security),
+        held_back: p.policy.as_ref().is_some_and(|pol| {
+            pol.enforcement
+                .mode(crate::profile::POD_SECURITY_RULE, Some(&ns.name))
+                != crate::profile::EnforcementMode::Deny
+        }),
+    }
+}
+
+/// What `validate` decided for `ns`: one of the profile's namespaces, so
+/// decided already (a namespace from elsewhere is decided on the spot).
+fn decided(m: &Model, ns: &NamespaceSpec) -> PodSecurity {
+    m.namespace_index(ns)
+        .and_then(|i| m.plan.namespace.namespaces.get(i))
+        .copied()
+        .unwrap_or_else(|| pod_security(m, ns))
+}
+
 /// The Pod Security level a namespace enforces.
 pub fn level(m: &Model, ns: &NamespaceSpec) -> PodSecurityLevel {
-    ns.pod_security.unwrap_or(m.profile.defaults.pod_security)
+    decided(m, ns).level
 }
 
 /// The profile's own labels and annotations, and the Pod Security labels.
 pub fn metadata(m: &Model, ns: &NamespaceSpec) -> NamespaceMeta {
-    let version = format!("v{}", m.profile.cluster.kubernetes_version);
+    let decided = decided(m, ns);
+    let version = &m.plan.namespace.version;
     let mut labels = ns.labels.clone();
     // Enforce the chosen level; audit and warn always at restricted, so a
     // loosened namespace still shows what would break under the strict level.
@@ -86,21 +139,16 @@ pub fn metadata(m: &Model, ns: &NamespaceSpec) -> NamespaceMeta {
     // `enforce` back at `privileged`, which refuses nothing, like the other
     // rules' warn and audit modes; `warn` and `audit` still report restricted.
     let mut annotations = ns.annotations.clone();
-    let enforce = match &m.profile.policy {
-        Some(p)
-            if p.enforcement
-                .mode(crate::profile::POD_SECURITY_RULE, Some(&ns.name))
-                != crate::profile::EnforcementMode::Deny =>
-        {
-            // The level `enforce` will take, for `verify` to say what it
-            // would refuse.
-            annotations.insert(
-                crate::profile::POD_SECURITY_TARGET.to_owned(),
-                level(m, ns).as_str().to_owned(),
-            );
-            PodSecurityLevel::Privileged
-        }
-        _ => level(m, ns),
+    let enforce = if decided.held_back {
+        // The level `enforce` will take, for `verify` to say what it
+        // would refuse.
+        annotations.insert(
+            crate::profile::POD_SECURITY_TARGET.to_owned(),
+            decided.level.as_str().to_owned(),
+        );
+        PodSecurityLevel::Privileged
+    } else {
+        decided.level
     };
     for (mode, lvl) in [
         ("enforce", enforce),
