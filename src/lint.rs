@@ -609,14 +609,9 @@ fn external_services(m: &Model, out: &mut Vec<Diagnostic>) {
         .enumerate()
     {
         for key in ["services.loadbalancers", "services.nodeports"] {
-            if q.hard.get(key).is_some_and(|a| a.value > 0.0) {
-                let path = if ns.quota.contains_key(key) {
-                    ns_path(i).key("quota").key(key)
-                } else {
-                    FieldPath::root().key("defaults").key("quota").key(key)
-                };
+            if q.hard.get(key).is_some_and(|h| h.amount.value > 0.0) {
                 out.push(
-                    Diagnostic::error(path, format!("`{}` may create {key}", ns.name))
+                    Diagnostic::error(q.path(i, key), format!("`{}` may create {key}", ns.name))
                         .hint("expose HTTP through the ingress controller and keep this at 0"),
                 );
             }

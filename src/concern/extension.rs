@@ -401,4 +401,28 @@ mod tests {
         );
         assert!(extension(objects("t", "- a\n", None).unwrap_err()).contains("is not a mapping"));
     }
+
+    #[test]
+    fn render_uses_the_engine_validate_compiled() {
+        let mut m = crate::testing::model("namespaces:\n  - name: a\n");
+        m.profile.extensions.push(crate::profile::Extension {
+            template: "t.tera".to_owned(),
+            scope: ExtensionScope::Namespace,
+        });
+        m.templates.push((
+            "t.tera".to_owned(),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ namespace.name }}\n"
+                .to_owned(),
+        ));
+        // Nothing compiled yet: render does not compile templates itself.
+        assert!(matches!(render(&m), Err(RenderError::Extension(_))));
+        let mut plan = crate::plan::Plan::default();
+        let mut out = Vec::new();
+        validate(&m, &mut plan, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        m.plan.extension = plan.extension;
+        let got = render(&m).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].path, "a/configmap-a.yaml");
+    }
 }

@@ -184,6 +184,38 @@ mod tests {
     }
 
     #[test]
+    fn labels_follow_the_decided_levels() {
+        let mut m = crate::testing::model("namespaces:\n  - name: a\n    podSecurity: baseline\n");
+        let decided = &mut m.plan.namespace.namespaces[0];
+        assert_eq!(decided.level, crate::profile::PodSecurityLevel::Baseline);
+        assert!(!decided.held_back);
+        // A rollout holds `enforce` back and names the level it will take.
+        decided.held_back = true;
+        let meta = super::metadata(&m, &m.profile.namespaces[0]);
+        assert_eq!(
+            meta.labels["pod-security.kubernetes.io/enforce"],
+            "privileged"
+        );
+        assert_eq!(
+            meta.annotations[crate::profile::POD_SECURITY_TARGET],
+            "baseline"
+        );
+        assert_eq!(
+            meta.labels["pod-security.kubernetes.io/audit-version"],
+            "v1.33"
+        );
+    }
+
+    #[test]
+    fn a_namespace_is_found_in_the_plan_by_address() {
+        let m = crate::testing::model("namespaces:\n  - name: a\n  - name: b\n");
+        assert_eq!(m.namespace_index(&m.profile.namespaces[1]), Some(1));
+        // An equal namespace that is not the profile's own entry is not found.
+        let copy = m.profile.namespaces[1].clone();
+        assert_eq!(m.namespace_index(&copy), None);
+    }
+
+    #[test]
     fn restricted_is_the_default() {
         let objs = render("namespaces:\n  - name: a\n");
         let ns = object(&objs, "_cluster/namespace-a.yaml");

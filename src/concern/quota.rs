@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use crate::concern::metadata::inner_meta;
 use crate::diag::{Diagnostic, nearest};
 use crate::manifest::{Manifest, RenderError};
-use crate::model::{Limits, Model, NamespaceQuota, Quotas};
+use crate::model::{Hard, Limits, Model, NamespaceQuota, Origin, Quotas};
 use crate::plan::Plan;
 use crate::profile::{ContainerLimits, NamespaceSpec, QuantityValue};
 use crate::quantity::{Amount, Amounts};
@@ -75,11 +75,14 @@ const CLOSED: [&str; 2] = ["services.loadbalancers", "services.nodeports"];
 pub fn validate(m: &Model, plan: &mut Plan, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;
     let d = FieldPath::root().key("defaults");
-    let mut base: Amounts = CLOSED
+    let mut base: BTreeMap<String, Hard> = CLOSED
         .iter()
-        .map(|k| ((*k).to_owned(), Amount::count(0)))
+        .map(|k| ((*k).to_owned(), hard(Amount::count(0), Origin::Kharden)))
         .collect();
-    base.extend(quota_map(out, &d.key("quota"), &p.defaults.quota));
+    base.extend(from(
+        quota_map(out, &d.key("quota"), &p.defaults.quota),
+        Origin::Defaults,
+    ));
     let base = Arc::new(base);
     let default_limits = p
         .defaults
@@ -104,7 +107,7 @@ pub fn validate(m: &Model, plan: &mut Plan, out: &mut Vec<Diagnostic>) {
         } else {
             let mut q = (*base).clone();
             make_room(&mut q, &p.defaults.quota, load_balancers.len() as i64);
-            q.extend(own);
+            q.extend(from(own, Origin::Namespace));
             Arc::new(q)
         };
         compute_needs_limits(m, ns, &path, out);
@@ -122,7 +125,7 @@ pub fn validate(m: &Model, plan: &mut Plan, out: &mut Vec<Diagnostic>) {
 /// per service port (`allocateLoadBalancerNodePorts` defaults to true): two
 /// for HTTP and HTTPS. A count the defaults set higher stays (the
 /// namespace's own quota, merged after this, wins anyway).
-fn make_room(q: &mut Amounts, defaults: &BTreeMap<String, QuantityValue>, lbs: i64) {
+fn make_room(q: &mut BTreeMap<String, Hard>, defaults: &BTreeMap<String, QuantityValue>, lbs: i64) {
     if lbs == 0 {
         return;
     }
@@ -131,8 +134,19 @@ fn make_room(q: &mut Amounts, defaults: &BTreeMap<String, QuantityValue>, lbs: i
             Some(QuantityValue::Int(i)) => (*i).max(n),
             _ => n,
         };
-        q.insert(key.to_owned(), Amount::count(at_least));
+        q.insert(
+            key.to_owned(),
+            hard(Amount::count(at_least), Origin::Kharden),
+        );
     }
+}
+
+fn hard(amount: Amount, origin: Origin) -> Hard {
+    Hard { amount, origin }
+}
+
+fn from(amounts: Amounts, origin: Origin) -> impl Iterator<Item = (String, Hard)> {
+    amounts.into_iter().map(move |(k, a)| (k, hard(a, origin)))
 }
 
 /// A CPU or memory quota refuses every pod without requests and limits, so
@@ -299,13 +313,14 @@ impl ByField for Limits {
     }
 }
 
-fn quantities(map: &Amounts) -> Option<BTreeMap<String, Quantity>> {
-    if map.is_empty() {
+fn quantities<'a>(
+    map: impl ExactSizeIterator<Item = (&'a String, &'a Amount)>,
+) -> Option<BTreeMap<String, Quantity>> {
+    if map.len() == 0 {
         None
     } else {
         Some(
-            map.iter()
-                .map(|(k, a)| (k.clone(), Quantity(a.text.clone())))
+            map.map(|(k, a)| (k.clone(), Quantity(a.text.clone())))
                 .collect(),
         )
     }
@@ -328,7 +343,7 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
         out.push(Manifest::k8s(&ResourceQuota {
             metadata,
             spec: Some(ResourceQuotaSpec {
-                hard: quantities(&q.hard),
+                hard: quantities(q.hard.iter().map(|(k, h)| (k, &h.amount))),
                 ..ResourceQuotaSpec::default()
             }),
             status: None,
@@ -339,10 +354,10 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
                 spec: Some(LimitRangeSpec {
                     limits: vec![LimitRangeItem {
                         type_: "Container".to_owned(),
-                        default: quantities(&cl.default),
-                        default_request: quantities(&cl.default_request),
-                        max: quantities(&cl.max),
-                        min: quantities(&cl.min),
+                        default: quantities(cl.default.iter()),
+                        default_request: quantities(cl.default_request.iter()),
+                        max: quantities(cl.max.iter()),
+                        min: quantities(cl.min.iter()),
                         max_limit_request_ratio: None,
                     }],
                 }),
@@ -409,5 +424,79 @@ mod tests {
         assert!(e.contains("did you mean `services.nodeports`?"), "{e}");
         assert!(e.contains("`max.cpu` is smaller than `default.cpu`"), "{e}");
         assert!(e.contains("`gpu` is not a container resource"), "{e}");
+    }
+
+    /// The objects of `m` rendered by this concern, read back by path.
+    fn rendered(m: &crate::Model) -> Vec<(String, serde_json::Value)> {
+        super::render(m)
+            .unwrap()
+            .iter()
+            .map(|o| (o.path.clone(), serde_saphyr::from_str(&o.body).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn the_plan_keeps_each_value_parsed_with_its_origin() {
+        use crate::model::Origin;
+        let m = crate::testing::model(&format!(
+            "defaults:\n  quota: {{pods: 10, requests.cpu: \"4\"}}\n{LIMITS}namespaces:\n  - name: a\n    quota: {{pods: 20}}\n  - name: b\n  - name: c\n"
+        ));
+        let [a, b, c] = &m.plan.quota.namespaces[..] else {
+            panic!("one plan entry per namespace")
+        };
+        assert_eq!(a.hard["pods"].amount.value, 20.0);
+        assert_eq!(a.hard["pods"].origin, Origin::Namespace);
+        assert_eq!(a.hard["requests.cpu"].amount.value, 4.0);
+        assert_eq!(a.hard["requests.cpu"].origin, Origin::Defaults);
+        assert_eq!(b.hard["services.nodeports"].origin, Origin::Kharden);
+        // Diagnostics point where the user changes the value.
+        assert_eq!(a.path(0, "pods").to_string(), "namespaces[0].quota.pods");
+        assert_eq!(b.path(1, "pods").to_string(), "defaults.quota.pods");
+        // Namespaces that add nothing share the defaults' parsed map and LimitRange.
+        assert!(std::sync::Arc::ptr_eq(&b.hard, &c.hard));
+        assert!(!std::sync::Arc::ptr_eq(&a.hard, &b.hard));
+        let (Some(la), Some(lb)) = (&a.limits, &b.limits) else {
+            panic!("the defaults' container limits apply")
+        };
+        assert!(std::sync::Arc::ptr_eq(la, lb));
+        assert_eq!(la.max["memory"].value, 2.0 * 1024.0 * 1024.0 * 1024.0);
+    }
+
+    #[test]
+    fn render_writes_the_decided_quota() {
+        use crate::model::{Hard, Origin};
+        let mut m = crate::testing::model("namespaces:\n  - name: a\n");
+        let q = &mut m.plan.quota.namespaces[0];
+        let mut hard = (*q.hard).clone();
+        hard.insert(
+            "pods".to_owned(),
+            Hard {
+                amount: crate::quantity::Amount::count(7),
+                origin: Origin::Namespace,
+            },
+        );
+        q.hard = std::sync::Arc::new(hard);
+        let objs = rendered(&m);
+        let q = object(&objs, "a/resourcequota-kharden-default.yaml");
+        assert_eq!(q["spec"]["hard"]["pods"], "7", "{q}");
+    }
+
+    #[test]
+    fn a_value_that_does_not_parse_is_reported_and_left_out_of_the_plan() {
+        let mut m = crate::testing::model(
+            "defaults:\n  quota: {pods: 10, secrets: 5}\nnamespaces:\n  - name: a\n",
+        );
+        m.profile.defaults.quota.insert(
+            "pods".to_owned(),
+            crate::profile::QuantityValue::Text("lots".to_owned()),
+        );
+        let mut plan = crate::plan::Plan::default();
+        let mut out = Vec::new();
+        super::validate(&m, &mut plan, &mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(format!("{out:?}").contains("`lots` is not a Kubernetes quantity"));
+        let hard = &plan.quota.namespaces[0].hard;
+        assert!(!hard.contains_key("pods"), "{hard:?}");
+        assert_eq!(hard["secrets"].amount.value, 5.0);
     }
 }

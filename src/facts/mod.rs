@@ -215,7 +215,7 @@ pub fn facts(m: &Model) -> Facts {
                     ns: n.clone(),
                     key: k.clone(),
                 },
-                v.text.clone(),
+                v.amount.text.clone(),
             );
         }
         let deny = ns

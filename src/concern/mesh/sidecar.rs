@@ -241,7 +241,7 @@ pub fn quota_gaps(m: &Model) -> Vec<(usize, String)> {
             continue;
         }
         let q = &quota.hard;
-        let Some(pods) = q.get("pods").map(|a| a.value) else {
+        let Some(pods) = q.get("pods").map(|h| h.amount.value) else {
             continue;
         };
         let app = quota.limits.as_deref();
@@ -261,7 +261,7 @@ pub fn quota_gaps(m: &Model) -> Vec<(usize, String)> {
             "cpu",
             "memory",
         ] {
-            let Some(hard) = q.get(key).map(|a| a.value) else {
+            let Some(hard) = q.get(key).map(|h| h.amount.value) else {
                 continue;
             };
             let (part, name) = key.split_once('.').unwrap_or(("requests", key));
@@ -441,6 +441,30 @@ mod tests {
         assert!(
             e.contains("above namespace `a`'s LimitRange max 384Mi"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn the_built_in_sizes_are_the_quantities_they_spell() {
+        for (_, text, value) in super::DEFAULT_REQUESTS.iter().chain(&super::DEFAULT_LIMITS) {
+            assert_eq!(crate::quantity::parse(text).unwrap(), *value, "{text}");
+        }
+    }
+
+    #[test]
+    fn linkerd_annotations_carry_the_decided_proxy_resources() {
+        let mut m = crate::testing::model(&format!(
+            "mesh: {{provider: linkerd}}\n{TIGHT}namespaces:\n  - name: a\n"
+        ));
+        assert_eq!(m.plan.mesh_sidecar.limits["cpu"].text, "300m");
+        m.plan.mesh_sidecar.limits.insert(
+            "cpu".to_owned(),
+            crate::quantity::Amount::parse("123m".to_owned()).unwrap(),
+        );
+        let meta = crate::concern::mesh::namespace_meta(&m, &m.profile.namespaces[0]);
+        assert_eq!(
+            meta.annotations["config.linkerd.io/proxy-cpu-limit"],
+            "123m"
         );
     }
 

@@ -50,7 +50,7 @@ pub fn quota_node_ports(m: &Model) -> Vec<String> {
         .filter(|(_, q)| {
             q.hard
                 .get("services.nodeports")
-                .is_some_and(|a| a.value > 0.0)
+                .is_some_and(|h| h.amount.value > 0.0)
         })
         .map(|(ns, _)| ns.name.clone())
         .collect()
@@ -219,7 +219,10 @@ pub fn coverage(m: &Model) -> Vec<Coverage> {
             } else {
                 "profile"
             },
-            quota_node_ports: q.hard.get("services.nodeports").map(|a| a.text.clone()),
+            quota_node_ports: q
+                .hard
+                .get("services.nodeports")
+                .map(|h| h.amount.text.clone()),
             limit_range: lr,
             no_node_ports: guard(m, &plan, nodeports, Rule::NoNodePorts, Some(&ns.name)),
             required_limits: guard(m, &plan, limits, Rule::RequiredLimits, Some(&ns.name)),

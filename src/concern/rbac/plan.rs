@@ -231,3 +231,28 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{model, object};
+
+    #[test]
+    fn bindings_are_rendered_with_the_subjects_validate_resolved() {
+        let mut m = model(
+            "identity:\n  mode: flags\n  oidc: {issuerURL: \"https://idp.example/\", clientID: k, usernamePrefix: \"oidc:\"}\nnamespaces:\n  - name: a\n    access:\n      - {user: alice, role: view}\n",
+        );
+        let ns = &mut m.plan.rbac.namespaces[0];
+        assert_eq!(ns.roles.iter().collect::<Vec<_>>(), ["view"]);
+        let (name, role, subject) = &mut ns.bindings[0];
+        assert_eq!((name.as_str(), role.as_str()), ("view-user-alice", "view"));
+        assert_eq!(subject.name, "oidc:alice");
+        subject.name = "decided:alice".to_owned();
+        let objs: Vec<(String, serde_json::Value)> = super::render(&m)
+            .unwrap()
+            .iter()
+            .map(|o| (o.path.clone(), serde_saphyr::from_str(&o.body).unwrap()))
+            .collect();
+        let rb = object(&objs, "a/rolebinding-view-user-alice.yaml");
+        assert_eq!(rb["subjects"][0]["name"], "decided:alice");
+    }
+}
