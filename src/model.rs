@@ -1,9 +1,6 @@
 //! Stage 2: the validated cluster model (built by `load`), with the checks on
 //! names, labels and CIDRs every concern shares.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
 use serde_json::Value;
 
 use crate::clock::Date;
@@ -11,73 +8,7 @@ use crate::diag::Diagnostic;
 use crate::names;
 use crate::net::Cidr;
 use crate::profile::{IdentityMode, Platform, PolicyEngine, Profile};
-use crate::quantity::{Amount, Amounts};
 use crate::source::{FieldPath, Sources};
-
-/// The quota and LimitRange of every profile namespace, decided once by the
-/// quota concern's `validate` and read by everything that needs them (the
-/// objects, the mesh proxy's sizing, policy coverage, lint, facts).
-#[derive(Debug, Default)]
-pub struct Quotas {
-    /// One per profile namespace, in profile order.
-    pub namespaces: Vec<NamespaceQuota>,
-}
-
-/// One namespace's quota and container limits, parsed.
-#[derive(Debug)]
-pub struct NamespaceQuota {
-    /// `defaults.quota` merged key by key with the namespace's own; shared
-    /// (not copied) by the namespaces that add nothing to the defaults.
-    pub hard: Arc<BTreeMap<String, Hard>>,
-    /// The platform components whose LoadBalancer Service runs here; the
-    /// quota makes room for them.
-    pub load_balancers: Vec<String>,
-    /// The LimitRange values: the namespace's own or the defaults (shared).
-    pub limits: Option<Arc<Limits>>,
-}
-
-/// One quota value and where it came from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hard {
-    pub amount: Amount,
-    pub origin: Origin,
-}
-
-/// Who set a quota value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    /// kharden: the closed load balancers and node ports, or the room a
-    /// platform component's LoadBalancer Service needs.
-    Kharden,
-    /// `defaults.quota`.
-    Defaults,
-    /// The namespace's own `quota`.
-    Namespace,
-}
-
-impl NamespaceQuota {
-    /// The field a user edits to change `key` in namespace `index`: the
-    /// namespace's own quota when it sets the key, else the defaults.
-    pub fn path(&self, index: usize, key: &str) -> FieldPath {
-        match self.hard.get(key).map(|h| h.origin) {
-            Some(Origin::Namespace) => FieldPath::root()
-                .key("namespaces")
-                .index(index)
-                .key("quota")
-                .key(key),
-            _ => FieldPath::root().key("defaults").key("quota").key(key),
-        }
-    }
-}
-
-/// A LimitRange of type Container, by field.
-#[derive(Debug, Default)]
-pub struct Limits {
-    pub min: Amounts,
-    pub default_request: Amounts,
-    pub default: Amounts,
-    pub max: Amounts,
-}
 
 /// A profile that passed every check, with what it was read from.
 #[derive(Debug)]

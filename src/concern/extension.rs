@@ -139,13 +139,6 @@ fn engine(m: &Model) -> Result<tera::Tera, (usize, String)> {
     Ok(t)
 }
 
-/// The extension templates, compiled once by `validate` (`plan.extension`).
-#[derive(Debug, Default)]
-pub struct Extensions {
-    /// None when a template does not parse (an error, so nothing renders).
-    engine: Option<tera::Tera>,
-}
-
 /// Checks every template and compiles them into `plan.extension`.
 pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     for (i, e) in m.profile.extensions.iter().enumerate() {
@@ -411,8 +404,7 @@ mod tests {
         });
         m.templates.push((
             "t.tera".to_owned(),
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ namespace.name }}\n"
-                .to_owned(),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ namespace.name }}\n".to_owned(),
         ));
         // Nothing compiled yet: render does not compile templates itself.
         assert!(matches!(render(&m), Err(RenderError::Extension(_))));

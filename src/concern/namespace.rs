@@ -9,30 +9,12 @@ use crate::diag::Diagnostic;
 use crate::manifest::MANAGED_BY;
 use crate::model::{Model, label};
 use crate::names;
+use crate::plan::namespace::{PodSecurity, PodSecurityPlan};
 use crate::profile::{NamespaceSpec, PodSecurityLevel};
 use crate::source::FieldPath;
 
 /// Namespaces Kubernetes itself owns; a tenant profile must not take them over.
 const RESERVED: &[&str] = &["default", "kube-node-lease", "kube-public", "kube-system"];
-
-/// Each namespace's Pod Security levels, decided by `validate`
-/// (`plan.namespace`) and read by its labels, `facts` and `report`.
-#[derive(Debug, Default)]
-pub struct PodSecurityPlan {
-    /// `v<cluster version>`: the rules every level is pinned to.
-    version: String,
-    /// One per profile namespace, in profile order.
-    namespaces: Vec<PodSecurity>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct PodSecurity {
-    /// The level the namespace is to enforce.
-    level: PodSecurityLevel,
-    /// A rollout (`policy.enforcement` warn or audit for `podSecurity`)
-    /// holds `enforce` back at `privileged`.
-    held_back: bool,
-}
 
 /// Checks names, labels and annotations, and decides each namespace's
 /// Pod Security levels.

@@ -13,8 +13,9 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use crate::concern::metadata::inner_meta;
 use crate::diag::{Diagnostic, nearest};
 use crate::manifest::{Manifest, RenderError};
-use crate::model::{Hard, Limits, Model, NamespaceQuota, Origin, Quotas};
+use crate::model::Model;
 use crate::plan::Plan;
+use crate::plan::quota::{Hard, Limits, NamespaceQuota, Origin, Quotas};
 use crate::profile::{ContainerLimits, NamespaceSpec, QuantityValue};
 use crate::quantity::{Amount, Amounts};
 use crate::source::FieldPath;
@@ -437,7 +438,7 @@ mod tests {
 
     #[test]
     fn the_plan_keeps_each_value_parsed_with_its_origin() {
-        use crate::model::Origin;
+        use crate::plan::quota::Origin;
         let m = crate::testing::model(&format!(
             "defaults:\n  quota: {{pods: 10, requests.cpu: \"4\"}}\n{LIMITS}namespaces:\n  - name: a\n    quota: {{pods: 20}}\n  - name: b\n  - name: c\n"
         ));
@@ -464,7 +465,7 @@ mod tests {
 
     #[test]
     fn render_writes_the_decided_quota() {
-        use crate::model::{Hard, Origin};
+        use crate::plan::quota::{Hard, Origin};
         let mut m = crate::testing::model("namespaces:\n  - name: a\n");
         let q = &mut m.plan.quota.namespaces[0];
         let mut hard = (*q.hard).clone();

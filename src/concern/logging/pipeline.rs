@@ -3,26 +3,7 @@
 
 use super::*;
 use crate::manifest::RenderError;
-
-/// Everything the collector is rendered from, decided in `validate`
-/// (`plan.logging`); None there when there is nothing to collect.
-#[derive(Debug, Clone)]
-pub struct Plan {
-    pub collector: Collector,
-    pub namespace: String,
-    pub sources: BTreeSet<LogSource>,
-    pub host: String,
-    pub port: u16,
-    pub tls: bool,
-    pub index_prefix: String,
-    pub audit_path: Option<String>,
-    /// The Secret with Elasticsearch's CA, mounted at [`CA_DIR`].
-    pub ca_secret: Option<String>,
-    /// The Secret with the Elasticsearch user and password.
-    pub credentials_secret: String,
-    /// The collector's image: the profile's, or the collector's default.
-    pub image: String,
-}
+pub use crate::plan::logging::Plan;
 
 impl Plan {
     pub(super) fn from_model(m: &Model) -> Option<Plan> {

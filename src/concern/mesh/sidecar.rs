@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::model::{NamespaceQuota, Quotas};
+use crate::plan::proxy::Resources;
+use crate::plan::quota::{Limits, NamespaceQuota, Quotas};
 use crate::profile::QuantityValue;
 use crate::quantity::{Amount, Amounts};
 
@@ -36,34 +37,11 @@ fn defaults(d: &[(&str, &str, f64)]) -> Amounts {
         .collect()
 }
 
-/// The proxy's resources: `requests` and `limits` by resource (`cpu`,
-/// `memory`), decided in `validate` (`plan.mesh_sidecar`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Resources {
-    pub(super) requests: Amounts,
-    pub(super) limits: Amounts,
-}
-
-impl Resources {
-    pub fn requests(&self) -> BTreeMap<String, String> {
-        self.requests
-            .iter()
-            .map(|(k, a)| (k.clone(), a.text.clone()))
-            .collect()
-    }
-    pub fn limits(&self) -> BTreeMap<String, String> {
-        self.limits
-            .iter()
-            .map(|(k, a)| (k.clone(), a.text.clone()))
-            .collect()
-    }
-}
-
 /// The meshed namespaces that have a LimitRange, with its values.
 fn meshed_limits<'a>(
     m: &'a Model,
     quotas: &'a Quotas,
-) -> impl Iterator<Item = (&'a NamespaceSpec, &'a crate::model::Limits)> {
+) -> impl Iterator<Item = (&'a NamespaceSpec, &'a Limits)> {
     m.profile
         .namespaces
         .iter()

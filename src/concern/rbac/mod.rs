@@ -470,4 +470,4 @@ mod plan;
 mod tests;
 
 use plan::decide;
-pub use plan::{RbacPlan, render};
+pub use plan::render;

@@ -2,11 +2,11 @@
 //! namespace's roles, bindings and ServiceAccounts, subjects with their OIDC
 //! prefixes) and the objects rendered from it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{
-    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
+    ClusterRole, ClusterRoleBinding, Role, RoleBinding, RoleRef, Subject,
 };
 
 use super::{
@@ -15,45 +15,8 @@ use super::{
 use crate::concern::metadata::{JUSTIFICATION, inner_meta};
 use crate::manifest::{Manifest, RenderError, meta};
 use crate::model::Model;
+use crate::plan::rbac::{ClusterGrant, NamespaceRbac, RbacPlan, RoleDef};
 use crate::profile::NamespaceSpec;
-
-/// RBAC as `validate` decided it: every role with its rules, and per
-/// namespace the roles it uses and its bindings with their subjects
-/// resolved (OIDC prefixes applied). `plan.rbac`; render reads only this.
-#[derive(Debug, Default)]
-pub struct RbacPlan {
-    /// Built-in and profile roles by name, each rendered where it is used.
-    roles: BTreeMap<String, RoleDef>,
-    /// One per profile namespace, in profile order.
-    namespaces: Vec<NamespaceRbac>,
-    cluster: Vec<ClusterGrant>,
-}
-
-#[derive(Debug)]
-struct RoleDef {
-    rules: Vec<PolicyRule>,
-    /// What a reviewer should know of its grants.
-    note: Option<&'static str>,
-}
-
-#[derive(Debug, Default)]
-struct NamespaceRbac {
-    /// The roles its access entries and ServiceAccounts use, by name.
-    roles: BTreeSet<String>,
-    /// RoleBindings: (name, role, subject).
-    bindings: Vec<(String, String, Subject)>,
-    /// Its ServiceAccounts: (name, automount token); `default` is added
-    /// (token off) unless the profile lists it.
-    accounts: Vec<(String, bool)>,
-}
-
-#[derive(Debug)]
-struct ClusterGrant {
-    name: String,
-    justification: String,
-    rules: Vec<PolicyRule>,
-    subject: Subject,
-}
 
 /// Every role a profile may name: the built-ins, then its own.
 fn role_defs(m: &Model) -> BTreeMap<String, RoleDef> {
