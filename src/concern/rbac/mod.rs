@@ -301,7 +301,7 @@ pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnosti
             );
         }
     }
-    plan.rbac = decide(m);
+    plan.rbac = decide(m, user_prefix);
 }
 
 fn subject(

@@ -77,9 +77,10 @@ fn namespace_rbac(ns: &NamespaceSpec, prefixes: &(String, String)) -> NamespaceR
 }
 
 /// Decides `plan.rbac` (after `validate`'s checks, whose errors keep the
-/// model from being rendered).
-pub(super) fn decide(m: &Model) -> RbacPlan {
-    let prefixes = (m.user_prefix(), m.group_prefix());
+/// model from being rendered), with the user prefix `validate` checked
+/// the subjects against.
+pub(super) fn decide(m: &Model, user_prefix: String) -> RbacPlan {
+    let prefixes = (user_prefix, m.group_prefix());
     let namespaces = m
         .profile
         .namespaces
