@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{
-    ClusterRole, ClusterRoleBinding, Role, RoleBinding, RoleRef, Subject,
+    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
 };
 
 use super::{
@@ -15,39 +15,48 @@ use super::{
 use crate::concern::metadata::{JUSTIFICATION, inner_meta};
 use crate::manifest::{Manifest, RenderError, meta};
 use crate::model::Model;
-use crate::plan::rbac::{ClusterGrant, NamespaceRbac, RbacPlan, RoleDef};
+use crate::plan::rbac::{Binding, ClusterGrant, NamespaceRbac, RbacPlan, RoleDef, SubjectKind};
 use crate::profile::NamespaceSpec;
 
-/// Every role a profile may name: the built-ins, then its own.
-fn role_defs(m: &Model) -> BTreeMap<String, RoleDef> {
+/// Every role a profile may name, in name order: the built-ins and its own.
+fn role_defs(m: &Model) -> Vec<RoleDef> {
     let built_in = BUILT_INS.iter().map(|b| {
         let rules = b.rules.iter().map(|r| policy_rule(&rule(r))).collect();
-        (
-            b.name.to_owned(),
-            RoleDef {
-                rules,
-                note: b.note,
-            },
-        )
+        (b.name.to_owned(), (rules, b.note))
     });
     let own = m.profile.roles.iter().map(|(name, r)| {
         let rules = r.rules.iter().map(policy_rule).collect();
-        (name.clone(), RoleDef { rules, note: None })
+        (name.clone(), (rules, None))
     });
     // A profile role named like a built-in is an error; the built-in stays.
-    let mut roles: BTreeMap<String, RoleDef> = own.collect();
+    let mut roles: BTreeMap<String, (Vec<PolicyRule>, Option<&'static str>)> = own.collect();
     roles.extend(built_in);
     roles
+        .into_iter()
+        .map(|(name, (rules, note))| RoleDef { name, rules, note })
+        .collect()
 }
 
 /// The roles a namespace uses, its bindings and its ServiceAccounts.
-fn namespace_rbac(ns: &NamespaceSpec, prefixes: &(String, String)) -> NamespaceRbac {
+fn namespace_rbac(
+    roles: &RbacPlan,
+    ns: &NamespaceSpec,
+    prefixes: &(String, String),
+) -> NamespaceRbac {
     let mut plan = NamespaceRbac::default();
     for a in &ns.access {
-        plan.roles.insert(a.role.clone());
-        if let Some(subject) = user_subject(prefixes, a.user.as_deref(), a.group.as_deref()) {
-            plan.bindings
-                .push((binding_name(a), a.role.clone(), subject));
+        let Some(role) = roles.role(&a.role) else {
+            continue;
+        };
+        plan.roles.push(role);
+        if let Some((kind, subject)) = user_subject(prefixes, a.user.as_deref(), a.group.as_deref())
+        {
+            plan.bindings.push(Binding {
+                name: binding_name(a),
+                role,
+                kind,
+                subject,
+            });
         }
     }
     if !ns.service_accounts.iter().any(|sa| sa.name == "default") {
@@ -59,20 +68,20 @@ fn namespace_rbac(ns: &NamespaceSpec, prefixes: &(String, String)) -> NamespaceR
     }
     for sa in &ns.service_accounts {
         plan.accounts.push((sa.name.clone(), sa.automount_token));
-        if let Some(role) = &sa.role {
-            plan.roles.insert(role.clone());
-            plan.bindings.push((
-                format!("{role}-sa-{}", sa.name),
-                role.clone(),
-                Subject {
-                    kind: "ServiceAccount".to_owned(),
-                    name: sa.name.clone(),
-                    namespace: Some(ns.name.clone()),
-                    api_group: None,
-                },
-            ));
+        if let Some(name) = &sa.role
+            && let Some(role) = roles.role(name)
+        {
+            plan.roles.push(role);
+            plan.bindings.push(Binding {
+                name: format!("{name}-sa-{}", sa.name),
+                role,
+                kind: SubjectKind::ServiceAccount,
+                subject: sa.name.clone(),
+            });
         }
     }
+    plan.roles.sort_unstable();
+    plan.roles.dedup();
     plan
 }
 
@@ -81,17 +90,22 @@ fn namespace_rbac(ns: &NamespaceSpec, prefixes: &(String, String)) -> NamespaceR
 /// the subjects against.
 pub(super) fn decide(m: &Model, user_prefix: String) -> RbacPlan {
     let prefixes = (user_prefix, m.group_prefix());
-    let namespaces = m
+    let mut plan = RbacPlan {
+        roles: role_defs(m),
+        ..RbacPlan::default()
+    };
+    plan.namespaces = m
         .profile
         .namespaces
         .iter()
-        .map(|ns| namespace_rbac(ns, &prefixes))
+        .map(|ns| namespace_rbac(&plan, ns, &prefixes))
         .collect();
-    let cluster = m
+    plan.cluster = m
         .profile
         .cluster_access
         .iter()
         .filter_map(|ca| {
+            let (kind, subject) = user_subject(&prefixes, ca.user.as_deref(), ca.group.as_deref())?;
             Some(ClusterGrant {
                 name: cluster_access_name(
                     ca.name.as_deref(),
@@ -100,15 +114,12 @@ pub(super) fn decide(m: &Model, user_prefix: String) -> RbacPlan {
                 ),
                 justification: ca.justification.trim().to_owned(),
                 rules: ca.rules.iter().map(policy_rule).collect(),
-                subject: user_subject(&prefixes, ca.user.as_deref(), ca.group.as_deref())?,
+                kind,
+                subject,
             })
         })
         .collect();
-    RbacPlan {
-        roles: role_defs(m),
-        namespaces,
-        cluster,
-    }
+    plan
 }
 
 /// The user or group with its OIDC prefix (`prefixes`: user, group); None
@@ -117,18 +128,28 @@ fn user_subject(
     (user_prefix, group_prefix): &(String, String),
     user: Option<&str>,
     group: Option<&str>,
-) -> Option<Subject> {
-    let (kind, name) = match (user, group) {
-        (Some(u), _) => ("User", format!("{user_prefix}{u}")),
-        (None, Some(g)) => ("Group", format!("{group_prefix}{g}")),
-        (None, None) => return None,
+) -> Option<(SubjectKind, String)> {
+    match (user, group) {
+        (Some(u), _) => Some((SubjectKind::User, format!("{user_prefix}{u}"))),
+        (None, Some(g)) => Some((SubjectKind::Group, format!("{group_prefix}{g}"))),
+        (None, None) => None,
+    }
+}
+
+/// The RBAC subject: a user or group of the identity provider, or a
+/// ServiceAccount of namespace `ns`.
+fn subject(kind: SubjectKind, name: &str, ns: &str) -> Subject {
+    let (kind, api_group, namespace) = match kind {
+        SubjectKind::User => ("User", Some(RBAC_GROUP.to_owned()), None),
+        SubjectKind::Group => ("Group", Some(RBAC_GROUP.to_owned()), None),
+        SubjectKind::ServiceAccount => ("ServiceAccount", None, Some(ns.to_owned())),
     };
-    Some(Subject {
+    Subject {
         kind: kind.to_owned(),
-        name,
-        api_group: Some(RBAC_GROUP.to_owned()),
-        namespace: None,
-    })
+        name: name.to_owned(),
+        api_group,
+        namespace,
+    }
 }
 
 /// Roles, RoleBindings and ServiceAccounts per namespace, and the justified
@@ -137,30 +158,31 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let plan = &m.plan.rbac;
     let mut out = Vec::new();
     for (ns, nsp) in m.profile.namespaces.iter().zip(&plan.namespaces) {
-        for name in &nsp.roles {
-            let Some(role) = plan.roles.get(name) else {
-                continue;
-            };
-            let mut md = inner_meta(m, ns, name);
+        for role in nsp.roles.iter().filter_map(|r| plan.roles.get(*r)) {
+            let mut md = inner_meta(m, ns, &role.name);
             if let Some(note) = role.note {
-                md.annotations
-                    .get_or_insert_with(BTreeMap::new)
-                    .insert(REVIEW_NOTE.to_owned(), format!("role `{name}` {note}"));
+                md.annotations.get_or_insert_with(BTreeMap::new).insert(
+                    REVIEW_NOTE.to_owned(),
+                    format!("role `{}` {note}", role.name),
+                );
             }
             out.push(Manifest::k8s(&Role {
                 metadata: md,
                 rules: Some(role.rules.clone()),
             })?);
         }
-        for (name, role, subject) in &nsp.bindings {
+        for b in &nsp.bindings {
+            let Some(role) = plan.roles.get(b.role) else {
+                continue;
+            };
             out.push(Manifest::k8s(&RoleBinding {
-                metadata: inner_meta(m, ns, name),
+                metadata: inner_meta(m, ns, &b.name),
                 role_ref: RoleRef {
                     api_group: RBAC_GROUP.to_owned(),
                     kind: "Role".to_owned(),
-                    name: role.clone(),
+                    name: role.name.clone(),
                 },
-                subjects: Some(vec![subject.clone()]),
+                subjects: Some(vec![subject(b.kind, &b.subject, &ns.name)]),
             })?);
         }
         for (name, automount) in &nsp.accounts {
@@ -190,7 +212,7 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
                 kind: "ClusterRole".to_owned(),
                 name: ca.name.clone(),
             },
-            subjects: Some(vec![ca.subject.clone()]),
+            subjects: Some(vec![subject(ca.kind, &ca.subject, "")]),
         })?);
     }
     Ok(out)
@@ -205,12 +227,14 @@ mod tests {
         let mut m = model(
             "identity:\n  mode: flags\n  oidc: {issuerURL: \"https://idp.example/\", clientID: k, usernamePrefix: \"oidc:\"}\nnamespaces:\n  - name: a\n    access:\n      - {user: alice, role: view}\n",
         );
-        let ns = &mut m.plan.rbac.namespaces[0];
-        assert_eq!(ns.roles.iter().collect::<Vec<_>>(), ["view"]);
-        let (name, role, subject) = &mut ns.bindings[0];
-        assert_eq!((name.as_str(), role.as_str()), ("view-user-alice", "view"));
-        assert_eq!(subject.name, "oidc:alice");
-        subject.name = "decided:alice".to_owned();
+        let rbac = &mut m.plan.rbac;
+        let view = rbac.role("view").unwrap();
+        let ns = &mut rbac.namespaces[0];
+        assert_eq!(ns.roles, [view]);
+        let b = &mut ns.bindings[0];
+        assert_eq!((b.name.as_str(), b.role), ("view-user-alice", view));
+        assert_eq!(b.subject, "oidc:alice");
+        b.subject = "decided:alice".to_owned();
         let objs: Vec<(String, serde_json::Value)> = super::render(&m)
             .unwrap()
             .iter()
