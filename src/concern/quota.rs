@@ -15,7 +15,7 @@ use crate::diag::{Diagnostic, nearest};
 use crate::manifest::{Manifest, RenderError};
 use crate::model::Model;
 use crate::plan::Plan;
-use crate::plan::quota::{Hard, Limits, NamespaceQuota, Origin, Quotas};
+use crate::plan::quota::{Hard, HardValues, Limits, NamespaceQuota, Origin, Quotas};
 use crate::profile::{ContainerLimits, NamespaceSpec, QuantityValue};
 use crate::quantity::{Amount, Amounts};
 use crate::source::FieldPath;
@@ -76,7 +76,7 @@ const CLOSED: [&str; 2] = ["services.loadbalancers", "services.nodeports"];
 pub fn validate(m: &Model, plan: &mut Plan, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;
     let d = FieldPath::root().key("defaults");
-    let mut base: BTreeMap<String, Hard> = CLOSED
+    let mut base: HardValues = CLOSED
         .iter()
         .map(|k| ((*k).to_owned(), hard(Amount::count(0), Origin::Kharden)))
         .collect();
@@ -84,6 +84,7 @@ pub fn validate(m: &Model, plan: &mut Plan, out: &mut Vec<Diagnostic>) {
         quota_map(out, &d.key("quota"), &p.defaults.quota),
         Origin::Defaults,
     ));
+    base.shrink();
     let base = Arc::new(base);
     let default_limits = p
         .defaults
@@ -109,6 +110,7 @@ pub fn validate(m: &Model, plan: &mut Plan, out: &mut Vec<Diagnostic>) {
             let mut q = (*base).clone();
             make_room(&mut q, &p.defaults.quota, load_balancers.len() as i64);
             q.extend(from(own, Origin::Namespace));
+            q.shrink();
             Arc::new(q)
         };
         compute_needs_limits(m, ns, &path, out);
@@ -126,7 +128,7 @@ pub fn validate(m: &Model, plan: &mut Plan, out: &mut Vec<Diagnostic>) {
 /// per service port (`allocateLoadBalancerNodePorts` defaults to true): two
 /// for HTTP and HTTPS. A count the defaults set higher stays (the
 /// namespace's own quota, merged after this, wins anyway).
-fn make_room(q: &mut BTreeMap<String, Hard>, defaults: &BTreeMap<String, QuantityValue>, lbs: i64) {
+fn make_room(q: &mut HardValues, defaults: &BTreeMap<String, QuantityValue>, lbs: i64) {
     if lbs == 0 {
         return;
     }
@@ -445,11 +447,14 @@ mod tests {
         let [a, b, c] = &m.plan.quota.namespaces[..] else {
             panic!("one plan entry per namespace")
         };
-        assert_eq!(a.hard["pods"].amount.value, 20.0);
-        assert_eq!(a.hard["pods"].origin, Origin::Namespace);
-        assert_eq!(a.hard["requests.cpu"].amount.value, 4.0);
-        assert_eq!(a.hard["requests.cpu"].origin, Origin::Defaults);
-        assert_eq!(b.hard["services.nodeports"].origin, Origin::Kharden);
+        assert_eq!(a.hard.get("pods").unwrap().amount.value, 20.0);
+        assert_eq!(a.hard.get("pods").unwrap().origin, Origin::Namespace);
+        assert_eq!(a.hard.get("requests.cpu").unwrap().amount.value, 4.0);
+        assert_eq!(a.hard.get("requests.cpu").unwrap().origin, Origin::Defaults);
+        assert_eq!(
+            b.hard.get("services.nodeports").unwrap().origin,
+            Origin::Kharden
+        );
         // Diagnostics point where the user changes the value.
         assert_eq!(a.path(0, "pods").to_string(), "namespaces[0].quota.pods");
         assert_eq!(b.path(1, "pods").to_string(), "defaults.quota.pods");
@@ -498,6 +503,6 @@ mod tests {
         assert!(format!("{out:?}").contains("`lots` is not a Kubernetes quantity"));
         let hard = &plan.quota.namespaces[0].hard;
         assert!(!hard.contains_key("pods"), "{hard:?}");
-        assert_eq!(hard["secrets"].amount.value, 5.0);
+        assert_eq!(hard.get("secrets").unwrap().amount.value, 5.0);
     }
 }

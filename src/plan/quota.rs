@@ -3,7 +3,6 @@
 //! and checks that read them (mesh proxy sizing, policy coverage, lint,
 //! facts); it imports nothing that renders.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::position::FieldPath;
@@ -23,12 +22,60 @@ pub struct Quotas {
 pub struct NamespaceQuota {
     /// `defaults.quota` merged key by key with the namespace's own; shared
     /// (not copied) by the namespaces that add nothing to the defaults.
-    pub hard: Arc<BTreeMap<String, Hard>>,
+    pub hard: Arc<HardValues>,
     /// The platform components whose LoadBalancer Service runs here; the
     /// quota makes room for them.
     pub load_balancers: Vec<String>,
     /// The LimitRange values: the namespace's own or the defaults (shared).
     pub limits: Option<Arc<Limits>>,
+}
+
+/// Quota values by resource name, in name order: one exact-size
+/// allocation per namespace (a map's node is several times larger, and the
+/// plan holds one for each of 10,000 namespaces).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HardValues(Vec<(String, Hard)>);
+
+impl HardValues {
+    pub fn get(&self, key: &str) -> Option<&Hard> {
+        self.position(key).ok().map(|i| &self.0[i].1)
+    }
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_ok()
+    }
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&String, &Hard)> {
+        self.0.iter().map(|(k, h)| (k, h))
+    }
+    /// Sets `key`, replacing its value if it has one.
+    pub fn insert(&mut self, key: String, value: Hard) {
+        match self.position(&key) {
+            Ok(i) => self.0[i].1 = value,
+            Err(i) => self.0.insert(i, (key, value)),
+        }
+    }
+    /// Gives back what insertions reserved beyond the values.
+    pub fn shrink(&mut self) {
+        self.0.shrink_to_fit();
+    }
+    fn position(&self, key: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+}
+
+impl Extend<(String, Hard)> for HardValues {
+    fn extend<I: IntoIterator<Item = (String, Hard)>>(&mut self, values: I) {
+        for (k, v) in values {
+            self.insert(k, v);
+        }
+    }
+}
+
+impl FromIterator<(String, Hard)> for HardValues {
+    fn from_iter<I: IntoIterator<Item = (String, Hard)>>(values: I) -> Self {
+        let mut h = HardValues::default();
+        h.extend(values);
+        h
+    }
 }
 
 /// One quota value and where it came from.
