@@ -15,7 +15,7 @@ pub mod quota;
 pub mod rbac;
 
 /// Every concern's resolved form. A concern adds one field here, of a type
-/// its own module defines, and fills it in its `validate`.
+/// defined in `plan/<concern>.rs`, and fills it in its `validate`.
 #[derive(Debug, Default)]
 pub struct Plan {
     pub quota: quota::Quotas,
