@@ -9,6 +9,7 @@
 
 pub mod extension;
 pub mod logging;
+pub mod mesh_rules;
 pub mod namespace;
 pub mod proxy;
 pub mod quota;
@@ -24,4 +25,5 @@ pub struct Plan {
     pub rbac: rbac::RbacPlan,
     pub extension: extension::Extensions,
     pub namespace: namespace::PodSecurityPlan,
+    pub mesh_rule_ports: mesh_rules::RulePorts,
 }

@@ -105,8 +105,13 @@ pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnosti
             }
         }
     }
+    let mut rule_ports = Vec::with_capacity(p.namespaces.len());
     for (i, ns) in p.namespaces.iter().enumerate() {
-        let Some(nm) = &ns.mesh else { continue };
+        let mut ns_ports = Vec::new();
+        let Some(nm) = &ns.mesh else {
+            rule_ports.push(ns_ports);
+            continue;
+        };
         let base = FieldPath::root().key("namespaces").index(i).key("mesh");
         if provider(m) == MeshProvider::None {
             out.push(
@@ -159,16 +164,18 @@ pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnosti
             if let Some(n) = &a.from.namespace {
                 label(out, &ap.key("from").key("namespace"), n);
             }
+            let mut ports = Vec::new();
             for (k, port) in a.ports.iter().enumerate() {
-                if port.parse::<u16>().map_or(true, |n| n == 0) {
-                    out.push(Diagnostic::error(
+                match port.parse::<u16>() {
+                    Ok(n) if n > 0 => ports.push(n),
+                    _ => out.push(Diagnostic::error(
                         ap.key("ports").index(k),
                         format!("`{port}` is not a port number"),
-                    ));
+                    )),
                 }
             }
             if linkerd {
-                linkerd_route_checks(m, ns, a, &ap, out);
+                linkerd_route_checks(m, ns, a, &ports, &ap, out);
                 for (k, pr) in a.from.principals.iter().enumerate() {
                     if principal_parts(pr).is_none() {
                         out.push(
@@ -183,8 +190,11 @@ pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnosti
                     }
                 }
             }
+            ns_ports.push(ports);
         }
+        rule_ports.push(ns_ports);
     }
+    plan.mesh_rule_ports.namespaces = rule_ports;
     if linkerd {
         // A Linkerd Server takes one port (number or name): ranges have no equivalent.
         // Positions by name, looked up per flow (a scan per flow is quadratic).
@@ -332,23 +342,29 @@ pub(super) enum LinkerdPathError {
 
 /// The TCP ports a Linkerd method/path rule applies to: its own `ports`, or,
 /// when it has none, the ports on which L4 flows let its sources in (a Server,
-/// and so a route, needs a port).
+/// and so a route, needs a port). The rule's own ports are the ones
+/// `validate` parsed (`plan.mesh_rule_ports`).
 pub(super) fn linkerd_rule_ports(
     m: &Model,
     ns: &NamespaceSpec,
     a: &MeshAuthorization,
 ) -> BTreeSet<PortNum> {
+    let own = m.namespace_index(ns).and_then(|i| {
+        let j = crate::model::position_of(&ns.mesh.as_ref()?.authorization, a)?;
+        m.plan.mesh_rule_ports.namespaces.get(i)?.get(j)
+    });
+    rule_ports(m, ns, a, own.map_or(&[], Vec::as_slice))
+}
+
+/// `linkerd_rule_ports` with the rule's own ports, parsed.
+fn rule_ports(
+    m: &Model,
+    ns: &NamespaceSpec,
+    a: &MeshAuthorization,
+    ports: &[u16],
+) -> BTreeSet<PortNum> {
     if !a.ports.is_empty() {
-        return a
-            .ports
-            .iter()
-            .filter_map(|p| {
-                p.parse::<u16>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .map(PortNum::Number)
-            })
-            .collect();
+        return ports.iter().map(|p| PortNum::Number(*p)).collect();
     }
     let sources: BTreeSet<String> = a
         .from
@@ -377,6 +393,7 @@ pub(super) fn linkerd_route_checks(
     m: &Model,
     ns: &NamespaceSpec,
     a: &MeshAuthorization,
+    ports: &[u16],
     ap: &FieldPath,
     out: &mut Vec<Diagnostic>,
 ) {
@@ -413,13 +430,38 @@ pub(super) fn linkerd_route_checks(
             .hint("split the rule"),
         );
     }
-    if linkerd_rule_ports(m, ns, a).is_empty() {
+    if rule_ports(m, ns, a, ports).is_empty() {
         out.push(
             Diagnostic::error(
                 ap.clone(),
                 "a Linkerd method or path rule needs a port, and no flow lets its source in on a TCP port".to_owned(),
             )
             .hint("give `ports`, or add an ingress flow from the source with its ports"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_linkerd_rule_takes_its_own_ports_from_the_plan() {
+        let mut m = crate::testing::model(
+            "mesh: {provider: linkerd}\nnamespaces:\n  - name: a\n    network:\n      ingress:\n        - from: {namespace: b}\n          ports: [8080/TCP]\n    mesh:\n      authorization:\n        - from: {namespace: b}\n          methods: [GET]\n          ports: [\"8080\"]\n  - name: b\n",
+        );
+        assert_eq!(
+            m.plan.mesh_rule_ports.namespaces,
+            [vec![vec![8080]], vec![]]
+        );
+        m.plan.mesh_rule_ports.namespaces[0][0] = vec![9090];
+        let ns = &m.profile.namespaces[0];
+        let Some(nm) = &ns.mesh else {
+            panic!("namespace a has mesh settings")
+        };
+        assert_eq!(
+            linkerd_rule_ports(&m, ns, &nm.authorization[0]),
+            BTreeSet::from([PortNum::Number(9090)])
         );
     }
 }
