@@ -3,7 +3,7 @@
 //! AuthorizationPolicy, HTTPRoute, EgressNetwork).
 
 use super::grants::{Source, flows_by, grants, group, principal_parts};
-use super::validate::{linkerd_path, linkerd_rule_ports};
+use super::validate::{linkerd_path, linkerd_rule_ports, own_ports};
 use super::*;
 use crate::manifest::RenderError;
 
@@ -186,11 +186,7 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
             .collect();
         for a in &nm.authorization {
             if a.methods.is_empty() && a.paths.is_empty() {
-                ports.extend(
-                    a.ports
-                        .iter()
-                        .filter_map(|p| p.parse::<u16>().ok().map(PortNum::Number)),
-                );
+                ports.extend(own_ports(m, ns, a).iter().map(|p| PortNum::Number(*p)));
             } else {
                 ports.extend(linkerd_rule_ports(m, ns, a));
             }
@@ -281,10 +277,9 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
             }));
             let authn = mesh_authn(ids, format!("rule-{j}-clients"))?;
             if a.methods.is_empty() && a.paths.is_empty() {
-                let ports = a
-                    .ports
+                let ports = own_ports(m, ns, a)
                     .iter()
-                    .filter_map(|p| p.parse::<u16>().ok().map(PortNum::Number))
+                    .map(|p| PortNum::Number(*p))
                     .collect();
                 policies.push((format!("allow-rule-{j}"), ports, authn));
                 continue;

@@ -349,11 +349,23 @@ pub(super) fn linkerd_rule_ports(
     ns: &NamespaceSpec,
     a: &MeshAuthorization,
 ) -> BTreeSet<PortNum> {
-    let own = m.namespace_index(ns).and_then(|i| {
-        let j = crate::model::position_of(&ns.mesh.as_ref()?.authorization, a)?;
+    rule_ports(m, ns, a, own_ports(m, ns, a))
+}
+
+/// A rule's own `ports` as `validate` parsed them. The rule is found by
+/// address, or else (a copy of the profile's) by its `ports`, which are all
+/// its parsed ports depend on.
+pub(super) fn own_ports<'m>(m: &'m Model, ns: &NamespaceSpec, a: &MeshAuthorization) -> &'m [u16] {
+    let i = m
+        .namespace_index(ns)
+        .or_else(|| m.profile.namespaces.iter().position(|n| n.name == ns.name));
+    let found = i.and_then(|i| {
+        let rules = &m.profile.namespaces[i].mesh.as_ref()?.authorization;
+        let j = crate::model::position_of(rules, a)
+            .or_else(|| rules.iter().position(|r| r.ports == a.ports))?;
         m.plan.mesh_rule_ports.namespaces.get(i)?.get(j)
     });
-    rule_ports(m, ns, a, own.map_or(&[], Vec::as_slice))
+    found.map_or(&[], Vec::as_slice)
 }
 
 /// `linkerd_rule_ports` with the rule's own ports, parsed.
@@ -445,14 +457,14 @@ pub(super) fn linkerd_route_checks(
 mod tests {
     use super::*;
 
+    const RULE: &str = "mesh: {provider: linkerd}\nnamespaces:\n  - name: a\n    network:\n      ingress:\n        - from: {namespace: b}\n          ports: [8080/TCP]\n    mesh:\n      authorization:\n        - from: {namespace: b}\n          methods: [GET]\n          ports: [\"9091\"]\n  - name: b\n";
+
     #[test]
     fn a_linkerd_rule_takes_its_own_ports_from_the_plan() {
-        let mut m = crate::testing::model(
-            "mesh: {provider: linkerd}\nnamespaces:\n  - name: a\n    network:\n      ingress:\n        - from: {namespace: b}\n          ports: [8080/TCP]\n    mesh:\n      authorization:\n        - from: {namespace: b}\n          methods: [GET]\n          ports: [\"8080\"]\n  - name: b\n",
-        );
+        let mut m = crate::testing::model(RULE);
         assert_eq!(
             m.plan.mesh_rule_ports.namespaces,
-            [vec![vec![8080]], vec![]]
+            [vec![vec![9091]], vec![]]
         );
         m.plan.mesh_rule_ports.namespaces[0][0] = vec![9090];
         let ns = &m.profile.namespaces[0];
@@ -463,5 +475,19 @@ mod tests {
             linkerd_rule_ports(&m, ns, &nm.authorization[0]),
             BTreeSet::from([PortNum::Number(9090)])
         );
+        // Renderers that work on a copy of the namespace's settings find it too.
+        let copy = nm.authorization[0].clone();
+        assert_eq!(own_ports(&m, ns, &copy), [9090]);
+    }
+
+    #[test]
+    fn a_linkerd_rule_with_its_own_port_gets_a_server_on_it() {
+        let objs = crate::testing::render(RULE);
+        let ports: Vec<&serde_json::Value> = objs
+            .iter()
+            .filter(|(p, v)| p.starts_with("a/") && v["kind"] == "Server")
+            .map(|(_, v)| &v["spec"]["port"])
+            .collect();
+        assert!(ports.iter().any(|p| **p == 9091), "{ports:?}");
     }
 }
