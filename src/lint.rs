@@ -291,8 +291,14 @@ fn egress_without_dns(m: &Model, out: &mut Vec<Diagnostic>) {
 }
 
 fn quota_without_pods(m: &Model, out: &mut Vec<Diagnostic>) {
-    for (i, ns) in m.profile.namespaces.iter().enumerate() {
-        if !crate::model::effective_quota(m, ns).contains_key("pods") {
+    for (i, (ns, q)) in m
+        .profile
+        .namespaces
+        .iter()
+        .zip(&m.plan.quota.namespaces)
+        .enumerate()
+    {
+        if !q.hard.contains_key("pods") {
             out.push(
                 Diagnostic::error(
                     ns_path(i).key("name"),
@@ -598,19 +604,17 @@ fn pod_security_loosened(m: &Model, out: &mut Vec<Diagnostic>) {
 }
 
 fn external_services(m: &Model, out: &mut Vec<Diagnostic>) {
-    for (i, ns) in m.profile.namespaces.iter().enumerate() {
+    for (i, (ns, q)) in m
+        .profile
+        .namespaces
+        .iter()
+        .zip(&m.plan.quota.namespaces)
+        .enumerate()
+    {
         for key in ["services.loadbalancers", "services.nodeports"] {
-            let q = crate::model::effective_quota(m, ns);
-            if q.get(key)
-                .is_some_and(|v| crate::quantity::parse(&v.text()).is_ok_and(|x| x > 0.0))
-            {
-                let path = if ns.quota.contains_key(key) {
-                    ns_path(i).key("quota").key(key)
-                } else {
-                    FieldPath::root().key("defaults").key("quota").key(key)
-                };
+            if q.hard.get(key).is_some_and(|h| h.amount.value > 0.0) {
                 out.push(
-                    Diagnostic::error(path, format!("`{}` may create {key}", ns.name))
+                    Diagnostic::error(q.path(i, key), format!("`{}` may create {key}", ns.name))
                         .hint("expose HTTP through the ingress controller and keep this at 0"),
                 );
             }

@@ -1,52 +1,14 @@
 //! Stage 2: the validated cluster model (built by `load`), with the checks on
 //! names, labels and CIDRs every concern shares.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
 use crate::clock::Date;
 use crate::diag::Diagnostic;
 use crate::names;
 use crate::net::Cidr;
-use crate::profile::{ContainerLimits, IdentityMode, NamespaceSpec, Profile, QuantityValue};
+use crate::profile::{IdentityMode, Profile};
 use crate::source::{FieldPath, Sources};
-
-/// The effective quota of a namespace.
-pub fn effective_quota(m: &Model, ns: &NamespaceSpec) -> BTreeMap<String, QuantityValue> {
-    let mut q = BTreeMap::from([
-        // The seed's minimum: no load balancers or node ports unless a profile opens them.
-        ("services.loadbalancers".to_owned(), QuantityValue::Int(0)),
-        ("services.nodeports".to_owned(), QuantityValue::Int(0)),
-    ]);
-    q.extend(m.profile.defaults.quota.clone());
-    // A platform component's LoadBalancer Service in a profile namespace (#29):
-    // the defaults' zero would refuse it. A LoadBalancer also takes a node port
-    // per service port (`allocateLoadBalancerNodePorts` defaults to true): two
-    // for HTTP and HTTPS. The namespace's own quota, when it sets them, wins.
-    let lbs = crate::components::load_balancers_in(&m.profile, &ns.name).len() as i64;
-    if lbs > 0 {
-        for (key, n) in [
-            ("services.loadbalancers", lbs),
-            ("services.nodeports", 2 * lbs),
-        ] {
-            let at_least = match q.get(key) {
-                Some(QuantityValue::Int(i)) => (*i).max(n),
-                _ => n,
-            };
-            q.insert(key.to_owned(), QuantityValue::Int(at_least));
-        }
-    }
-    q.extend(ns.quota.clone());
-    q
-}
-
-/// The LimitRange values a namespace renders with (its own or the defaults).
-pub fn effective_limits<'a>(m: &'a Model, ns: &'a NamespaceSpec) -> Option<&'a ContainerLimits> {
-    ns.container_limits
-        .as_ref()
-        .or(m.profile.defaults.container_limits.as_ref())
-}
 
 /// A profile that passed every check, with what it was read from.
 #[derive(Debug)]
@@ -163,10 +125,28 @@ impl Model {
         self.plan.policy.mutating_beta()
     }
 
+    /// The position of `ns` in the profile's namespaces, which is its
+    /// position in every per-namespace part of the plan. Found by address
+    /// (the registry hands out the profile's own entries): constant time,
+    /// where a search by name would make 10,000 namespaces quadratic.
+    pub fn namespace_index(&self, ns: &crate::profile::NamespaceSpec) -> Option<usize> {
+        position_of(&self.profile.namespaces, ns)
+    }
+
     /// The Kubernetes minor version as a number (33 for "1.33").
     pub fn minor(&self) -> u32 {
         minor_of(&self.profile.cluster.kubernetes_version).unwrap_or(33)
     }
+}
+
+/// The position of `item` in `list` when it is one of its elements (by
+/// address, not by value): how a renderer handed a profile entry finds the
+/// plan's entry for it in constant time.
+pub fn position_of<T>(list: &[T], item: &T) -> Option<usize> {
+    let size = std::mem::size_of::<T>().max(1);
+    let offset = (item as *const T as usize).checked_sub(list.as_ptr() as usize)?;
+    let i = offset / size;
+    list.get(i).filter(|x| std::ptr::eq(*x, item)).map(|_| i)
 }
 
 fn minor_of(v: &str) -> Option<u32> {

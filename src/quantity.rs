@@ -18,6 +18,33 @@ pub enum Error {
     Suffix(String),
 }
 
+/// A quantity as the profile wrote it (what objects carry) and its value in
+/// base units (what checks compare), parsed once during validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Amount {
+    pub text: String,
+    pub value: f64,
+}
+
+impl Amount {
+    /// `text` parsed, or why it is not a quantity.
+    pub fn parse(text: String) -> Result<Amount, Error> {
+        let value = parse(&text)?;
+        Ok(Amount { text, value })
+    }
+
+    /// A whole count (quota defaults kharden sets itself).
+    pub fn count(n: i64) -> Amount {
+        Amount {
+            text: n.to_string(),
+            value: n as f64,
+        }
+    }
+}
+
+/// Amounts by resource name (`cpu`, `requests.memory`, `pods`).
+pub type Amounts = std::collections::BTreeMap<String, Amount>;
+
 /// Parse a quantity and return its value in base units (cores, bytes, counts).
 pub fn parse(s: &str) -> Result<f64, Error> {
     let s = s.trim();

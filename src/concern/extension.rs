@@ -139,7 +139,8 @@ fn engine(m: &Model) -> Result<tera::Tera, (usize, String)> {
     Ok(t)
 }
 
-pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+/// Checks every template and compiles them into `plan.extension`.
+pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     for (i, e) in m.profile.extensions.iter().enumerate() {
         if let Some((_, text)) = m.templates.iter().find(|(n, _)| *n == e.template)
             && let Some(at) = unescaped_filter(text)
@@ -151,11 +152,12 @@ pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnost
             );
         }
     }
-    if let Err((i, e)) = engine(m) {
-        out.push(Diagnostic::error(
+    match engine(m) {
+        Ok(t) => plan.extension.engine = Some(t),
+        Err((i, e)) => out.push(Diagnostic::error(
             path_of(i),
             format!("template `{}` does not parse:\n{e}", m.templates[i].0),
-        ));
+        )),
     }
 }
 
@@ -266,12 +268,11 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     if m.profile.extensions.is_empty() {
         return Ok(Vec::new());
     }
-    let t = engine(m).map_err(|(i, e)| {
-        RenderError::Extension(format!(
-            "template `{}` does not parse:\n{e}",
-            m.templates[i].0
-        ))
-    })?;
+    let Some(t) = &m.plan.extension.engine else {
+        return Err(RenderError::Extension(
+            "the extension templates were not checked".to_owned(),
+        ));
+    };
     let p = &m.profile;
     let mut base = tera::Context::new();
     base.insert(
@@ -392,5 +393,28 @@ mod tests {
                 .contains("needs `apiVersion` and `kind`")
         );
         assert!(extension(objects("t", "- a\n", None).unwrap_err()).contains("is not a mapping"));
+    }
+
+    #[test]
+    fn render_uses_the_engine_validate_compiled() {
+        let mut m = crate::testing::model("namespaces:\n  - name: a\n");
+        m.profile.extensions.push(crate::profile::Extension {
+            template: "t.tera".to_owned(),
+            scope: ExtensionScope::Namespace,
+        });
+        m.templates.push((
+            "t.tera".to_owned(),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ namespace.name }}\n".to_owned(),
+        ));
+        // Nothing compiled yet: render does not compile templates itself.
+        assert!(matches!(render(&m), Err(RenderError::Extension(_))));
+        let mut plan = crate::plan::Plan::default();
+        let mut out = Vec::new();
+        validate(&m, &mut plan, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        m.plan.extension = plan.extension;
+        let got = render(&m).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].path, "a/configmap-a.yaml");
     }
 }

@@ -9,13 +9,17 @@ use crate::diag::Diagnostic;
 use crate::manifest::MANAGED_BY;
 use crate::model::{Model, label};
 use crate::names;
+use crate::plan::namespace::{PodSecurity, PodSecurityPlan};
 use crate::profile::{NamespaceSpec, PodSecurityLevel};
 use crate::source::FieldPath;
 
 /// Namespaces Kubernetes itself owns; a tenant profile must not take them over.
 const RESERVED: &[&str] = &["default", "kube-node-lease", "kube-public", "kube-system"];
 
-pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+/// Checks names, labels and annotations, and decides each namespace's
+/// Pod Security levels.
+pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+    plan.namespace = decide(m);
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, ns) in m.profile.namespaces.iter().enumerate() {
         let base = FieldPath::root().key("namespaces").index(i);
@@ -68,14 +72,45 @@ pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnost
     }
 }
 
+fn decide(m: &Model) -> PodSecurityPlan {
+    let p = &m.profile;
+    let namespaces = p.namespaces.iter().map(|ns| pod_security(m, ns)).collect();
+    PodSecurityPlan {
+        version: format!("v{}", p.cluster.kubernetes_version),
+        namespaces,
+    }
+}
+
+fn pod_security(m: &Model, ns: &NamespaceSpec) -> PodSecurity {
+    let p = &m.profile;
+    PodSecurity {
+        level: ns.pod_security.unwrap_or(p.defaults.pod_security),
+        held_back: p.policy.as_ref().is_some_and(|pol| {
+            pol.enforcement
+                .mode(crate::profile::POD_SECURITY_RULE, Some(&ns.name))
+                != crate::profile::EnforcementMode::Deny
+        }),
+    }
+}
+
+/// What `validate` decided for `ns`: one of the profile's namespaces, so
+/// decided already (a namespace from elsewhere is decided on the spot).
+fn decided(m: &Model, ns: &NamespaceSpec) -> PodSecurity {
+    m.namespace_index(ns)
+        .and_then(|i| m.plan.namespace.namespaces.get(i))
+        .copied()
+        .unwrap_or_else(|| pod_security(m, ns))
+}
+
 /// The Pod Security level a namespace enforces.
 pub fn level(m: &Model, ns: &NamespaceSpec) -> PodSecurityLevel {
-    ns.pod_security.unwrap_or(m.profile.defaults.pod_security)
+    decided(m, ns).level
 }
 
 /// The profile's own labels and annotations, and the Pod Security labels.
 pub fn metadata(m: &Model, ns: &NamespaceSpec) -> NamespaceMeta {
-    let version = format!("v{}", m.profile.cluster.kubernetes_version);
+    let decided = decided(m, ns);
+    let version = &m.plan.namespace.version;
     let mut labels = ns.labels.clone();
     // Enforce the chosen level; audit and warn always at restricted, so a
     // loosened namespace still shows what would break under the strict level.
@@ -86,21 +121,16 @@ pub fn metadata(m: &Model, ns: &NamespaceSpec) -> NamespaceMeta {
     // `enforce` back at `privileged`, which refuses nothing, like the other
     // rules' warn and audit modes; `warn` and `audit` still report restricted.
     let mut annotations = ns.annotations.clone();
-    let enforce = match &m.profile.policy {
-        Some(p)
-            if p.enforcement
-                .mode(crate::profile::POD_SECURITY_RULE, Some(&ns.name))
-                != crate::profile::EnforcementMode::Deny =>
-        {
-            // The level `enforce` will take, for `verify` to say what it
-            // would refuse.
-            annotations.insert(
-                crate::profile::POD_SECURITY_TARGET.to_owned(),
-                level(m, ns).as_str().to_owned(),
-            );
-            PodSecurityLevel::Privileged
-        }
-        _ => level(m, ns),
+    let enforce = if decided.held_back {
+        // The level `enforce` will take, for `verify` to say what it
+        // would refuse.
+        annotations.insert(
+            crate::profile::POD_SECURITY_TARGET.to_owned(),
+            decided.level.as_str().to_owned(),
+        );
+        PodSecurityLevel::Privileged
+    } else {
+        decided.level
     };
     for (mode, lvl) in [
         ("enforce", enforce),
@@ -133,6 +163,38 @@ mod tests {
         assert_eq!(l["pod-security.kubernetes.io/enforce-version"], "v1.33");
         assert_eq!(l["app.kubernetes.io/managed-by"], "kharden");
         assert_eq!(ns["metadata"]["annotations"]["contact"], "x@y.z");
+    }
+
+    #[test]
+    fn labels_follow_the_decided_levels() {
+        let mut m = crate::testing::model("namespaces:\n  - name: a\n    podSecurity: baseline\n");
+        let decided = &mut m.plan.namespace.namespaces[0];
+        assert_eq!(decided.level, crate::profile::PodSecurityLevel::Baseline);
+        assert!(!decided.held_back);
+        // A rollout holds `enforce` back and names the level it will take.
+        decided.held_back = true;
+        let meta = super::metadata(&m, &m.profile.namespaces[0]);
+        assert_eq!(
+            meta.labels["pod-security.kubernetes.io/enforce"],
+            "privileged"
+        );
+        assert_eq!(
+            meta.annotations[crate::profile::POD_SECURITY_TARGET],
+            "baseline"
+        );
+        assert_eq!(
+            meta.labels["pod-security.kubernetes.io/audit-version"],
+            "v1.33"
+        );
+    }
+
+    #[test]
+    fn a_namespace_is_found_in_the_plan_by_address() {
+        let m = crate::testing::model("namespaces:\n  - name: a\n  - name: b\n");
+        assert_eq!(m.namespace_index(&m.profile.namespaces[1]), Some(1));
+        // An equal namespace that is not the profile's own entry is not found.
+        let copy = m.profile.namespaces[1].clone();
+        assert_eq!(m.namespace_index(&copy), None);
     }
 
     #[test]

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::model::Model;
-use crate::model::effective_quota;
 use crate::profile::{Direction, MeshProvider, MtlsMode, OutboundTraffic, Peer};
 
 mod changes;
@@ -174,7 +173,7 @@ pub fn facts(m: &Model) -> Facts {
     let mut set = |fact: Fact, value: String| {
         f.insert(fact, value);
     };
-    for ns in &p.namespaces {
+    for (ns, quota) in p.namespaces.iter().zip(&m.plan.quota.namespaces) {
         let n = ns.name.clone();
         set(Fact::Namespace { ns: n.clone() }, String::new());
         set(
@@ -210,13 +209,13 @@ pub fn facts(m: &Model) -> Facts {
                 sa.automount_token.to_string(),
             );
         }
-        for (k, v) in effective_quota(m, ns) {
+        for (k, v) in quota.hard.iter() {
             set(
                 Fact::Quota {
                     ns: n.clone(),
-                    key: k,
+                    key: k.clone(),
                 },
-                v.text(),
+                v.amount.text.clone(),
             );
         }
         let deny = ns

@@ -120,7 +120,7 @@ fn state_dir(c: Collector) -> String {
 /// An Elasticsearch inside the cluster usually has a certificate from its
 /// own CA (ECK makes one), which the image's public bundle cannot verify.
 pub fn notes(m: &Model) -> Vec<String> {
-    let Some(p) = Plan::from_model(m) else {
+    let Some(p) = &m.plan.logging else {
         return Vec::new();
     };
     let host = p.host.strip_suffix(".cluster.local").unwrap_or(&p.host);
@@ -135,10 +135,7 @@ pub fn notes(m: &Model) -> Vec<String> {
 }
 
 pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
-    let Some(plan) = Plan::from_model(m) else {
-        return Ok(Vec::new());
-    };
-    let Some(l) = &m.profile.logging else {
+    let Some(plan) = &m.plan.logging else {
         return Ok(Vec::new());
     };
     let k = kind(plan.collector);
@@ -216,7 +213,7 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
         }]),
     })?);
 
-    let files = config_files(&plan)?;
+    let files = config_files(plan)?;
     let config_name = format!("{}-config", k.name);
     let hash = names::fnv1a(&files.values().cloned().collect::<Vec<_>>().join("\0"));
     out.push(Manifest::k8s(&ConfigMap {
@@ -225,14 +222,13 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
         ..ConfigMap::default()
     })?);
 
-    let image = l.image.clone().unwrap_or_else(|| k.image.to_owned());
     out.push(Manifest::k8s(&daemon_set(
-        &plan,
+        plan,
         &k,
-        &image,
+        &plan.image,
         &config_name,
         &format!("{hash:016x}"),
-        &l.elasticsearch.credentials_secret,
+        &plan.credentials_secret,
     ))?);
     Ok(out)
 }

@@ -3,21 +3,7 @@
 
 use super::*;
 use crate::manifest::RenderError;
-
-/// Everything a collector configuration is rendered from.
-#[derive(Debug, Clone)]
-pub struct Plan {
-    pub collector: Collector,
-    pub namespace: String,
-    pub sources: BTreeSet<LogSource>,
-    pub host: String,
-    pub port: u16,
-    pub tls: bool,
-    pub index_prefix: String,
-    pub audit_path: Option<String>,
-    /// The Secret with Elasticsearch's CA, mounted at [`CA_DIR`].
-    pub ca_secret: Option<String>,
-}
+pub use crate::plan::logging::Plan;
 
 impl Plan {
     pub(super) fn from_model(m: &Model) -> Option<Plan> {
@@ -41,6 +27,11 @@ impl Plan {
             tls: l.elasticsearch.scheme == Scheme::Https,
             index_prefix: l.elasticsearch.index_prefix.clone(),
             ca_secret: l.elasticsearch.ca_secret.clone(),
+            credentials_secret: l.elasticsearch.credentials_secret.clone(),
+            image: l
+                .image
+                .clone()
+                .unwrap_or_else(|| kind(l.collector).image.to_owned()),
             audit_path: sources
                 .contains(&LogSource::Audit)
                 .then(|| m.profile.api_server.audit.log_path.clone()),

@@ -4,7 +4,8 @@
 
 use super::*;
 
-pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+/// Checks `logging` and decides the collector (`plan.logging`).
+pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let Some(l) = &m.profile.logging else { return };
     let p = &m.profile;
     let base = FieldPath::root().key("logging");
@@ -107,6 +108,7 @@ pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnost
             ),
         );
     }
+    plan.logging = Plan::from_model(m);
 }
 
 /// The audit source reads `apiServer.audit.logPath` (the one field the

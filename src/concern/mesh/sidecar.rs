@@ -7,139 +7,129 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::plan::proxy::Resources;
+use crate::plan::quota::{Limits, NamespaceQuota, Quotas};
 use crate::profile::QuantityValue;
+use crate::quantity::{Amount, Amounts};
 
-/// What the proxy asks for unless the profile says otherwise.
-const DEFAULT_REQUESTS: [(&str, &str); 2] = [("cpu", "100m"), ("memory", "128Mi")];
-const DEFAULT_LIMITS: [(&str, &str); 2] = [("cpu", "500m"), ("memory", "256Mi")];
+/// What the proxy asks for unless the profile says otherwise: (resource,
+/// as written, in base units).
+const DEFAULT_REQUESTS: [(&str, &str, f64); 2] = [
+    ("cpu", "100m", 0.1),
+    ("memory", "128Mi", 128.0 * 1024.0 * 1024.0),
+];
+const DEFAULT_LIMITS: [(&str, &str, f64); 2] = [
+    ("cpu", "500m", 0.5),
+    ("memory", "256Mi", 256.0 * 1024.0 * 1024.0),
+];
 
-/// A resource amount: as written, and in base units for comparing.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct Amount {
-    pub(super) text: String,
-    pub(super) value: f64,
-}
-
-fn amount(text: &str) -> Option<Amount> {
-    let value = crate::quantity::parse(text).ok()?;
-    Some(Amount {
-        text: text.to_owned(),
-        value,
-    })
-}
-
-fn amounts(q: &BTreeMap<String, QuantityValue>) -> BTreeMap<String, Amount> {
-    q.iter()
-        .filter_map(|(k, v)| Some((k.clone(), amount(&v.text())?)))
+fn defaults(d: &[(&str, &str, f64)]) -> Amounts {
+    d.iter()
+        .map(|(k, text, value)| {
+            (
+                (*k).to_owned(),
+                Amount {
+                    text: (*text).to_owned(),
+                    value: *value,
+                },
+            )
+        })
         .collect()
 }
 
-/// The proxy's resources: `requests` and `limits` by resource (`cpu`, `memory`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Resources {
-    pub(super) requests: BTreeMap<String, Amount>,
-    pub(super) limits: BTreeMap<String, Amount>,
-}
-
-impl Resources {
-    pub fn requests(&self) -> BTreeMap<String, String> {
-        self.requests
-            .iter()
-            .map(|(k, a)| (k.clone(), a.text.clone()))
-            .collect()
-    }
-    pub fn limits(&self) -> BTreeMap<String, String> {
-        self.limits
-            .iter()
-            .map(|(k, a)| (k.clone(), a.text.clone()))
-            .collect()
-    }
-}
-
-fn meshed_limits(m: &Model) -> Vec<(&NamespaceSpec, &crate::profile::ContainerLimits)> {
+/// The meshed namespaces that have a LimitRange, with its values.
+fn meshed_limits<'a>(
+    m: &'a Model,
+    quotas: &'a Quotas,
+) -> impl Iterator<Item = (&'a NamespaceSpec, &'a Limits)> {
     m.profile
         .namespaces
         .iter()
-        .filter(|ns| meshed(m, ns))
-        .filter_map(|ns| Some((ns, crate::model::effective_limits(m, ns)?)))
-        .collect()
+        .zip(&quotas.namespaces)
+        .filter(|(ns, _)| meshed(m, ns))
+        .filter_map(|(ns, q): (_, &NamespaceQuota)| Some((ns, q.limits.as_deref()?)))
 }
 
-/// The proxy's resources for this profile: the profile's, or the defaults
-/// lowered to the smallest `max` of a meshed namespace's LimitRange (and a
-/// request never above its limit).
-pub fn resources(m: &Model) -> Resources {
-    if let Some(r) = m
-        .profile
-        .mesh
-        .as_ref()
-        .and_then(|x| x.sidecar_resources.as_ref())
-    {
-        return Resources {
-            requests: amounts(&r.requests),
-            limits: amounts(&r.limits),
-        };
-    }
-    let mut limits: BTreeMap<String, Amount> = DEFAULT_LIMITS
-        .iter()
-        .filter_map(|(k, v)| Some(((*k).to_owned(), amount(v)?)))
-        .collect();
-    for (_, cl) in meshed_limits(m) {
-        for (k, max) in amounts(&cl.max) {
-            if let Some(l) = limits.get_mut(&k)
+/// The proxy's resources for this profile, as `validate` decided them.
+pub fn resources(m: &Model) -> &Resources {
+    &m.plan.mesh_sidecar
+}
+
+/// The defaults lowered to the smallest `max` of a meshed namespace's
+/// LimitRange (and a request never above its limit).
+fn sized(m: &Model, quotas: &Quotas) -> Resources {
+    let mut limits = defaults(&DEFAULT_LIMITS);
+    for (_, cl) in meshed_limits(m, quotas) {
+        for (k, max) in &cl.max {
+            if let Some(l) = limits.get_mut(k)
                 && max.value < l.value
             {
-                *l = max;
+                *l = max.clone();
             }
         }
     }
-    let requests = DEFAULT_REQUESTS
-        .iter()
-        .filter_map(|(k, v)| {
-            let r = amount(v)?;
-            let r = match limits.get(*k) {
+    let requests = defaults(&DEFAULT_REQUESTS)
+        .into_iter()
+        .map(|(k, r)| {
+            let r = match limits.get(&k) {
                 Some(l) if l.value < r.value => l.clone(),
                 _ => r,
             };
-            Some(((*k).to_owned(), r))
+            (k, r)
         })
         .collect();
     Resources { requests, limits }
 }
 
-/// Checks of `mesh.sidecarResources`: what a meshed namespace's LimitRange
-/// would refuse (limit above `max`, request below `min`), and a request
-/// above its limit, which the API server refuses in every pod.
-pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
+/// `mesh.sidecarResources` parsed: every value that is a quantity (a
+/// resource other than cpu and memory has its own diagnostic).
+fn explicit(
+    r: &BTreeMap<String, QuantityValue>,
+    path: &FieldPath,
+    out: &mut Vec<Diagnostic>,
+) -> Amounts {
+    let mut parsed = Amounts::new();
+    for (k, v) in r {
+        let amount = Amount::parse(v.text());
+        if k != "cpu" && k != "memory" {
+            out.push(
+                Diagnostic::error(path.key(k), format!("`{k}` is not a proxy resource"))
+                    .hint("use `cpu` and `memory`")
+                    .at_key(),
+            );
+        } else if let Err(e) = &amount {
+            out.push(Diagnostic::error(
+                path.key(k),
+                format!("`{}` is not a quantity: {e}", v.text()),
+            ));
+        }
+        if let Ok(a) = amount {
+            parsed.insert(k.clone(), a);
+        }
+    }
+    parsed
+}
+
+/// Decides the proxy's resources into `plan.mesh_sidecar` (after the quota
+/// concern has decided the LimitRanges), and checks `mesh.sidecarResources`:
+/// what a meshed namespace's LimitRange would refuse (limit above `max`,
+/// request below `min`), and a request above its limit, which the API
+/// server refuses in every pod.
+pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let Some(r) = m
         .profile
         .mesh
         .as_ref()
         .and_then(|x| x.sidecar_resources.as_ref())
     else {
+        plan.mesh_sidecar = sized(m, &plan.quota);
         return;
     };
     let base = FieldPath::root().key("mesh").key("sidecarResources");
-    for (part, q) in [("requests", &r.requests), ("limits", &r.limits)] {
-        for (k, v) in q {
-            if k != "cpu" && k != "memory" {
-                out.push(
-                    Diagnostic::error(
-                        base.key(part).key(k),
-                        format!("`{k}` is not a proxy resource"),
-                    )
-                    .hint("use `cpu` and `memory`")
-                    .at_key(),
-                );
-            } else if let Err(e) = crate::quantity::parse(&v.text()) {
-                out.push(Diagnostic::error(
-                    base.key(part).key(k),
-                    format!("`{}` is not a quantity: {e}", v.text()),
-                ));
-            }
-        }
-    }
-    let res = resources(m);
+    let res = Resources {
+        requests: explicit(&r.requests, &base.key("requests"), out),
+        limits: explicit(&r.limits, &base.key("limits"), out),
+    };
     for (k, req) in &res.requests {
         if let Some(lim) = res.limits.get(k)
             && req.value > lim.value
@@ -153,13 +143,13 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
             ));
         }
     }
-    for (ns, cl) in meshed_limits(m) {
+    for (ns, cl) in meshed_limits(m, &plan.quota) {
         // The LimitRange refuses a container above its max or below its min.
         let bounds = [
             Bound {
                 part: "limits",
                 proxy: &res.limits,
-                bound: amounts(&cl.max),
+                bound: &cl.max,
                 outside: |p, b| p > b,
                 what: "limit",
                 side: "above",
@@ -173,7 +163,7 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
             Bound {
                 part: "requests",
                 proxy: &res.requests,
-                bound: amounts(&cl.min),
+                bound: &cl.min,
                 outside: |p, b| p < b,
                 what: "request",
                 side: "below",
@@ -183,7 +173,7 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
             },
         ];
         for b in bounds {
-            for (k, limit) in &b.bound {
+            for (k, limit) in b.bound {
                 if let Some(p) = b.proxy.get(k)
                     && (b.outside)(p.value, limit.value)
                 {
@@ -201,13 +191,14 @@ pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) {
             }
         }
     }
+    plan.mesh_sidecar = res;
 }
 
 /// One side of a LimitRange that the proxy's resources must stay within.
 struct Bound<'a> {
     part: &'static str,
     proxy: &'a BTreeMap<String, Amount>,
-    bound: BTreeMap<String, Amount>,
+    bound: &'a Amounts,
     outside: fn(f64, f64) -> bool,
     what: &'static str,
     side: &'static str,
@@ -222,27 +213,22 @@ struct Bound<'a> {
 pub fn quota_gaps(m: &Model) -> Vec<(usize, String)> {
     let res = resources(m);
     let mut out = Vec::new();
-    for (i, ns) in m.profile.namespaces.iter().enumerate() {
+    let quotas = m.profile.namespaces.iter().zip(&m.plan.quota.namespaces);
+    for (i, (ns, quota)) in quotas.enumerate() {
         if !meshed(m, ns) {
             continue;
         }
-        let q = crate::model::effective_quota(m, ns);
-        let Some(pods) = q
-            .get("pods")
-            .and_then(|v| crate::quantity::parse(&v.text()).ok())
-        else {
+        let q = &quota.hard;
+        let Some(pods) = q.get("pods").map(|h| h.amount.value) else {
             continue;
         };
-        let app = crate::model::effective_limits(m, ns);
+        let app = quota.limits.as_deref();
         let per_pod = |part: &str, res_name: &str| -> f64 {
             let (app_q, proxy) = match part {
                 "requests" => (app.map(|c| &c.default_request), &res.requests),
                 _ => (app.map(|c| &c.default), &res.limits),
             };
-            let a = app_q
-                .and_then(|q| q.get(res_name))
-                .and_then(|v| crate::quantity::parse(&v.text()).ok())
-                .unwrap_or(0.0);
+            let a = app_q.and_then(|q| q.get(res_name)).map_or(0.0, |a| a.value);
             a + proxy.get(res_name).map_or(0.0, |x| x.value)
         };
         for key in [
@@ -253,10 +239,7 @@ pub fn quota_gaps(m: &Model) -> Vec<(usize, String)> {
             "cpu",
             "memory",
         ] {
-            let Some(hard) = q
-                .get(key)
-                .and_then(|v| crate::quantity::parse(&v.text()).ok())
-            else {
+            let Some(hard) = q.get(key).map(|h| h.amount.value) else {
                 continue;
             };
             let (part, name) = key.split_once('.').unwrap_or(("requests", key));
@@ -272,7 +255,7 @@ pub fn quota_gaps(m: &Model) -> Vec<(usize, String)> {
                         "namespace `{}`: quota `{key}` holds {fits} meshed pods of default size ({} per pod, the proxy's {} included), not the {pods} that `pods` allows",
                         ns.name,
                         fmt(each, name),
-                        res_fmt(part, name, &res),
+                        res_fmt(part, name, res),
                     ),
                 ));
             }
@@ -436,6 +419,30 @@ mod tests {
         assert!(
             e.contains("above namespace `a`'s LimitRange max 384Mi"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn the_built_in_sizes_are_the_quantities_they_spell() {
+        for (_, text, value) in super::DEFAULT_REQUESTS.iter().chain(&super::DEFAULT_LIMITS) {
+            assert_eq!(crate::quantity::parse(text).unwrap(), *value, "{text}");
+        }
+    }
+
+    #[test]
+    fn linkerd_annotations_carry_the_decided_proxy_resources() {
+        let mut m = crate::testing::model(&format!(
+            "mesh: {{provider: linkerd}}\n{TIGHT}namespaces:\n  - name: a\n"
+        ));
+        assert_eq!(m.plan.mesh_sidecar.limits["cpu"].text, "300m");
+        m.plan.mesh_sidecar.limits.insert(
+            "cpu".to_owned(),
+            crate::quantity::Amount::parse("123m".to_owned()).unwrap(),
+        );
+        let meta = crate::concern::mesh::namespace_meta(&m, &m.profile.namespaces[0]);
+        assert_eq!(
+            meta.annotations["config.linkerd.io/proxy-cpu-limit"],
+            "123m"
         );
     }
 

@@ -74,7 +74,7 @@ fn windows_namespaces(m: &Model, out: &mut Vec<Diagnostic>) {
 
 pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     windows_namespaces(m, out);
-    super::sidecar::validate(m, out);
+    super::sidecar::validate(m, plan, out);
     let p = &m.profile;
     let linkerd = provider(m) == MeshProvider::Linkerd;
     if let Some(mesh) = &p.mesh {

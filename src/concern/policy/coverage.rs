@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use super::{Instance, Rule, Scope, plan};
 use crate::diag::{Diagnostic, nearest};
-use crate::model::{Model, effective_limits, effective_quota};
+use crate::model::Model;
 use crate::profile::{EnforcementMode, Policy};
 use crate::source::FieldPath;
 
@@ -28,14 +28,15 @@ pub fn limit_range_defaults(m: &Model, resources: &[String]) -> Vec<String> {
     m.profile
         .namespaces
         .iter()
-        .filter(|ns| {
-            effective_limits(m, ns).is_some_and(|cl| {
+        .zip(&m.plan.quota.namespaces)
+        .filter(|(_, q)| {
+            q.limits.as_ref().is_some_and(|cl| {
                 resources
                     .iter()
                     .all(|r| cl.default.contains_key(r) || cl.max.contains_key(r))
             })
         })
-        .map(|ns| ns.name.clone())
+        .map(|(ns, _)| ns.name.clone())
         .collect()
 }
 
@@ -45,12 +46,13 @@ pub fn quota_node_ports(m: &Model) -> Vec<String> {
     m.profile
         .namespaces
         .iter()
-        .filter(|ns| {
-            effective_quota(m, ns)
+        .zip(&m.plan.quota.namespaces)
+        .filter(|(_, q)| {
+            q.hard
                 .get("services.nodeports")
-                .is_some_and(|q| crate::quantity::parse(&q.text()).is_ok_and(|x| x > 0.0))
+                .is_some_and(|h| h.amount.value > 0.0)
         })
-        .map(|ns| ns.name.clone())
+        .map(|(ns, _)| ns.name.clone())
         .collect()
 }
 
@@ -201,8 +203,10 @@ pub fn coverage(m: &Model) -> Vec<Coverage> {
         .flat_map(|p| p.exempt_namespaces.iter().map(String::as_str))
         .collect();
     let mut out = Vec::new();
-    for ns in &m.profile.namespaces {
-        let lr: Vec<String> = effective_limits(m, ns)
+    for (ns, q) in m.profile.namespaces.iter().zip(&m.plan.quota.namespaces) {
+        let lr: Vec<String> = q
+            .limits
+            .as_ref()
             .map(|cl| {
                 let set: BTreeSet<&String> = cl.default.keys().chain(cl.max.keys()).collect();
                 set.into_iter().cloned().collect()
@@ -215,9 +219,10 @@ pub fn coverage(m: &Model) -> Vec<Coverage> {
             } else {
                 "profile"
             },
-            quota_node_ports: effective_quota(m, ns)
+            quota_node_ports: q
+                .hard
                 .get("services.nodeports")
-                .map(|q| q.text()),
+                .map(|h| h.amount.text.clone()),
             limit_range: lr,
             no_node_ports: guard(m, plan, nodeports, Rule::NoNodePorts, Some(&ns.name)),
             required_limits: guard(m, plan, limits, Rule::RequiredLimits, Some(&ns.name)),

@@ -5,17 +5,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::ServiceAccount;
-use k8s_openapi::api::rbac::v1::{
-    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
-};
+use k8s_openapi::api::rbac::v1::PolicyRule;
 
-use crate::concern::metadata::{JUSTIFICATION, default_service_account, inner_meta};
 use crate::diag::{Diagnostic, nearest};
-use crate::manifest::{Manifest, RenderError, meta};
 use crate::model::{Model, label};
 use crate::names;
-use crate::profile::{AccessEntry, NamespaceSpec, RuleSpec};
+use crate::profile::{AccessEntry, RuleSpec};
 use crate::source::FieldPath;
 
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
@@ -177,7 +172,9 @@ fn role_names(m: &Model) -> Vec<&str> {
     names
 }
 
-pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+/// Checks roles, access entries, ServiceAccounts and cluster-wide grants,
+/// and decides `plan.rbac`.
+pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;
     for (name, role) in &p.roles {
         let base = FieldPath::root().key("roles").key(name);
@@ -304,6 +301,7 @@ pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnost
             );
         }
     }
+    plan.rbac = decide(m, user_prefix);
 }
 
 fn subject(
@@ -438,27 +436,6 @@ fn policy_rule(r: &RuleSpec) -> PolicyRule {
     }
 }
 
-/// The roles used in a namespace, with their rules and reviewer note.
-fn used_roles<'a>(
-    m: &'a Model,
-    ns: &'a NamespaceSpec,
-) -> BTreeMap<&'a str, (Vec<RuleSpec>, Option<&'static str>)> {
-    let used = ns
-        .access
-        .iter()
-        .map(|a| a.role.as_str())
-        .chain(ns.service_accounts.iter().filter_map(|s| s.role.as_deref()));
-    let mut out = BTreeMap::new();
-    for name in used {
-        if let Some(b) = BUILT_INS.iter().find(|b| b.name == name) {
-            out.insert(name, (b.rules.iter().map(rule).collect(), b.note));
-        } else if let Some(r) = m.profile.roles.get(name) {
-            out.insert(name, (r.rules.clone(), None));
-        }
-    }
-    out
-}
-
 fn binding_name(a: &AccessEntry) -> String {
     let (kind, id) = match (&a.user, &a.group) {
         (Some(u), _) => ("user", u.as_str()),
@@ -488,111 +465,9 @@ fn cluster_access_name(name: Option<&str>, user: Option<&str>, group: Option<&st
     )
 }
 
-fn user_subject(m: &Model, user: Option<&str>, group: Option<&str>) -> Subject {
-    match (user, group) {
-        (Some(u), _) => Subject {
-            kind: "User".to_owned(),
-            name: format!("{}{u}", m.user_prefix()),
-            api_group: Some(RBAC_GROUP.to_owned()),
-            namespace: None,
-        },
-        (None, g) => Subject {
-            kind: "Group".to_owned(),
-            name: format!("{}{}", m.group_prefix(), g.unwrap_or_default()),
-            api_group: Some(RBAC_GROUP.to_owned()),
-            namespace: None,
-        },
-    }
-}
-
-pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
-    let mut out = Vec::new();
-    for ns in &m.profile.namespaces {
-        for (name, (rules, note)) in used_roles(m, ns) {
-            let mut md = inner_meta(m, ns, name);
-            if let Some(note) = note {
-                md.annotations
-                    .get_or_insert_with(BTreeMap::new)
-                    .insert(REVIEW_NOTE.to_owned(), format!("role `{name}` {note}"));
-            }
-            out.push(Manifest::k8s(&Role {
-                metadata: md,
-                rules: Some(rules.iter().map(policy_rule).collect()),
-            })?);
-        }
-        for a in &ns.access {
-            let name = binding_name(a);
-            out.push(Manifest::k8s(&RoleBinding {
-                metadata: inner_meta(m, ns, &name),
-                role_ref: RoleRef {
-                    api_group: RBAC_GROUP.to_owned(),
-                    kind: "Role".to_owned(),
-                    name: a.role.clone(),
-                },
-                subjects: Some(vec![user_subject(m, a.user.as_deref(), a.group.as_deref())]),
-            })?);
-        }
-        // The controller manager creates `default` in every namespace with an
-        // automounted token, and every pod that names no account runs as it
-        // (CIS 5.1.5/5.1.6). Applying it with the token off changes only that
-        // field; a profile that lists `default` itself decides.
-        if !ns.service_accounts.iter().any(|sa| sa.name == "default") {
-            out.push(default_service_account(inner_meta(m, ns, "default"))?);
-        }
-        for sa in &ns.service_accounts {
-            out.push(Manifest::k8s(&ServiceAccount {
-                metadata: inner_meta(m, ns, &sa.name),
-                // Pods get no API token unless the profile asks; most never need one.
-                automount_service_account_token: Some(sa.automount_token),
-                ..ServiceAccount::default()
-            })?);
-            if let Some(role) = &sa.role {
-                let name = format!("{role}-sa-{}", sa.name);
-                out.push(Manifest::k8s(&RoleBinding {
-                    metadata: inner_meta(m, ns, &name),
-                    role_ref: RoleRef {
-                        api_group: RBAC_GROUP.to_owned(),
-                        kind: "Role".to_owned(),
-                        name: role.clone(),
-                    },
-                    subjects: Some(vec![Subject {
-                        kind: "ServiceAccount".to_owned(),
-                        name: sa.name.clone(),
-                        namespace: Some(ns.name.clone()),
-                        api_group: None,
-                    }]),
-                })?);
-            }
-        }
-    }
-    for ca in &m.profile.cluster_access {
-        let name = cluster_access_name(ca.name.as_deref(), ca.user.as_deref(), ca.group.as_deref());
-        let mut md = meta(&name, None);
-        md.annotations = Some(BTreeMap::from([(
-            JUSTIFICATION.to_owned(),
-            ca.justification.trim().to_owned(),
-        )]));
-        out.push(Manifest::k8s(&ClusterRole {
-            metadata: md.clone(),
-            rules: Some(ca.rules.iter().map(policy_rule).collect()),
-            aggregation_rule: None,
-        })?);
-        out.push(Manifest::k8s(&ClusterRoleBinding {
-            metadata: md,
-            role_ref: RoleRef {
-                api_group: RBAC_GROUP.to_owned(),
-                kind: "ClusterRole".to_owned(),
-                name,
-            },
-            subjects: Some(vec![user_subject(
-                m,
-                ca.user.as_deref(),
-                ca.group.as_deref(),
-            )]),
-        })?);
-    }
-    Ok(out)
-}
-
+mod plan;
 #[cfg(test)]
 mod tests;
+
+use plan::decide;
+pub use plan::render;

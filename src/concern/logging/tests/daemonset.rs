@@ -257,7 +257,7 @@ fn audit_needs_an_enabled_audit_log_on_a_self_managed_control_plane() {
     let body = logging("", "[pods, controlPlane, audit]");
     let text = format!("{}{body}", crate::testing::HEAD.replace("kubeadm", "aks"));
     let m = crate::load_text(&text, "t.yaml", crate::testing::today()).unwrap();
-    let plan = super::Plan::from_model(&m).unwrap();
+    let plan = m.plan.logging.clone().unwrap();
     assert_eq!(plan.sources, BTreeSet::from([LogSource::Pods]));
     assert_eq!(plan.audit_path, None);
     // The provider's audit export still needs the audit log on.

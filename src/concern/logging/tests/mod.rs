@@ -227,6 +227,8 @@ fn plan(collector: Collector, host: &str, prefix: &str, audit: &str) -> Plan {
         index_prefix: prefix.to_owned(),
         audit_path: Some(audit.to_owned()),
         ca_secret: None,
+        credentials_secret: "es-credentials".to_owned(),
+        image: super::FLUENTD_IMAGE.to_owned(),
     }
 }
 
@@ -654,4 +656,31 @@ fn validators_say_which_rule_a_value_breaks() {
     );
     assert_eq!(pinned_image("f@sha256:00"), Err(ImageError::Digest));
     assert_eq!(pinned_image("a b"), Err(ImageError::NotAReference));
+}
+
+#[test]
+fn render_reads_the_decided_collector() {
+    let mut m = crate::testing::model(&logging("", "[pods]"));
+    let plan = m.plan.logging.as_mut().expect("a collector is planned");
+    assert_eq!(plan.image, super::FLUENTD_IMAGE);
+    plan.image = "registry.example.com/fluent/fluentd:9.9.9".to_owned();
+    plan.credentials_secret = "other-credentials".to_owned();
+    let objs: Vec<(String, Value)> = super::render(&m)
+        .unwrap()
+        .iter()
+        .map(|o| (o.path.clone(), serde_saphyr::from_str(&o.body).unwrap()))
+        .collect();
+    let ds = object(&objs, "logging/daemonset-fluentd.yaml");
+    let c = &ds["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["image"], "registry.example.com/fluent/fluentd:9.9.9");
+    let secrets: Vec<&Value> = c["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.pointer("/valueFrom/secretKeyRef/name"))
+        .collect();
+    assert!(
+        !secrets.is_empty() && secrets.iter().all(|s| *s == "other-credentials"),
+        "{c}"
+    );
 }
