@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use super::{Instance, Rule, Scope, plan};
 use crate::diag::{Diagnostic, nearest};
 use crate::model::Model;
+use crate::plan::quota::Quotas;
 use crate::profile::{EnforcementMode, Policy};
 use crate::source::FieldPath;
 
@@ -24,11 +25,11 @@ pub const OTHERS: &str = "every other namespace (default, and any created later)
 /// `resources`. The API server defaults a LimitRange's `default` from its
 /// `max`, so either one gives pods the limit; LimitRanger is a mutating
 /// admission plugin and runs before every validating policy.
-pub fn limit_range_defaults(m: &Model, resources: &[String]) -> Vec<String> {
+pub fn limit_range_defaults(m: &Model, quota: &Quotas, resources: &[String]) -> Vec<String> {
     m.profile
         .namespaces
         .iter()
-        .zip(&m.plan.quota.namespaces)
+        .zip(&quota.namespaces)
         .filter(|(_, q)| {
             q.limits.as_ref().is_some_and(|cl| {
                 resources
@@ -42,11 +43,11 @@ pub fn limit_range_defaults(m: &Model, resources: &[String]) -> Vec<String> {
 
 /// Profile namespaces whose quota allows node ports (`services.nodeports`
 /// above 0): `noNodePorts` leaves them to the quota.
-pub fn quota_node_ports(m: &Model) -> Vec<String> {
+pub fn quota_node_ports(m: &Model, quota: &Quotas) -> Vec<String> {
     m.profile
         .namespaces
         .iter()
-        .zip(&m.plan.quota.namespaces)
+        .zip(&quota.namespaces)
         .filter(|(_, q)| {
             q.hard
                 .get("services.nodeports")
@@ -60,13 +61,15 @@ pub fn quota_node_ports(m: &Model) -> Vec<String> {
 /// skips those whose LimitRange gives the limits (LimitRanger is a mutating
 /// admission plugin, so it runs before any validation), `noNodePorts` those
 /// whose quota opens node ports (the profile's decision there).
-pub(super) fn leave_to_namespaces(m: &Model, pol: &Policy, plan: &mut [Instance]) {
+/// `quota` is the quota concern's decision: this runs while validating, before
+/// the model holds the plan.
+pub(super) fn leave_to_namespaces(m: &Model, quota: &Quotas, pol: &Policy, plan: &mut [Instance]) {
     for (rule, namespaces) in [
         (
             Rule::RequiredLimits,
-            limit_range_defaults(m, &pol.required_limits),
+            limit_range_defaults(m, quota, &pol.required_limits),
         ),
-        (Rule::NoNodePorts, quota_node_ports(m)),
+        (Rule::NoNodePorts, quota_node_ports(m, quota)),
     ] {
         if let Some(Instance {
             scope: Scope::AllBut(ns),

@@ -29,7 +29,12 @@ fn normal(entries: &[super::registry::Entry]) -> impl Iterator<Item = String> + 
 }
 
 /// Every rule instance the profile asks for, in a fixed order.
-pub(super) fn plan(m: &Model, pol: &Policy, v: &PolicyPlan) -> Vec<Instance> {
+pub(super) fn plan(
+    m: &Model,
+    pol: &Policy,
+    v: &PolicyPlan,
+    quota: &crate::plan::quota::Quotas,
+) -> Vec<Instance> {
     let p = &m.profile;
     let exempt: BTreeSet<String> = pol.exempt_namespaces.iter().cloned().collect();
     let derived = derived::derive(m, &v.registries);
@@ -209,7 +214,7 @@ pub(super) fn plan(m: &Model, pol: &Policy, v: &PolicyPlan) -> Vec<Instance> {
             &|_, _| None,
         );
     }
-    coverage::leave_to_namespaces(m, pol, &mut out);
+    coverage::leave_to_namespaces(m, quota, pol, &mut out);
     // Per-namespace rules: kharden knows each namespace's values at render time.
     for ns in &p.namespaces {
         if exempt.contains(&ns.name) {

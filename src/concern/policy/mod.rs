@@ -209,7 +209,7 @@ pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnosti
             instances: Vec::new(),
             mutating_api: engine::of(pol.engine).mutating_policy_api(m, pol),
         };
-        plan.policy.instances = instances::plan(m, pol, &plan.policy);
+        plan.policy.instances = instances::plan(m, pol, &plan.policy, &plan.quota);
     }
 }
 
