@@ -12,6 +12,9 @@
 //! is written as text; the profile is read back by kharden itself, which refuses
 //! anything malformed.
 
+// Its functions are the example's API and, included by the hermetic tests
+// (`tests/hermetic/bench_gen.rs`), a test module's: `pub` serves both.
+#![allow(unreachable_pub)]
 // A program of its own: it writes the profile to stdout, its usage and errors to
 // stderr (the lints are for the library).
 #![allow(clippy::print_stderr, clippy::disallowed_methods)]

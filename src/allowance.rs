@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use crate::flows::Labels;
+pub(crate) use crate::flows::Labels;
 use crate::flows::{FlowAt, PortSpec, no_labels};
 use crate::profile::Direction;
 use crate::source::FieldPath;
@@ -173,24 +173,24 @@ pub struct NamespacePlan {
 
 /// What the concerns contribute, before `finish` drops what no isolation needs.
 #[derive(Debug, Default)]
-pub struct Contributions {
+pub(crate) struct Contributions {
     isolations: Vec<(String, Isolation)>,
     allowances: Vec<Allowance>,
 }
 
 impl Contributions {
     /// `namespace` denies the directions `isolation` names.
-    pub fn isolate(&mut self, namespace: &str, isolation: Isolation) {
+    pub(crate) fn isolate(&mut self, namespace: &str, isolation: Isolation) {
         self.isolations.push((namespace.to_owned(), isolation));
     }
 
-    pub fn allow(&mut self, a: Allowance) {
+    pub(crate) fn allow(&mut self, a: Allowance) {
         self.allowances.push(a);
     }
 
     /// The plan: per namespace its isolation and the allowances of the
     /// directions it denies.
-    pub fn finish(self) -> Allowances {
+    pub(crate) fn finish(self) -> Allowances {
         let mut by_ns: BTreeMap<Arc<str>, NamespacePlan> = BTreeMap::new();
         for (ns, iso) in self.isolations {
             by_ns.entry(ns.into()).or_default().isolation = Some(iso);

@@ -181,7 +181,10 @@ impl Diagnostics {
 
 /// The closest candidate to `word` by edit distance, if it is close enough to be
 /// a plausible typo.
-pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn nearest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lw = word.to_ascii_lowercase();
     candidates
         .into_iter()
@@ -219,7 +222,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// The one summary line under every report: `error: the <what> has N
 /// problem(s); nothing was <verb>`.
-pub fn summary(n: usize, what: &str, verb: &str) -> String {
+pub(crate) fn summary(n: usize, what: &str, verb: &str) -> String {
     format!(
         "error: the {what} has {n} problem{}; nothing was {verb}\n",
         if n == 1 { "" } else { "s" }

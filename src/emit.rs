@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use serde::ser::{self, Serialize};
 
 use key::KeySer;
-pub use scalar::Error;
+pub(crate) use scalar::Error;
 use scalar::{At, Result};
 use scalar::{
     indent, key_text, plain, pos_of, rendered, rendered_str, write_plain, write_rendered,
@@ -28,7 +28,7 @@ use scalar::{
 /// `obj` as one YAML document, keys sorted, with `annotations` set in its
 /// top-level `metadata.annotations` (replacing a value of the same key, and
 /// creating the mapping when `metadata` has none).
-pub fn object(obj: &impl Serialize, annotations: &[(&str, &str)]) -> Result<String> {
+pub(crate) fn object(obj: &impl Serialize, annotations: &[(&str, &str)]) -> Result<String> {
     // Written into a per-thread buffer that keeps its capacity, then copied out
     // at its exact length: hundreds of thousands of bodies stay alive until they
     // are written, and `shrink_to_fit` may keep a block up to twice as large
@@ -99,7 +99,7 @@ impl Node<'_, '_> {
 
 /// Integers written as digits, as serde-saphyr writes them.
 mod itoa_like {
-    pub trait Int: std::fmt::Display {
+    pub(super) trait Int: std::fmt::Display {
         fn push_to(&self, s: &mut String) {
             use std::fmt::Write;
             let _ = write!(s, "{self}");

@@ -23,7 +23,7 @@ struct Line<'t> {
 }
 
 /// `text` as a value, when it is in the subset; `None` sends it to serde-saphyr.
-pub fn parse(text: &str, resolve: &dyn Fn(&str) -> Option<Value>) -> Option<Value> {
+pub(crate) fn parse(text: &str, resolve: &dyn Fn(&str) -> Option<Value>) -> Option<Value> {
     if text.contains(['\t', '\r', '\u{feff}']) {
         return None;
     }
@@ -425,7 +425,7 @@ thread_local! {
 }
 
 /// `resolve`, remembered: the same few numbers recur in every namespace.
-pub fn cached(s: &str, resolve: impl Fn(&str) -> Option<Value>) -> Option<Value> {
+pub(crate) fn cached(s: &str, resolve: impl Fn(&str) -> Option<Value>) -> Option<Value> {
     RESOLVED.with(|c| {
         if let Some(v) = c.borrow().get(s) {
             return v.clone();

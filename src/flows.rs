@@ -12,7 +12,7 @@ use crate::source::FieldPath;
 
 /// What the flow model reads: a profile, or anything that holds one (the
 /// `Model` implements it), so this module depends on no other.
-pub trait Profiled {
+pub(crate) trait Profiled {
     fn profile(&self) -> &Profile;
 }
 
@@ -24,20 +24,20 @@ impl Profiled for Profile {
 
 /// Pod labels, shared: a flow's end, its halves in the allowance plan and
 /// their policies hold one copy (the plan of a large fleet holds many).
-pub type Labels = Arc<BTreeMap<String, String>>;
+pub(crate) type Labels = Arc<BTreeMap<String, String>>;
 
 /// No labels (every pod), one shared copy.
-pub fn no_labels() -> Labels {
+pub(crate) fn no_labels() -> Labels {
     static NONE: std::sync::LazyLock<Labels> = std::sync::LazyLock::new(Labels::default);
     NONE.clone()
 }
 
 /// The namespace label the API server sets on every namespace (immutable).
-pub const NS_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+pub(crate) const NS_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
 /// Istio's and Linkerd's control-plane namespaces (their install defaults).
-pub const ISTIO_NS: &str = "istio-system";
-pub const LINKERD_NS: &str = "linkerd";
+pub(crate) const ISTIO_NS: &str = "istio-system";
+pub(crate) const LINKERD_NS: &str = "linkerd";
 
 /// One port of a flow: a number, a range (`endPort`) or a named container port.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -80,7 +80,7 @@ pub enum PortError {
 }
 
 /// Parse a port spec `N/PROTO`, `A-B/PROTO` or `name/PROTO`.
-pub fn parse_port(s: &str) -> Result<PortSpec, PortError> {
+pub(crate) fn parse_port(s: &str) -> Result<PortSpec, PortError> {
     let (port, proto) = s.split_once('/').unwrap_or((s, "TCP"));
     if !matches!(proto, "TCP" | "UDP" | "SCTP") {
         return Err(PortError::Protocol(proto.to_owned()));
@@ -212,7 +212,7 @@ impl Flow {
 }
 
 /// The end a profile peer names, seen from the namespace `owner`.
-pub fn resolve(owner: &str, peer: &Peer) -> End {
+pub(crate) fn resolve(owner: &str, peer: &Peer) -> End {
     match &peer.cidr {
         Some(c) => End::Block {
             cidr: c.clone(),
@@ -228,7 +228,7 @@ pub fn resolve(owner: &str, peer: &Peer) -> End {
 
 /// Every flow of the profile, each port parsed once (validation reports the
 /// ones in `bad_ports`). Use `Model::flows`, which computes them once.
-pub fn resolve_all(m: &impl Profiled) -> Vec<Flow> {
+pub(crate) fn resolve_all(m: &impl Profiled) -> Vec<Flow> {
     let mut out = Vec::new();
     for (i, ns) in m.profile().namespaces.iter().enumerate() {
         let Some(net) = &ns.network else { continue };
@@ -279,7 +279,7 @@ pub fn resolve_all(m: &impl Profiled) -> Vec<Flow> {
 }
 
 /// Whether `ns` denies `dir` by default.
-pub fn denies(m: &impl Profiled, ns: &NamespaceSpec, dir: Direction) -> bool {
+pub(crate) fn denies(m: &impl Profiled, ns: &NamespaceSpec, dir: Direction) -> bool {
     ns.network
         .as_ref()
         .and_then(|n| n.default_deny.as_ref())
@@ -289,7 +289,7 @@ pub fn denies(m: &impl Profiled, ns: &NamespaceSpec, dir: Direction) -> bool {
 
 /// Where the log collector ships to, when NetworkPolicies can name it: a
 /// Service host `<svc>.<ns>.svc[.cluster.local]` (its namespace's pods) or an IP.
-pub fn logging_target(m: &impl Profiled) -> Option<(End, u16)> {
+pub(crate) fn logging_target(m: &impl Profiled) -> Option<(End, u16)> {
     let l = m.profile().logging.as_ref()?;
     let es = &l.elasticsearch;
     if let Ok(ip) = es.host.parse::<std::net::IpAddr>() {
@@ -324,7 +324,7 @@ pub fn logging_target(m: &impl Profiled) -> Option<(End, u16)> {
 
 /// The label of the Istio egress gateway's pods: NetworkPolicies allow egress
 /// to them, the mesh routes external hosts through them.
-pub const EGRESS_GATEWAY_LABEL: (&str, &str) = ("istio", "egressgateway");
+pub(crate) const EGRESS_GATEWAY_LABEL: (&str, &str) = ("istio", "egressgateway");
 
 fn provider(m: &impl Profiled) -> MeshProvider {
     m.profile()
@@ -336,17 +336,17 @@ fn provider(m: &impl Profiled) -> MeshProvider {
 /// Pods of a `workloads.windows` namespace run on Windows nodes, where neither
 /// mesh's Linux sidecar (an init container that programs iptables, then Envoy
 /// or linkerd2-proxy) can run: such a namespace is never injected.
-pub fn runs_windows(ns: &NamespaceSpec) -> bool {
+pub(crate) fn runs_windows(ns: &NamespaceSpec) -> bool {
     ns.workloads.as_ref().is_some_and(|w| w.windows)
 }
 
 /// Whether the namespace's pods get a sidecar (a mesh is on and they run Linux).
-pub fn meshed(m: &impl Profiled, ns: &NamespaceSpec) -> bool {
+pub(crate) fn meshed(m: &impl Profiled, ns: &NamespaceSpec) -> bool {
     provider(m) != MeshProvider::None && !runs_windows(ns)
 }
 
 /// Every external host a namespace may reach: its own plus the mesh-wide list.
-pub fn external_hosts(m: &impl Profiled, ns: &NamespaceSpec) -> BTreeSet<String> {
+pub(crate) fn external_hosts(m: &impl Profiled, ns: &NamespaceSpec) -> BTreeSet<String> {
     m.profile()
         .mesh
         .iter()
@@ -359,7 +359,7 @@ pub fn external_hosts(m: &impl Profiled, ns: &NamespaceSpec) -> BTreeSet<String>
 /// The external hosts of `ns` that go through the Istio egress gateway: all but
 /// wildcards (a TLS-passthrough gateway forwards to one resolved host; Istio
 /// needs an SNI proxy for arbitrary wildcard hosts). Empty unless the mesh is Istio.
-pub fn gateway_hosts(m: &impl Profiled, ns: &NamespaceSpec) -> BTreeSet<String> {
+pub(crate) fn gateway_hosts(m: &impl Profiled, ns: &NamespaceSpec) -> BTreeSet<String> {
     if provider(m) != MeshProvider::Istio {
         return BTreeSet::new();
     }
@@ -370,7 +370,7 @@ pub fn gateway_hosts(m: &impl Profiled, ns: &NamespaceSpec) -> BTreeSet<String> 
 }
 
 /// The Gateways whose pods send traffic into `ns`.
-pub fn routed_into<'a>(
+pub(crate) fn routed_into<'a>(
     m: &'a impl Profiled,
     ns: &'a str,
 ) -> impl Iterator<Item = &'a GatewaySpec> + 'a {

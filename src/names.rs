@@ -40,13 +40,13 @@ fn length(s: &str, max: usize) -> Result<(), Invalid> {
 }
 
 /// A DNS-1123 label: what namespaces and most generated names must be.
-pub fn dns_label(s: &str) -> Result<(), Invalid> {
+pub(crate) fn dns_label(s: &str) -> Result<(), Invalid> {
     length(s, 63)?;
     label_chars(s)
 }
 
 /// A DNS-1123 subdomain: dot-separated labels, at most 253 characters.
-pub fn dns_subdomain(s: &str) -> Result<(), Invalid> {
+pub(crate) fn dns_subdomain(s: &str) -> Result<(), Invalid> {
     length(s, 253)?;
     for part in s.split('.') {
         if part.is_empty() {
@@ -104,7 +104,7 @@ fn value_chars(s: &str) -> Result<(), Shape> {
 
 /// A label or annotation key: an optional DNS subdomain prefix and `/`, then a
 /// name of at most 63 characters of `[A-Za-z0-9._-]`, alphanumeric at both ends.
-pub fn qualified_name(s: &str) -> Result<(), Invalid> {
+pub(crate) fn qualified_name(s: &str) -> Result<(), Invalid> {
     let (prefix, name) = match s.rsplit_once('/') {
         Some((p, n)) => (Some(p), n),
         None => (None, s),
@@ -126,7 +126,7 @@ pub fn qualified_name(s: &str) -> Result<(), Invalid> {
 
 /// A label value: empty, or at most 63 characters of `[A-Za-z0-9._-]`,
 /// alphanumeric at both ends.
-pub fn label_value(s: &str) -> Result<(), Invalid> {
+pub(crate) fn label_value(s: &str) -> Result<(), Invalid> {
     if s.is_empty() {
         return Ok(());
     }
@@ -141,7 +141,7 @@ pub fn label_value(s: &str) -> Result<(), Invalid> {
 
 /// Turn an arbitrary id (an email, a UUID, an issuer URL) into a DNS label part.
 /// When the mapping loses information, a short hash keeps distinct ids distinct.
-pub fn slug(s: &str, max: usize) -> String {
+pub(crate) fn slug(s: &str, max: usize) -> String {
     let mut out: String = s
         .chars()
         .map(|c| {
@@ -174,7 +174,7 @@ pub fn slug(s: &str, max: usize) -> String {
 }
 
 /// FNV-1a: tiny, stable across platforms and releases (unlike std's hasher).
-pub fn fnv1a(s: &str) -> u64 {
+pub(crate) fn fnv1a(s: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.bytes() {
         h ^= u64::from(b);

@@ -259,7 +259,10 @@ fn has_type(p: &NetworkPolicy, dir: Dir) -> bool {
 
 /// Label selector semantics: matchLabels and every matchExpression must hold; a
 /// missing or empty selector selects everything.
-pub fn selector_matches(sel: Option<&LabelSelector>, labels: &BTreeMap<String, String>) -> bool {
+pub(crate) fn selector_matches(
+    sel: Option<&LabelSelector>,
+    labels: &BTreeMap<String, String>,
+) -> bool {
     let Some(sel) = sel else { return true };
     let labels_ok = sel
         .match_labels

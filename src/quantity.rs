@@ -43,10 +43,10 @@ impl Amount {
 }
 
 /// Amounts by resource name (`cpu`, `requests.memory`, `pods`).
-pub type Amounts = std::collections::BTreeMap<String, Amount>;
+pub(crate) type Amounts = std::collections::BTreeMap<String, Amount>;
 
 /// Parse a quantity and return its value in base units (cores, bytes, counts).
-pub fn parse(s: &str) -> Result<f64, Error> {
+pub(crate) fn parse(s: &str) -> Result<f64, Error> {
     let s = s.trim();
     if s.is_empty() {
         return Err(Error::Empty);

@@ -10,7 +10,7 @@ use crate::source::{FieldPath, describe};
 
 /// Check `value` against `schema` (a schemars root with `$defs`). Unknown fields
 /// are removed from `value`; the return says whether anything else was wrong.
-pub fn check(schema: &Value, value: &mut Value) -> (Vec<Diagnostic>, bool) {
+pub(crate) fn check(schema: &Value, value: &mut Value) -> (Vec<Diagnostic>, bool) {
     let mut c = Checker {
         root: schema,
         diags: Vec::new(),

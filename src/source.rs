@@ -9,11 +9,11 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use crate::diag::{Diagnostic, Diagnostics};
-pub use crate::position::{FieldPath, Located, Pos, Seg, SourceFile, Sources};
+pub(crate) use crate::position::{FieldPath, Located, Pos, Seg, SourceFile, Sources};
 use crate::position::{merge_values, parse_yaml};
 
 /// The built-in presets, embedded so the binary works from any directory.
-pub const PRESETS: &[(&str, &str)] = &[
+pub(crate) const PRESETS: &[(&str, &str)] = &[
     ("baseline", include_str!("../profiles/baseline.yaml")),
     ("restricted", include_str!("../profiles/restricted.yaml")),
 ];
@@ -24,13 +24,13 @@ const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;
 const MAX_LAYERS: usize = 16;
 
 /// Load a profile and its layers into one merged value.
-pub fn load(path: &Path, display: &str) -> Result<(Value, Sources), Diagnostics> {
+pub(crate) fn load(path: &Path, display: &str) -> Result<(Value, Sources), Diagnostics> {
     load_root(LayerRef::File(path.to_path_buf(), display.to_owned()))
 }
 
 /// Load a profile given as text (tests, and profiles not read from a file);
 /// its `extends:` may name presets only.
-pub fn load_text(text: &str, display: &str) -> Result<(Value, Sources), Diagnostics> {
+pub(crate) fn load_text(text: &str, display: &str) -> Result<(Value, Sources), Diagnostics> {
     load_root(LayerRef::Text(text.to_owned(), display.to_owned()))
 }
 
@@ -322,7 +322,7 @@ fn io_reason(e: &std::io::Error) -> String {
 }
 
 /// A short description of a JSON value's type, for messages.
-pub fn describe(v: &Value) -> &'static str {
+pub(crate) fn describe(v: &Value) -> &'static str {
     match v {
         Value::Null => "nothing (null)",
         Value::Bool(_) => "a boolean",

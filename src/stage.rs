@@ -18,20 +18,20 @@ use serde_json::{Map, Value};
 
 /// Argo CD orders a sync by this annotation (lowest first, each wave healthy
 /// before the next starts).
-pub const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
+pub(crate) const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
 /// Argo CD dry-runs every object before the first wave; a Constraint's kind does
 /// not exist until Gatekeeper has processed its template, so its dry run must be
 /// skipped while the kind is missing.
-pub const SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
-pub const SKIP_DRY_RUN: &str = "SkipDryRunOnMissingResource=true";
+pub(crate) const SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
+pub(crate) const SKIP_DRY_RUN: &str = "SkipDryRunOnMissingResource=true";
 /// Argo CD never prunes an object carrying this sync option (#30 item 11).
-pub const NO_PRUNE: &str = "Prune=false";
+pub(crate) const NO_PRUNE: &str = "Prune=false";
 /// Flux's kustomize-controller never garbage-collects an object annotated so.
-pub const FLUX_PRUNE: &str = "kustomize.toolkit.fluxcd.io/prune";
-pub const FLUX_PRUNE_DISABLED: &str = "disabled";
+pub(crate) const FLUX_PRUNE: &str = "kustomize.toolkit.fluxcd.io/prune";
+pub(crate) const FLUX_PRUNE_DISABLED: &str = "disabled";
 
 /// The API group of Constraints, whose kinds come from ConstraintTemplates.
-pub const CONSTRAINT_GROUP: &str = "constraints.gatekeeper.sh";
+pub(crate) const CONSTRAINT_GROUP: &str = "constraints.gatekeeper.sh";
 
 /// The stages, in apply order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -153,7 +153,7 @@ impl Stage {
 
 /// Kinds that run containers, or route to them: they may wait on what the user
 /// provides, and are healthy only once their pods are.
-pub fn workload(group: &str, kind: &str) -> bool {
+pub(crate) fn workload(group: &str, kind: &str) -> bool {
     match group {
         "" => matches!(kind, "Pod" | "ReplicationController" | "Service"),
         "apps" => matches!(
@@ -168,14 +168,14 @@ pub fn workload(group: &str, kind: &str) -> bool {
 /// Groups served by the API server itself (not by a CRD): the core group, the
 /// dot-less ones (`apps`, `batch`, `policy`, …) and `*.k8s.io`, except the
 /// `k8s.io` groups that are CRDs (Gateway API, snapshots).
-pub fn built_in(group: &str) -> bool {
+pub(crate) fn built_in(group: &str) -> bool {
     const CRD_GROUPS: [&str; 2] = ["gateway.networking.k8s.io", "snapshot.storage.k8s.io"];
     !group.contains('.') || (group.ends_with(".k8s.io") && !CRD_GROUPS.contains(&group))
 }
 
 /// Add `annotations` to an object's `metadata` (the reference path; `emit`
 /// adds them while it writes).
-pub fn annotate(obj: &mut Value, annotations: &[(&str, &str)]) {
+pub(crate) fn annotate(obj: &mut Value, annotations: &[(&str, &str)]) {
     let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
         return;
     };

@@ -5,9 +5,9 @@ use serde_json::Value;
 
 use crate::clock::Date;
 
-pub const HEAD: &str = "apiVersion: kharden.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: t}\ncluster: {name: t, platform: kubeadm, kubernetesVersion: \"1.33\"}\n";
+pub(crate) const HEAD: &str = "apiVersion: kharden.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: t}\ncluster: {name: t, platform: kubeadm, kubernetesVersion: \"1.33\"}\n";
 
-pub fn today() -> Date {
+pub(crate) fn today() -> Date {
     Date {
         year: 2026,
         month: 11,
@@ -16,7 +16,7 @@ pub fn today() -> Date {
 }
 
 /// The model of a valid `HEAD + body`.
-pub fn model(body: &str) -> crate::Model {
+pub(crate) fn model(body: &str) -> crate::Model {
     match crate::load_text(&format!("{HEAD}{body}"), "t.yaml", today()) {
         Ok(m) => m,
         Err(e) => panic!("profile invalid:\n{e}"),
@@ -24,7 +24,7 @@ pub fn model(body: &str) -> crate::Model {
 }
 
 /// Render `HEAD + body` and return every object as (path, value).
-pub fn render(body: &str) -> Vec<(String, Value)> {
+pub(crate) fn render(body: &str) -> Vec<(String, Value)> {
     let r = crate::render(&model(body)).unwrap();
     r.set
         .iter()
@@ -33,7 +33,7 @@ pub fn render(body: &str) -> Vec<(String, Value)> {
 }
 
 /// The rendered object at `path`.
-pub fn object(objs: &[(String, Value)], path: &str) -> Value {
+pub(crate) fn object(objs: &[(String, Value)], path: &str) -> Value {
     match objs.iter().find(|(p, _)| p == path) {
         Some((_, v)) => v.clone(),
         None => panic!(
@@ -44,7 +44,7 @@ pub fn object(objs: &[(String, Value)], path: &str) -> Value {
 }
 
 /// One check of the vendored kube-bench CIS 1.12 definitions, by id.
-pub fn vendored_cis_check(file: &str, id: &str) -> Value {
+pub(crate) fn vendored_cis_check(file: &str, id: &str) -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/cis/cis-1.12")
         .join(file);
@@ -61,7 +61,7 @@ pub fn vendored_cis_check(file: &str, id: &str) -> Value {
 }
 
 /// A kubeadm ClusterConfiguration's `apiServer.extraArgs`, in order.
-pub fn extra_args(cc: &Value) -> Vec<(String, String)> {
+pub(crate) fn extra_args(cc: &Value) -> Vec<(String, String)> {
     cc["apiServer"]["extraArgs"]
         .as_array()
         .unwrap()
@@ -76,13 +76,13 @@ pub fn extra_args(cc: &Value) -> Vec<(String, String)> {
 }
 
 /// Fails, naming what is missing, unless `text` contains every one of `parts`.
-pub fn assert_contains_all(text: &str, parts: &[&str]) {
+pub(crate) fn assert_contains_all(text: &str, parts: &[&str]) {
     let missing: Vec<&&str> = parts.iter().filter(|p| !text.contains(**p)).collect();
     assert!(missing.is_empty(), "missing {missing:?} in:\n{text}");
 }
 
 /// The report for an invalid `HEAD + body`.
-pub fn errors(body: &str) -> String {
+pub(crate) fn errors(body: &str) -> String {
     match crate::load_text(&format!("{HEAD}{body}"), "t.yaml", today()) {
         Ok(_) => panic!("profile unexpectedly valid"),
         Err(e) => e.to_string(),

@@ -152,7 +152,7 @@ fn system(b: &Value) -> bool {
 
 /// Every existing binding's subject that gains more than the bundle grants,
 /// or holds a built-in admin role through a binding the bundle does not own.
-pub fn find(rendered: &[Value], existing: &[Value], notes: &mut Vec<String>) -> Vec<Access> {
+pub(super) fn find(rendered: &[Value], existing: &[Value], notes: &mut Vec<String>) -> Vec<Access> {
     let mut all_roles = Roles::new();
     roles(existing.iter(), &mut all_roles);
     roles(rendered.iter(), &mut all_roles);

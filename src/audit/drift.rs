@@ -18,7 +18,7 @@ use crate::manifest::ManifestSet;
 type Key = (String, Option<String>, String);
 
 /// The changes, sorted by namespace, kind and name.
-pub fn find(set: &ManifestSet, existing: &[Value]) -> Vec<Drift> {
+pub(super) fn find(set: &ManifestSet, existing: &[Value]) -> Vec<Drift> {
     let have: BTreeMap<Key, &Value> = existing
         .iter()
         .map(|o| {

@@ -18,7 +18,7 @@ const KUBERNETES: &[&str] = &["default", "kube-node-lease", "kube-public", "kube
 
 /// `policy`: the rendered admission objects, scoped; `profile`: the
 /// namespaces the bundle renders.
-pub fn find(
+pub(super) fn find(
     policy: &Scoped,
     profile: &BTreeSet<String>,
     existing: &[Value],

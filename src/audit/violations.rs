@@ -19,7 +19,7 @@ use crate::verify::pod_security::{PodSecurity, Target, template_pod};
 use crate::verify::{EvalError, decide};
 
 /// Every refusal of an existing object, sorted by namespace, kind, name, rule.
-pub fn find(
+pub(super) fn find(
     minor: u32,
     set: &ManifestSet,
     existing: &[Value],

@@ -26,7 +26,11 @@ fn path_of(i: usize) -> FieldPath {
 }
 
 /// Read every template named by the profile; problems go to `out`.
-pub fn read(p: &Profile, dir: Option<&Path>, out: &mut Vec<Diagnostic>) -> Vec<(String, String)> {
+pub(crate) fn read(
+    p: &Profile,
+    dir: Option<&Path>,
+    out: &mut Vec<Diagnostic>,
+) -> Vec<(String, String)> {
     let mut found = Vec::new();
     for (i, e) in p.extensions.iter().enumerate() {
         let Some(dir) = dir else {
@@ -86,7 +90,7 @@ enum ReadError {
 /// Quote any printed value as a YAML double-quoted scalar. Escapes what YAML 1.1
 /// readers treat as line breaks too (NEL, LS, PS), so PyYAML and kubectl read
 /// back exactly the string that was printed.
-pub fn yaml_quote(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+pub(crate) fn yaml_quote(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     out.write_all(b"\"")?;
     for c in input.chars() {
         match c {
@@ -140,7 +144,7 @@ fn engine(m: &Model) -> Result<tera::Tera, (usize, String)> {
 }
 
 /// Checks every template and compiles them into `plan.extension`.
-pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     for (i, e) in m.profile.extensions.iter().enumerate() {
         if let Some((_, text)) = m.templates.iter().find(|(n, _)| *n == e.template)
             && let Some(at) = unescaped_filter(text)
@@ -264,7 +268,7 @@ fn objects(name: &str, text: &str, namespace: Option<&str>) -> Result<Vec<Manife
     Ok(out)
 }
 
-pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
+pub(crate) fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     if m.profile.extensions.is_empty() {
         return Ok(Vec::new());
     }

@@ -16,7 +16,7 @@ use crate::names;
 use crate::profile::{Direction, MeshProvider};
 use crate::source::FieldPath;
 
-pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;
     let ours: BTreeSet<&str> = p.namespaces.iter().map(|n| n.name.as_str()).collect();
     let mut seen: BTreeMap<(&str, &str), usize> = BTreeMap::new();
@@ -104,7 +104,7 @@ pub fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnost
 
 /// The Gateways' allowances. Ports stay open: which backend ports a route
 /// forwards to is the route's, written by the tenant later.
-pub fn allowances(m: &Model, c: &mut Contributions) {
+pub(crate) fn allowances(m: &Model, c: &mut Contributions) {
     let p = &m.profile;
     let base = FieldPath::root().key("cluster").key("gateways");
     let ours: BTreeSet<&str> = p.namespaces.iter().map(|n| n.name.as_str()).collect();
@@ -158,14 +158,14 @@ pub fn allowances(m: &Model, c: &mut Contributions) {
 }
 
 /// The namespaces the Gateways' proxies run in, which flows may name.
-pub fn outside_namespaces(m: &Model, out: &mut BTreeSet<String>) {
+pub(crate) fn outside_namespaces(m: &Model, out: &mut BTreeSet<String>) {
     for g in &m.profile.cluster.gateways {
         out.insert(g.proxy_namespace().to_owned());
     }
 }
 
 /// What the Gateways' flows cannot say by themselves.
-pub fn notes(m: &Model) -> Vec<String> {
+pub(crate) fn notes(m: &Model) -> Vec<String> {
     let gateways = &m.profile.cluster.gateways;
     if gateways.is_empty() {
         return Vec::new();

@@ -16,17 +16,17 @@ use crate::profile::NamespaceSpec;
 /// What one concern puts on a tenant Namespace object (the registry merges
 /// every concern's, in order, into one Namespace per profile namespace).
 #[derive(Debug, Default)]
-pub struct NamespaceMeta {
+pub(crate) struct NamespaceMeta {
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
 }
 
 /// Annotation carrying a cluster-wide grant's written justification.
-pub const JUSTIFICATION: &str = "kharden.dev/justification";
+pub(crate) const JUSTIFICATION: &str = "kharden.dev/justification";
 
 /// The namespace's `default` ServiceAccount with no API token mounted into the
 /// pods that run as it.
-pub fn default_service_account(metadata: ObjectMeta) -> Result<Manifest, RenderError> {
+pub(crate) fn default_service_account(metadata: ObjectMeta) -> Result<Manifest, RenderError> {
     Manifest::k8s(&ServiceAccount {
         metadata,
         automount_service_account_token: Some(false),
@@ -37,7 +37,7 @@ pub fn default_service_account(metadata: ObjectMeta) -> Result<Manifest, RenderE
 /// Metadata for an object inside `ns`: our label, plus the namespace annotations
 /// that `policy.propagateNamespaceAnnotations` copies onto every object there
 /// (the admission mutator does the same for objects kharden did not create).
-pub fn inner_meta(m: &Model, ns: &NamespaceSpec, name: &str) -> ObjectMeta {
+pub(crate) fn inner_meta(m: &Model, ns: &NamespaceSpec, name: &str) -> ObjectMeta {
     let mut md = meta(name, Some(&ns.name));
     let keys: BTreeSet<&String> = m
         .profile

@@ -1,18 +1,18 @@
 //! Stage 3: one file per concern, each with its checks, its rendering and its
 //! notes, and the one registry (`CONCERNS`) the pipeline runs them from.
 
-pub mod control_plane;
-pub mod extension;
-pub mod gateway;
-pub mod logging;
-pub mod mesh;
-pub mod metadata;
-pub mod namespace;
-pub mod netpol;
-pub mod network;
-pub mod policy;
-pub mod quota;
-pub mod rbac;
+pub(crate) mod control_plane;
+pub(crate) mod extension;
+pub(crate) mod gateway;
+pub(crate) mod logging;
+pub(crate) mod mesh;
+pub(crate) mod metadata;
+pub(crate) mod namespace;
+pub(crate) mod netpol;
+pub(crate) mod network;
+pub(crate) mod policy;
+pub(crate) mod quota;
+pub(crate) mod rbac;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,7 +29,7 @@ use metadata::NamespaceMeta;
 /// One concern as the pipeline sees it: its checks, its objects, its notes
 /// (what it could not express and the user must know) and what it puts on
 /// each tenant Namespace. Each is optional.
-pub struct Concern {
+pub(crate) struct Concern {
     pub name: &'static str,
     /// Checks the concern's part of the profile and fills its part of the plan.
     pub validate: fn(&Model, &mut Plan, &mut Vec<Diagnostic>),
@@ -78,7 +78,7 @@ const fn concern(
 /// Every concern, in the order checks run, objects are produced (the output
 /// is sorted by path anyway, so it only matters for messages) and notes print.
 /// A new concern is one file and one line here.
-pub const CONCERNS: &[Concern] = &[
+pub(crate) const CONCERNS: &[Concern] = &[
     concern(
         "apiserver",
         control_plane::validate,
@@ -179,7 +179,7 @@ fn namespaces(m: &Model) -> Result<Vec<Manifest>, RenderError> {
 }
 
 /// Every concern's checks, in order, each filling its part of the plan.
-pub fn validate_all(model: &Model, out: &mut Vec<Diagnostic>) -> Plan {
+pub(crate) fn validate_all(model: &Model, out: &mut Vec<Diagnostic>) -> Plan {
     let mut plan = Plan::default();
     for c in CONCERNS {
         (c.outside_namespaces)(model, &mut plan.outside_namespaces);
@@ -192,7 +192,7 @@ pub fn validate_all(model: &Model, out: &mut Vec<Diagnostic>) -> Plan {
 
 /// The allowance plan of a valid model: every concern's contribution, in
 /// registry order, without the halves of directions no namespace denies.
-pub fn allowances(model: &Model) -> Allowances {
+pub(crate) fn allowances(model: &Model) -> Allowances {
     let mut c = Contributions::default();
     for k in CONCERNS {
         (k.allowances)(model, &mut c);
@@ -205,7 +205,7 @@ pub fn allowances(model: &Model) -> Allowances {
 /// that are about half the work, network and mesh). Results are put back in
 /// `CONCERNS` order before they are inserted, so errors, insertion order and
 /// the output never depend on the threads.
-pub fn render_all(model: &Model) -> Result<ManifestSet, RenderError> {
+pub(crate) fn render_all(model: &Model) -> Result<ManifestSet, RenderError> {
     type Rendered = Result<Vec<Manifest>, RenderError>;
     // Heaviest first, so the two threads finish close together.
     let mut order: Vec<usize> = (0..CONCERNS.len()).collect();
@@ -256,6 +256,6 @@ const HEAVY: &[&str] = &["rbac", "policy", "quota", "namespace"];
 /// One line each for what a concern could not express and the user must know
 /// (settings a platform ignores, mesh limits, engine substitutes). `render`
 /// prints them on stderr; nothing is dropped silently.
-pub fn notes(model: &Model) -> Vec<String> {
+pub(crate) fn notes(model: &Model) -> Vec<String> {
     CONCERNS.iter().flat_map(|c| (c.notes)(model)).collect()
 }

@@ -18,7 +18,7 @@ const RESERVED: &[&str] = &["default", "kube-node-lease", "kube-public", "kube-s
 
 /// Checks names, labels and annotations, and decides each namespace's
 /// Pod Security levels.
-pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     plan.namespace = decide(m);
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, ns) in m.profile.namespaces.iter().enumerate() {
@@ -103,12 +103,12 @@ fn decided(m: &Model, ns: &NamespaceSpec) -> PodSecurity {
 }
 
 /// The Pod Security level a namespace enforces.
-pub fn level(m: &Model, ns: &NamespaceSpec) -> PodSecurityLevel {
+pub(crate) fn level(m: &Model, ns: &NamespaceSpec) -> PodSecurityLevel {
     decided(m, ns).level
 }
 
 /// The profile's own labels and annotations, and the Pod Security labels.
-pub fn metadata(m: &Model, ns: &NamespaceSpec) -> NamespaceMeta {
+pub(crate) fn metadata(m: &Model, ns: &NamespaceSpec) -> NamespaceMeta {
     let decided = decided(m, ns);
     let version = &m.plan.namespace.version;
     let mut labels = ns.labels.clone();

@@ -73,7 +73,7 @@ const CLOSED: [&str; 2] = ["services.loadbalancers", "services.nodeports"];
 /// Checks `defaults.quota`, `defaults.containerLimits` and each namespace's,
 /// and decides each namespace's quota and LimitRange into `plan.quota`
 /// (a value that does not parse has its diagnostic and is left out).
-pub fn validate(m: &Model, plan: &mut Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(m: &Model, plan: &mut Plan, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;
     let d = FieldPath::root().key("defaults");
     let mut base: HardValues = CLOSED
@@ -330,7 +330,7 @@ fn quantities<'a>(
 }
 
 /// The ResourceQuota and LimitRange of each namespace, from `plan.quota`.
-pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
+pub(crate) fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let mut out = Vec::new();
     for (ns, q) in m.profile.namespaces.iter().zip(&m.plan.quota.namespaces) {
         let mut metadata = inner_meta(m, ns, NAME);

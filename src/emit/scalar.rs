@@ -10,7 +10,7 @@ use serde::ser::{self, Serialize};
 
 /// Why an object could not be emitted: a shape kharden never builds.
 #[derive(Debug)]
-pub struct Error(pub(super) String);
+pub(crate) struct Error(pub(super) String);
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -21,7 +21,7 @@ pub struct Change {
 }
 
 /// What changed from `old` to `new`, in fact order.
-pub fn changes(old: &Facts, new: &Facts) -> Vec<Change> {
+pub(crate) fn changes(old: &Facts, new: &Facts) -> Vec<Change> {
     let mut keys: Vec<&Fact> = old.keys().chain(new.keys()).collect();
     keys.sort();
     keys.dedup();
@@ -331,7 +331,7 @@ fn or_none(s: &str) -> &str {
 }
 
 /// A readable summary of a fact set: per namespace, then cluster-wide.
-pub fn summary(f: &Facts) -> String {
+pub(crate) fn summary(f: &Facts) -> String {
     let mut by_scope: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (k, v) in f {
         let (scope, line) = match k {

@@ -12,11 +12,11 @@ use crate::profile::{Direction, MeshProvider, MtlsMode, OutboundTraffic, Peer};
 
 mod changes;
 
-pub use changes::{Change, changes, summary};
+pub(crate) use changes::{Change, changes, summary};
 
 /// One fact. The variant order is the order facts are listed in.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Fact {
+pub(crate) enum Fact {
     Namespace {
         ns: String,
     },
@@ -109,7 +109,7 @@ pub enum Fact {
 }
 
 /// Facts with their values (`""` for facts that are simply present).
-pub type Facts = BTreeMap<Fact, String>;
+pub(crate) type Facts = BTreeMap<Fact, String>;
 
 fn subject(user: Option<&str>, group: Option<&str>) -> String {
     match (user, group) {
@@ -167,7 +167,7 @@ fn rule_text(
 }
 
 /// Every fact of a validated model.
-pub fn facts(m: &Model) -> Facts {
+pub(crate) fn facts(m: &Model) -> Facts {
     let p = &m.profile;
     let mut f = Facts::new();
     let mut set = |fact: Fact, value: String| {

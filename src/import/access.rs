@@ -41,7 +41,7 @@ pub fn atoms(rules: &[RuleSpec]) -> BTreeSet<Atom> {
 
 /// What the dump's bindings become in the profile.
 #[derive(Debug, Default)]
-pub struct Access {
+pub(super) struct Access {
     pub roles: BTreeMap<String, RoleSpec>,
     /// Per namespace: the user and group grants.
     pub entries: BTreeMap<String, Vec<AccessEntry>>,
@@ -203,7 +203,7 @@ fn expressible(platform: Platform, kind: &str, name: &str) -> bool {
 type Bound = (String, Vec<RuleSpec>);
 
 /// Map the dump's bindings; `imported` are the namespaces the profile gets.
-pub fn map(objs: &[Obj], imported: &BTreeSet<String>, platform: Platform) -> Access {
+pub(super) fn map(objs: &[Obj], imported: &BTreeSet<String>, platform: Platform) -> Access {
     let mut a = Access::default();
     let mut namer = Namer::default();
     let mut bindings: Vec<&Obj> = objs.iter().filter(|o| o.kind == "RoleBinding").collect();

@@ -25,7 +25,7 @@ fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-pub fn build(dump: Dump, opts: &Options) -> Result<Imported, Error> {
+pub(super) fn build(dump: Dump, opts: &Options) -> Result<Imported, Error> {
     let mut notes = dump.notes;
     let objs = dump.objects;
     if dump.secrets > 0 {

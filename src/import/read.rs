@@ -21,13 +21,13 @@ impl Obj {
 }
 
 /// The value at a path of keys.
-pub fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+pub(super) fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(v, |v, k| v.get(k))
 }
 
 /// What reading found: the objects, and notes on what was skipped.
 #[derive(Debug, Default)]
-pub struct Dump {
+pub(super) struct Dump {
     pub objects: Vec<Obj>,
     pub secrets: usize,
     pub notes: Vec<String>,
@@ -42,7 +42,7 @@ pub struct ReadError {
 }
 
 /// Add the documents of one file (`display` names it in messages).
-pub fn add(dump: &mut Dump, display: &str, text: &str) -> Result<(), ReadError> {
+pub(super) fn add(dump: &mut Dump, display: &str, text: &str) -> Result<(), ReadError> {
     let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| ReadError {
         file: display.to_owned(),
         why: e.to_string(),

@@ -20,7 +20,7 @@ mod kubeadm;
 
 /// The questions every platform answers. No method has a default: a new
 /// platform's file must answer each one.
-pub trait Rules: Sync {
+pub(crate) trait Rules: Sync {
     /// The platform's name as the profile writes it (`cluster.platform`).
     fn name(&self) -> &'static str;
     /// Who runs the control plane, and so whether kharden writes the files its
@@ -39,7 +39,7 @@ pub trait Rules: Sync {
 
 /// Who runs the control plane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ControlPlane {
+pub(crate) enum ControlPlane {
     /// The cluster's own nodes: kharden writes the files they read (kubeadm
     /// configuration, kubelet, encryption, audit policy), and the control-plane
     /// and audit logs are files on those nodes, which the collector ships.
@@ -52,7 +52,7 @@ pub enum ControlPlane {
 
 /// How users sign in on a platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Identity {
+pub(crate) struct Identity {
     /// Whose rules prefix OIDC user and group names (RBAC subjects get the same).
     pub prefixes: Prefixes,
     /// Users sign in through Entra ID: only its issuers are accepted, it names
@@ -67,7 +67,7 @@ pub struct Identity {
 impl Identity {
     /// The `identity.mode` whose rules prefix names here (`configured` is the
     /// profile's), or `None` when no prefix applies.
-    pub fn prefix_mode(&self, configured: IdentityMode) -> Option<IdentityMode> {
+    pub(crate) fn prefix_mode(&self, configured: IdentityMode) -> Option<IdentityMode> {
         match self.prefixes {
             Prefixes::Mode => Some(configured),
             Prefixes::Flags => Some(IdentityMode::Flags),
@@ -78,7 +78,7 @@ impl Identity {
 
 /// Whose rules decide the prefixes of OIDC user and group names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Prefixes {
+pub(crate) enum Prefixes {
     /// The API server's, by `identity.mode` (flags or structured config).
     Mode,
     /// The flags' rules whatever `identity.mode` says (an OIDC identity
@@ -91,7 +91,7 @@ pub enum Prefixes {
 /// Work a layer above this one does differently on each platform. One method
 /// per platform and no defaults, so a new platform fails to compile until every
 /// such job handles it.
-pub trait PerPlatform {
+pub(crate) trait PerPlatform {
     type Out;
     fn kubeadm(self) -> Self::Out;
     fn eks(self) -> Self::Out;
@@ -100,7 +100,7 @@ pub trait PerPlatform {
 }
 
 /// Runs `job`'s method for `platform`: the one `match` on the platform.
-pub fn dispatch<J: PerPlatform>(platform: Platform, job: J) -> J::Out {
+pub(crate) fn dispatch<J: PerPlatform>(platform: Platform, job: J) -> J::Out {
     match platform {
         Platform::Kubeadm => job.kubeadm(),
         Platform::Eks => job.eks(),
@@ -111,7 +111,7 @@ pub fn dispatch<J: PerPlatform>(platform: Platform, job: J) -> J::Out {
 
 /// Every platform, in the order `--platform` lists them (a test checks it
 /// against the profile schema's list).
-pub const ALL: [Platform; 4] = [
+pub(crate) const ALL: [Platform; 4] = [
     Platform::Kubeadm,
     Platform::Aks,
     Platform::Eks,
@@ -119,17 +119,17 @@ pub const ALL: [Platform; 4] = [
 ];
 
 /// The platform the profile spells `name`.
-pub fn named(name: &str) -> Option<Platform> {
+pub(crate) fn named(name: &str) -> Option<Platform> {
     ALL.into_iter().find(|p| of(*p).name() == name)
 }
 
 /// Every platform's name, as the profile writes it.
-pub fn names() -> impl Iterator<Item = &'static str> {
+pub(crate) fn names() -> impl Iterator<Item = &'static str> {
     ALL.into_iter().map(|p| of(p).name())
 }
 
 /// The rules of `platform`.
-pub fn of(platform: Platform) -> &'static dyn Rules {
+pub(crate) fn of(platform: Platform) -> &'static dyn Rules {
     dispatch(platform, RulesOf)
 }
 

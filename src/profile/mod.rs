@@ -27,9 +27,9 @@ mod components;
 mod control_plane;
 mod services;
 
-pub use components::*;
-pub use control_plane::*;
-pub use services::*;
+pub(crate) use components::*;
+pub(crate) use control_plane::*;
+pub(crate) use services::*;
 
 /// One file describes the whole hardening of one cluster.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

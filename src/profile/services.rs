@@ -303,11 +303,11 @@ section! {
 }
 
 /// The rule key Pod Security goes by in `policy.enforcement.rules`.
-pub const POD_SECURITY_RULE: &str = "podSecurity";
+pub(crate) const POD_SECURITY_RULE: &str = "podSecurity";
 
 /// The Namespace annotation naming the Pod Security level a rollout holds
 /// `enforce` back from (`policy.enforcement` warn or audit).
-pub const POD_SECURITY_TARGET: &str = "kharden.dev/pod-security-target";
+pub(crate) const POD_SECURITY_TARGET: &str = "kharden.dev/pod-security-target";
 
 impl Enforcement {
     /// The mode of `rule` (a `policy` field name or `podSecurity`) in

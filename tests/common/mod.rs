@@ -5,22 +5,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The date every test renders at, so exception expiry never depends on the calendar.
-pub const TODAY: &str = "2026-11-26";
+pub(crate) const TODAY: &str = "2026-11-26";
 
 /// The profile contract, vendored from `../shared/profile.example.yaml` (`tests/hermetic/vendored.rs`
 /// keeps the copy current).
-pub const CONTRACT: &str = "tests/data/profile.example.yaml";
+pub(crate) const CONTRACT: &str = "tests/data/profile.example.yaml";
 
-pub fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Run the real binary from the crate root.
-pub fn kharden(args: &[&str]) -> Output {
+pub(crate) fn kharden(args: &[&str]) -> Output {
     kharden_in(&root(), args)
 }
 
-pub fn kharden_in(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn kharden_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kharden"))
         .args(args)
         .current_dir(dir)
@@ -29,16 +29,16 @@ pub fn kharden_in(dir: &Path, args: &[&str]) -> Output {
         .expect("run kharden")
 }
 
-pub fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-pub fn stdout(o: &Output) -> String {
+pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// Every example profile: `examples/<name>.yaml`, rendered to `out/<name>/`.
-pub fn examples() -> Vec<String> {
+pub(crate) fn examples() -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(root().join("examples"))
         .unwrap()
         .filter_map(|e| {
@@ -52,7 +52,7 @@ pub fn examples() -> Vec<String> {
 }
 
 /// Every file under `dir`, by relative path.
-pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+pub(crate) fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     let mut out = std::collections::BTreeMap::new();
     let mut todo = vec![dir.to_path_buf()];
     while let Some(d) = todo.pop() {
@@ -76,7 +76,7 @@ pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
 /// A program of the pinned validator venv (`$KHARDEN_TOOLS`, by default
 /// `.tools/venv/bin`, installed by `scripts/setup-tools`). Fails, never skips,
 /// without it.
-pub fn tool(name: &str) -> PathBuf {
+pub(crate) fn tool(name: &str) -> PathBuf {
     let dir = std::env::var_os("KHARDEN_TOOLS")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join(".tools/venv/bin"));
@@ -90,6 +90,6 @@ pub fn tool(name: &str) -> PathBuf {
 }
 
 /// The venv's Python, which has PyYAML and jsonschema.
-pub fn tools_python() -> PathBuf {
+pub(crate) fn tools_python() -> PathBuf {
     tool("python")
 }

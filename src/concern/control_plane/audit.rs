@@ -15,16 +15,16 @@ use crate::profile::{AuditLevel, AuditResources, AuditRule};
 use crate::source::FieldPath;
 
 /// Where the policy file lives on a kubeadm control-plane node.
-pub const POLICY_PATH: &str = "/etc/kubernetes/audit-policy.yaml";
+pub(crate) const POLICY_PATH: &str = "/etc/kubernetes/audit-policy.yaml";
 
 /// The audit log, as the checks accepted it; `None` when auditing is off.
-pub fn log(m: &Model) -> Option<&AuditLog> {
+pub(crate) fn log(m: &Model) -> Option<&AuditLog> {
     m.plan.control_plane.audit_log.as_ref()
 }
 
 /// A kube-apiserver flag with the CIS control it satisfies.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Flag {
+pub(crate) struct Flag {
     pub name: &'static str,
     pub value: String,
     /// The CIS Kubernetes Benchmark id (and a short reason), for the output's comments.
@@ -32,7 +32,7 @@ pub struct Flag {
 }
 
 /// The audit flags; empty when auditing is off.
-pub fn flags(m: &Model) -> Vec<Flag> {
+pub(crate) fn flags(m: &Model) -> Vec<Flag> {
     let a = &m.profile.api_server.audit;
     let Some(log) = log(m) else {
         return Vec::new();
@@ -73,7 +73,7 @@ pub fn flags(m: &Model) -> Vec<Flag> {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Policy {
+pub(crate) struct Policy {
     api_version: &'static str,
     kind: &'static str,
     omit_stages: Vec<&'static str>,
@@ -105,7 +105,7 @@ fn rule(level: AuditLevel) -> AuditRule {
 }
 
 /// The audit policy; the order of the rules is the point (first match wins).
-pub fn policy(m: &Model) -> Policy {
+pub(crate) fn policy(m: &Model) -> Policy {
     use AuditLevel::*;
     let mut rules = vec![
         // 1. Noise: high-volume reads by system components, health probes, events.
@@ -191,7 +191,7 @@ pub fn policy(m: &Model) -> Policy {
 
 /// Checks of `apiServer.audit`; the log the API server writes when they pass
 /// and auditing is on.
-pub fn validate(m: &Model, out: &mut Vec<Diagnostic>) -> Option<AuditLog> {
+pub(crate) fn validate(m: &Model, out: &mut Vec<Diagnostic>) -> Option<AuditLog> {
     let audit = &m.profile.api_server.audit;
     let ap = FieldPath::root().key("apiServer").key("audit");
     let absolute = audit.log_path.starts_with('/');

@@ -14,15 +14,15 @@ use crate::profile::EncryptionProvider;
 use crate::source::FieldPath;
 
 /// Where the file goes on every control-plane node (and is mounted from).
-pub const CONFIG_PATH: &str = "/etc/kubernetes/encryption-config.yaml";
+pub(crate) const CONFIG_PATH: &str = "/etc/kubernetes/encryption-config.yaml";
 
 /// Not base64 on purpose: the API server fails to start on it ("illegal base64
 /// data"), so a forgotten key is loud, never a shared or weak one.
-pub const KEY_PLACEHOLDER: &str = "REPLACE-ME: head -c 32 /dev/urandom | base64";
+pub(crate) const KEY_PLACEHOLDER: &str = "REPLACE-ME: head -c 32 /dev/urandom | base64";
 
 /// The directory to mount into the static pod for the KMS socket, when the
 /// provider is `kms`.
-pub fn kms_socket_dir(m: &Model) -> Option<&str> {
+pub(crate) fn kms_socket_dir(m: &Model) -> Option<&str> {
     match &m.plan.control_plane.encryption {
         Encryption::Kms { socket_dir, .. } => Some(socket_dir),
         Encryption::Key(_) => None,
@@ -31,7 +31,7 @@ pub fn kms_socket_dir(m: &Model) -> Option<&str> {
 
 /// Checks of `apiServer.encryption`; the provider they accept goes to
 /// `plan.control_plane.encryption`.
-pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let e = &m.profile.api_server.encryption;
     let base = FieldPath::root().key("apiServer").key("encryption");
     let kms = e.provider == EncryptionProvider::Kms;
@@ -101,7 +101,7 @@ pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnosti
 /// The EncryptionConfiguration: the chosen provider first (it encrypts every
 /// write), then `identity` so Secrets written before it stay readable until
 /// they are rewritten.
-pub fn config(m: &Model) -> Value {
+pub(crate) fn config(m: &Model) -> Value {
     let first = match &m.plan.control_plane.encryption {
         Encryption::Kms { endpoint, name, .. } => json!({"kms": {
             "apiVersion": "v2",
@@ -120,7 +120,7 @@ pub fn config(m: &Model) -> Value {
     })
 }
 
-pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
+pub(crate) fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     if m.platform().control_plane() != ControlPlane::Nodes {
         return Ok(Vec::new());
     }

@@ -5,7 +5,7 @@ use super::*;
 
 /// Cipher suites for TLS 1.2: ECDHE with AEAD only, all inside the CIS 1.2.29
 /// allow-list (TLS 1.3 suites are not configurable in Go and are always strong).
-pub const CIPHER_SUITES: &[&str] = &[
+pub(super) const CIPHER_SUITES: &[&str] = &[
     "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
     "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
     "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
@@ -20,7 +20,7 @@ pub const CIPHER_SUITES: &[&str] = &[
 /// Src: kubernetes/kubernetes cmd/kubeadm/app/phases/controlplane/manifests.go
 /// (`getAPIServerCommand`).
 #[cfg(test)]
-pub const KUBEADM_APISERVER_DEFAULTS: &[(&str, &str)] = &[
+pub(super) const KUBEADM_APISERVER_DEFAULTS: &[(&str, &str)] = &[
     ("allow-privileged", "true"),
     ("authorization-mode", "Node,RBAC"),
     ("client-ca-file", "/etc/kubernetes/pki/ca.crt"),
@@ -67,7 +67,7 @@ fn flag(name: &'static str, value: &str, cis: &'static str) -> Flag {
 }
 
 /// Every kube-apiserver flag kharden sets on kubeadm, in output order.
-pub fn kubeadm_flags(m: &Model) -> Vec<Flag> {
+pub(crate) fn kubeadm_flags(m: &Model) -> Vec<Flag> {
     let mut out = Vec::new();
     if identity::uses_config_file(m) {
         out.push(flag(

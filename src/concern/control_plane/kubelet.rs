@@ -14,7 +14,7 @@ use crate::platform::ControlPlane;
 /// the API server's requests (CIS 4.2.3).
 const CLIENT_CA: &str = "/etc/kubernetes/pki/ca.crt";
 
-pub fn config() -> Value {
+pub(crate) fn config() -> Value {
     json!({
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
         "kind": "KubeletConfiguration",
@@ -33,7 +33,7 @@ pub fn config() -> Value {
     })
 }
 
-pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
+pub(crate) fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     if m.platform().control_plane() != ControlPlane::Nodes {
         return Ok(Vec::new());
     }

@@ -99,7 +99,7 @@ fn diagnostic_setting_template(m: &Model, cp: bool, audit: bool) -> Value {
 
 /// The platform's own export of the logs `logging` asks for, beyond its
 /// cluster settings (the AKS diagnostic setting).
-pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
+pub(crate) fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let (cp, audit) = asked(m);
     if !(cp || audit) {
         return Ok(Vec::new());
@@ -109,7 +109,7 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
 
 /// One line per platform on where the exported logs are and how they reach
 /// Elasticsearch, when `logging` asks for control-plane or audit logs.
-pub fn notes(m: &Model) -> Vec<String> {
+pub(crate) fn notes(m: &Model) -> Vec<String> {
     let (cp, audit) = asked(m);
     if !(cp || audit) {
         return Vec::new();

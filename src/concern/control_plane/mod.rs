@@ -32,28 +32,28 @@ use crate::platform::{ControlPlane, PerPlatform};
 use crate::source::FieldPath;
 
 mod aks;
-pub mod audit;
+pub(crate) mod audit;
 mod eks;
-pub mod encryption;
+pub(crate) mod encryption;
 mod flags;
 mod gke;
-pub mod identity;
+pub(crate) mod identity;
 mod kubeadm;
-pub mod kubelet;
-pub mod managed_logs;
+pub(crate) mod kubelet;
+pub(crate) mod managed_logs;
 #[cfg(test)]
 mod tests;
-pub mod valid;
+pub(crate) mod valid;
 
 use audit::Flag;
-pub use flags::kubeadm_flags;
+pub(crate) use flags::kubeadm_flags;
 use valid::At;
 
 /// The encryption-at-rest config on a kubeadm control-plane node (written by
 /// `encryption` with a key placeholder; kharden never writes keys).
-pub use encryption::CONFIG_PATH as ENCRYPTION_CONFIG_PATH;
+pub(crate) use encryption::CONFIG_PATH as ENCRYPTION_CONFIG_PATH;
 /// Where `kubeadm init` reads the per-node patches kharden writes.
-pub const PATCH_DIR: &str = "/etc/kubernetes/kharden-patches";
+pub(crate) const PATCH_DIR: &str = "/etc/kubernetes/kharden-patches";
 
 /// The kubeadm cluster CA, which kubeadm already mounts (`/etc/kubernetes/pki`).
 const CLUSTER_CA: &str = "/etc/kubernetes/pki/ca.crt";
@@ -99,12 +99,12 @@ fn target(m: &Model) -> &'static dyn Target {
 }
 
 /// The platform's control-plane files.
-pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
+pub(crate) fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     target(m).render(m)
 }
 
 /// At most one warning line: the fields the chosen platform does not use.
-pub fn warnings(m: &Model) -> Vec<String> {
+pub(crate) fn warnings(m: &Model) -> Vec<String> {
     let parts = target(m).warnings(m);
     if parts.is_empty() {
         Vec::new()
@@ -194,7 +194,7 @@ fn is_private(ip: IpAddr) -> bool {
 
 /// Checks of `apiServer` (audit checks live in `audit`); the addresses and
 /// networks they accept go to `plan.control_plane`.
-pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let a = &m.profile.api_server;
     let base = FieldPath::root().key("apiServer");
     // Where kharden writes the API server's command line, `private` is an

@@ -14,13 +14,13 @@ use crate::profile::Direction;
 use crate::source::FieldPath;
 
 /// The collector's namespace, which flows may name.
-pub fn outside_namespaces(m: &Model, out: &mut std::collections::BTreeSet<String>) {
+pub(crate) fn outside_namespaces(m: &Model, out: &mut std::collections::BTreeSet<String>) {
     if let Some(l) = &m.profile.logging {
         out.insert(l.namespace.clone());
     }
 }
 
-pub fn allowances(m: &Model, c: &mut Contributions) {
+pub(crate) fn allowances(m: &Model, c: &mut Contributions) {
     let Some(l) = &m.profile.logging else {
         return;
     };

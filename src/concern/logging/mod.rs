@@ -39,14 +39,14 @@ mod pipeline;
 mod tests;
 mod validate;
 
-pub use allowances::{allowances, outside_namespaces};
+pub(crate) use allowances::{allowances, outside_namespaces};
 use daemonset::daemon_set;
-pub use pipeline::{Plan, config_files};
-pub use validate::validate;
+pub(crate) use pipeline::{Plan, config_files};
+pub(crate) use validate::validate;
 
 /// The collectors' default images: the platform model holds them (the
 /// policy plan reads them to allow their registries).
-pub use crate::components::{FLUENT_BIT_IMAGE, FLUENTD_IMAGE};
+pub(crate) use crate::components::{FLUENT_BIT_IMAGE, FLUENTD_IMAGE};
 
 const FLUENTD_TEMPLATE: &str = include_str!("../../../templates/fluent.conf.tera");
 const FLUENT_BIT_TEMPLATE: &str = include_str!("../../../templates/fluent-bit.conf.tera");
@@ -119,7 +119,7 @@ fn state_dir(c: Collector) -> String {
 
 /// An Elasticsearch inside the cluster usually has a certificate from its
 /// own CA (ECK makes one), which the image's public bundle cannot verify.
-pub fn notes(m: &Model) -> Vec<String> {
+pub(crate) fn notes(m: &Model) -> Vec<String> {
     let Some(p) = &m.plan.logging else {
         return Vec::new();
     };
@@ -134,7 +134,7 @@ pub fn notes(m: &Model) -> Vec<String> {
     }
 }
 
-pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
+pub(crate) fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let Some(plan) = &m.plan.logging else {
         return Ok(Vec::new());
     };

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::manifest::RenderError;
-pub use crate::plan::logging::Plan;
+pub(crate) use crate::plan::logging::Plan;
 
 impl Plan {
     pub(super) fn from_model(m: &Model) -> Option<Plan> {
@@ -205,7 +205,7 @@ pub(super) fn view(p: &Plan) -> View {
 
 /// Why a value cannot be written into a collector's configuration file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigValueError {
+pub(super) enum ConfigValueError {
     #[error("`{}` contains the control character {c:?}, which fluent.conf cannot hold", .text.escape_debug())]
     FluentdControl { text: String, c: char },
     #[error("`{}` cannot be written into the Fluent Bit configuration: {why}", .text.escape_debug())]
@@ -214,7 +214,7 @@ pub enum ConfigValueError {
 
 /// What a Fluent Bit classic-format value cannot hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum FluentBitReason {
+pub(super) enum FluentBitReason {
     #[error("it is empty")]
     Empty,
     #[error("it contains a control character")]
@@ -230,7 +230,7 @@ pub enum FluentBitReason {
 /// Quote `s` as a fluent.conf double-quoted string: `\`, `"` and `#` are
 /// escaped (an unescaped `#{` would run embedded Ruby). Control characters
 /// (newlines, tabs) cannot be written safely and are refused.
-pub fn fluent_quote(s: &str) -> Result<String, ConfigValueError> {
+pub(super) fn fluent_quote(s: &str) -> Result<String, ConfigValueError> {
     if let Some(c) = s.chars().find(|c| c.is_control()) {
         return Err(ConfigValueError::FluentdControl {
             text: s.to_owned(),
@@ -252,7 +252,7 @@ pub fn fluent_quote(s: &str) -> Result<String, ConfigValueError> {
 /// A Fluent Bit classic-format value: the rest of the line, trimmed, with
 /// `${NAME}` expanded and no escapes. Anything that would change on the way
 /// through (control characters, outer white space, `${`, `#`) is refused.
-pub fn fluentbit_value(s: &str) -> Result<String, ConfigValueError> {
+pub(super) fn fluentbit_value(s: &str) -> Result<String, ConfigValueError> {
     let bad = if s.is_empty() {
         Some(FluentBitReason::Empty)
     } else if s.chars().any(char::is_control) {
@@ -303,7 +303,7 @@ pub(super) fn engine() -> Result<tera::Tera, RenderError> {
 }
 
 /// The collector's configuration files, by file name.
-pub fn config_files(p: &Plan) -> Result<BTreeMap<String, String>, RenderError> {
+pub(crate) fn config_files(p: &Plan) -> Result<BTreeMap<String, String>, RenderError> {
     let t = engine()?;
     let ctx = tera::Context::from_serialize(&view(p)).map_err(RenderError::internal)?;
     let name = match p.collector {

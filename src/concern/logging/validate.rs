@@ -5,7 +5,7 @@
 use super::*;
 
 /// Checks `logging` and decides the collector (`plan.logging`).
-pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let Some(l) = &m.profile.logging else { return };
     let p = &m.profile;
     let base = FieldPath::root().key("logging");
@@ -156,7 +156,7 @@ pub(super) fn audit_source(
 
 /// Why the collector cannot tail an audit log path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AuditPathError {
+pub(super) enum AuditPathError {
     #[error(
         "it contains a control character (such as a newline), which no collector configuration can hold"
     )]
@@ -178,7 +178,7 @@ pub enum AuditPathError {
 }
 
 /// Why the collector cannot tail `p` (an absolute path), if it cannot.
-pub fn audit_path(p: &str, collector: Collector) -> Result<(), AuditPathError> {
+pub(super) fn audit_path(p: &str, collector: Collector) -> Result<(), AuditPathError> {
     if p.chars().any(char::is_control) {
         return Err(AuditPathError::Control);
     }

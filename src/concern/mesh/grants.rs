@@ -71,7 +71,7 @@ pub(super) fn group<'a>(
 /// The mesh's L4 allowances: sidecars reach their control plane (a Windows
 /// namespace has none), Istio's egress gateway carries the external hosts, and
 /// Istio's ingress gateway reaches every namespace.
-pub fn allowances(m: &Model, c: &mut Contributions) {
+pub(crate) fn allowances(m: &Model, c: &mut Contributions) {
     let Some(mesh) = &m.profile.mesh else {
         return;
     };
@@ -156,7 +156,7 @@ pub fn allowances(m: &Model, c: &mut Contributions) {
 }
 
 /// The mesh's control-plane namespace, which flows may name.
-pub fn outside_namespaces(m: &Model, out: &mut BTreeSet<String>) {
+pub(crate) fn outside_namespaces(m: &Model, out: &mut BTreeSet<String>) {
     match m.profile.mesh.as_ref().map(|x| x.provider) {
         Some(MeshProvider::Istio) => {
             out.insert(ISTIO_NS.to_owned());

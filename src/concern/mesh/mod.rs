@@ -34,15 +34,15 @@ mod grants;
 mod istio;
 mod istio_types;
 mod linkerd;
-pub mod sidecar;
+pub(crate) mod sidecar;
 #[cfg(test)]
 mod tests;
 mod validate;
 
-pub use grants::{allowances, outside_namespaces};
+pub(crate) use grants::{allowances, outside_namespaces};
 use istio::render_istio;
 use linkerd::{render_linkerd, server_name};
-pub use validate::validate;
+pub(crate) use validate::validate;
 use validate::{linkerd_rule_ports, rule_ports};
 
 /// Linkerd's default trust domain; identities are `<sa>.<ns>.serviceaccount.identity.linkerd.<domain>`.
@@ -59,7 +59,7 @@ fn provider(m: &Model) -> MeshProvider {
 
 /// What the mesh needs on a tenant Namespace: injection (off, and said so, for
 /// Windows namespaces), and for Linkerd its default deny, proxy sizing and log.
-pub fn namespace_meta(m: &Model, ns: &NamespaceSpec) -> NamespaceMeta {
+pub(crate) fn namespace_meta(m: &Model, ns: &NamespaceSpec) -> NamespaceMeta {
     NamespaceMeta {
         labels: namespace_labels(m, ns),
         annotations: namespace_annotations(m, ns),
@@ -249,7 +249,7 @@ fn windows_flow_gaps(m: &Model) -> Vec<String> {
         .collect()
 }
 
-pub fn notes(m: &Model) -> Vec<String> {
+pub(crate) fn notes(m: &Model) -> Vec<String> {
     let mut out = Vec::new();
     let Some(mesh) = &m.profile.mesh else {
         return out;
@@ -372,7 +372,7 @@ pub fn notes(m: &Model) -> Vec<String> {
     out
 }
 
-pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
+pub(crate) fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let mut out = Vec::new();
     match provider(m) {
         MeshProvider::Istio => render_istio(m, &mut out)?,

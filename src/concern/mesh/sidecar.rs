@@ -51,7 +51,7 @@ fn meshed_limits<'a>(
 }
 
 /// The proxy's resources for this profile, as `validate` decided them.
-pub fn resources(m: &Model) -> &Resources {
+pub(crate) fn resources(m: &Model) -> &Resources {
     &m.plan.mesh_sidecar
 }
 
@@ -115,7 +115,7 @@ fn explicit(
 /// what a meshed namespace's LimitRange would refuse (limit above `max`,
 /// request below `min`), and a request above its limit, which the API
 /// server refuses in every pod.
-pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let Some(r) = m
         .profile
         .mesh
@@ -210,7 +210,7 @@ struct Bound<'a> {
 /// Lint: how many pods of default size (one app container with the
 /// LimitRange defaults, plus the proxy) the namespace's compute quota holds,
 /// when that is fewer than its `pods` quota.
-pub fn quota_gaps(m: &Model) -> Vec<(usize, String)> {
+pub(crate) fn quota_gaps(m: &Model) -> Vec<(usize, String)> {
     let res = resources(m);
     let mut out = Vec::new();
     let quotas = m.profile.namespaces.iter().zip(&m.plan.quota.namespaces);

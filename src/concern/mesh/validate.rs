@@ -8,7 +8,7 @@ use super::*;
 
 /// Why a text is not a mesh duration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DurationError {
+pub(super) enum DurationError {
     #[error("it is empty")]
     Empty,
     #[error("`{0}` is not a duration")]
@@ -18,7 +18,7 @@ pub enum DurationError {
 }
 
 /// A duration such as `15s`, `500ms`, `1m30s`.
-pub fn parse_duration(s: &str) -> Result<(), DurationError> {
+pub(super) fn parse_duration(s: &str) -> Result<(), DurationError> {
     let mut rest = s;
     if rest.is_empty() {
         return Err(DurationError::Empty);
@@ -72,7 +72,7 @@ fn windows_namespaces(m: &Model, out: &mut Vec<Diagnostic>) {
     }
 }
 
-pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     windows_namespaces(m, out);
     super::sidecar::validate(m, plan, out);
     let p = &m.profile;

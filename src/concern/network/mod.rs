@@ -54,7 +54,7 @@ fn external_namespaces(m: &Model, plan: &crate::plan::Plan) -> BTreeSet<String> 
     out
 }
 
-pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;
     let defaults = FieldPath::root().key("defaults").key("network");
     if let Some(r) = &p.defaults.network.allow_from_ingress_controller {
@@ -236,7 +236,7 @@ fn check_effect(
 
 /// Each profile namespace's default deny, the defaults' allowances, and both
 /// halves of every flow.
-pub fn allowances(m: &Model, c: &mut Contributions) {
+pub(crate) fn allowances(m: &Model, c: &mut Contributions) {
     let d = &m.profile.defaults.network;
     let defaults = FieldPath::root().key("defaults").key("network");
     // One copy of what every namespace's allowances share.
@@ -392,7 +392,7 @@ struct Policy<'a> {
 
 /// The plan's NetworkPolicies: per namespace its default deny and a policy per
 /// allowance name.
-pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
+pub(crate) fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let by_name = index(m);
     let mut done = Vec::new();
     for (ns, plan) in m.plan.allowances.namespaces() {

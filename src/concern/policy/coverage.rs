@@ -19,13 +19,13 @@ use crate::source::FieldPath;
 const RESOURCES: &[&str] = &["cpu", "memory", "ephemeral-storage"];
 
 /// The row standing for every namespace the profile does not list.
-pub const OTHERS: &str = "every other namespace (default, and any created later)";
+pub(crate) const OTHERS: &str = "every other namespace (default, and any created later)";
 
 /// Profile namespaces whose LimitRange gives a default limit for each of
 /// `resources`. The API server defaults a LimitRange's `default` from its
 /// `max`, so either one gives pods the limit; LimitRanger is a mutating
 /// admission plugin and runs before every validating policy.
-pub fn limit_range_defaults(m: &Model, quota: &Quotas, resources: &[String]) -> Vec<String> {
+pub(crate) fn limit_range_defaults(m: &Model, quota: &Quotas, resources: &[String]) -> Vec<String> {
     m.profile
         .namespaces
         .iter()
@@ -43,7 +43,7 @@ pub fn limit_range_defaults(m: &Model, quota: &Quotas, resources: &[String]) -> 
 
 /// Profile namespaces whose quota allows node ports (`services.nodeports`
 /// above 0): `noNodePorts` leaves them to the quota.
-pub fn quota_node_ports(m: &Model, quota: &Quotas) -> Vec<String> {
+pub(crate) fn quota_node_ports(m: &Model, quota: &Quotas) -> Vec<String> {
     m.profile
         .namespaces
         .iter()
@@ -86,7 +86,7 @@ pub(super) fn leave_to_namespaces(m: &Model, quota: &Quotas, pol: &Policy, plan:
 }
 
 /// `policy.requiredLimits` names container resources.
-pub fn validate(pol: &Policy, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(pol: &Policy, out: &mut Vec<Diagnostic>) {
     for (i, r) in pol.required_limits.iter().enumerate() {
         if !RESOURCES.contains(&r.as_str()) {
             out.push(
@@ -110,7 +110,7 @@ pub fn validate(pol: &Policy, out: &mut Vec<Diagnostic>) {
 
 /// How an admission rule stands in one namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Guard {
+pub(crate) enum Guard {
     /// The profile turns the rule off (or has no `policy` section).
     Off,
     /// The namespace is exempt from admission rules.
@@ -128,7 +128,7 @@ pub enum Guard {
 
 /// How one namespace (or, as `OTHERS`, all the unlisted ones) is protected.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Coverage {
+pub(crate) struct Coverage {
     pub namespace: String,
     /// `profile`, `outside the profile` or `exempt`.
     pub class: &'static str,
@@ -195,7 +195,7 @@ fn guard(
 
 /// Every profile namespace, then every exempt namespace the profile does not
 /// list, then the row for all the others.
-pub fn coverage(m: &Model) -> Vec<Coverage> {
+pub(crate) fn coverage(m: &Model) -> Vec<Coverage> {
     let plan = plan(m);
     let base = |r: Rule| plan.iter().find(|i| i.rule == r && i.suffix.is_empty());
     let (nodeports, limits) = (base(Rule::NoNodePorts), base(Rule::RequiredLimits));
@@ -260,7 +260,7 @@ pub fn coverage(m: &Model) -> Vec<Coverage> {
 
 impl Coverage {
     /// What happens to a NodePort Service there, in words.
-    pub fn node_ports(&self) -> String {
+    pub(crate) fn node_ports(&self) -> String {
         let mut by = Vec::new();
         if let Some(q) = &self.quota_node_ports
             && crate::quantity::parse(q).is_ok_and(|x| x == 0.0)
@@ -285,7 +285,7 @@ impl Coverage {
     }
 
     /// What happens to a container without limits there, in words.
-    pub fn limits(&self, required: &[String]) -> String {
+    pub(crate) fn limits(&self, required: &[String]) -> String {
         let mut parts = Vec::new();
         if !self.limit_range.is_empty() {
             parts.push(format!(
@@ -317,7 +317,7 @@ impl Coverage {
 }
 
 /// The resources `requiredLimits` asks for (none without a `policy`).
-pub fn required(m: &Model) -> Vec<String> {
+pub(crate) fn required(m: &Model) -> Vec<String> {
     m.profile
         .policy
         .as_ref()
@@ -330,7 +330,7 @@ pub fn required(m: &Model) -> Vec<String> {
 
 /// The table `report` draws: namespace, class, NodePort Services, containers
 /// without limits.
-pub fn rows(m: &Model) -> Vec<Vec<String>> {
+pub(crate) fn rows(m: &Model) -> Vec<Vec<String>> {
     let required = required(m);
     coverage(m)
         .into_iter()
@@ -349,7 +349,7 @@ pub fn rows(m: &Model) -> Vec<Vec<String>> {
 const OUTSIDE: &str = "namespaces outside the profile (`default`, any created later)";
 
 /// Lint KH017: what namespaces outside the profile are left open to.
-pub fn lint(m: &Model, out: &mut Vec<Diagnostic>) {
+pub(crate) fn lint(m: &Model, out: &mut Vec<Diagnostic>) {
     let pol_path = FieldPath::root().key("policy");
     let Some(pol) = &m.profile.policy else {
         out.push(

@@ -29,7 +29,7 @@ use crate::source::FieldPath;
 
 /// The rule's parameters: the label key, and each department (sorted) with
 /// its groups as the API server names them (prefixed, sorted).
-pub fn params(m: &Model, pol: &Policy) -> Option<Value> {
+pub(crate) fn params(m: &Model, pol: &Policy) -> Option<Value> {
     let dl = pol.department_label.as_ref()?;
     let prefix = m.group_prefix();
     let mut by_dept: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
@@ -47,7 +47,7 @@ pub fn params(m: &Model, pol: &Policy) -> Option<Value> {
 }
 
 /// The rule's one instance: the profile's namespaces, the exempt ones left out.
-pub fn instance(m: &Model, pol: &Policy, exempt: &BTreeSet<String>) -> Option<Instance> {
+pub(crate) fn instance(m: &Model, pol: &Policy, exempt: &BTreeSet<String>) -> Option<Instance> {
     let namespaces: Vec<String> = m
         .profile
         .namespaces
@@ -67,7 +67,7 @@ pub fn instance(m: &Model, pol: &Policy, exempt: &BTreeSet<String>) -> Option<In
 }
 
 /// `policy.departmentLabel`: a label key, label values, non-empty group ids.
-pub fn validate(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
     let Some(dl) = &pol.department_label else {
         return;
     };
@@ -127,7 +127,7 @@ pub fn validate(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
 }
 
 /// Every namespaced resource, on CREATE.
-pub fn resource_rules() -> Vec<NamedRuleWithOperations> {
+pub(crate) fn resource_rules() -> Vec<NamedRuleWithOperations> {
     vec![NamedRuleWithOperations {
         api_groups: Some(vec!["*".to_owned()]),
         api_versions: Some(vec!["*".to_owned()]),
@@ -140,7 +140,7 @@ pub fn resource_rules() -> Vec<NamedRuleWithOperations> {
 
 /// The CEL variables both native policies derive from the parameters and the
 /// request: the requester's departments, in the parameters' order.
-pub const VARIABLES: &[(&str, &str)] = &[
+pub(crate) const VARIABLES: &[(&str, &str)] = &[
     (
         "userGroups",
         "has(request.userInfo.groups) ? request.userInfo.groups : []",
@@ -160,7 +160,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
 ];
 
 /// The validation: the same decision and message as `department_label.rego`.
-pub fn cel() -> Cel {
+pub(crate) fn cel() -> Cel {
     Cel {
         variables: VARIABLES
             .iter()
@@ -175,4 +175,4 @@ pub fn cel() -> Cel {
 
 /// The mutation: the label, when it is missing and the requester has exactly
 /// one department; a label map first when the object has none.
-pub const PATCH: &str = "variables.key in variables.labels || size(variables.mine) != 1 ? [] : (has(object.metadata.labels) ? [] : [JSONPatch{op: \"add\", path: \"/metadata/labels\", value: {}}]) + [JSONPatch{op: \"add\", path: \"/metadata/labels/\" + jsonpatch.escapeKey(variables.key), value: variables.mine[0]}]";
+pub(crate) const PATCH: &str = "variables.key in variables.labels || size(variables.mine) != 1 ? [] : (has(object.metadata.labels) ? [] : [JSONPatch{op: \"add\", path: \"/metadata/labels\", value: {}}]) + [JSONPatch{op: \"add\", path: \"/metadata/labels/\" + jsonpatch.escapeKey(variables.key), value: variables.mine[0]}]";

@@ -18,7 +18,7 @@ use crate::profile::ServiceType;
 
 /// One derived exemption.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Derived {
+pub(crate) struct Derived {
     pub rule: Rule,
     /// The namespace it covers; `None`: everywhere the rule applies (the mesh
     /// sidecar, which is injected into every meshed pod).
@@ -31,7 +31,7 @@ pub struct Derived {
 
 /// The repository an image reference names, with Docker's defaults written
 /// out (`nginx:1` -> `docker.io/library/nginx`), without tag or digest.
-pub fn repository_of(image: &str) -> String {
+pub(crate) fn repository_of(image: &str) -> String {
     let name = image.split('@').next().unwrap_or(image);
     // A `:` after the last `/` starts a tag; one before it is a registry port.
     let name = match name.rfind(':') {
@@ -76,7 +76,7 @@ fn missing(entries: &[Entry], c: &Component) -> Vec<String> {
 
 /// Every exemption the profile's components need, in a fixed order;
 /// `registries` is `policy.allowedRegistries` as `validate` parsed it.
-pub fn derive(m: &Model, registries: &[Entry]) -> Vec<Derived> {
+pub(crate) fn derive(m: &Model, registries: &[Entry]) -> Vec<Derived> {
     let p = &m.profile;
     let Some(pol) = &p.policy else {
         return Vec::new();
@@ -179,13 +179,13 @@ pub fn derive(m: &Model, registries: &[Entry]) -> Vec<Derived> {
 
 /// The derived exemptions of one rule: repositories allowed everywhere, and
 /// per namespace (repositories, reasons).
-pub struct ForRule {
+pub(crate) struct ForRule {
     pub everywhere: Vec<String>,
     pub everywhere_reasons: Vec<String>,
     pub namespaces: BTreeMap<String, (Vec<String>, Vec<String>)>,
 }
 
-pub fn for_rule(all: &[Derived], rule: Rule) -> ForRule {
+pub(crate) fn for_rule(all: &[Derived], rule: Rule) -> ForRule {
     let mut f = ForRule {
         everywhere: Vec::new(),
         everywhere_reasons: Vec::new(),

@@ -13,10 +13,10 @@ use crate::model::label;
 use crate::profile::{Enforcement, EnforcementMode as Mode, Policy};
 use crate::source::FieldPath;
 
-pub use crate::profile::POD_SECURITY_RULE as POD_SECURITY;
+pub(crate) use crate::profile::POD_SECURITY_RULE as POD_SECURITY;
 
 /// Every key `policy.enforcement.rules` takes.
-pub fn rule_keys() -> Vec<&'static str> {
+pub(crate) fn rule_keys() -> Vec<&'static str> {
     let mut keys: Vec<&str> = POLICY_RULES.to_vec();
     keys.extend([
         "propagateNamespaceAnnotations",
@@ -28,7 +28,7 @@ pub fn rule_keys() -> Vec<&'static str> {
 }
 
 /// Gatekeeper's `enforcementAction` for a mode.
-pub fn gatekeeper_action(m: Mode) -> &'static str {
+pub(crate) fn gatekeeper_action(m: Mode) -> &'static str {
     match m {
         Mode::Deny => "deny",
         Mode::Warn => "warn",
@@ -38,7 +38,7 @@ pub fn gatekeeper_action(m: Mode) -> &'static str {
 
 /// A native binding's `validationActions` for a mode (`Deny` and `Warn` may
 /// not be set together; `Warn` alone would leave no audit record).
-pub fn validation_actions(m: Mode) -> Vec<String> {
+pub(crate) fn validation_actions(m: Mode) -> Vec<String> {
     let v: &[&str] = match m {
         Mode::Deny => &["Deny"],
         Mode::Warn => &["Warn", "Audit"],
@@ -49,7 +49,7 @@ pub fn validation_actions(m: Mode) -> Vec<String> {
 
 /// Give each instance its mode, splitting off the namespaces whose mode
 /// differs from their rule's.
-pub fn split(enf: &Enforcement, plan: Vec<Instance>) -> Vec<Instance> {
+pub(crate) fn split(enf: &Enforcement, plan: Vec<Instance>) -> Vec<Instance> {
     let overrides = enf.namespaces();
     let mut out = Vec::new();
     for mut inst in plan {
@@ -111,7 +111,7 @@ pub fn split(enf: &Enforcement, plan: Vec<Instance>) -> Vec<Instance> {
 
 /// Check `policy.enforcement`: known rule keys, namespace names that are
 /// labels and not exempt.
-pub fn validate(pol: &Policy, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(pol: &Policy, out: &mut Vec<Diagnostic>) {
     let Enforcement::Detailed(spec) = &pol.enforcement else {
         return;
     };

@@ -30,7 +30,7 @@ use crate::profile::Policy;
 use crate::source::FieldPath;
 
 /// The MutatingAdmissionPolicy apiVersion (group/version) the profile's cluster serves, if any.
-pub fn api_version(m: &Model) -> Option<&'static str> {
+pub(crate) fn api_version(m: &Model) -> Option<&'static str> {
     m.plan.policy.mutating_api
 }
 
@@ -46,7 +46,7 @@ fn mutates(m: &Model, pol: &Policy) -> bool {
 }
 
 /// The note `render` prints when the native engine only validates.
-pub fn note(m: &Model, pol: &Policy) -> Option<String> {
+pub(crate) fn note(m: &Model, pol: &Policy) -> Option<String> {
     if !mutates(m, pol) || api_version(m).is_some() {
         return None;
     }
@@ -61,7 +61,7 @@ pub fn note(m: &Model, pol: &Policy) -> Option<String> {
 }
 
 /// `policy.mutatingAdmissionPolicyBeta` only where it changes something.
-pub fn validate(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
     if !pol.mutating_admission_policy_beta {
         return;
     }
@@ -89,11 +89,11 @@ pub fn validate(m: &Model, pol: &Policy, out: &mut Vec<Diagnostic>) {
     out.push(Diagnostic::error(path, msg.to_owned()).hint(hint));
 }
 
-pub type MutatingAdmissionPolicy = Custom<PolicySpec>;
+pub(crate) type MutatingAdmissionPolicy = Custom<PolicySpec>;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PolicySpec {
+pub(crate) struct PolicySpec {
     pub failure_policy: String,
     pub match_constraints: MatchResources,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -105,21 +105,21 @@ pub struct PolicySpec {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Mutation {
+pub(crate) struct Mutation {
     pub patch_type: String,
     pub json_patch: JsonPatch,
 }
 
 #[derive(Debug, Serialize)]
-pub struct JsonPatch {
+pub(crate) struct JsonPatch {
     pub expression: String,
 }
 
-pub type MutatingAdmissionPolicyBinding = Custom<BindingSpec>;
+pub(crate) type MutatingAdmissionPolicyBinding = Custom<BindingSpec>;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BindingSpec {
+pub(crate) struct BindingSpec {
     pub policy_name: String,
     pub match_resources: MatchResources,
 }
@@ -201,7 +201,7 @@ fn plan(m: &Model, inst: &Instance) -> Option<Plan> {
 }
 
 /// The policy and binding of one instance, if it mutates anything.
-pub fn objects(
+pub(crate) fn objects(
     m: &Model,
     inst: &Instance,
     api: &'static str,
@@ -262,7 +262,7 @@ pub fn objects(
 }
 
 /// Every instance's mutating policy and binding, when the cluster serves them.
-pub fn render(m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, RenderError> {
+pub(crate) fn render(m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, RenderError> {
     let Some(api) = api_version(m) else {
         return Ok(Vec::new());
     };

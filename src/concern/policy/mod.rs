@@ -9,18 +9,18 @@
 //! written by one escaping function (`engine::cel::cel_literal`). Pod Security Admission
 //! stays the baseline for pod security; nothing here duplicates it.
 
-pub mod coverage;
-pub mod department;
-pub mod derived;
-pub mod enforcement;
-pub mod engine;
+pub(crate) mod coverage;
+pub(crate) mod department;
+pub(crate) mod derived;
+pub(crate) mod enforcement;
+pub(crate) mod engine;
 mod instances;
-pub mod map;
+pub(crate) mod map;
 mod registry;
-pub mod routes;
-pub mod rule;
-pub mod validated;
-pub mod windows;
+pub(crate) mod routes;
+pub(crate) mod rule;
+pub(crate) mod validated;
+pub(crate) mod windows;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,12 +34,12 @@ use crate::source::FieldPath;
 use registry::Entry;
 use validated::{PolicyPlan, Waiver};
 
-pub use crate::components::internal_lb_annotation;
-pub use registry::{Form as RegistryForm, normalise_registry, parse as parse_registry};
-pub use rule::{Cel, Instance, Rule, Scope};
+pub(crate) use crate::components::internal_lb_annotation;
+pub(crate) use registry::{Form as RegistryForm, normalise_registry, parse as parse_registry};
+pub(crate) use rule::{Cel, Instance, Rule, Scope};
 
 /// The policy rules an exception may waive.
-pub const POLICY_RULES: &[&str] = &[
+pub(crate) const POLICY_RULES: &[&str] = &[
     "allowedRegistries",
     "requiredAnnotations",
     "uniqueIngressHosts",
@@ -51,15 +51,15 @@ pub const POLICY_RULES: &[&str] = &[
 
 /// The annotation that says which exemptions kharden derived for the
 /// platform components, and why (`derived`).
-pub const DERIVED: &str = crate::components::EXEMPTIONS;
+pub(crate) const DERIVED: &str = crate::components::EXEMPTIONS;
 
 /// Every rule instance the profile asks for, in a fixed order, as
 /// `validate` planned them.
-pub fn plan(m: &Model) -> &[Instance] {
+pub(crate) fn plan(m: &Model) -> &[Instance] {
     &m.plan.policy.instances
 }
 
-pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
+pub(crate) fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let Some(pol) = &m.profile.policy else {
         return Ok(Vec::new());
     };
@@ -67,7 +67,7 @@ pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
 }
 
 /// The notes `render` prints where a rule is weaker on the chosen engine.
-pub fn notes(m: &Model) -> Vec<String> {
+pub(crate) fn notes(m: &Model) -> Vec<String> {
     match &m.profile.policy {
         Some(pol) => engine::of(pol.engine).notes(m, pol),
         None => Vec::new(),
@@ -76,7 +76,7 @@ pub fn notes(m: &Model) -> Vec<String> {
 
 /// Check the `policy` and `exceptions` sections (every problem at once) and,
 /// when they hold, fill `plan.policy` with their validated form.
-pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;
     let ns_names: BTreeSet<&str> = p.namespaces.iter().map(|n| n.name.as_str()).collect();
     let mut registries = Vec::new();

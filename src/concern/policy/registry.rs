@@ -11,7 +11,7 @@ use crate::names;
 
 /// Why an entry is not a registry entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RegistryError {
+pub(crate) enum RegistryError {
     #[error("it is empty")]
     Empty,
     #[error("a registry is written without a scheme")]
@@ -87,7 +87,7 @@ pub struct Entry {
 }
 
 /// Parse an `allowedRegistries` entry (or an exception's `allow` entry).
-pub fn parse(raw: &str) -> Result<Entry, RegistryError> {
+pub(crate) fn parse(raw: &str) -> Result<Entry, RegistryError> {
     let s = raw.trim();
     if s.is_empty() {
         return Err(RegistryError::Empty);
@@ -237,7 +237,7 @@ pub fn parse(raw: &str) -> Result<Entry, RegistryError> {
 }
 
 /// The normal form of an entry (see `parse`).
-pub fn normalise_registry(raw: &str) -> Result<String, RegistryError> {
+pub(crate) fn normalise_registry(raw: &str) -> Result<String, RegistryError> {
     parse(raw).map(|e| e.normal)
 }
 

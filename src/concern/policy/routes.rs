@@ -15,17 +15,17 @@ use super::Rule;
 use crate::model::Model;
 
 /// The Gateway API group.
-pub const GROUP: &str = "gateway.networking.k8s.io";
+pub(crate) const GROUP: &str = "gateway.networking.k8s.io";
 
 /// Gateway API's experimental group, where ListenerSet was `XListenerSet`
 /// (releases 1.3 and 1.4, experimental channel).
-pub const X_GROUP: &str = "gateway.networking.x-k8s.io";
+pub(crate) const X_GROUP: &str = "gateway.networking.x-k8s.io";
 
 /// Route kinds that carry `hostnames`.
-pub const HOSTNAME_ROUTES: [&str; 3] = ["GRPCRoute", "HTTPRoute", "TLSRoute"];
+pub(crate) const HOSTNAME_ROUTES: [&str; 3] = ["GRPCRoute", "HTTPRoute", "TLSRoute"];
 
 /// ListenerSet under both of its names.
-pub const LISTENER_SETS: [&str; 2] = ["ListenerSet", "XListenerSet"];
+pub(crate) const LISTENER_SETS: [&str; 2] = ["ListenerSet", "XListenerSet"];
 
 /// One Gateway API kind the rules read: its group, resource, and every version
 /// a Gateway API release serves it as (standard and experimental channels,
@@ -92,7 +92,7 @@ const APIS: [Api; 8] = [
 
 /// The kinds a Gateway API rule matches (Gatekeeper `match.kinds`; the native
 /// engine's resource rules are the same kinds by resource). Empty for other rules.
-pub fn kinds(rule: Rule) -> &'static [&'static str] {
+pub(crate) fn kinds(rule: Rule) -> &'static [&'static str] {
     match rule {
         Rule::RouteHostsInDomain => &[
             "GRPCRoute",
@@ -123,14 +123,14 @@ pub fn kinds(rule: Rule) -> &'static [&'static str] {
 }
 
 /// The plural resource of a Gateway API kind.
-pub fn resource(group: &str, kind: &str) -> Option<&'static str> {
+pub(crate) fn resource(group: &str, kind: &str) -> Option<&'static str> {
     APIS.iter()
         .find(|a| a.group == group && a.kind == kind)
         .map(|a| a.resource)
 }
 
 /// What a rule matches in one API group, each list sorted.
-pub struct Matched {
+pub(crate) struct Matched {
     pub group: &'static str,
     pub kinds: Vec<&'static str>,
     pub versions: Vec<&'static str>,
@@ -138,7 +138,7 @@ pub struct Matched {
 }
 
 /// What a rule matches, per API group.
-pub fn matched(rule: Rule) -> Vec<Matched> {
+pub(crate) fn matched(rule: Rule) -> Vec<Matched> {
     let mut out = Vec::new();
     for group in [GROUP, X_GROUP] {
         let apis: Vec<&Api> = APIS
@@ -164,7 +164,7 @@ pub fn matched(rule: Rule) -> Vec<Matched> {
 
 /// The (group, version, kind) of every object whose hostnames the uniqueness
 /// rule counts, in every served version: Gatekeeper's sync Config lists them.
-pub fn synced() -> Vec<(&'static str, &'static str, &'static str)> {
+pub(crate) fn synced() -> Vec<(&'static str, &'static str, &'static str)> {
     APIS.iter()
         .filter(|a| HOSTNAME_ROUTES.contains(&a.kind) || LISTENER_SETS.contains(&a.kind))
         .flat_map(|a| a.versions.iter().map(|v| (a.group, *v, a.kind)))
@@ -173,14 +173,15 @@ pub fn synced() -> Vec<(&'static str, &'static str, &'static str)> {
 
 /// DNS names as Gateway API writes them (lower case), with an optional
 /// leading `*.` for the listener form. CEL single-quoted string bodies.
-pub const NAME: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+pub(crate) const NAME: &str =
+    "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 const WILDCARD_NAME: &str =
     "^(\\\\*\\\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 
 /// `"namespace/name"` of every listed Gateway to the namespaces whose routes
 /// may attach to it (`["*"]`: all). One value type throughout, so the CEL
 /// literal type-checks as `map(string, list(string))`.
-pub fn allowed_parents(m: &Model) -> Value {
+pub(crate) fn allowed_parents(m: &Model) -> Value {
     let p = &m.profile;
     let map: BTreeMap<String, BTreeSet<&str>> = p
         .cluster
@@ -201,7 +202,7 @@ pub fn allowed_parents(m: &Model) -> Value {
 const ROUTE_KINDS: &str = "['GRPCRoute', 'HTTPRoute', 'TLSRoute']";
 const LISTENER_SET_KINDS: &str = "['ListenerSet', 'XListenerSet']";
 
-pub fn hosts_in_domain() -> Cel {
+pub(crate) fn hosts_in_domain() -> Cel {
     Cel {
         variables: vec![
             ("isRoute", format!("request.kind.kind in {ROUTE_KINDS}")),
@@ -231,7 +232,7 @@ pub fn hosts_in_domain() -> Cel {
     }
 }
 
-pub fn unique_hosts() -> Cel {
+pub(crate) fn unique_hosts() -> Cel {
     Cel {
         variables: vec![
             (
@@ -257,7 +258,7 @@ const REF_GROUP: &str = "(has(r.group) ? r.group : 'gateway.networking.k8s.io')"
 const REF_KIND: &str = "(has(r.kind) ? r.kind : 'Gateway')";
 const REF_NS: &str = "(has(r.namespace) ? r.namespace : request.namespace)";
 
-pub fn parents() -> Cel {
+pub(crate) fn parents() -> Cel {
     Cel {
         variables: vec![
             (

@@ -115,7 +115,7 @@ impl Instance {
 
 /// The native engine's fixed CEL per rule (`engine::cel::render`, `routes`): derived variables (after the parameter variables) and
 /// validations as (expression, messageExpression).
-pub struct Cel {
+pub(crate) struct Cel {
     pub variables: Vec<(&'static str, String)>,
     pub validations: Vec<(&'static str, &'static str)>,
 }

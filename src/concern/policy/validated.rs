@@ -24,7 +24,7 @@ pub struct PolicyPlan {
 }
 
 /// The MutatingAdmissionPolicy API that only serves with its feature gate on.
-pub const MUTATING_V1BETA1: &str = "admissionregistration.k8s.io/v1beta1";
+pub(crate) const MUTATING_V1BETA1: &str = "admissionregistration.k8s.io/v1beta1";
 
 impl PolicyPlan {
     /// Whether the mutating policies are rendered as the v1beta1 API, which

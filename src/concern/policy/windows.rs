@@ -15,13 +15,13 @@ use crate::profile::{Policy, Taint, TaintEffect};
 use crate::source::FieldPath;
 
 /// The node selector of Windows pods.
-pub const SELECTOR: (&str, &str) = ("kubernetes.io/os", "windows");
+pub(crate) const SELECTOR: (&str, &str) = ("kubernetes.io/os", "windows");
 
 /// The value of `spec.os.name` on Windows pods.
-pub const OS_NAME: &str = "windows";
+pub(crate) const OS_NAME: &str = "windows";
 
 /// The taint assumed on Windows nodes when the profile names none.
-pub fn default_taint() -> Taint {
+pub(crate) fn default_taint() -> Taint {
     Taint {
         key: "node.kubernetes.io/os".to_owned(),
         value: "windows".to_owned(),
@@ -30,12 +30,12 @@ pub fn default_taint() -> Taint {
 }
 
 /// The taint Windows pods tolerate.
-pub fn taint(pol: &Policy) -> Taint {
+pub(crate) fn taint(pol: &Policy) -> Taint {
     pol.windows_node_taint.clone().unwrap_or_else(default_taint)
 }
 
 /// The rule's parameters (Gatekeeper `parameters`, CEL `variables`).
-pub fn params(pol: &Policy) -> Value {
+pub(crate) fn params(pol: &Policy) -> Value {
     let t = taint(pol);
     json!({
         "nodeSelectorKey": SELECTOR.0,
@@ -48,7 +48,7 @@ pub fn params(pol: &Policy) -> Value {
 }
 
 /// `policy.windowsNodeTaint` must be a taint the API server takes.
-pub fn validate(pol: &Policy, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(pol: &Policy, out: &mut Vec<Diagnostic>) {
     let Some(t) = &pol.windows_node_taint else {
         return;
     };

@@ -15,11 +15,11 @@ use crate::source::FieldPath;
 
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 /// Annotation telling a reviewer what a role's powerful grants are.
-pub const REVIEW_NOTE: &str = "kharden.dev/review-note";
+pub(crate) const REVIEW_NOTE: &str = "kharden.dev/review-note";
 /// A justification shorter than this says nothing a reviewer can check.
 const MIN_JUSTIFICATION: usize = 20;
 
-pub const VERBS: &[&str] = &[
+pub(crate) const VERBS: &[&str] = &[
     "get",
     "list",
     "watch",
@@ -151,7 +151,7 @@ fn rule(&(group, resources, verbs): &Rule) -> RuleSpec {
 }
 
 /// The built-in roles with their rules, for `import` to recognise them.
-pub fn built_ins() -> Vec<(&'static str, Vec<RuleSpec>)> {
+pub(crate) fn built_ins() -> Vec<(&'static str, Vec<RuleSpec>)> {
     BUILT_INS
         .iter()
         .map(|b| (b.name, b.rules.iter().map(rule).collect()))
@@ -174,7 +174,7 @@ fn role_names(m: &Model) -> Vec<&str> {
 
 /// Checks roles, access entries, ServiceAccounts and cluster-wide grants,
 /// and decides `plan.rbac`.
-pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     let p = &m.profile;
     for (name, role) in &p.roles {
         let base = FieldPath::root().key("roles").key(name);
@@ -470,4 +470,4 @@ mod plan;
 mod tests;
 
 use plan::decide;
-pub use plan::render;
+pub(crate) use plan::render;

@@ -154,7 +154,7 @@ fn subject(kind: SubjectKind, name: &str, ns: &str) -> Subject {
 
 /// Roles, RoleBindings and ServiceAccounts per namespace, and the justified
 /// cluster-wide grants, from `plan.rbac`.
-pub fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
+pub(crate) fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let plan = &m.plan.rbac;
     let mut out = Vec::new();
     for (ns, nsp) in m.profile.namespaces.iter().zip(&plan.namespaces) {

@@ -27,7 +27,7 @@ impl fmt::Display for Violation {
 }
 
 /// All violations as upstream's `ForbiddenDetail` joins them.
-pub fn join(vs: &[Violation]) -> String {
+pub(super) fn join(vs: &[Violation]) -> String {
     vs.iter()
         .map(Violation::to_string)
         .collect::<Vec<_>>()

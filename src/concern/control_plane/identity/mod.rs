@@ -19,24 +19,24 @@ use crate::profile::{IdentityMode, Oidc};
 use crate::source::FieldPath;
 
 /// Where the authentication config lives on a kubeadm control-plane node.
-pub const CONFIG_PATH: &str = "/etc/kubernetes/authentication-config.yaml";
+pub(crate) const CONFIG_PATH: &str = "/etc/kubernetes/authentication-config.yaml";
 
 /// Paths anonymous requests may reach when the structured config limits them:
 /// the health endpoints the kubelet probes the API server on.
-pub const ANONYMOUS_PATHS: &[&str] = &["/healthz", "/livez", "/readyz"];
+pub(crate) const ANONYMOUS_PATHS: &[&str] = &["/healthz", "/livez", "/readyz"];
 
 const ALGS: &[&str] = &[
     "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512",
 ];
 
 /// The profile's OIDC provider, if any.
-pub fn oidc(m: &Model) -> Option<&Oidc> {
+pub(crate) fn oidc(m: &Model) -> Option<&Oidc> {
     m.profile.identity.as_ref().and_then(|i| i.oidc.as_ref())
 }
 
 /// Whether the kubeadm API server reads a structured authentication config
 /// (decided by the checks, `valid::Identity::config_file`).
-pub fn uses_config_file(m: &Model) -> bool {
+pub(crate) fn uses_config_file(m: &Model) -> bool {
     m.plan.control_plane.identity.config_file
 }
 
@@ -52,7 +52,7 @@ fn decide_config_file(m: &Model) -> bool {
 
 /// The Entra ID tenant of an issuer URL (`https://sts.windows.net/<tenant>/`
 /// or `https://login.microsoftonline.com/<tenant>/v2.0`), if it is one.
-pub fn entra_tenant(issuer: &str) -> Option<&str> {
+pub(crate) fn entra_tenant(issuer: &str) -> Option<&str> {
     let rest = issuer
         .strip_prefix("https://sts.windows.net/")
         .or_else(|| issuer.strip_prefix("https://login.microsoftonline.com/"))?;
@@ -63,7 +63,7 @@ pub fn entra_tenant(issuer: &str) -> Option<&str> {
 }
 
 /// The `--oidc-*` flags (flags mode, kubeadm only).
-pub fn oidc_flags(m: &Model) -> Vec<Flag> {
+pub(crate) fn oidc_flags(m: &Model) -> Vec<Flag> {
     let Some(o) = oidc(m) else { return Vec::new() };
     if uses_config_file(m) {
         return Vec::new();
@@ -140,7 +140,7 @@ pub fn oidc_flags(m: &Model) -> Vec<Flag> {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AuthenticationConfiguration {
+pub(crate) struct AuthenticationConfiguration {
     api_version: String,
     kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -201,7 +201,7 @@ struct ClaimPrefix {
 }
 
 /// The `apiVersion` of the structured config for the cluster's version.
-pub fn config_api_version(m: &Model) -> &'static str {
+pub(crate) fn config_api_version(m: &Model) -> &'static str {
     if m.minor() >= 34 {
         "apiserver.config.k8s.io/v1"
     } else {
@@ -211,7 +211,7 @@ pub fn config_api_version(m: &Model) -> &'static str {
 
 /// The structured authentication config (kubeadm, when `uses_config_file`):
 /// anonymous requests limited to the health endpoints, plus the OIDC issuer.
-pub fn authentication_config(m: &Model) -> Option<AuthenticationConfiguration> {
+pub(crate) fn authentication_config(m: &Model) -> Option<AuthenticationConfiguration> {
     if !uses_config_file(m) {
         return None;
     }
@@ -378,7 +378,7 @@ fn is_guid(s: &str) -> bool {
 
 /// Checks of `identity`; how the API server reads it goes to
 /// `plan.control_plane.identity`.
-pub fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
     plan.control_plane.identity = super::valid::Identity {
         config_file: decide_config_file(m),
         entra_tenant: oidc(m).and_then(|o| {

@@ -6,8 +6,8 @@
 //! everything outside `concern::policy` reaches the engines through the free
 //! functions here, never by name.
 
-pub mod cel;
-pub mod gatekeeper;
+pub(crate) mod cel;
+pub(crate) mod gatekeeper;
 
 use serde_json::Value;
 
@@ -19,7 +19,7 @@ use crate::verify::admission::{Denial, Request};
 use crate::verify::error::EvalError;
 
 /// One policy engine. No method has a default: each engine says each thing.
-pub trait Engine: Sync {
+pub(crate) trait Engine: Sync {
     /// The objects carrying out the planned rule instances.
     fn render(&self, m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, RenderError>;
 
@@ -67,7 +67,7 @@ pub trait Engine: Sync {
 
 /// One rendered admission rule as `report` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Shown {
+pub(crate) struct Shown {
     /// The engine and the rule's name: `Gatekeeper KhardenNoNodePorts no-node-ports`.
     pub rule: String,
     /// The action as rendered (`deny`, `Deny, Warn`); empty when unset.
@@ -81,13 +81,13 @@ pub struct Shown {
 }
 
 /// Every engine, in the order the cluster runs them in `verify`'s chain.
-pub const ALL: [PolicyEngine; 2] = [
+pub(crate) const ALL: [PolicyEngine; 2] = [
     PolicyEngine::Gatekeeper,
     PolicyEngine::ValidatingAdmissionPolicy,
 ];
 
 /// The engine of a profile's `policy.engine`: the one `match` on it.
-pub fn of(engine: PolicyEngine) -> &'static dyn Engine {
+pub(crate) fn of(engine: PolicyEngine) -> &'static dyn Engine {
     match engine {
         PolicyEngine::Gatekeeper => &gatekeeper::Gatekeeper,
         PolicyEngine::ValidatingAdmissionPolicy => &cel::Cel,
@@ -100,7 +100,7 @@ fn every() -> impl Iterator<Item = &'static dyn Engine> {
 
 /// Apply every engine's rendered mutators to the request, in the cluster's
 /// order; the names of those that changed it.
-pub fn mutate(objs: &[Value], r: &mut Request) -> Result<Vec<String>, EvalError> {
+pub(crate) fn mutate(objs: &[Value], r: &mut Request) -> Result<Vec<String>, EvalError> {
     let mut out = Vec::new();
     for e in every() {
         out.extend(e.mutate(objs, r)?);
@@ -109,7 +109,7 @@ pub fn mutate(objs: &[Value], r: &mut Request) -> Result<Vec<String>, EvalError>
 }
 
 /// What every engine's rendered rules refuse for `r` (see [`Engine::validate`]).
-pub fn denials(
+pub(crate) fn denials(
     objs: &[Value],
     r: &Request,
     inventory: &Value,
@@ -123,13 +123,13 @@ pub fn denials(
 }
 
 /// How `report` shows a rendered object, if it is an admission rule.
-pub fn describe(o: &Value) -> Option<Shown> {
+pub(crate) fn describe(o: &Value) -> Option<Shown> {
     every().find_map(|e| e.describe(o))
 }
 
 /// Whether a rendered admission rule applies in `namespace`; `None` for
 /// other objects.
-pub fn reaches(o: &Value, namespace: &str) -> Option<bool> {
+pub(crate) fn reaches(o: &Value, namespace: &str) -> Option<bool> {
     every().find_map(|e| e.reaches(o, namespace))
 }
 

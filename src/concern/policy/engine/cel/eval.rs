@@ -50,7 +50,7 @@ pub(crate) fn rule_matches(rule: &Value, r: &Request) -> bool {
 
 /// The CEL environment the API server gives admission policies (the standard
 /// library plus the strings extension kharden's expressions use).
-pub fn cel_env() -> Result<Arc<cel::Env>, EvalError> {
+pub(crate) fn cel_env() -> Result<Arc<cel::Env>, EvalError> {
     let mut env = cel::Env::stdlib();
     cel::extensions::strings(&mut env)
         .map_err(|e| EvalError::CelSetup(format!("strings extension: {e:?}")))?;
@@ -58,7 +58,7 @@ pub fn cel_env() -> Result<Arc<cel::Env>, EvalError> {
 }
 
 /// Compile and run one expression.
-pub fn cel_eval(
+pub(crate) fn cel_eval(
     env: &Arc<cel::Env>,
     ctx: &cel::Context,
     expr: &str,
@@ -167,7 +167,11 @@ pub(crate) fn policy_context(
 /// bindings'; else what the `Warn` and `Audit` bindings (without `Deny`) would
 /// refuse if they denied (the client sees a warning for `Warn`, the audit log
 /// records it).
-pub fn denials(objs: &[Value], r: &Request, enforced: bool) -> Result<Vec<Denial>, EvalError> {
+pub(crate) fn denials(
+    objs: &[Value],
+    r: &Request,
+    enforced: bool,
+) -> Result<Vec<Denial>, EvalError> {
     let env = cel_env()?;
     let mut out = Vec::new();
     let acts = |bspec: &Value| {

@@ -3,9 +3,9 @@
 //! a Gatekeeper mutator would add (`policy::map`), evaluated by the `cel` crate
 //! (`eval`, `mutate`), shown by the policy a binding names.
 
-pub mod eval;
-pub mod mutate;
-pub mod render;
+pub(crate) mod eval;
+pub(crate) mod mutate;
+pub(crate) mod render;
 
 use serde_json::Value;
 
@@ -21,7 +21,7 @@ use crate::verify::error::EvalError;
 const BINDING: &str = "ValidatingAdmissionPolicyBinding";
 
 /// The native (CEL) engine.
-pub struct Cel;
+pub(crate) struct Cel;
 
 impl Engine for Cel {
     fn render(&self, m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, RenderError> {

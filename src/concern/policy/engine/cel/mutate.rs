@@ -52,7 +52,7 @@ fn escape_key(key: &CelString<'_>) -> CelString<'static> {
 
 /// The CEL environment of mutating policies: the validating one plus the
 /// `JSONPatch` type and `jsonpatch.escapeKey`.
-pub fn env() -> Result<Arc<cel::Env>, EvalError> {
+pub(crate) fn env() -> Result<Arc<cel::Env>, EvalError> {
     let base = cel_env()?;
     let mut env = Arc::try_unwrap(base)
         .map_err(|_| EvalError::CelSetup("environment is shared".to_owned()))?;
@@ -185,7 +185,7 @@ fn apply_op(doc: &mut Value, op: &Value) -> Result<(), PatchError> {
 /// namespace to its object, in order. Returns the names of the policies that
 /// changed it. A mutation that fails to evaluate or apply is an error, which
 /// under the policies' `failurePolicy: Fail` refuses the request.
-pub fn native_mutate(objs: &[Value], r: &mut Request) -> Result<Vec<String>, EvalError> {
+pub(crate) fn native_mutate(objs: &[Value], r: &mut Request) -> Result<Vec<String>, EvalError> {
     let env = env()?;
     let mut applied = Vec::new();
     // Which policies apply depends on the namespace and resource, which no

@@ -28,7 +28,7 @@ use crate::manifest::{Manifest, RenderError};
 /// A JSON value as a CEL literal. Strings are double-quoted with every quote,
 /// backslash and control character escaped, so no user value can end the
 /// literal and become expression text.
-pub fn cel_literal(v: &Value) -> String {
+pub(crate) fn cel_literal(v: &Value) -> String {
     match v {
         Value::Null => "null".to_owned(),
         Value::Bool(b) => b.to_string(),
@@ -84,7 +84,7 @@ const OFFICIAL_FORM: &str = "i.startsWith('docker.io/') && !i.substring(10).cont
 /// of it. The same decisions as `allowed_registries.rego`.
 const ADMITS: &str = "e.endsWith('/*') ? n.startsWith(e.substring(0, size(e) - 1)) : (n == e || (e.contains('@') ? (n.startsWith(e.split('@')[0] + ':') && n.endsWith('@' + e.split('@')[1]) && size(n) > size(e) + 1 && !n.substring(size(e.split('@')[0]) + 1, size(n) - size(e.split('@')[1]) - 1).matches('[/:@]')) : (e.substring(e.lastIndexOf('/')).contains(':') ? n + ':latest' == e : ((n.startsWith(e + ':') || n.startsWith(e + '@')) && !n.substring(size(e)).contains('/')))))";
 
-pub fn cel(rule: Rule) -> Cel {
+pub(crate) fn cel(rule: Rule) -> Cel {
     match rule {
         Rule::AllowedRegistries => Cel {
             variables: vec![
@@ -326,7 +326,7 @@ fn versioned_rule(group: &str, versions: &[&str], resources: &[&str]) -> NamedRu
 }
 
 /// The resources a rule's policy matches.
-pub fn resource_rules(r: Rule) -> Vec<NamedRuleWithOperations> {
+pub(crate) fn resource_rules(r: Rule) -> Vec<NamedRuleWithOperations> {
     match r {
         Rule::AllowedRegistries => vec![
             // Ephemeral containers arrive through their own subresource.
@@ -388,7 +388,7 @@ pub(crate) fn param_variables(inst: &Instance) -> Vec<Variable> {
 }
 
 /// Parameter variables (CEL literals), then the rule's derived variables.
-pub fn variables(inst: &Instance) -> Vec<Variable> {
+pub(crate) fn variables(inst: &Instance) -> Vec<Variable> {
     let mut out = param_variables(inst);
     out.extend(cel(inst.rule).variables.into_iter().map(|(n, e)| Variable {
         name: n.to_owned(),
@@ -414,7 +414,9 @@ pub(crate) fn selector(scope: &Scope) -> Option<LabelSelector> {
 }
 
 /// The policy and binding of one instance.
-pub fn objects(inst: &Instance) -> (ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding) {
+pub(crate) fn objects(
+    inst: &Instance,
+) -> (ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding) {
     let name = format!("kharden-{}", inst.name());
     let md = inst.metadata(&name);
     let policy = ValidatingAdmissionPolicy {
@@ -461,7 +463,7 @@ pub fn objects(inst: &Instance) -> (ValidatingAdmissionPolicy, ValidatingAdmissi
 
 /// The ValidatingAdmissionPolicies and their bindings (the mutating ones are
 /// `map`'s).
-pub fn render(plan: &[Instance]) -> Result<Vec<Manifest>, RenderError> {
+pub(crate) fn render(plan: &[Instance]) -> Result<Vec<Manifest>, RenderError> {
     let mut out = Vec::new();
     for inst in plan {
         let (p, b) = objects(inst);

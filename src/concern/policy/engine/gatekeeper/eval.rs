@@ -19,7 +19,7 @@ fn glob(pattern: &str, ns: &str) -> bool {
 }
 
 /// Whether a constraint's or mutator's `match` selects the request.
-pub fn matches(m: &Value, r: &Request) -> bool {
+pub(crate) fn matches(m: &Value, r: &Request) -> bool {
     let list = |k: &Value, field: &str, v: &str| {
         k.get(field)
             .and_then(Value::as_array)
@@ -37,7 +37,7 @@ pub fn matches(m: &Value, r: &Request) -> bool {
 
 /// Whether a `match` selects objects in namespace `ns` (its `namespaces` and
 /// `excludedNamespaces` globs), whatever their kind.
-pub fn in_namespace(m: &Value, ns: &str) -> bool {
+pub(crate) fn in_namespace(m: &Value, ns: &str) -> bool {
     let strs = |f: &str| -> Vec<&str> {
         m.get(f)
             .and_then(Value::as_array)
@@ -52,7 +52,7 @@ pub fn in_namespace(m: &Value, ns: &str) -> bool {
 /// Apply the rendered Gatekeeper mutators (Assign, AssignMetadata, ModifySet
 /// merge) to the request's object, as Gatekeeper does before validation.
 /// Returns the names of the mutators that applied.
-pub fn mutate(objs: &[Value], r: &mut Request) -> Result<Vec<String>, EvalError> {
+pub(crate) fn mutate(objs: &[Value], r: &mut Request) -> Result<Vec<String>, EvalError> {
     let mut applied = Vec::new();
     for m in objs
         .iter()
@@ -208,7 +208,7 @@ fn compiled(kind: &str, rego: &str) -> Result<regorus::Engine, String> {
 /// constraints that deny (no `enforcementAction` is `deny`); else what the
 /// `warn` and `dryrun` constraints would refuse if they denied (the client
 /// sees a warning for `warn`, Gatekeeper's audit records both).
-pub fn denials(
+pub(crate) fn denials(
     objs: &[Value],
     r: &Request,
     inventory: &Value,

@@ -1,8 +1,8 @@
 //! Gatekeeper: Rego ConstraintTemplates and Constraints, its own mutators
 //! (`render`), evaluated by regorus (`eval`), shown by Constraint kind and name.
 
-pub mod eval;
-pub mod render;
+pub(crate) mod eval;
+pub(crate) mod render;
 
 use serde_json::Value;
 
@@ -18,7 +18,7 @@ use crate::verify::error::EvalError;
 const CONSTRAINTS: &str = "constraints.gatekeeper.sh/v1beta1";
 
 /// The Gatekeeper engine.
-pub struct Gatekeeper;
+pub(crate) struct Gatekeeper;
 
 impl Engine for Gatekeeper {
     fn render(&self, m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, RenderError> {

@@ -11,10 +11,10 @@ use crate::manifest::{Custom, Manifest, RenderError, meta, name_only};
 use crate::model::Model;
 
 /// The namespace Gatekeeper runs in; its Config must live there, named `config`.
-pub const GATEKEEPER_NAMESPACE: &str = "gatekeeper-system";
+pub(crate) const GATEKEEPER_NAMESPACE: &str = "gatekeeper-system";
 
 /// The Constraint kind (and, lower-cased, the ConstraintTemplate name) of a rule.
-pub fn kind(rule: Rule) -> &'static str {
+pub(crate) fn kind(rule: Rule) -> &'static str {
     match rule {
         Rule::AllowedRegistries => "KhardenAllowedRegistries",
         Rule::RequiredAnnotations => "KhardenRequiredAnnotations",
@@ -33,7 +33,7 @@ pub fn kind(rule: Rule) -> &'static str {
 }
 
 /// The Rego of a rule: fixed text, parameters come from the Constraint.
-pub fn rego(rule: Rule) -> &'static str {
+pub(crate) fn rego(rule: Rule) -> &'static str {
     match rule {
         Rule::AllowedRegistries => include_str!("../../../../../templates/allowed_registries.rego"),
         Rule::RequiredAnnotations => {
@@ -104,7 +104,7 @@ fn parameters_schema(rule: Rule) -> Value {
 }
 
 /// The kinds a rule's Constraint matches.
-pub fn match_kinds(rule: Rule) -> Value {
+pub(crate) fn match_kinds(rule: Rule) -> Value {
     let workloads = || {
         json!([
             {"apiGroups": [""], "kinds": ["Pod"]},
@@ -154,7 +154,7 @@ fn mutator_metadata(name: &str) -> ObjectMeta {
 }
 
 /// A template for every rule in use, then a Constraint per instance.
-pub fn objects(m: &Model, plan: &[Instance]) -> Vec<Custom<Value>> {
+pub(crate) fn objects(m: &Model, plan: &[Instance]) -> Vec<Custom<Value>> {
     let mut out = Vec::new();
     let mut rules: Vec<Rule> = plan.iter().map(|i| i.rule).collect();
     rules.dedup();
@@ -305,6 +305,6 @@ fn mutators(m: &Model, inst: &Instance) -> Vec<Custom<Value>> {
     out
 }
 
-pub fn render(m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, RenderError> {
+pub(crate) fn render(m: &Model, plan: &[Instance]) -> Result<Vec<Manifest>, RenderError> {
     objects(m, plan).iter().map(Custom::manifest).collect()
 }
