@@ -1,80 +1,55 @@
 //! kharden: from one cluster profile to every Kubernetes hardening artifact.
 //!
-//! The stages, in the order the code calls them (`command` runs them,
-//! `pipeline::load` and `pipeline::render` make one call per stage):
+//! The stages, in the order the code calls them (`command` runs them;
+//! `pipeline::run::load` and `pipeline::run::render` make one call per stage):
 //!
-//! 1. input: `source` reads the files and layers their `extends:` (through
+//! 1. `input`: `source` reads the files and layers their `extends:` (through
 //!    `fast_yaml`, remembering every `position`); `schema_check` checks the
 //!    merged tree against the schema of `profile`, the raw format.
-//! 2. load and model: `load` parses it and runs every check (all problems at
-//!    once, as `diag` diagnostics) into the `model`, the validated profile.
-//! 3. plan: each concern's `validate` fills its part of the `plan`, the
-//!    decisions made once (`flows`, `facts` read from it).
-//! 4. concern render: `lint` refuses a profile its error-level rules flag, then
-//!    each `concern` renders its objects into a `manifest` set (`emit` writes
-//!    their YAML).
-//! 5. self-check: `components::check` admits the platform's own pods and flows
-//!    through the rendered policies, with the `verify` evaluators.
-//! 6. output: `output` writes the files (safely), streams or checks them, in
-//!    `stage` order; `gitops` adds the delivery objects.
+//! 2. `pipeline::load` parses it and runs every check (all problems at once,
+//!    as `diag` diagnostics) into the `pipeline::model`, the validated profile.
+//! 3. `pipeline::plan`: each concern's `validate` fills its part of the plan,
+//!    the decisions made once (quotas, roles, policy instances, the L4
+//!    `allowance`s); what differs per platform is asked of `platform`.
+//! 4. `pipeline::lint` refuses a profile its error-level rules flag, then each
+//!    `concern` renders its objects from the plan into a `bundle::manifest`
+//!    set (`bundle::emit` writes their YAML).
+//! 5. `components::check` admits the platform's own pods and flows through the
+//!    rendered policies, with the `verify` evaluators (each policy engine's own,
+//!    `concern::policy::engine`).
+//! 6. `bundle::output` writes the files (safely), streams or checks them, in
+//!    `bundle::stage` order; `bundle::gitops` adds the delivery objects.
 //!
-//! The commands (`command`, one file per subcommand) read what a stage
-//! returns and hand `main` an outcome to print; only `command` sees clap.
+//! The commands (`command`, one file per subcommand) read what a stage returns
+//! and hand `main` an outcome to print; only `command` sees clap. `review`
+//! (diff, explain, report) and `adopt` (init, import, audit) are the library
+//! parts only a command uses; `k8s` holds the Kubernetes value types every
+//! stage shares.
 
 // Stage 1: input.
-pub mod clock;
-pub(crate) mod fast_yaml;
-pub(crate) mod position;
-pub(crate) mod profile;
-pub mod releases;
-pub(crate) mod schema_check;
-pub(crate) mod source;
-// Stage 2: load and model, with the Kubernetes value types they check.
-pub(crate) mod diag;
-pub mod load;
-pub mod model;
-pub(crate) mod names;
-pub(crate) mod net;
+pub mod input;
+// What differs between the platforms a cluster runs on, behind one seam.
 pub(crate) mod platform;
-pub(crate) mod quantity;
-// Stage 3: the plan.
-pub(crate) mod allowance;
-pub(crate) mod facts;
-pub(crate) mod flows;
-pub mod plan;
-// Stage 4: lint, then each concern renders.
+// Stages 2 to 5, wired by `pipeline::run`: load, model, plan, lint.
+pub mod pipeline;
+// Stage 4: each concern renders.
 pub(crate) mod concern;
-pub(crate) mod emit;
-pub mod lint;
-pub mod manifest;
 // Stage 5: the platform self-check, on the evaluators `verify` also runs.
 pub mod components;
-pub(crate) mod netpol_eval;
 pub mod verify;
-// Stage 6: output.
-pub mod first_apply;
-pub mod gitops;
-pub mod output;
-pub(crate) mod stage;
-// The stages wired, and the error every stage and command returns.
-pub(crate) mod error;
-pub(crate) mod pipeline;
-pub mod timing;
-// Commands, and the library parts only a command uses.
-pub mod audit;
+// Stage 6: the bundle: objects, files, stream, delivery.
+pub mod bundle;
+// Kubernetes value types, shared by every stage.
+pub(crate) mod k8s;
+// The commands (the CLI layer), and what only a command uses.
+pub mod adopt;
 pub mod command;
-pub mod diff;
-pub mod explain;
-pub mod fleet;
-pub mod import;
-pub mod init;
-pub mod krm;
-pub mod report;
-
+pub mod review;
+// Unit-test helpers.
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use diag::Diagnostics;
-pub use error::Error;
-pub use model::Model;
-pub use pipeline::{Rendered, display_path, load, load_text, render};
+pub use input::diag::Diagnostics;
+pub use pipeline::error::Error;
+pub use pipeline::model::Model;
+pub use pipeline::run::{Rendered, display_path, load, load_text, render};

@@ -29,7 +29,7 @@ fn main() -> ExitCode {
     eprint!("{}", outcome.stderr);
     let mut code = outcome.code;
     // One buffer: stdout alone flushes at every line.
-    let written = kharden::timing::stage("emit", || {
+    let written = kharden::pipeline::timing::stage("emit", || {
         let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
         outcome.write_stdout(&mut out).and_then(|()| out.flush())
     });
@@ -41,7 +41,7 @@ fn main() -> ExitCode {
         }
         _ => {}
     }
-    for line in kharden::timing::take() {
+    for line in kharden::pipeline::timing::take() {
         eprintln!("{line}");
     }
     // The process ends here: freeing a fleet's objects one by one would cost

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::clock::Date;
+use crate::input::clock::Date;
 
 pub(crate) const HEAD: &str = "apiVersion: kharden.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: t}\ncluster: {name: t, platform: kubeadm, kubernetesVersion: \"1.33\"}\n";
 

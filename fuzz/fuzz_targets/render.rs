@@ -6,7 +6,7 @@
 //! every object it writes) is a bug too, and fails like a crash.
 #![no_main]
 
-use kharden::clock::Date;
+use kharden::input::clock::Date;
 use libfuzzer_sys::fuzz_target;
 
 const TODAY: Date = Date {
@@ -30,10 +30,10 @@ fuzz_target!(|data: &[u8]| {
     };
     match kharden::render(&model) {
         Ok(r) => {
-            let files = kharden::output::files(&r.set, &model.display)
+            let files = kharden::bundle::output::files(&r.set, &model.display)
                 .unwrap_or_else(|e| panic!("valid profile, but writing files failed: {e}"));
             assert!(files.contains_key("kustomization.yaml"));
-            let _ = kharden::output::stream(&r.set, &model.display);
+            let _ = kharden::bundle::output::stream(&r.set, &model.display);
         }
         // Error-level lint findings: a refusal with a report, not a bug.
         Err(kharden::Error::Refused(report)) => assert!(!report.is_empty()),

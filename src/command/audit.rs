@@ -3,7 +3,7 @@
 
 use super::cli::{AuditArgs, Format};
 use super::{Outcome, load, usage};
-use crate::audit;
+use crate::adopt::audit;
 
 pub(crate) fn run(a: AuditArgs) -> Outcome {
     Outcome::of(|out| {

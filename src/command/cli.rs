@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::profile::Platform;
+use crate::input::profile::Platform;
 
 /// Render Kubernetes hardening artifacts from one cluster profile.
 ///

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::cli::{DiffArgs, Format};
 use super::{Outcome, load, usage};
-use crate::{Error, diff, output};
+use crate::{Error, bundle::output, review::diff};
 
 pub(crate) fn run(a: DiffArgs) -> Outcome {
     Outcome::of(|out| {

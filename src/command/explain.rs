@@ -3,7 +3,7 @@
 
 use super::cli::{ExplainArgs, ExplainFormat};
 use super::{Outcome, load, usage};
-use crate::explain;
+use crate::review::explain;
 
 pub(crate) fn run(a: ExplainArgs) -> Outcome {
     Outcome::of(|out| {
@@ -11,7 +11,7 @@ pub(crate) fn run(a: ExplainArgs) -> Outcome {
         match (a.path, a.format) {
             (None, ExplainFormat::Mermaid) => {
                 let r = crate::render(&m)?;
-                out.print(&crate::report::mermaid(&m, &r.set));
+                out.print(&crate::review::report::mermaid(&m, &r.set));
             }
             (Some(_), ExplainFormat::Mermaid) => {
                 return Err(usage(

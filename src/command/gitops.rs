@@ -6,18 +6,18 @@ use super::{Outcome, load};
 pub(crate) fn run(what: Gitops) -> Outcome {
     Outcome::of(|out| {
         let text = match what {
-            Gitops::ArgocdPlugin => crate::gitops::argocd_plugin()?,
+            Gitops::ArgocdPlugin => crate::bundle::gitops::argocd_plugin()?,
             Gitops::ArgocdApplication {
                 profile,
                 repo_url,
                 revision,
             } => {
                 let name = load(&profile)?.profile.metadata.name;
-                crate::gitops::argocd_application(&name, &repo_url, &revision)?
+                crate::bundle::gitops::argocd_application(&name, &repo_url, &revision)?
             }
             Gitops::ArgocdHealth { profile } => {
                 let rendered = crate::render(&load(&profile)?)?;
-                crate::gitops::argocd_health(&rendered.set)?
+                crate::bundle::gitops::argocd_health(&rendered.set)?
             }
         };
         out.print(&text);

@@ -9,14 +9,14 @@ use crate::Error;
 
 pub(crate) fn run(a: ImportArgs) -> Outcome {
     Outcome::of(|out| {
-        let opts = crate::import::Options {
+        let opts = crate::adopt::import::Options {
             name: a.name,
             platform: a.platform,
             kubernetes_version: a
                 .kubernetes_version
-                .unwrap_or_else(|| crate::releases::NEWEST.version.to_owned()),
+                .unwrap_or_else(|| crate::input::releases::NEWEST.version.to_owned()),
         };
-        let imported = crate::import::run(&files(&a.objects)?, &opts)?;
+        let imported = crate::adopt::import::run(&files(&a.objects)?, &opts)?;
         if a.output == Path::new("-") {
             out.print(&imported.text);
             return Ok(0);

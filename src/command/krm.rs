@@ -4,7 +4,7 @@
 use std::io::Read;
 
 use super::Outcome;
-use crate::{Error, clock};
+use crate::{Error, input::clock};
 
 /// Answer the ResourceList read from `input` (stdin, for `main`).
 pub(crate) fn run(input: &mut dyn Read) -> Outcome {
@@ -13,7 +13,7 @@ pub(crate) fn run(input: &mut dyn Read) -> Outcome {
         input
             .read_to_string(&mut text)
             .map_err(|e| Error::io("read stdin".to_owned(), e))?;
-        let (answer, ok) = crate::krm::run(&text, clock::today()?);
+        let (answer, ok) = crate::bundle::krm::run(&text, clock::today()?);
         out.print(&answer);
         Ok(if ok { 0 } else { 1 })
     })

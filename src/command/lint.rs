@@ -3,7 +3,7 @@
 
 use super::cli::LintArgs;
 use super::{Outcome, load, usage};
-use crate::{Error, lint};
+use crate::{Error, pipeline::lint};
 
 pub(crate) fn run(a: LintArgs) -> Outcome {
     Outcome::of(|out| {

@@ -24,8 +24,8 @@ mod verify;
 use std::io::Write;
 use std::path::Path;
 
-use crate::manifest::ManifestSet;
-use crate::{Error, Model, clock};
+use crate::bundle::manifest::ManifestSet;
+use crate::{Error, Model, input::clock};
 use cli::Command;
 
 /// Run one subcommand.
@@ -116,7 +116,7 @@ impl Outcome {
     pub fn write_stdout(&self, w: &mut dyn Write) -> std::io::Result<()> {
         match &self.stdout {
             Stdout::Text(t) => w.write_all(t.as_bytes()),
-            Stdout::Stream { set, display } => crate::output::write_stream(w, set, display),
+            Stdout::Stream { set, display } => crate::bundle::output::write_stream(w, set, display),
         }
     }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::cli::RenderArgs;
 use super::{Outcome, Stdout, usage};
-use crate::{clock, fleet, output};
+use crate::{bundle::fleet, bundle::output, input::clock};
 
 pub(crate) fn run(a: RenderArgs) -> Outcome {
     Outcome::of(|out| {

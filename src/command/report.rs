@@ -10,7 +10,7 @@ pub(crate) fn run(a: ReportArgs) -> Outcome {
     Outcome::of(|out| {
         let m = load(&a.profile)?;
         let r = crate::render(&m)?;
-        let html = crate::report::html(&m, &r.set)?;
+        let html = crate::review::report::html(&m, &r.set)?;
         if a.output == Path::new("-") {
             out.print(&html);
         } else {

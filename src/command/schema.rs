@@ -9,10 +9,10 @@ pub(crate) fn run(a: SchemaArgs) -> Outcome {
         let schema = if a.scenario {
             crate::verify::scenario_schema()
         } else {
-            crate::model::profile_schema()
+            crate::pipeline::model::profile_schema()
         };
         let text = serde_json::to_string_pretty(&schema)
-            .map_err(crate::manifest::RenderError::internal)?;
+            .map_err(crate::bundle::manifest::RenderError::internal)?;
         out.print(&format!("{text}\n"));
         Ok(0)
     })

@@ -13,11 +13,11 @@ use serde_json::{Value, json};
 
 use super::scope::{Scoped, objects};
 use super::{Component, ES_HTTP, ES_TRANSPORT, Role};
-use crate::flows::meshed;
-use crate::manifest::ManifestSet;
-use crate::model::Model;
-use crate::netpol_eval::{Endpoint, Verdict};
-use crate::profile::{MeshProvider, NamespaceSpec};
+use crate::bundle::manifest::ManifestSet;
+use crate::input::profile::{MeshProvider, NamespaceSpec};
+use crate::k8s::netpol_eval::{Endpoint, Verdict};
+use crate::pipeline::flows::meshed;
+use crate::pipeline::model::Model;
 use crate::verify::admission::Denial;
 use crate::verify::pod_security::template_pod;
 use crate::verify::{EvalError, PodSecurity, decide, istio, network_cluster};
@@ -185,15 +185,15 @@ pub fn run(m: &Model, set: &ManifestSet) -> Result<Report, EvalError> {
     }
     let mut wanted: BTreeSet<String> = sample(m).iter().map(|n| n.name.clone()).collect();
     wanted.extend(components.iter().map(|c| c.namespace.clone()));
-    wanted.insert(crate::flows::ISTIO_NS.to_owned());
-    let objs = crate::timing::stage("self-check read", || objects(set, &wanted));
+    wanted.insert(crate::pipeline::flows::ISTIO_NS.to_owned());
+    let objs = crate::pipeline::timing::stage("self-check read", || objects(set, &wanted));
     run_objects(m, objs)
 }
 
 /// The checks on rendered objects already read back.
 pub fn run_objects(m: &Model, objs: Vec<Value>) -> Result<Report, EvalError> {
     let components = super::all(&m.profile);
-    let ctx = crate::timing::stage("self-check index", || Ctx {
+    let ctx = crate::pipeline::timing::stage("self-check index", || Ctx {
         m,
         pod_security: PodSecurity::new(&objs, Some(m.minor())),
         scoped: Scoped::new(objs),
@@ -205,11 +205,13 @@ pub fn run_objects(m: &Model, objs: Vec<Value>) -> Result<Report, EvalError> {
     let (admitted, reached) = std::thread::scope(|s| {
         let reached = s.spawn(|| {
             let mut out = Vec::new();
-            crate::timing::stage("self-check reach", || reach(&ctx, &components, &mut out));
+            crate::pipeline::timing::stage("self-check reach", || {
+                reach(&ctx, &components, &mut out)
+            });
             out
         });
         let mut out = Vec::new();
-        let admitted = crate::timing::stage("self-check admission", || {
+        let admitted = crate::pipeline::timing::stage("self-check admission", || {
             components
                 .iter()
                 .try_for_each(|c| admit_component(&ctx, c, &mut out))
@@ -578,7 +580,7 @@ fn reach(ctx: &Ctx<'_>, components: &[Component], out: &mut Vec<Check>) {
             };
             let objs = ctx
                 .scoped
-                .for_namespaces(&[n.to_ns.as_str(), crate::flows::ISTIO_NS]);
+                .for_namespaces(&[n.to_ns.as_str(), crate::pipeline::flows::ISTIO_NS]);
             if let Some(istio::Decision::Denied(by)) = istio::decide(&objs, &from, &target, true) {
                 check.ok = false;
                 check.detail = format!("mesh: denied {by}");

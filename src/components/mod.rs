@@ -17,10 +17,10 @@ pub(crate) mod scope;
 
 use std::collections::BTreeMap;
 
-use crate::flows::{End, ISTIO_NS, LINKERD_NS, logging_target};
-use crate::profile::{
+use crate::input::profile::{
     Collector, ComponentOverride, MeshProvider, Platform, PolicyEngine, Profile, ServiceType,
 };
+use crate::pipeline::flows::{End, ISTIO_NS, LINKERD_NS, logging_target};
 
 /// What a component is to the cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -326,7 +326,7 @@ pub fn all(p: &Profile) -> Vec<Component> {
             es.meshed = p
                 .namespaces
                 .iter()
-                .any(|n| n.name == namespace && crate::flows::meshed(p, n));
+                .any(|n| n.name == namespace && crate::pipeline::flows::meshed(p, n));
             let es = es.with(o.elasticsearch.as_ref());
             out.push(es);
             // The operator's pods: every pod of its namespace (its static

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::manifest::ManifestSet;
+use crate::bundle::manifest::ManifestSet;
 
 /// The kinds the checks read; everything else is never parsed.
 const KINDS: &[&str] = &[
@@ -67,7 +67,7 @@ pub(crate) fn objects(set: &ManifestSet, wanted: &BTreeSet<String>) -> Vec<Value
 /// block YAML, serde-saphyr the rest (block scalars such as Rego). Debug
 /// builds, and so every test, check the fast reading against serde-saphyr's.
 fn read(body: &str) -> Option<Value> {
-    let fast = crate::fast_yaml::parse(body, &crate::position::resolve_scalar);
+    let fast = crate::input::fast_yaml::parse(body, &crate::input::position::resolve_scalar);
     if cfg!(debug_assertions) && fast.is_some() {
         assert_eq!(fast, serde_saphyr::from_str::<Value>(body).ok(), "{body}");
     }
@@ -128,7 +128,7 @@ fn scope_of(o: &Value) -> Option<Vec<String>> {
     let [e] = exprs.as_array()?.as_slice() else {
         return None;
     };
-    (e["key"] == crate::flows::NS_NAME_LABEL && e["operator"] == "In")
+    (e["key"] == crate::pipeline::flows::NS_NAME_LABEL && e["operator"] == "In")
         .then(|| strings(&e["values"]))
 }
 

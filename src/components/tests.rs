@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::check;
-use crate::netpol_eval::Endpoint;
+use crate::k8s::netpol_eval::Endpoint;
 use crate::testing::{HEAD, today};
 use crate::verify::{PodSecurity, decide, network_cluster, objects};
 

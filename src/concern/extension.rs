@@ -11,12 +11,12 @@ use std::path::{Component, Path};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::diag::Diagnostic;
-use crate::manifest::{MANAGED_BY, Manifest, RenderError};
-use crate::model::Model;
-use crate::names;
-use crate::profile::{ExtensionScope, Profile};
-use crate::source::FieldPath;
+use crate::bundle::manifest::{MANAGED_BY, Manifest, RenderError};
+use crate::input::diag::Diagnostic;
+use crate::input::profile::{ExtensionScope, Profile};
+use crate::input::source::FieldPath;
+use crate::k8s::names;
+use crate::pipeline::model::Model;
 
 /// Largest template we read.
 const MAX_TEMPLATE_BYTES: u64 = 1024 * 1024;
@@ -144,7 +144,11 @@ fn engine(m: &Model) -> Result<tera::Tera, (usize, String)> {
 }
 
 /// Checks every template and compiles them into `plan.extension`.
-pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(
+    m: &Model,
+    plan: &mut crate::pipeline::plan::Plan,
+    out: &mut Vec<Diagnostic>,
+) {
     for (i, e) in m.profile.extensions.iter().enumerate() {
         if let Some((_, text)) = m.templates.iter().find(|(n, _)| *n == e.template)
             && let Some(at) = unescaped_filter(text)
@@ -169,7 +173,7 @@ pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Di
 #[serde(rename_all = "camelCase")]
 struct ClusterView<'a> {
     name: &'a str,
-    platform: &'a crate::profile::Platform,
+    platform: &'a crate::input::profile::Platform,
     kubernetes_version: &'a str,
     ingress_domain: Option<&'a str>,
 }
@@ -402,7 +406,7 @@ mod tests {
     #[test]
     fn render_uses_the_engine_validate_compiled() {
         let mut m = crate::testing::model("namespaces:\n  - name: a\n");
-        m.profile.extensions.push(crate::profile::Extension {
+        m.profile.extensions.push(crate::input::profile::Extension {
             template: "t.tera".to_owned(),
             scope: ExtensionScope::Namespace,
         });
@@ -412,7 +416,7 @@ mod tests {
         ));
         // Nothing compiled yet: render does not compile templates itself.
         assert!(matches!(render(&m), Err(RenderError::Extension(_))));
-        let mut plan = crate::plan::Plan::default();
+        let mut plan = crate::pipeline::plan::Plan::default();
         let mut out = Vec::new();
         validate(&m, &mut plan, &mut out);
         assert!(out.is_empty(), "{out:?}");

@@ -9,14 +9,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::allowance::{Allowance, Contributions, Origin, Peer};
-use crate::diag::{Diagnostic, nearest};
-use crate::model::{Model, label, labels};
-use crate::names;
-use crate::profile::{Direction, MeshProvider};
-use crate::source::FieldPath;
+use crate::input::diag::{Diagnostic, nearest};
+use crate::input::profile::{Direction, MeshProvider};
+use crate::input::source::FieldPath;
+use crate::k8s::names;
+use crate::pipeline::allowance::{Allowance, Contributions, Origin, Peer};
+use crate::pipeline::model::{Model, label, labels};
 
-pub(crate) fn validate(m: &Model, _plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(
+    m: &Model,
+    _plan: &mut crate::pipeline::plan::Plan,
+    out: &mut Vec<Diagnostic>,
+) {
     let p = &m.profile;
     let ours: BTreeSet<&str> = p.namespaces.iter().map(|n| n.name.as_str()).collect();
     let mut seen: BTreeMap<(&str, &str), usize> = BTreeMap::new();
@@ -108,7 +112,7 @@ pub(crate) fn allowances(m: &Model, c: &mut Contributions) {
     let p = &m.profile;
     let base = FieldPath::root().key("cluster").key("gateways");
     let ours: BTreeSet<&str> = p.namespaces.iter().map(|n| n.name.as_str()).collect();
-    let all_ports: Arc<[crate::flows::PortSpec]> = Arc::new([]);
+    let all_ports: Arc<[crate::pipeline::flows::PortSpec]> = Arc::new([]);
     for (k, g) in p.cluster.gateways.iter().enumerate() {
         let origin = Origin::new("gateway", Arc::new(base.index(k)));
         let labels = Arc::new(g.pod_labels.clone());
@@ -195,7 +199,7 @@ pub(crate) fn notes(m: &Model) -> Vec<String> {
 mod tests {
     use k8s_openapi::api::networking::v1::NetworkPolicy;
 
-    use crate::netpol_eval::{Cluster, Endpoint};
+    use crate::k8s::netpol_eval::{Cluster, Endpoint};
     use crate::testing::{HEAD, today};
 
     /// `HEAD` with `gateways` in its cluster line, then `body`.

@@ -9,9 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::manifest::{Manifest, RenderError, meta};
-use crate::model::Model;
-use crate::profile::NamespaceSpec;
+use crate::bundle::manifest::{Manifest, RenderError, meta};
+use crate::input::profile::NamespaceSpec;
+use crate::pipeline::model::Model;
 
 /// What one concern puts on a tenant Namespace object (the registry merges
 /// every concern's, in order, into one Namespace per profile namespace).

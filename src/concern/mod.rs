@@ -18,12 +18,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Namespace;
 
-use crate::allowance::{Allowances, Contributions};
-use crate::diag::Diagnostic;
-use crate::manifest::{Manifest, ManifestSet, RenderError, meta};
-use crate::model::Model;
-use crate::plan::Plan;
-use crate::profile::NamespaceSpec;
+use crate::bundle::manifest::{Manifest, ManifestSet, RenderError, meta};
+use crate::input::diag::Diagnostic;
+use crate::input::profile::NamespaceSpec;
+use crate::pipeline::allowance::{Allowances, Contributions};
+use crate::pipeline::model::Model;
+use crate::pipeline::plan::Plan;
 use metadata::NamespaceMeta;
 
 /// One concern as the pipeline sees it: its checks, its objects, its notes
@@ -225,7 +225,10 @@ pub(crate) fn render_all(model: &Model) -> Result<ManifestSet, RenderError> {
             let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let Some(&i) = order.get(k) else { break };
             let c = &CONCERNS[i];
-            done.push((i, crate::timing::stage(c.name, || (c.render)(model))));
+            done.push((
+                i,
+                crate::pipeline::timing::stage(c.name, || (c.render)(model)),
+            ));
         }
         done
     };

@@ -4,21 +4,25 @@
 
 use std::collections::BTreeMap;
 
+use crate::bundle::manifest::MANAGED_BY;
 use crate::concern::metadata::NamespaceMeta;
-use crate::diag::Diagnostic;
-use crate::manifest::MANAGED_BY;
-use crate::model::{Model, label};
-use crate::names;
-use crate::plan::namespace::{PodSecurity, PodSecurityPlan};
-use crate::profile::{NamespaceSpec, PodSecurityLevel};
-use crate::source::FieldPath;
+use crate::input::diag::Diagnostic;
+use crate::input::profile::{NamespaceSpec, PodSecurityLevel};
+use crate::input::source::FieldPath;
+use crate::k8s::names;
+use crate::pipeline::model::{Model, label};
+use crate::pipeline::plan::namespace::{PodSecurity, PodSecurityPlan};
 
 /// Namespaces Kubernetes itself owns; a tenant profile must not take them over.
 const RESERVED: &[&str] = &["default", "kube-node-lease", "kube-public", "kube-system"];
 
 /// Checks names, labels and annotations, and decides each namespace's
 /// Pod Security levels.
-pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(
+    m: &Model,
+    plan: &mut crate::pipeline::plan::Plan,
+    out: &mut Vec<Diagnostic>,
+) {
     plan.namespace = decide(m);
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, ns) in m.profile.namespaces.iter().enumerate() {
@@ -45,7 +49,7 @@ pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Di
                 .hint("merge the two entries"),
             );
         }
-        crate::model::labels(out, &base.key("labels"), &ns.labels);
+        crate::pipeline::model::labels(out, &base.key("labels"), &ns.labels);
         for k in ns.labels.keys() {
             if k.starts_with("pod-security.kubernetes.io/") || k == MANAGED_BY.0 {
                 out.push(
@@ -87,8 +91,8 @@ fn pod_security(m: &Model, ns: &NamespaceSpec) -> PodSecurity {
         level: ns.pod_security.unwrap_or(p.defaults.pod_security),
         held_back: p.policy.as_ref().is_some_and(|pol| {
             pol.enforcement
-                .mode(crate::profile::POD_SECURITY_RULE, Some(&ns.name))
-                != crate::profile::EnforcementMode::Deny
+                .mode(crate::input::profile::POD_SECURITY_RULE, Some(&ns.name))
+                != crate::input::profile::EnforcementMode::Deny
         }),
     }
 }
@@ -125,7 +129,7 @@ pub(crate) fn metadata(m: &Model, ns: &NamespaceSpec) -> NamespaceMeta {
         // The level `enforce` will take, for `verify` to say what it
         // would refuse.
         annotations.insert(
-            crate::profile::POD_SECURITY_TARGET.to_owned(),
+            crate::input::profile::POD_SECURITY_TARGET.to_owned(),
             decided.level.as_str().to_owned(),
         );
         PodSecurityLevel::Privileged
@@ -169,7 +173,10 @@ mod tests {
     fn labels_follow_the_decided_levels() {
         let mut m = crate::testing::model("namespaces:\n  - name: a\n    podSecurity: baseline\n");
         let decided = &mut m.plan.namespace.namespaces[0];
-        assert_eq!(decided.level, crate::profile::PodSecurityLevel::Baseline);
+        assert_eq!(
+            decided.level,
+            crate::input::profile::PodSecurityLevel::Baseline
+        );
         assert!(!decided.held_back);
         // A rollout holds `enforce` back and names the level it will take.
         decided.held_back = true;
@@ -179,7 +186,7 @@ mod tests {
             "privileged"
         );
         assert_eq!(
-            meta.annotations[crate::profile::POD_SECURITY_TARGET],
+            meta.annotations[crate::input::profile::POD_SECURITY_TARGET],
             "baseline"
         );
         assert_eq!(

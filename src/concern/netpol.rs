@@ -11,8 +11,8 @@ use k8s_openapi::api::networking::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use crate::allowance::Peer;
-use crate::flows::{NS_NAME_LABEL, PortNum, PortSpec};
+use crate::pipeline::allowance::Peer;
+use crate::pipeline::flows::{NS_NAME_LABEL, PortNum, PortSpec};
 
 pub(crate) fn ns_selector(ns: &str) -> LabelSelector {
     LabelSelector {

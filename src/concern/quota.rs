@@ -10,15 +10,15 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
+use crate::bundle::manifest::{Manifest, RenderError};
 use crate::concern::metadata::inner_meta;
-use crate::diag::{Diagnostic, nearest};
-use crate::manifest::{Manifest, RenderError};
-use crate::model::Model;
-use crate::plan::Plan;
-use crate::plan::quota::{Hard, HardValues, Limits, NamespaceQuota, Origin, Quotas};
-use crate::profile::{ContainerLimits, NamespaceSpec, QuantityValue};
-use crate::quantity::{Amount, Amounts};
-use crate::source::FieldPath;
+use crate::input::diag::{Diagnostic, nearest};
+use crate::input::profile::{ContainerLimits, NamespaceSpec, QuantityValue};
+use crate::input::source::FieldPath;
+use crate::k8s::quantity::{Amount, Amounts};
+use crate::pipeline::model::Model;
+use crate::pipeline::plan::Plan;
+use crate::pipeline::plan::quota::{Hard, HardValues, Limits, NamespaceQuota, Origin, Quotas};
 
 /// Name of the quota and limit range in every namespace.
 const NAME: &str = "kharden-default";
@@ -440,7 +440,7 @@ mod tests {
 
     #[test]
     fn the_plan_keeps_each_value_parsed_with_its_origin() {
-        use crate::plan::quota::Origin;
+        use crate::pipeline::plan::quota::Origin;
         let m = crate::testing::model(&format!(
             "defaults:\n  quota: {{pods: 10, requests.cpu: \"4\"}}\n{LIMITS}namespaces:\n  - name: a\n    quota: {{pods: 20}}\n  - name: b\n  - name: c\n"
         ));
@@ -470,14 +470,14 @@ mod tests {
 
     #[test]
     fn render_writes_the_decided_quota() {
-        use crate::plan::quota::{Hard, Origin};
+        use crate::pipeline::plan::quota::{Hard, Origin};
         let mut m = crate::testing::model("namespaces:\n  - name: a\n");
         let q = &mut m.plan.quota.namespaces[0];
         let mut hard = (*q.hard).clone();
         hard.insert(
             "pods".to_owned(),
             Hard {
-                amount: crate::quantity::Amount::count(7),
+                amount: crate::k8s::quantity::Amount::count(7),
                 origin: Origin::Namespace,
             },
         );
@@ -494,9 +494,9 @@ mod tests {
         );
         m.profile.defaults.quota.insert(
             "pods".to_owned(),
-            crate::profile::QuantityValue::Text("lots".to_owned()),
+            crate::input::profile::QuantityValue::Text("lots".to_owned()),
         );
-        let mut plan = crate::plan::Plan::default();
+        let mut plan = crate::pipeline::plan::Plan::default();
         let mut out = Vec::new();
         super::validate(&m, &mut plan, &mut out);
         assert_eq!(out.len(), 1, "{out:?}");

@@ -11,7 +11,7 @@
 //! compile until it handles a new platform. This module reads only the profile's
 //! types: it sits below the model and the concerns.
 
-use crate::profile::{IdentityMode, Platform};
+use crate::input::profile::{IdentityMode, Platform};
 
 mod aks;
 mod eks;

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::{ControlPlane, Prefixes, of};
-use crate::profile::{IdentityMode, Platform};
+use crate::input::profile::{IdentityMode, Platform};
 use crate::testing::{HEAD, today};
 
 /// Every platform the profile accepts, as the schema lists them.
@@ -165,7 +165,7 @@ fn the_overview_names_the_platform() {
             + "apiServer: {private: false, authorizedNetworks: [10.0.0.0/8]}\n";
         let m =
             crate::load_text(&text, "t.yaml", today()).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let o = crate::explain::overview(&m);
+        let o = crate::review::explain::overview(&m);
         assert!(
             o.starts_with(&format!("cluster t ({name}, Kubernetes 1.33)")),
             "{o}"

@@ -13,7 +13,7 @@ use super::admission::{Denial, Request, UserInfo};
 use super::pod_security::{Level, LevelVersion, Pod, PodSecurity, Target, check, template_pod};
 use super::{AdmissionExpectation, EvalError, Outcome, resources};
 use crate::concern::policy::engine;
-use crate::model::Model;
+use crate::pipeline::model::Model;
 
 /// Run the policy engines' mutating steps on `req`; returns a note per change.
 pub fn mutate(objs: &[Value], req: &mut Request) -> Result<Vec<String>, EvalError> {
@@ -114,7 +114,9 @@ pub fn decide_as(
 fn held_back(objs: &[Value], namespace: &str) -> Option<Level> {
     objs.iter()
         .find(|o| o["kind"] == "Namespace" && o["metadata"]["name"] == namespace)
-        .and_then(|o| o["metadata"]["annotations"][crate::profile::POD_SECURITY_TARGET].as_str())
+        .and_then(|o| {
+            o["metadata"]["annotations"][crate::input::profile::POD_SECURITY_TARGET].as_str()
+        })
         .and_then(Level::parse)
 }
 

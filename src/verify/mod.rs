@@ -21,11 +21,11 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 
-use crate::flows::{PortNum, parse_port};
-use crate::manifest::ManifestSet;
-use crate::model::Model;
-use crate::netpol_eval::{Cluster, Endpoint, Verdict};
-use crate::profile::MeshProvider;
+use crate::bundle::manifest::ManifestSet;
+use crate::input::profile::MeshProvider;
+use crate::k8s::netpol_eval::{Cluster, Endpoint, Verdict};
+use crate::pipeline::flows::{PortNum, parse_port};
+use crate::pipeline::model::Model;
 
 pub use admission::UserInfo;
 pub use chain::{Decision, decide, decide_as, mutate};

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::admission::{Denial, Request, name_of, str_of};
-use crate::quantity;
+use crate::k8s::quantity;
 
 /// The pod spec inside a Pod or a workload template.
 fn pod_spec_mut(o: &mut Value) -> Option<&mut Value> {

@@ -12,9 +12,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::admission;
-use crate::diag::{Diagnostic, Diagnostics, nearest};
-use crate::flows::{PortNum, parse_port};
-use crate::source::{FieldPath, Sources};
+use crate::input::diag::{Diagnostic, Diagnostics, nearest};
+use crate::input::source::{FieldPath, Sources};
+use crate::pipeline::flows::{PortNum, parse_port};
 
 /// Synthetic workloads and what the rendered bundle must do with them.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -145,20 +145,20 @@ fn refuse(items: Vec<Diagnostic>, sources: Option<&Sources>) -> crate::Error {
     let mut d = Diagnostics::default();
     d.extend(items);
     let mut text = d.render_items_in(sources);
-    text.push_str(&crate::diag::summary(n, "scenario", "verified"));
+    text.push_str(&crate::input::diag::summary(n, "scenario", "verified"));
     crate::Error::Refused(text)
 }
 
 /// Read and check a scenario; every problem is reported with file:line:col.
 pub fn load(path: &Path, display: &str) -> Result<Loaded, crate::Error> {
-    let (mut value, sources) = match crate::source::load(path, display) {
+    let (mut value, sources) = match crate::input::source::load(path, display) {
         Ok(v) => v,
         Err(d) => {
             let sources = d.sources;
             return Err(refuse(d.items, sources.as_ref()));
         }
     };
-    let (found, fatal) = crate::schema_check::check(&scenario_schema(), &mut value);
+    let (found, fatal) = crate::input::schema_check::check(&scenario_schema(), &mut value);
     if !found.is_empty() || fatal {
         return Err(refuse(found, Some(&sources)));
     }
@@ -192,8 +192,8 @@ fn check(s: &Scenario, dir: &Path, out: &mut Vec<Diagnostic>) -> Vec<Value> {
     let mut seen = BTreeMap::new();
     for (i, w) in s.workloads.iter().enumerate() {
         let p = root.key("workloads").index(i);
-        crate::model::label(out, &p.key("namespace"), &w.namespace);
-        crate::model::label(out, &p.key("name"), &w.name);
+        crate::pipeline::model::label(out, &p.key("namespace"), &w.namespace);
+        crate::pipeline::model::label(out, &p.key("name"), &w.name);
         let id = format!("{}/{}", w.namespace, w.name);
         if let Some(first) = seen.insert(id.clone(), i) {
             out.push(
@@ -286,7 +286,7 @@ fn check(s: &Scenario, dir: &Path, out: &mut Vec<Diagnostic>) -> Vec<Value> {
     let mut objects = Vec::new();
     for (i, a) in s.admission.iter().enumerate() {
         let p = root.key("admission").index(i);
-        crate::model::label(out, &p.key("namespace"), &a.namespace);
+        crate::pipeline::model::label(out, &p.key("namespace"), &a.namespace);
         let empty = a.user.iter().map(|u| (p.key("user"), u, "user"));
         let groups = a.groups.iter().enumerate();
         for (at, id, what) in

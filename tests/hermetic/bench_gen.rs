@@ -7,7 +7,7 @@ mod generator;
 
 use std::collections::BTreeSet;
 
-use kharden::clock::Date;
+use kharden::input::clock::Date;
 
 #[test]
 fn generated_profile_renders_every_concern_in_every_namespace() {

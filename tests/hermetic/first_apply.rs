@@ -1,4 +1,4 @@
-//! First apply (#29 item 2): `kharden::first_apply` simulates every example's
+//! First apply (#29 item 2): `kharden::bundle::first_apply` simulates every example's
 //! committed rendering meeting an empty cluster, under the README's kubectl
 //! loop, the rendered Flux Kustomizations and the Argo CD Application with the
 //! printed health checks, with the engines arriving early or late and the
@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::{examples, root, tree};
-use kharden::first_apply::{
+use kharden::bundle::first_apply::{
     Arrival, Check, Class, Delivery, FluxStage, Object, Outcome, Retry, Wait, argocd_health,
     simulate, steps, violations, waits_on_workloads,
 };

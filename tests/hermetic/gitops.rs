@@ -304,7 +304,7 @@ fn argocd_health_scripts_read_gatekeeper_status() {
         let hs: mlua::Table = lua.load(script).eval().unwrap();
         hs.get::<String>("status").unwrap()
     };
-    let template = kharden::gitops::TEMPLATE_HEALTH_LUA;
+    let template = kharden::bundle::gitops::TEMPLATE_HEALTH_LUA;
     let kind = json!({"kind": "ConstraintTemplate", "metadata": {"name": "k"}});
     let with = |status: Value| {
         let mut o = kind.clone();
@@ -332,7 +332,7 @@ fn argocd_health_scripts_read_gatekeeper_status() {
         ),
         "Degraded"
     );
-    let constraint = kharden::gitops::CONSTRAINT_HEALTH_LUA;
+    let constraint = kharden::bundle::gitops::CONSTRAINT_HEALTH_LUA;
     assert_eq!(run(constraint, kind.clone()), "Progressing");
     assert_eq!(run(constraint, with(json!({"byPod": []}))), "Progressing");
     assert_eq!(

@@ -52,7 +52,7 @@ fn import_to(test: &str) -> PathBuf {
 
 fn imported(test: &str) -> (String, Vec<Value>) {
     let text = std::fs::read_to_string(import_to(test)).unwrap();
-    let today = kharden::clock::Date {
+    let today = kharden::input::clock::Date {
         year: 2026,
         month: 11,
         day: 26,

@@ -258,7 +258,10 @@ fn lint_flags_each_rule_with_its_id() {
         );
     }
     ids.sort();
-    let all: Vec<&str> = kharden::lint::RULES.iter().map(|r| r.id).collect();
+    let all: Vec<&str> = kharden::pipeline::lint::RULES
+        .iter()
+        .map(|r| r.id)
+        .collect();
     assert_eq!(ids, all, "one fixture per lint rule");
 }
 
@@ -335,11 +338,11 @@ fn lint_docs_are_current() {
     );
     let doc = fs::read_to_string(root().join("docs/lint.md")).unwrap_or_default();
     if std::env::var_os("KHARDEN_BLESS").is_some() {
-        fs::write(root().join("docs/lint.md"), kharden::lint::docs()).unwrap();
+        fs::write(root().join("docs/lint.md"), kharden::pipeline::lint::docs()).unwrap();
     } else {
         assert_eq!(
             doc,
-            kharden::lint::docs(),
+            kharden::pipeline::lint::docs(),
             "docs/lint.md is stale; rerun with `KHARDEN_BLESS=1 cargo test --test hermetic lint_docs_are_current`"
         );
     }

@@ -2,7 +2,7 @@
 //! ranges, Entra ID with admin groups, local accounts off).
 
 use super::*;
-use crate::manifest::RenderError;
+use crate::bundle::manifest::RenderError;
 
 pub(super) struct Aks;
 

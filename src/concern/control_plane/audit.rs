@@ -9,10 +9,10 @@
 use serde::Serialize;
 
 use super::valid::AuditLog;
-use crate::diag::Diagnostic;
-use crate::model::Model;
-use crate::profile::{AuditLevel, AuditResources, AuditRule};
-use crate::source::FieldPath;
+use crate::input::diag::Diagnostic;
+use crate::input::profile::{AuditLevel, AuditResources, AuditRule};
+use crate::input::source::FieldPath;
+use crate::pipeline::model::Model;
 
 /// Where the policy file lives on a kubeadm control-plane node.
 pub(crate) const POLICY_PATH: &str = "/etc/kubernetes/audit-policy.yaml";

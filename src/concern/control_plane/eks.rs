@@ -2,7 +2,7 @@
 //! provider, control-plane logging to CloudWatch).
 
 use super::*;
-use crate::manifest::RenderError;
+use crate::bundle::manifest::RenderError;
 
 pub(super) struct Eks;
 

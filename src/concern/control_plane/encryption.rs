@@ -6,12 +6,12 @@
 use serde_json::{Value, json};
 
 use super::valid::Encryption;
-use crate::diag::Diagnostic;
-use crate::manifest::{Manifest, RenderError};
-use crate::model::Model;
+use crate::bundle::manifest::{Manifest, RenderError};
+use crate::input::diag::Diagnostic;
+use crate::input::profile::EncryptionProvider;
+use crate::input::source::FieldPath;
+use crate::pipeline::model::Model;
 use crate::platform::ControlPlane;
-use crate::profile::EncryptionProvider;
-use crate::source::FieldPath;
 
 /// Where the file goes on every control-plane node (and is mounted from).
 pub(crate) const CONFIG_PATH: &str = "/etc/kubernetes/encryption-config.yaml";
@@ -31,7 +31,11 @@ pub(crate) fn kms_socket_dir(m: &Model) -> Option<&str> {
 
 /// Checks of `apiServer.encryption`; the provider they accept goes to
 /// `plan.control_plane.encryption`.
-pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(
+    m: &Model,
+    plan: &mut crate::pipeline::plan::Plan,
+    out: &mut Vec<Diagnostic>,
+) {
     let e = &m.profile.api_server.encryption;
     let base = FieldPath::root().key("apiServer").key("encryption");
     let kms = e.provider == EncryptionProvider::Kms;
@@ -89,7 +93,7 @@ pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Di
                 )
                 .hint("set `provider: kms`, or remove `kmsName`"),
             );
-        } else if let Err(e) = crate::names::dns_label(name) {
+        } else if let Err(e) = crate::k8s::names::dns_label(name) {
             out.push(Diagnostic::error(
                 base.key("kmsName"),
                 format!("`{name}` is not a valid provider name: {e}"),

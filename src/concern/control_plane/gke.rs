@@ -2,7 +2,7 @@
 //! settings, anonymous access limited, Google Groups for RBAC, logging).
 
 use super::*;
-use crate::manifest::RenderError;
+use crate::bundle::manifest::RenderError;
 
 pub(super) struct Gke;
 

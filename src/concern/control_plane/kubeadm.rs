@@ -4,7 +4,7 @@
 //! what kubeadm leaves to the network in front of it.
 
 use super::*;
-use crate::manifest::RenderError;
+use crate::bundle::manifest::RenderError;
 
 pub(super) struct Kubeadm;
 

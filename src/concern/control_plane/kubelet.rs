@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 
 use super::flags::CIPHER_SUITES;
-use crate::manifest::{Manifest, RenderError};
-use crate::model::Model;
+use crate::bundle::manifest::{Manifest, RenderError};
+use crate::pipeline::model::Model;
 use crate::platform::ControlPlane;
 
 /// The CA kubeadm signs client certificates with; the kubelet trusts it for

@@ -7,9 +7,9 @@
 
 use serde_json::{Value, json};
 
-use crate::manifest::{Manifest, RenderError};
-use crate::model::Model;
-use crate::profile::LogSource;
+use crate::bundle::manifest::{Manifest, RenderError};
+use crate::input::profile::LogSource;
+use crate::pipeline::model::Model;
 
 /// The control-plane sources `logging` asks the provider to export.
 fn asked(m: &Model) -> (bool, bool) {

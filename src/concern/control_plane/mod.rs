@@ -25,11 +25,11 @@ use std::net::IpAddr;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::diag::Diagnostic;
-use crate::manifest::{Manifest, RenderError};
-use crate::model::{self, Model};
+use crate::bundle::manifest::{Manifest, RenderError};
+use crate::input::diag::Diagnostic;
+use crate::input::source::FieldPath;
+use crate::pipeline::model::{self, Model};
 use crate::platform::{ControlPlane, PerPlatform};
-use crate::source::FieldPath;
 
 mod aks;
 pub(crate) mod audit;
@@ -134,7 +134,7 @@ fn managed_warnings(
         unused.push("`apiServer.advertiseAddress`");
     }
     let e = &a.encryption;
-    if e.provider != crate::profile::EncryptionProvider::Secretbox
+    if e.provider != crate::input::profile::EncryptionProvider::Secretbox
         || e.kms_endpoint.is_some()
         || e.kms_name.is_some()
     {
@@ -194,7 +194,11 @@ fn is_private(ip: IpAddr) -> bool {
 
 /// Checks of `apiServer` (audit checks live in `audit`); the addresses and
 /// networks they accept go to `plan.control_plane`.
-pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(
+    m: &Model,
+    plan: &mut crate::pipeline::plan::Plan,
+    out: &mut Vec<Diagnostic>,
+) {
     let a = &m.profile.api_server;
     let base = FieldPath::root().key("apiServer");
     // Where kharden writes the API server's command line, `private` is an

@@ -108,12 +108,15 @@ fn contract_renders_the_kubeadm_must_shows() {
     }
     // Control-plane files stay out of the kustomization.
     let r = crate::render(&m).unwrap();
-    let files = crate::output::files(&r.set, "p.yaml").unwrap();
+    let files = crate::bundle::output::files(&r.set, "p.yaml").unwrap();
     assert!(!files["kustomization.yaml"].contains("control-plane/"));
-    assert!(!crate::output::stream(&r.set, "p.yaml").contains("ClusterConfiguration"));
+    assert!(!crate::bundle::output::stream(&r.set, "p.yaml").contains("ClusterConfiguration"));
     // The render command's path, which takes the objects, writes the same files.
     assert!(files.keys().any(|k| k.starts_with("control-plane/")));
-    assert_eq!(crate::output::into_files(r.set, "p.yaml").unwrap(), files);
+    assert_eq!(
+        crate::bundle::output::into_files(r.set, "p.yaml").unwrap(),
+        files
+    );
 }
 
 #[test]

@@ -5,8 +5,8 @@
 
 use std::net::IpAddr;
 
-use crate::net::Cidr;
-use crate::source::FieldPath;
+use crate::input::source::FieldPath;
+use crate::k8s::net::Cidr;
 
 /// A value the checks parsed: where it is in the profile, its text as the
 /// profile wrote it (what the rendered files repeat), and its meaning.

@@ -6,12 +6,12 @@
 
 use std::sync::Arc;
 
-use crate::allowance::{Allowance, Contributions, Isolation, Origin, Peer};
 use crate::components::{ES_HTTP, ES_TRANSPORT, Role};
-use crate::flows::{End, PortSpec, logging_target, no_labels};
-use crate::model::Model;
-use crate::profile::Direction;
-use crate::source::FieldPath;
+use crate::input::profile::Direction;
+use crate::input::source::FieldPath;
+use crate::pipeline::allowance::{Allowance, Contributions, Isolation, Origin, Peer};
+use crate::pipeline::flows::{End, PortSpec, logging_target, no_labels};
+use crate::pipeline::model::Model;
 
 /// The collector's namespace, which flows may name.
 pub(crate) fn outside_namespaces(m: &Model, out: &mut std::collections::BTreeSet<String>) {

@@ -142,8 +142,8 @@ pub(super) fn daemon_set(
 
     let mut pod_labels = selector.clone();
     pod_labels.insert(
-        crate::manifest::MANAGED_BY.0.to_owned(),
-        crate::manifest::MANAGED_BY.1.to_owned(),
+        crate::bundle::manifest::MANAGED_BY.0.to_owned(),
+        crate::bundle::manifest::MANAGED_BY.1.to_owned(),
     );
 
     let secret_env = |name: &str, key: &str| EnvVar {

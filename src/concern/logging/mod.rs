@@ -23,14 +23,14 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde::Serialize;
 
+use crate::bundle::manifest::{Manifest, RenderError, meta};
 use crate::concern::metadata::{JUSTIFICATION, default_service_account};
-use crate::diag::Diagnostic;
-use crate::manifest::{Manifest, RenderError, meta};
-use crate::model::{Model, label};
-use crate::names;
+use crate::input::diag::Diagnostic;
+use crate::input::profile::{Collector, LogSource, Scheme};
+use crate::input::source::FieldPath;
+use crate::k8s::names;
+use crate::pipeline::model::{Model, label};
 use crate::platform::ControlPlane;
-use crate::profile::{Collector, LogSource, Scheme};
-use crate::source::FieldPath;
 
 mod allowances;
 mod daemonset;

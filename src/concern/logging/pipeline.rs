@@ -2,8 +2,8 @@
 //! escaping filters of both configuration formats, and the rendered files.
 
 use super::*;
-use crate::manifest::RenderError;
-pub(crate) use crate::plan::logging::Plan;
+use crate::bundle::manifest::RenderError;
+pub(crate) use crate::pipeline::plan::logging::Plan;
 
 impl Plan {
     pub(super) fn from_model(m: &Model) -> Option<Plan> {

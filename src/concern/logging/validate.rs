@@ -5,7 +5,11 @@
 use super::*;
 
 /// Checks `logging` and decides the collector (`plan.logging`).
-pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(
+    m: &Model,
+    plan: &mut crate::pipeline::plan::Plan,
+    out: &mut Vec<Diagnostic>,
+) {
     let Some(l) = &m.profile.logging else { return };
     let p = &m.profile;
     let base = FieldPath::root().key("logging");

@@ -7,13 +7,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::allowance::{Allowance, Contributions, LabelIn, Origin, Peer};
-use crate::flows::{
+use crate::input::profile::{Direction, MeshProvider, NamespaceSpec};
+use crate::input::source::FieldPath;
+use crate::pipeline::allowance::{Allowance, Contributions, LabelIn, Origin, Peer};
+use crate::pipeline::flows::{
     EGRESS_GATEWAY_LABEL, End, Flow, ISTIO_NS, LINKERD_NS, PortSpec, gateway_hosts, meshed,
 };
-use crate::model::Model;
-use crate::profile::{Direction, MeshProvider, NamespaceSpec};
-use crate::source::FieldPath;
+use crate::pipeline::model::Model;
 /// The namespace of an Istio-style principal `<domain>/ns/<ns>/sa/<sa>`, and the SA.
 pub(super) fn principal_parts(p: &str) -> Option<(&str, &str)> {
     let (_, rest) = p.split_once("/ns/")?;

@@ -5,7 +5,7 @@
 use super::grants::{Source, destinations, flows_by, grants, group};
 use super::istio_types::*;
 use super::*;
-use crate::manifest::RenderError;
+use crate::bundle::manifest::RenderError;
 
 pub(super) fn render_istio(m: &Model, out: &mut Vec<Manifest>) -> Result<(), RenderError> {
     let Some(mesh) = &m.profile.mesh else {
@@ -299,7 +299,7 @@ pub(super) fn services_istio(
         .as_ref()
         .and_then(|x| x.defaults.as_ref())
         .and_then(|d| d.timeout.clone());
-    let mut by_name: BTreeMap<&str, Vec<&crate::profile::MeshService>> = BTreeMap::new();
+    let mut by_name: BTreeMap<&str, Vec<&crate::input::profile::MeshService>> = BTreeMap::new();
     for svc in &nm.services {
         by_name.entry(svc.name.as_str()).or_default().push(svc);
     }
@@ -403,7 +403,7 @@ pub(super) fn istio_values(m: &Model) -> Result<Manifest, RenderError> {
         metadata: md,
         data: Some(BTreeMap::from([(
             "values.yaml".to_owned(),
-            crate::manifest::to_yaml(&values)?,
+            crate::bundle::manifest::to_yaml(&values)?,
         )])),
         ..ConfigMap::default()
     })

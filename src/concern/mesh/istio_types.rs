@@ -139,7 +139,7 @@ pub(super) struct Provider {
 
 /// The egress gateway's in-cluster Service and its pods' label (Istio's install defaults).
 pub(super) const EGRESS_GATEWAY_SVC: &str = "istio-egressgateway.istio-system.svc.cluster.local";
-pub(super) use crate::flows::EGRESS_GATEWAY_LABEL;
+pub(super) use crate::pipeline::flows::EGRESS_GATEWAY_LABEL;
 /// The one Gateway kharden renders on the egress gateway, and the subset tenants route to.
 pub(super) const EGRESS_GATEWAY: &str = "egress";
 pub(super) const EGRESS_SUBSET: &str = "external";

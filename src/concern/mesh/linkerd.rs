@@ -5,7 +5,7 @@
 use super::grants::{Source, grants, principal_parts};
 use super::validate::{linkerd_path, linkerd_rule_ports, rule_ports};
 use super::*;
-use crate::manifest::RenderError;
+use crate::bundle::manifest::RenderError;
 
 // ---- Linkerd types (policy.linkerd.io: Server v1beta3, the rest v1alpha1) ----
 
@@ -148,7 +148,7 @@ pub(super) fn render_linkerd(m: &Model, out: &mut Vec<Manifest>) -> Result<(), R
         metadata: md,
         data: Some(BTreeMap::from([(
             "values.yaml".to_owned(),
-            crate::manifest::to_yaml(&values)?,
+            crate::bundle::manifest::to_yaml(&values)?,
         )])),
         ..ConfigMap::default()
     })?);

@@ -14,21 +14,21 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde::Serialize;
 
+use crate::bundle::manifest::{Manifest, RenderError, custom, meta};
 use crate::concern::metadata::{NamespaceMeta, inner_meta};
-use crate::diag::Diagnostic;
-use crate::flows::{
-    Declared, End, ISTIO_NS, LINKERD_NS, PortNum, PortSpec, denies, external_hosts, gateway_hosts,
-    meshed, runs_windows,
-};
-use crate::manifest::{Manifest, RenderError, custom, meta};
-use crate::model::{Model, label};
-use crate::names;
-use crate::net::Cidr;
-use crate::profile::{
+use crate::input::diag::Diagnostic;
+use crate::input::profile::{
     Direction, MeshAuthorization, MeshProvider, MtlsMode, NamespaceMesh, NamespaceSpec,
     OutboundTraffic,
 };
-use crate::source::FieldPath;
+use crate::input::source::FieldPath;
+use crate::k8s::names;
+use crate::k8s::net::Cidr;
+use crate::pipeline::flows::{
+    Declared, End, ISTIO_NS, LINKERD_NS, PortNum, PortSpec, denies, external_hosts, gateway_hosts,
+    meshed, runs_windows,
+};
+use crate::pipeline::model::{Model, label};
 
 mod grants;
 mod istio;
@@ -141,7 +141,7 @@ fn in_linkerd_cluster_networks(c: &Cidr) -> bool {
 /// its parsed form. `from` holds the flows from `ns` (see `grants::group`).
 fn cidr_flows<'a>(
     ns: &'a NamespaceSpec,
-    from: &'a [&'a crate::flows::Flow],
+    from: &'a [&'a crate::pipeline::flows::Flow],
 ) -> impl Iterator<Item = (&'a str, Vec<(&'a str, &'a PortSpec)>)> + 'a {
     let declared = from
         .iter()
@@ -167,7 +167,7 @@ fn cidr_flows<'a>(
 /// can carry), by block.
 fn cidr_egress(
     ns: &NamespaceSpec,
-    from: &[&crate::flows::Flow],
+    from: &[&crate::pipeline::flows::Flow],
 ) -> BTreeMap<String, BTreeSet<u16>> {
     let mut out: BTreeMap<String, BTreeSet<u16>> = BTreeMap::new();
     for (block, ports) in cidr_flows(ns, from) {
@@ -183,7 +183,7 @@ fn cidr_egress(
 }
 
 /// Egress flows a REGISTRY_ONLY mesh cannot carry: UDP, ranges, named ports or no ports.
-fn cidr_egress_gaps(ns: &NamespaceSpec, from: &[&crate::flows::Flow]) -> Vec<String> {
+fn cidr_egress_gaps(ns: &NamespaceSpec, from: &[&crate::pipeline::flows::Flow]) -> Vec<String> {
     let mut gaps = Vec::new();
     for (block, ports) in cidr_flows(ns, from) {
         if ports.is_empty() {

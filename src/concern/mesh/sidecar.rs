@@ -7,10 +7,10 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::plan::proxy::Resources;
-use crate::plan::quota::{Limits, NamespaceQuota, Quotas};
-use crate::profile::QuantityValue;
-use crate::quantity::{Amount, Amounts};
+use crate::input::profile::QuantityValue;
+use crate::k8s::quantity::{Amount, Amounts};
+use crate::pipeline::plan::proxy::Resources;
+use crate::pipeline::plan::quota::{Limits, NamespaceQuota, Quotas};
 
 /// What the proxy asks for unless the profile says otherwise: (resource,
 /// as written, in base units).
@@ -115,7 +115,11 @@ fn explicit(
 /// what a meshed namespace's LimitRange would refuse (limit above `max`,
 /// request below `min`), and a request above its limit, which the API
 /// server refuses in every pod.
-pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(
+    m: &Model,
+    plan: &mut crate::pipeline::plan::Plan,
+    out: &mut Vec<Diagnostic>,
+) {
     let Some(r) = m
         .profile
         .mesh
@@ -372,7 +376,7 @@ mod tests {
         limits: &serde_json::Value,
     ) -> bool {
         let l = &lr["spec"]["limits"][0];
-        let q = |v: &serde_json::Value| crate::quantity::parse(v.as_str().unwrap()).unwrap();
+        let q = |v: &serde_json::Value| crate::k8s::quantity::parse(v.as_str().unwrap()).unwrap();
         ["cpu", "memory"].iter().all(|k| {
             let max_ok = l["max"].get(*k).is_none_or(|mx| q(&limits[*k]) <= q(mx));
             let min_ok = l["min"].get(*k).is_none_or(|mn| q(&requests[*k]) >= q(mn));
@@ -425,7 +429,7 @@ mod tests {
     #[test]
     fn the_built_in_sizes_are_the_quantities_they_spell() {
         for (_, text, value) in super::DEFAULT_REQUESTS.iter().chain(&super::DEFAULT_LIMITS) {
-            assert_eq!(crate::quantity::parse(text).unwrap(), *value, "{text}");
+            assert_eq!(crate::k8s::quantity::parse(text).unwrap(), *value, "{text}");
         }
     }
 
@@ -437,7 +441,7 @@ mod tests {
         assert_eq!(m.plan.mesh_sidecar.limits["cpu"].text, "300m");
         m.plan.mesh_sidecar.limits.insert(
             "cpu".to_owned(),
-            crate::quantity::Amount::parse("123m".to_owned()).unwrap(),
+            crate::k8s::quantity::Amount::parse("123m".to_owned()).unwrap(),
         );
         let meta = crate::concern::mesh::namespace_meta(&m, &m.profile.namespaces[0]);
         assert_eq!(
@@ -460,7 +464,7 @@ mod tests {
             gaps[0].1.contains("quota `limits.cpu` holds 4 meshed pods"),
             "{gaps:?}"
         );
-        let findings = crate::lint::run(&m);
+        let findings = crate::pipeline::lint::run(&m);
         assert!(
             findings.iter().any(|f| f.rule.id == "KH015"),
             "lint rule not wired"

@@ -72,7 +72,11 @@ fn windows_namespaces(m: &Model, out: &mut Vec<Diagnostic>) {
     }
 }
 
-pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(
+    m: &Model,
+    plan: &mut crate::pipeline::plan::Plan,
+    out: &mut Vec<Diagnostic>,
+) {
     windows_namespaces(m, out);
     super::sidecar::validate(m, plan, out);
     let p = &m.profile;

@@ -19,15 +19,15 @@ use k8s_openapi::api::networking::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
-use crate::allowance::{Allowance, Contributions, Isolation, Origin, Peer};
+use crate::bundle::manifest::{Manifest, RenderError, meta};
 use crate::concern::metadata::inner_meta;
 use crate::concern::netpol::{egress_rule, ingress_rule, labels_selector, peer_of, policy};
-use crate::diag::{Diagnostic, nearest};
-use crate::flows::{Declared, End, Flow, PortNum, PortSpec, denies, no_labels};
-use crate::manifest::{Manifest, RenderError, meta};
-use crate::model::{Model, cidr, cidr_error, label, labels};
-use crate::profile::{Direction, NamespaceSpec, Peer as ProfilePeer};
-use crate::source::FieldPath;
+use crate::input::diag::{Diagnostic, nearest};
+use crate::input::profile::{Direction, NamespaceSpec, Peer as ProfilePeer};
+use crate::input::source::FieldPath;
+use crate::pipeline::allowance::{Allowance, Contributions, Isolation, Origin, Peer};
+use crate::pipeline::flows::{Declared, End, Flow, PortNum, PortSpec, denies, no_labels};
+use crate::pipeline::model::{Model, cidr, cidr_error, label, labels};
 
 /// The profile's namespaces by name, built once per pass: flows look their
 /// ends up here (a scan per flow is quadratic in namespaces).
@@ -44,7 +44,7 @@ fn index(m: &Model) -> Index<'_> {
 /// Namespaces outside the profile that flows may name: the listed ones, the
 /// ingress controller's, and those the other concerns' components run in
 /// (`plan.outside_namespaces`, filled before any concern validates).
-fn external_namespaces(m: &Model, plan: &crate::plan::Plan) -> BTreeSet<String> {
+fn external_namespaces(m: &Model, plan: &crate::pipeline::plan::Plan) -> BTreeSet<String> {
     let d = &m.profile.defaults.network;
     let mut out: BTreeSet<String> = d.external_namespaces.iter().cloned().collect();
     if let Some(r) = &d.allow_from_ingress_controller {
@@ -54,7 +54,11 @@ fn external_namespaces(m: &Model, plan: &crate::plan::Plan) -> BTreeSet<String> 
     out
 }
 
-pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(
+    m: &Model,
+    plan: &mut crate::pipeline::plan::Plan,
+    out: &mut Vec<Diagnostic>,
+) {
     let p = &m.profile;
     let defaults = FieldPath::root().key("defaults").key("network");
     if let Some(r) = &p.defaults.network.allow_from_ingress_controller {

@@ -1,8 +1,8 @@
 //! Tests of the NetworkPolicy rendering, evaluated with the NetworkPolicy evaluator on the contract profile and small ones.
 
 use super::*;
-use crate::flows::NS_NAME_LABEL;
-use crate::flows::{PortError, parse_port};
+use crate::pipeline::flows::NS_NAME_LABEL;
+use crate::pipeline::flows::{PortError, parse_port};
 use crate::testing::{errors, object, render};
 
 #[test]

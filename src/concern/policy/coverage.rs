@@ -9,11 +9,11 @@
 use std::collections::BTreeSet;
 
 use super::{Instance, Rule, Scope, plan};
-use crate::diag::{Diagnostic, nearest};
-use crate::model::Model;
-use crate::plan::quota::Quotas;
-use crate::profile::{EnforcementMode, Policy};
-use crate::source::FieldPath;
+use crate::input::diag::{Diagnostic, nearest};
+use crate::input::profile::{EnforcementMode, Policy};
+use crate::input::source::FieldPath;
+use crate::pipeline::model::Model;
+use crate::pipeline::plan::quota::Quotas;
 
 /// Resources a container limit may name (`LimitRange` type Container).
 const RESOURCES: &[&str] = &["cpu", "memory", "ephemeral-storage"];
@@ -263,7 +263,7 @@ impl Coverage {
     pub(crate) fn node_ports(&self) -> String {
         let mut by = Vec::new();
         if let Some(q) = &self.quota_node_ports
-            && crate::quantity::parse(q).is_ok_and(|x| x == 0.0)
+            && crate::k8s::quantity::parse(q).is_ok_and(|x| x == 0.0)
         {
             by.push("quota (services.nodeports: 0)".to_owned());
         }

@@ -21,11 +21,11 @@ use k8s_openapi::api::admissionregistration::v1::NamedRuleWithOperations;
 use serde_json::{Value, json};
 
 use super::{Cel, Instance, Rule, Scope};
-use crate::diag::Diagnostic;
-use crate::model::Model;
-use crate::names;
-use crate::profile::Policy;
-use crate::source::FieldPath;
+use crate::input::diag::Diagnostic;
+use crate::input::profile::Policy;
+use crate::input::source::FieldPath;
+use crate::k8s::names;
+use crate::pipeline::model::Model;
 
 /// The rule's parameters: the label key, and each department (sorted) with
 /// its groups as the API server names them (prefixed, sorted).
@@ -62,7 +62,7 @@ pub(crate) fn instance(m: &Model, pol: &Policy, exempt: &BTreeSet<String>) -> Op
         scope: Scope::Only(namespaces),
         params,
         annotations: BTreeMap::new(),
-        mode: crate::profile::EnforcementMode::Deny,
+        mode: crate::input::profile::EnforcementMode::Deny,
     })
 }
 

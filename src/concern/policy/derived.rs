@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::Rule;
 use super::registry::{Entry, Form};
 use crate::components::{Component, Role};
-use crate::model::Model;
-use crate::profile::ServiceType;
+use crate::input::profile::ServiceType;
+use crate::pipeline::model::Model;
 
 /// One derived exemption.
 #[derive(Debug, Clone, PartialEq, Eq)]

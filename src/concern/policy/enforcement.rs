@@ -8,12 +8,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Instance, POLICY_RULES, Scope};
-use crate::diag::{Diagnostic, nearest};
-use crate::model::label;
-use crate::profile::{Enforcement, EnforcementMode as Mode, Policy};
-use crate::source::FieldPath;
+use crate::input::diag::{Diagnostic, nearest};
+use crate::input::profile::{Enforcement, EnforcementMode as Mode, Policy};
+use crate::input::source::FieldPath;
+use crate::pipeline::model::label;
 
-pub(crate) use crate::profile::POD_SECURITY_RULE as POD_SECURITY;
+pub(crate) use crate::input::profile::POD_SECURITY_RULE as POD_SECURITY;
 
 /// Every key `policy.enforcement.rules` takes.
 pub(crate) fn rule_keys() -> Vec<&'static str> {

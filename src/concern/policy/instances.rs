@@ -12,9 +12,9 @@ use super::{
     DERIVED, Instance, Rule, Scope, coverage, department, derived, enforcement, routes, windows,
 };
 use crate::components::internal_lb_annotation;
-use crate::model::Model;
-use crate::names;
-use crate::profile::{EnforcementMode, Exception, Policy};
+use crate::input::profile::{EnforcementMode, Exception, Policy};
+use crate::k8s::names;
+use crate::pipeline::model::Model;
 
 /// Registry entries in normal form (the profile's, parsed by `validate`) and
 /// derived repositories, sorted, each once.
@@ -33,7 +33,7 @@ pub(super) fn plan(
     m: &Model,
     pol: &Policy,
     v: &PolicyPlan,
-    quota: &crate::plan::quota::Quotas,
+    quota: &crate::pipeline::plan::quota::Quotas,
 ) -> Vec<Instance> {
     let p = &m.profile;
     let exempt: BTreeSet<String> = pol.exempt_namespaces.iter().cloned().collect();

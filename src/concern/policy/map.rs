@@ -23,11 +23,11 @@ use k8s_openapi::api::admissionregistration::v1::{
 
 use super::engine::cel::render as vap;
 use super::{Instance, Rule, engine, internal_lb_annotation};
-use crate::diag::Diagnostic;
-use crate::manifest::{Custom, Manifest, RenderError};
-use crate::model::Model;
-use crate::profile::Policy;
-use crate::source::FieldPath;
+use crate::bundle::manifest::{Custom, Manifest, RenderError};
+use crate::input::diag::Diagnostic;
+use crate::input::profile::Policy;
+use crate::input::source::FieldPath;
+use crate::pipeline::model::Model;
 
 /// The MutatingAdmissionPolicy apiVersion (group/version) the profile's cluster serves, if any.
 pub(crate) fn api_version(m: &Model) -> Option<&'static str> {

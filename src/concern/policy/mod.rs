@@ -24,13 +24,13 @@ pub(crate) mod windows;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::clock::Date;
-use crate::diag::{Diagnostic, nearest};
-use crate::manifest::{Manifest, RenderError};
-use crate::model::{Model, label};
-use crate::names;
-use crate::profile::{Exception, Policy};
-use crate::source::FieldPath;
+use crate::bundle::manifest::{Manifest, RenderError};
+use crate::input::clock::Date;
+use crate::input::diag::{Diagnostic, nearest};
+use crate::input::profile::{Exception, Policy};
+use crate::input::source::FieldPath;
+use crate::k8s::names;
+use crate::pipeline::model::{Model, label};
 use registry::Entry;
 use validated::{PolicyPlan, Waiver};
 
@@ -76,7 +76,11 @@ pub(crate) fn notes(m: &Model) -> Vec<String> {
 
 /// Check the `policy` and `exceptions` sections (every problem at once) and,
 /// when they hold, fill `plan.policy` with their validated form.
-pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(
+    m: &Model,
+    plan: &mut crate::pipeline::plan::Plan,
+    out: &mut Vec<Diagnostic>,
+) {
     let p = &m.profile;
     let ns_names: BTreeSet<&str> = p.namespaces.iter().map(|n| n.name.as_str()).collect();
     let mut registries = Vec::new();

@@ -7,7 +7,7 @@
 //! read as one of these are refused; entries that could mean two things are
 //! taken one way, and `reading` says which, for `lint`.
 
-use crate::names;
+use crate::k8s::names;
 
 /// Why an entry is not a registry entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

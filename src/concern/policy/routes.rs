@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::Cel;
 use super::Rule;
-use crate::model::Model;
+use crate::pipeline::model::Model;
 
 /// The Gateway API group.
 pub(crate) const GROUP: &str = "gateway.networking.k8s.io";

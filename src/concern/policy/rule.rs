@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
-use crate::profile::EnforcementMode;
+use crate::input::profile::EnforcementMode;
 
 /// One check, the same for both engines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -108,7 +108,7 @@ impl Instance {
     pub fn metadata(&self, name: &str) -> ObjectMeta {
         ObjectMeta {
             annotations: (!self.annotations.is_empty()).then(|| self.annotations.clone()),
-            ..crate::manifest::meta(name, None)
+            ..crate::bundle::manifest::meta(name, None)
         }
     }
 }

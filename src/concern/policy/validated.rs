@@ -6,7 +6,7 @@
 
 use super::registry::Entry;
 use super::rule::Instance;
-use crate::clock::Date;
+use crate::input::clock::Date;
 
 /// The validated policy; empty without a `policy` section (or when the
 /// profile is invalid, which is then never rendered).

@@ -9,10 +9,10 @@
 
 use serde_json::{Value, json};
 
-use crate::diag::Diagnostic;
-use crate::names;
-use crate::profile::{Policy, Taint, TaintEffect};
-use crate::source::FieldPath;
+use crate::input::diag::Diagnostic;
+use crate::input::profile::{Policy, Taint, TaintEffect};
+use crate::input::source::FieldPath;
+use crate::k8s::names;
 
 /// The node selector of Windows pods.
 pub(crate) const SELECTOR: (&str, &str) = ("kubernetes.io/os", "windows");

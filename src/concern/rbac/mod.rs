@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::rbac::v1::PolicyRule;
 
-use crate::diag::{Diagnostic, nearest};
-use crate::model::{Model, label};
-use crate::names;
-use crate::profile::{AccessEntry, RuleSpec};
-use crate::source::FieldPath;
+use crate::input::diag::{Diagnostic, nearest};
+use crate::input::profile::{AccessEntry, RuleSpec};
+use crate::input::source::FieldPath;
+use crate::k8s::names;
+use crate::pipeline::model::{Model, label};
 
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 /// Annotation telling a reviewer what a role's powerful grants are.
@@ -174,7 +174,11 @@ fn role_names(m: &Model) -> Vec<&str> {
 
 /// Checks roles, access entries, ServiceAccounts and cluster-wide grants,
 /// and decides `plan.rbac`.
-pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(
+    m: &Model,
+    plan: &mut crate::pipeline::plan::Plan,
+    out: &mut Vec<Diagnostic>,
+) {
     let p = &m.profile;
     for (name, role) in &p.roles {
         let base = FieldPath::root().key("roles").key(name);

@@ -12,11 +12,13 @@ use k8s_openapi::api::rbac::v1::{
 use super::{
     BUILT_INS, RBAC_GROUP, REVIEW_NOTE, binding_name, cluster_access_name, policy_rule, rule,
 };
+use crate::bundle::manifest::{Manifest, RenderError, meta};
 use crate::concern::metadata::{JUSTIFICATION, inner_meta};
-use crate::manifest::{Manifest, RenderError, meta};
-use crate::model::Model;
-use crate::plan::rbac::{Binding, ClusterGrant, NamespaceRbac, RbacPlan, RoleDef, SubjectKind};
-use crate::profile::NamespaceSpec;
+use crate::input::profile::NamespaceSpec;
+use crate::pipeline::model::Model;
+use crate::pipeline::plan::rbac::{
+    Binding, ClusterGrant, NamespaceRbac, RbacPlan, RoleDef, SubjectKind,
+};
 
 /// Every role a profile may name, in name order: the built-ins and its own.
 fn role_defs(m: &Model) -> Vec<RoleDef> {

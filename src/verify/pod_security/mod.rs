@@ -29,7 +29,7 @@ pub use checks::check;
 pub use pod::Pod;
 pub use violation::Violation;
 
-use crate::manifest::ManifestSet;
+use crate::bundle::manifest::ManifestSet;
 
 /// A Pod Security Standards level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

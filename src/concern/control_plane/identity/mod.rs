@@ -12,11 +12,11 @@
 use serde::Serialize;
 
 use super::audit::Flag;
-use crate::diag::{Diagnostic, nearest};
-use crate::model::Model;
+use crate::input::diag::{Diagnostic, nearest};
+use crate::input::profile::{IdentityMode, Oidc};
+use crate::input::source::FieldPath;
+use crate::pipeline::model::Model;
 use crate::platform::ControlPlane;
-use crate::profile::{IdentityMode, Oidc};
-use crate::source::FieldPath;
 
 /// Where the authentication config lives on a kubeadm control-plane node.
 pub(crate) const CONFIG_PATH: &str = "/etc/kubernetes/authentication-config.yaml";
@@ -341,7 +341,7 @@ fn platform_checks(m: &Model, out: &mut Vec<Diagnostic>) {
     if let Some(sg) = sg
         && !sg
             .strip_prefix("gke-security-groups@")
-            .is_some_and(|d| d.contains('.') && crate::names::dns_subdomain(d).is_ok())
+            .is_some_and(|d| d.contains('.') && crate::k8s::names::dns_subdomain(d).is_ok())
     {
         out.push(
             Diagnostic::error(
@@ -378,7 +378,11 @@ fn is_guid(s: &str) -> bool {
 
 /// Checks of `identity`; how the API server reads it goes to
 /// `plan.control_plane.identity`.
-pub(crate) fn validate(m: &Model, plan: &mut crate::plan::Plan, out: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(
+    m: &Model,
+    plan: &mut crate::pipeline::plan::Plan,
+    out: &mut Vec<Diagnostic>,
+) {
     plan.control_plane.identity = super::valid::Identity {
         config_file: decide_config_file(m),
         entra_tenant: oidc(m).and_then(|o| {

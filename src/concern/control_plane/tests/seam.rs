@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::super::valid::{At, AuditLog, Encryption};
 use super::objects;
-use crate::source::FieldPath;
+use crate::input::source::FieldPath;
 use crate::testing::{HEAD, object, today};
 
 const LOGGING: &str = "logging:\n  sources: [pods, controlPlane, audit]\n  elasticsearch: {host: es.example, indexPrefix: k8s, credentialsSecret: es}\n";

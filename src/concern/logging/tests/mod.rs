@@ -314,7 +314,10 @@ fn fluent_conf_round_trips_hostile_values() {
         if h.contains('\n') {
             // Validation refuses these first, so reaching the filter is a bug.
             let e = files.unwrap_err();
-            assert!(matches!(e, crate::manifest::RenderError::Internal(_)));
+            assert!(matches!(
+                e,
+                crate::bundle::manifest::RenderError::Internal(_)
+            ));
             assert!(e.to_string().contains("control character"), "{e}");
             continue;
         }

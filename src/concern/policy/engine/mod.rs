@@ -12,9 +12,9 @@ pub(crate) mod gatekeeper;
 use serde_json::Value;
 
 use super::Instance;
-use crate::manifest::{Manifest, RenderError};
-use crate::model::Model;
-use crate::profile::{Policy, PolicyEngine};
+use crate::bundle::manifest::{Manifest, RenderError};
+use crate::input::profile::{Policy, PolicyEngine};
+use crate::pipeline::model::Model;
 use crate::verify::admission::{Denial, Request};
 use crate::verify::error::EvalError;
 

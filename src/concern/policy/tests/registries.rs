@@ -393,7 +393,7 @@ fn entries_read_one_way_say_so_and_how_to_write_the_other() {
     }
     // `lint` reports them with the field path, exceptions included.
     let m = model(&profile("gatekeeper").replace("ghcr.io/other/*", "docker.io/bitnami"));
-    let found: Vec<String> = crate::lint::run(&m)
+    let found: Vec<String> = crate::pipeline::lint::run(&m)
         .into_iter()
         .filter(|f| f.rule.id == "KH016")
         .map(|f| format!("{}: {}", f.diag.path, f.diag.message))

@@ -22,7 +22,7 @@ pub(crate) fn namespace_selector_matches(sel: &Value, ns: &str) -> bool {
     match serde_json::from_value::<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>(
         sel.clone(),
     ) {
-        Ok(s) => crate::netpol_eval::selector_matches(Some(&s), &labels),
+        Ok(s) => crate::k8s::netpol_eval::selector_matches(Some(&s), &labels),
         Err(_) => sel.is_null(),
     }
 }

@@ -10,10 +10,10 @@ pub(crate) mod render;
 use serde_json::Value;
 
 use super::{Engine, Shown, join_strs};
+use crate::bundle::manifest::{Manifest, RenderError};
 use crate::concern::policy::{Instance, map};
-use crate::manifest::{Manifest, RenderError};
-use crate::model::Model;
-use crate::profile::Policy;
+use crate::input::profile::Policy;
+use crate::pipeline::model::Model;
 use crate::verify::admission::{Denial, Request, str_of};
 use crate::verify::error::EvalError;
 

@@ -22,8 +22,8 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 
+use crate::bundle::manifest::{Manifest, RenderError};
 use crate::concern::policy::{Cel, Instance, Rule, Scope};
-use crate::manifest::{Manifest, RenderError};
 
 /// A JSON value as a CEL literal. Strings are double-quoted with every quote,
 /// backslash and control character escaped, so no user value can end the

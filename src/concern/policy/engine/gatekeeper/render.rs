@@ -6,9 +6,9 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Value, json};
 
+use crate::bundle::manifest::{Custom, Manifest, RenderError, meta, name_only};
 use crate::concern::policy::{Instance, Rule, Scope, internal_lb_annotation, windows};
-use crate::manifest::{Custom, Manifest, RenderError, meta, name_only};
-use crate::model::Model;
+use crate::pipeline::model::Model;
 
 /// The namespace Gatekeeper runs in; its Config must live there, named `config`.
 pub(crate) const GATEKEEPER_NAMESPACE: &str = "gatekeeper-system";
@@ -242,7 +242,11 @@ fn mutators(m: &Model, inst: &Instance) -> Vec<Custom<Value>> {
                 out.push(Custom::new(
                     "mutations.gatekeeper.sh/v1",
                     "AssignMetadata",
-                    mutator_metadata(&format!("{}-{}", inst.suffix, crate::names::slug(key, 40))),
+                    mutator_metadata(&format!(
+                        "{}-{}",
+                        inst.suffix,
+                        crate::k8s::names::slug(key, 40)
+                    )),
                     json!({
                         "match": scope_match(&inst.scope, match_kinds(inst.rule)),
                         "location": annotation_location(key),

@@ -1,0 +1,35 @@
+//! Stage 2b: the decisions made once from a validated profile, before any
+//! object is rendered. Each concern's `validate` fills its own part of the
+//! plan while it collects every diagnostic (all problems at once); its
+//! `render` reads that part, never the raw strings again.
+//!
+//! A decided type lives in `plan/<concern>.rs`, a leaf that imports no model
+//! and no concern: the model holds the plan and every concern reads the
+//! model, so a plan naming a concern's module is an import cycle.
+
+pub mod extension;
+pub mod logging;
+pub mod namespace;
+pub mod proxy;
+pub mod quota;
+pub mod rbac;
+
+/// Every concern's resolved form. A concern adds one field here, of a type
+/// defined in `plan/<concern>.rs`, and fills it in its `validate`.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub control_plane: crate::concern::control_plane::valid::Valid,
+    pub policy: crate::concern::policy::validated::PolicyPlan,
+    /// Namespaces outside the profile that concerns' components run in (filled before any concern validates).
+    pub outside_namespaces: std::collections::BTreeSet<String>,
+    /// Each mesh authorization rule's parsed ports.
+    pub mesh_rule_ports: std::collections::BTreeMap<(String, usize), Vec<u16>>,
+    /// Who may enter and leave each namespace (filled after validation, from every concern's `allowances`).
+    pub allowances: crate::pipeline::allowance::Allowances,
+    pub quota: quota::Quotas,
+    pub mesh_sidecar: proxy::Resources,
+    pub logging: Option<logging::Plan>,
+    pub rbac: rbac::RbacPlan,
+    pub extension: extension::Extensions,
+    pub namespace: namespace::PodSecurityPlan,
+}

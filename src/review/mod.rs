@@ -1,0 +1,6 @@
+//! What a reviewer reads: `diff` between two profiles, `explain` of one, the
+//! HTML `report`.
+
+pub mod diff;
+pub mod explain;
+pub mod report;
