@@ -1,11 +1,17 @@
-//! Stage 2b: the decisions made once from a validated profile, before any
+//! Stage 3: the decisions made once from a validated profile, before any
 //! object is rendered. Each concern's `validate` fills its own part of the
 //! plan while it collects every diagnostic (all problems at once); its
 //! `render` reads that part, never the raw strings again.
 //!
-//! A decided type lives in `plan/<concern>.rs`, a leaf that imports no model
-//! and no concern: the model holds the plan and every concern reads the
-//! model, so a plan naming a concern's module is an import cycle.
+//! A decided type lives in a leaf that imports no model: `plan/<concern>.rs`,
+//! or a concern's own leaf (`control_plane/valid.rs`, `policy/validated.rs`).
+//! The model holds the plan and every concern reads the model, so a plan
+//! naming a module that reads the model is an import cycle.
+//!
+//! While validating, `m.plan` is still empty (`load` stores the plan once
+//! every concern has run): a concern that needs another's decision reads it
+//! from the `plan` argument, filled by the concerns registered before it
+//! (`concern::CONCERNS` order; policy reads `quota` so).
 
 pub mod extension;
 pub mod logging;
