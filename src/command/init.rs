@@ -7,7 +7,7 @@ use super::{Outcome, create_new};
 
 pub(crate) fn run(a: InitArgs) -> Outcome {
     Outcome::of(|out| {
-        let text = crate::adopt::init::starter(crate::platform::of(a.platform).name(), &a.name)?;
+        let text = crate::adopt::init::starter(a.platform, &a.name)?;
         let file = a
             .output
             .unwrap_or_else(|| PathBuf::from(format!("{}.yaml", a.name)));

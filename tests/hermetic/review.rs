@@ -381,6 +381,23 @@ fn init_writes_a_profile_that_renders() {
             stderr(&o)
         );
     }
+    // `--platform` (init and import) takes the platforms kharden knows, from
+    // its platform list, and nothing else; nothing is written.
+    for cmd in [
+        &["init", "-o", "x.yaml"][..],
+        &["import", "none.yaml", "-o", "x.yaml"],
+    ] {
+        let o = kharden_in(tmp.path(), &[cmd, &["--platform", "openshift"]].concat());
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with(
+                "error: invalid value 'openshift' for '--platform <PLATFORM>'\n  [possible values: kubeadm, aks, eks, gke]\n"
+            ),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!tmp.path().join("x.yaml").exists());
+    }
     // A directory with no profile in it is no fleet.
     std::fs::create_dir(tmp.path().join("empty")).unwrap();
     let o = kharden_in(tmp.path(), &["render", "empty", "-o", "x"]);
