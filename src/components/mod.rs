@@ -18,7 +18,7 @@ pub(crate) mod scope;
 use std::collections::BTreeMap;
 
 use crate::input::profile::{
-    Collector, ComponentOverride, MeshProvider, Platform, PolicyEngine, Profile, ServiceType,
+    Collector, ComponentOverride, MeshProvider, PolicyEngine, Profile, ServiceType,
 };
 use crate::pipeline::flows::{End, ISTIO_NS, LINKERD_NS, logging_target};
 
@@ -152,12 +152,6 @@ impl Component {
     }
 }
 
-/// A label-or-annotation the platform reads to make a LoadBalancer internal
-/// (the platform decides: `platform::Rules::internal_lb_annotation`).
-pub fn internal_lb_annotation(p: Platform) -> Option<(&'static str, &'static str)> {
-    crate::platform::of(p).internal_lb_annotation()
-}
-
 /// The images of the mesh's injected proxy (Istio's `istio-proxy` and, with
 /// istio-cni, its `istio-validation` init container; Linkerd's proxy and its
 /// init or network-validator container).
@@ -238,7 +232,7 @@ pub fn all(p: &Profile) -> Vec<Component> {
     let mesh_on = provider != MeshProvider::None;
     let internal = p.policy.as_ref().is_some_and(|x| x.internal_load_balancers);
     let lb_annotations = || -> BTreeMap<String, String> {
-        match internal_lb_annotation(p.cluster.platform) {
+        match crate::platform::of(p.cluster.platform).internal_lb_annotation() {
             Some((k, v)) if internal => BTreeMap::from([(k.to_owned(), v.to_owned())]),
             _ => BTreeMap::new(),
         }

@@ -11,7 +11,6 @@ use super::validated::{PolicyPlan, Waiver};
 use super::{
     DERIVED, Instance, Rule, Scope, coverage, department, derived, enforcement, routes, windows,
 };
-use crate::components::internal_lb_annotation;
 use crate::input::profile::{EnforcementMode, Exception, Policy};
 use crate::k8s::names;
 use crate::pipeline::model::Model;
@@ -196,7 +195,7 @@ pub(super) fn plan(
         );
     }
     if pol.internal_load_balancers {
-        let (key, value) = internal_lb_annotation(p.cluster.platform).unwrap_or(("", ""));
+        let (key, value) = m.platform().internal_lb_annotation().unwrap_or(("", ""));
         rule(
             Rule::InternalLoadBalancers,
             json!({ "annotation": key, "value": value, "platform": p.cluster.platform }),

@@ -22,7 +22,7 @@ use k8s_openapi::api::admissionregistration::v1::{
 };
 
 use super::engine::cel::render as vap;
-use super::{Instance, Rule, engine, internal_lb_annotation};
+use super::{Instance, Rule, engine};
 use crate::bundle::manifest::{Custom, Manifest, RenderError};
 use crate::input::diag::Diagnostic;
 use crate::input::profile::Policy;
@@ -142,7 +142,7 @@ fn plan(m: &Model, inst: &Instance) -> Option<Plan> {
         // only LoadBalancer Services are annotated.
         Rule::InternalLoadBalancers
             if inst.suffix.is_empty()
-                && internal_lb_annotation(m.profile.cluster.platform).is_some() =>
+                && m.platform().internal_lb_annotation().is_some() =>
         {
             Some(Plan {
                 variables: vec![],

@@ -34,7 +34,6 @@ use crate::pipeline::model::{Model, label};
 use registry::Entry;
 use validated::{PolicyPlan, Waiver};
 
-pub(crate) use crate::components::internal_lb_annotation;
 pub(crate) use registry::{Form as RegistryForm, normalise_registry, parse as parse_registry};
 pub(crate) use rule::{Cel, Instance, Rule, Scope};
 

@@ -7,7 +7,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Value, json};
 
 use crate::bundle::manifest::{Custom, Manifest, RenderError, meta, name_only};
-use crate::concern::policy::{Instance, Rule, Scope, internal_lb_annotation, windows};
+use crate::concern::policy::{Instance, Rule, Scope, windows};
 use crate::pipeline::model::Model;
 
 /// The namespace Gatekeeper runs in; its Config must live there, named `config`.
@@ -223,7 +223,7 @@ fn mutators(m: &Model, inst: &Instance) -> Vec<Custom<Value>> {
             // AssignMetadata cannot test `spec.type`, so every Service gets the
             // annotation; cloud providers read it only on LoadBalancers. It never
             // overwrites a value, so the constraint still refuses an explicit "false".
-            if let Some((key, value)) = internal_lb_annotation(m.profile.cluster.platform) {
+            if let Some((key, value)) = m.platform().internal_lb_annotation() {
                 out.push(Custom::new(
                     "mutations.gatekeeper.sh/v1",
                     "AssignMetadata",
