@@ -11,19 +11,16 @@ use crate::input::profile::{NamespaceSpec, PodSecurityLevel};
 use crate::input::source::FieldPath;
 use crate::k8s::names;
 use crate::pipeline::model::{Model, label};
-use crate::pipeline::plan::namespace::{PodSecurity, PodSecurityPlan};
 
 /// Namespaces Kubernetes itself owns; a tenant profile must not take them over.
 const RESERVED: &[&str] = &["default", "kube-node-lease", "kube-public", "kube-system"];
 
-/// Checks names, labels and annotations, and decides each namespace's
-/// Pod Security levels.
+/// Checks names, labels and annotations.
 pub(crate) fn validate(
     m: &Model,
-    plan: &mut crate::pipeline::plan::Plan,
+    _plan: &mut crate::pipeline::plan::Plan,
     out: &mut Vec<Diagnostic>,
 ) {
-    plan.namespace = decide(m);
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, ns) in m.profile.namespaces.iter().enumerate() {
         let base = FieldPath::root().key("namespaces").index(i);
@@ -76,13 +73,15 @@ pub(crate) fn validate(
     }
 }
 
-fn decide(m: &Model) -> PodSecurityPlan {
-    let p = &m.profile;
-    let namespaces = p.namespaces.iter().map(|ns| pod_security(m, ns)).collect();
-    PodSecurityPlan {
-        version: format!("v{}", p.cluster.kubernetes_version),
-        namespaces,
-    }
+/// A namespace's Pod Security: two typed profile fields read, nothing parsed,
+/// so it is read where it is needed rather than kept in the plan.
+#[derive(Debug, Clone, Copy)]
+struct PodSecurity {
+    /// The level the namespace is to enforce.
+    level: PodSecurityLevel,
+    /// A rollout (`policy.enforcement` warn or audit for `podSecurity`)
+    /// holds `enforce` back at `privileged`.
+    held_back: bool,
 }
 
 fn pod_security(m: &Model, ns: &NamespaceSpec) -> PodSecurity {
@@ -97,24 +96,15 @@ fn pod_security(m: &Model, ns: &NamespaceSpec) -> PodSecurity {
     }
 }
 
-/// What `validate` decided for `ns`: one of the profile's namespaces, so
-/// decided already (a namespace from elsewhere is decided on the spot).
-fn decided(m: &Model, ns: &NamespaceSpec) -> PodSecurity {
-    m.namespace_index(ns)
-        .and_then(|i| m.plan.namespace.namespaces.get(i))
-        .copied()
-        .unwrap_or_else(|| pod_security(m, ns))
-}
-
 /// The Pod Security level a namespace enforces.
 pub(crate) fn level(m: &Model, ns: &NamespaceSpec) -> PodSecurityLevel {
-    decided(m, ns).level
+    pod_security(m, ns).level
 }
 
 /// The profile's own labels and annotations, and the Pod Security labels.
 pub(crate) fn metadata(m: &Model, ns: &NamespaceSpec) -> NamespaceMeta {
-    let decided = decided(m, ns);
-    let version = &m.plan.namespace.version;
+    let decided = pod_security(m, ns);
+    let version = format!("v{}", m.profile.cluster.kubernetes_version);
     let mut labels = ns.labels.clone();
     // Enforce the chosen level; audit and warn always at restricted, so a
     // loosened namespace still shows what would break under the strict level.
@@ -167,41 +157,6 @@ mod tests {
         assert_eq!(l["pod-security.kubernetes.io/enforce-version"], "v1.33");
         assert_eq!(l["app.kubernetes.io/managed-by"], "kharden");
         assert_eq!(ns["metadata"]["annotations"]["contact"], "x@y.z");
-    }
-
-    #[test]
-    fn labels_follow_the_decided_levels() {
-        let mut m = crate::testing::model("namespaces:\n  - name: a\n    podSecurity: baseline\n");
-        let decided = &mut m.plan.namespace.namespaces[0];
-        assert_eq!(
-            decided.level,
-            crate::input::profile::PodSecurityLevel::Baseline
-        );
-        assert!(!decided.held_back);
-        // A rollout holds `enforce` back and names the level it will take.
-        decided.held_back = true;
-        let meta = super::metadata(&m, &m.profile.namespaces[0]);
-        assert_eq!(
-            meta.labels["pod-security.kubernetes.io/enforce"],
-            "privileged"
-        );
-        assert_eq!(
-            meta.annotations[crate::input::profile::POD_SECURITY_TARGET],
-            "baseline"
-        );
-        assert_eq!(
-            meta.labels["pod-security.kubernetes.io/audit-version"],
-            "v1.33"
-        );
-    }
-
-    #[test]
-    fn a_namespace_is_found_in_the_plan_by_address() {
-        let m = crate::testing::model("namespaces:\n  - name: a\n  - name: b\n");
-        assert_eq!(m.namespace_index(&m.profile.namespaces[1]), Some(1));
-        // An equal namespace that is not the profile's own entry is not found.
-        let copy = m.profile.namespaces[1].clone();
-        assert_eq!(m.namespace_index(&copy), None);
     }
 
     #[test]

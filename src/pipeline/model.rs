@@ -126,28 +126,10 @@ impl Model {
         self.plan.policy.mutating_beta()
     }
 
-    /// The position of `ns` in the profile's namespaces, which is its
-    /// position in every per-namespace part of the plan. Found by address
-    /// (the registry hands out the profile's own entries): constant time,
-    /// where a search by name would make 10,000 namespaces quadratic.
-    pub fn namespace_index(&self, ns: &crate::input::profile::NamespaceSpec) -> Option<usize> {
-        position_of(&self.profile.namespaces, ns)
-    }
-
     /// The Kubernetes minor version as a number (33 for "1.33").
     pub fn minor(&self) -> u32 {
         minor_of(&self.profile.cluster.kubernetes_version).unwrap_or(33)
     }
-}
-
-/// The position of `item` in `list` when it is one of its elements (by
-/// address, not by value): how a renderer handed a profile entry finds the
-/// plan's entry for it in constant time.
-pub fn position_of<T>(list: &[T], item: &T) -> Option<usize> {
-    let size = std::mem::size_of::<T>().max(1);
-    let offset = (item as *const T as usize).checked_sub(list.as_ptr() as usize)?;
-    let i = offset / size;
-    list.get(i).filter(|x| std::ptr::eq(*x, item)).map(|_| i)
 }
 
 fn minor_of(v: &str) -> Option<u32> {

@@ -15,7 +15,6 @@
 
 pub mod extension;
 pub mod logging;
-pub mod namespace;
 pub mod proxy;
 pub mod quota;
 pub mod rbac;
@@ -37,5 +36,4 @@ pub struct Plan {
     pub logging: Option<logging::Plan>,
     pub rbac: rbac::RbacPlan,
     pub extension: extension::Extensions,
-    pub namespace: namespace::PodSecurityPlan,
 }
