@@ -28,7 +28,12 @@ pub(crate) fn render(body: &str) -> Vec<(String, Value)> {
     let r = crate::render(&model(body)).unwrap();
     r.set
         .iter()
-        .map(|m| (m.path.clone(), serde_saphyr::from_str(&m.body).unwrap()))
+        .map(|m| {
+            (
+                m.path().to_owned(),
+                serde_saphyr::from_str(m.body()).unwrap(),
+            )
+        })
         .collect()
 }
 

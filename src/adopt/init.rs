@@ -89,8 +89,8 @@ mod tests {
             let r = crate::render(&m).unwrap();
             // Starters route through Gateway API: team-a accepts the Gateway's proxies.
             assert!(
-                r.set.iter().any(|o| o.kind == "NetworkPolicy"
-                    && o.path
+                r.set.iter().any(|o| o.kind() == "NetworkPolicy"
+                    && o.path()
                         == "team-a/networkpolicy-allow-from-gateway-gateway-system-public.yaml"),
                 "{p:?}"
             );

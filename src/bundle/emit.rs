@@ -27,8 +27,13 @@ use scalar::{
 
 /// `obj` as one YAML document, keys sorted, with `annotations` set in its
 /// top-level `metadata.annotations` (replacing a value of the same key, and
-/// creating the mapping when `metadata` has none).
-pub(crate) fn object(obj: &impl Serialize, annotations: &[(&str, &str)]) -> Result<String> {
+/// creating the mapping when `metadata` has none), written after `prefix` (a
+/// manifest keeps its path and body in one allocation).
+pub(crate) fn object(
+    prefix: &str,
+    obj: &impl Serialize,
+    annotations: &[(&str, &str)],
+) -> Result<String> {
     // Written into a per-thread buffer that keeps its capacity, then copied out
     // at its exact length: hundreds of thousands of bodies stay alive until they
     // are written, and `shrink_to_fit` may keep a block up to twice as large
@@ -44,9 +49,11 @@ pub(crate) fn object(obj: &impl Serialize, annotations: &[(&str, &str)]) -> Resu
             Inject::Top(annotations)
         },
     });
-    let body = String::from(out.as_str());
+    let mut text = String::with_capacity(prefix.len() + out.len());
+    text.push_str(prefix);
+    text.push_str(&out);
     SCRATCH.with(|s| *s.borrow_mut() = out);
-    done.map(|()| body)
+    done.map(|()| text)
 }
 
 thread_local! {

@@ -96,8 +96,8 @@ fn health_exprs(set: &ManifestSet, stage: Stage) -> Vec<HealthExpr> {
 fn constraint_kinds(set: &ManifestSet) -> Vec<String> {
     let mut kinds: Vec<String> = applied(set)
         .into_iter()
-        .filter(|m| m.stage == Stage::Constraints)
-        .map(|m| m.kind.clone())
+        .filter(|m| m.stage() == Stage::Constraints)
+        .map(|m| m.kind().to_owned())
         .collect();
     kinds.sort();
     kinds.dedup();
@@ -303,7 +303,7 @@ pub fn argocd_health(set: &ManifestSet) -> Result<String, RenderError> {
     let mut data = BTreeMap::new();
     if applied(set)
         .iter()
-        .any(|m| m.stage == Stage::ConstraintTemplates)
+        .any(|m| m.stage() == Stage::ConstraintTemplates)
     {
         data.insert(
             health_key("templates.gatekeeper.sh", "ConstraintTemplate"),

@@ -54,7 +54,7 @@ fn render(input: &str, today: Date) -> Result<Vec<Value>, Vec<String>> {
     let r = crate::render(&model).map_err(messages)?;
     crate::bundle::output::applied(&r.set)
         .into_iter()
-        .map(|m| serde_saphyr::from_str(&m.body).map_err(|e| vec![format!("internal error: {e}")]))
+        .map(|m| serde_saphyr::from_str(m.body()).map_err(|e| vec![format!("internal error: {e}")]))
         .collect()
 }
 

@@ -1,12 +1,16 @@
 //! A rendered object with its output path, the set that refuses duplicates, and
 //! the one YAML emitter every object goes through.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use crate::bundle::stage::Stage;
+
+mod set;
+pub use set::{ManifestSet, Part};
 
 /// Why rendering stopped. Validation refuses bad profiles before rendering
 /// starts, so what is left is a clash of output paths, a user's extension
@@ -114,24 +118,24 @@ pub fn custom<S: Serialize>(
     Custom::new(api_version, kind, metadata, spec).manifest()
 }
 
-/// One object, serialized, with where it goes.
+/// One object, serialized, with where it goes. A fleet holds hundreds of
+/// thousands of these until they are written (#17, #32), so the path and the
+/// body share one allocation and the namespace and name are read out of the
+/// path they are part of; the kind is a `&'static str` for every object but
+/// an extension template's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
-    /// Path inside its stage directory: `<namespace or _cluster>/<kind>-<name>.yaml`.
-    pub path: String,
-    pub kind: String,
-    pub namespace: Option<String>,
-    pub name: String,
-    /// The YAML document, without header.
-    pub body: String,
-    /// A control-plane file (kubeadm, eksctl, AKS or GKE settings), not a
-    /// Kubernetes API object: written under `control-plane/<platform>/`, left out
-    /// of the kustomization and of the `-o -` stream, since `kubectl apply` would
-    /// reject it.
-    pub control_plane: bool,
-    /// When the object can be applied (#14), which places it under
-    /// `stages/<stage>/` (see `output::path_of`); meaningless for control-plane files.
-    pub stage: Stage,
+    /// The path, then the body.
+    text: Box<str>,
+    path_len: u32,
+    /// The namespace is `path[..namespace_len]` (0 for a cluster-scoped
+    /// object or a control-plane file).
+    namespace_len: u32,
+    /// The name is `path[name.0..name.1]`.
+    name: (u32, u32),
+    kind: Cow<'static, str>,
+    control_plane: bool,
+    stage: Stage,
 }
 
 impl Manifest {
@@ -143,9 +147,9 @@ impl Manifest {
         let m = obj.metadata();
         let name = m
             .name
-            .clone()
+            .as_deref()
             .ok_or_else(|| RenderError::internal(format_args!("a {} has no name", T::KIND)))?;
-        Manifest::new(T::API_VERSION, T::KIND, m.namespace.as_deref(), &name, obj)
+        Manifest::new(T::API_VERSION, T::KIND, m.namespace.as_deref(), name, obj)
     }
 
     /// Serialize any object (custom resources, config files) of `api_version`
@@ -153,16 +157,21 @@ impl Manifest {
     /// stage's Argo CD annotations here.
     pub fn new(
         api_version: &str,
-        kind: &str,
+        kind: impl Into<Cow<'static, str>>,
         namespace: Option<&str>,
         name: &str,
         obj: &impl Serialize,
     ) -> Result<Manifest, RenderError> {
-        let stage = Stage::of(api_version, kind, namespace.is_some());
-        let annotations = stage.annotations_of(kind);
-        let body = crate::bundle::emit::object(obj, &annotations)
+        let kind = kind.into();
+        let stage = Stage::of(api_version, &kind, namespace.is_some());
+        let annotations = stage.annotations_of(&kind);
+        let dir = namespace.unwrap_or("_cluster");
+        let path = format!("{dir}/{}-{name}.yaml", kind.to_ascii_lowercase());
+        let start = path.len() - name.len() - ".yaml".len();
+        let text = crate::bundle::emit::object(&path, obj, &annotations)
             .map_err(|e| RenderError::internal(format_args!("cannot serialize a {kind} ({e})")))?;
         if cfg!(debug_assertions) {
+            let body = &text[path.len()..];
             let reference = reference(obj, &annotations)?;
             if body != reference {
                 return Err(RenderError::internal(format_args!(
@@ -170,16 +179,15 @@ impl Manifest {
                 )));
             }
         }
-        let dir = namespace.unwrap_or("_cluster");
-        Ok(Manifest {
-            path: format!("{dir}/{}-{name}.yaml", kind.to_ascii_lowercase()),
-            kind: kind.to_owned(),
-            namespace: namespace.map(str::to_owned),
-            name: name.to_owned(),
-            body,
-            control_plane: false,
+        Manifest::assemble(
+            text,
+            path.len(),
+            namespace.map_or(0, str::len),
+            (start, start + name.len()),
+            kind,
+            false,
             stage,
-        })
+        )
     }
 
     /// A control-plane file at `control-plane/<platform>/<file>`. `notes` become
@@ -189,7 +197,7 @@ impl Manifest {
     pub fn control_plane(
         platform: &str,
         file: &str,
-        kind: &str,
+        kind: &'static str,
         notes: &[String],
         obj: &impl Serialize,
     ) -> Result<Manifest, RenderError> {
@@ -205,15 +213,86 @@ impl Manifest {
             body.push('\n');
         }
         body.push_str(&to_yaml(&Sorted::of(obj)?)?);
+        let mut text = format!("control-plane/{platform}/{file}");
+        let path_len = text.len();
+        let start = path_len - file.len();
+        let name = file.trim_end_matches(".yaml");
+        text.push_str(&body);
+        Manifest::assemble(
+            text,
+            path_len,
+            0,
+            (start, start + name.len()),
+            Cow::Borrowed(kind),
+            true,
+            Stage::Cluster,
+        )
+    }
+
+    /// The object from its text, the path then the body, with the namespace
+    /// and name at the given places in the path.
+    fn assemble(
+        text: String,
+        path_len: usize,
+        namespace_len: usize,
+        (start, end): (usize, usize),
+        kind: Cow<'static, str>,
+        control_plane: bool,
+        stage: Stage,
+    ) -> Result<Manifest, RenderError> {
+        let offset = |n: usize| {
+            u32::try_from(n)
+                .map_err(|_| RenderError::internal(format_args!("a {kind} of over 4 GiB")))
+        };
+        let path_len = offset(path_len)?;
+        let (namespace_len, name) = (offset(namespace_len)?, (offset(start)?, offset(end)?));
         Ok(Manifest {
-            path: format!("control-plane/{platform}/{file}"),
-            kind: kind.to_owned(),
-            namespace: None,
-            name: file.trim_end_matches(".yaml").to_owned(),
-            body,
-            control_plane: true,
-            stage: Stage::Cluster,
+            text: text.into_boxed_str(),
+            path_len,
+            namespace_len,
+            name,
+            kind,
+            control_plane,
+            stage,
         })
+    }
+
+    /// Path inside its stage directory: `<namespace or _cluster>/<kind>-<name>.yaml`,
+    /// or `control-plane/<platform>/<file>`.
+    pub fn path(&self) -> &str {
+        &self.text[..self.path_len as usize]
+    }
+
+    /// The YAML document, without header.
+    pub fn body(&self) -> &str {
+        &self.text[self.path_len as usize..]
+    }
+
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// The namespace of a namespaced object.
+    pub fn namespace(&self) -> Option<&str> {
+        (self.namespace_len > 0).then(|| &self.text[..self.namespace_len as usize])
+    }
+
+    pub fn name(&self) -> &str {
+        &self.text[self.name.0 as usize..self.name.1 as usize]
+    }
+
+    /// A control-plane file (kubeadm, eksctl, AKS or GKE settings), not a
+    /// Kubernetes API object: written under `control-plane/<platform>/`, left out
+    /// of the kustomization and of the `-o -` stream, since `kubectl apply` would
+    /// reject it.
+    pub fn control_plane_file(&self) -> bool {
+        self.control_plane
+    }
+
+    /// When the object can be applied (#14), which places it under
+    /// `stages/<stage>/` (see `output::path_of`); meaningless for control-plane files.
+    pub fn stage(&self) -> Stage {
+        self.stage
     }
 }
 
@@ -286,71 +365,6 @@ impl Serialize for Sorted {
     }
 }
 
-/// Every rendered object, ordered by path; a second object at a path is an error.
-#[derive(Debug, Default)]
-pub struct ManifestSet {
-    // A set ordered by each object's own path rather than a map from a copy of
-    // it: a fleet holds hundreds of thousands of objects (#17).
-    items: BTreeSet<ByPath>,
-}
-
-/// A manifest ordered, compared and looked up by its path.
-#[derive(Debug)]
-struct ByPath(Manifest);
-
-impl PartialEq for ByPath {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.path == other.0.path
-    }
-}
-
-impl Eq for ByPath {}
-
-impl PartialOrd for ByPath {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for ByPath {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.path.cmp(&other.0.path)
-    }
-}
-
-impl std::borrow::Borrow<str> for ByPath {
-    fn borrow(&self) -> &str {
-        &self.0.path
-    }
-}
-
-impl ManifestSet {
-    pub fn insert(&mut self, m: Manifest) -> Result<(), RenderError> {
-        if let Some(ByPath(old)) = self.items.get(m.path.as_str()) {
-            return Err(RenderError::Collision {
-                path: m.path,
-                kind: old.kind.clone(),
-                name: old.name.clone(),
-            });
-        }
-        self.items.insert(ByPath(m));
-        Ok(())
-    }
-    pub fn iter(&self) -> impl Iterator<Item = &Manifest> {
-        self.items.iter().map(|b| &b.0)
-    }
-    /// The objects by path, taken out of the set.
-    pub fn into_manifests(self) -> impl Iterator<Item = Manifest> {
-        self.items.into_iter().map(|b| b.0)
-    }
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,28 +406,5 @@ mod tests {
         }
         let back: BTreeMap<String, String> = serde_saphyr::from_str(&text).unwrap();
         assert_eq!(back, data);
-    }
-
-    #[test]
-    fn set_refuses_duplicates() {
-        let mut set = ManifestSet::default();
-        let m = Manifest::new(
-            "rbac.authorization.k8s.io/v1",
-            "Role",
-            Some("a"),
-            "x",
-            &BTreeMap::from([("a", "b")]),
-        )
-        .unwrap();
-        set.insert(m.clone()).unwrap();
-        match set.insert(m).unwrap_err() {
-            RenderError::Collision { path, kind, name } => {
-                assert_eq!(
-                    (path.as_str(), kind.as_str(), name.as_str()),
-                    ("a/role-x.yaml", "Role", "x")
-                );
-            }
-            other => panic!("{other}"),
-        }
     }
 }

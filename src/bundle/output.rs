@@ -79,10 +79,10 @@ struct Kustomization<'a> {
 /// that each stage is a kustomization of its own (kustomize refuses files
 /// outside a kustomization's directory), control-plane files where they are.
 pub fn path_of(m: &Manifest) -> String {
-    if m.control_plane {
-        m.path.clone()
+    if m.control_plane_file() {
+        m.path().to_owned()
     } else {
-        format!("{STAGES}/{}/{}", m.stage.dir(), m.path)
+        format!("{STAGES}/{}/{}", m.stage().dir(), m.path())
     }
 }
 
@@ -91,15 +91,15 @@ pub const STAGES: &str = "stages";
 
 /// API objects in apply order: by stage, then by path.
 pub fn applied(set: &ManifestSet) -> Vec<&Manifest> {
-    let mut v: Vec<&Manifest> = set.iter().filter(|m| !m.control_plane).collect();
+    let mut v: Vec<&Manifest> = set.iter().filter(|m| !m.control_plane_file()).collect();
     // Stable: the set iterates by path, so each stage stays sorted by path.
-    v.sort_by_key(|m| m.stage);
+    v.sort_by_key(|m| m.stage());
     v
 }
 
 /// The stages that hold at least one object, in apply order.
 pub fn stages(set: &ManifestSet) -> Vec<Stage> {
-    let mut v: Vec<Stage> = applied(set).iter().map(|m| m.stage).collect();
+    let mut v: Vec<Stage> = applied(set).iter().map(|m| m.stage()).collect();
     v.dedup();
     v
 }
@@ -116,7 +116,7 @@ pub fn files(set: &ManifestSet, profile: &str) -> Result<Files, Error> {
     let mut out = index(set, &head)?;
     out.extend(
         set.iter()
-            .map(|m| (path_of(m), format!("{head}{}", m.body))),
+            .map(|m| (path_of(m), format!("{head}{}", m.body()))),
     );
     Ok(out)
 }
@@ -127,9 +127,9 @@ pub fn into_files(set: ManifestSet, profile: &str) -> Result<Files, Error> {
     let head = header(profile);
     let mut out = index(&set, &head)?;
     for m in set.into_manifests() {
-        let mut text = String::with_capacity(head.len() + m.body.len());
+        let mut text = String::with_capacity(head.len() + m.body().len());
         text.push_str(&head);
-        text.push_str(&m.body);
+        text.push_str(m.body());
         out.insert(path_of(&m), text);
     }
     Ok(out)
@@ -146,8 +146,8 @@ fn index(set: &ManifestSet, head: &str) -> Result<Files, Error> {
             kind: "Kustomization",
             resources: objects
                 .iter()
-                .filter(|m| m.stage == *stage)
-                .map(|m| m.path.as_str())
+                .filter(|m| m.stage() == *stage)
+                .map(|m| m.path())
                 .collect(),
         };
         out.insert(
@@ -197,7 +197,7 @@ pub fn write_stream<W: Write + ?Sized>(
         if i > 0 {
             w.write_all(b"---\n")?;
         }
-        w.write_all(m.body.as_bytes())?;
+        w.write_all(m.body().as_bytes())?;
     }
     Ok(())
 }

@@ -48,17 +48,17 @@ pub(crate) fn objects(set: &ManifestSet, wanted: &BTreeSet<String>) -> Vec<Value
     // The namespace test first: it is a lookup, and it leaves out nearly all
     // of a large rendering before any body is looked at.
     set.iter()
-        .filter(|m| !m.control_plane)
-        .filter(|m| match &m.namespace {
-            Some(ns) => wanted.contains(ns) && relevant(&m.kind, constraint(&m.body)),
-            None if m.kind == "Namespace" => wanted.contains(&m.name),
+        .filter(|m| !m.control_plane_file())
+        .filter(|m| match m.namespace() {
+            Some(ns) => wanted.contains(ns) && relevant(m.kind(), constraint(m.body())),
+            None if m.kind() == "Namespace" => wanted.contains(m.name()),
             None => {
-                relevant(&m.kind, constraint(&m.body))
-                    && match_namespaces(&m.body)
+                relevant(m.kind(), constraint(m.body()))
+                    && match_namespaces(m.body())
                         .is_none_or(|nss| nss.iter().any(|n| wanted.contains(*n)))
             }
         })
-        .filter_map(|m| read(&m.body))
+        .filter_map(|m| read(m.body()))
         .filter(Value::is_object)
         .collect()
 }

@@ -263,7 +263,7 @@ fn objects(name: &str, text: &str, namespace: Option<&str>) -> Result<Vec<Manife
             .map(str::to_owned);
         out.push(Manifest::new(
             &api_version,
-            &kind,
+            kind,
             obj_ns.as_deref(),
             &obj_name,
             &doc,
@@ -377,10 +377,10 @@ mod tests {
             Some("team-a"),
         )
         .unwrap();
-        let v: Value = serde_saphyr::from_str(&got[0].body).unwrap();
+        let v: Value = serde_saphyr::from_str(got[0].body()).unwrap();
         assert_eq!(v["metadata"]["namespace"], "team-a");
         assert_eq!(v["metadata"]["labels"][MANAGED_BY.0], MANAGED_BY.1);
-        assert_eq!(got[0].path, "team-a/configmap-c.yaml");
+        assert_eq!(got[0].path(), "team-a/configmap-c.yaml");
         let e = objects(
             "t",
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: other}\n",
@@ -423,6 +423,6 @@ mod tests {
         m.plan.extension = plan.extension;
         let got = render(&m).unwrap();
         assert_eq!(got.len(), 1);
-        assert_eq!(got[0].path, "a/configmap-a.yaml");
+        assert_eq!(got[0].path(), "a/configmap-a.yaml");
     }
 }

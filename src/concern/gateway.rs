@@ -220,8 +220,8 @@ mod tests {
         let nps: Vec<NetworkPolicy> = r
             .set
             .iter()
-            .filter(|m| m.kind == "NetworkPolicy")
-            .map(|m| serde_saphyr::from_str(&m.body).unwrap())
+            .filter(|m| m.kind() == "NetworkPolicy")
+            .map(|m| serde_saphyr::from_str(m.body()).unwrap())
             .collect();
         Cluster::new(nps)
     }
@@ -302,7 +302,12 @@ mod tests {
             .unwrap()
             .set
             .iter()
-            .map(|m| (m.path.clone(), serde_saphyr::from_str(&m.body).unwrap()))
+            .map(|m| {
+                (
+                    m.path().to_owned(),
+                    serde_saphyr::from_str(m.body()).unwrap(),
+                )
+            })
             .collect()
     }
 

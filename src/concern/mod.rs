@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Namespace;
 
-use crate::bundle::manifest::{Manifest, ManifestSet, RenderError, meta};
+use crate::bundle::manifest::{Manifest, ManifestSet, Part, RenderError, meta};
 use crate::input::diag::Diagnostic;
 use crate::input::profile::NamespaceSpec;
 use crate::pipeline::allowance::{Allowances, Contributions};
@@ -206,7 +206,7 @@ pub(crate) fn allowances(model: &Model) -> Allowances {
 /// `CONCERNS` order before they are inserted, so errors, insertion order and
 /// the output never depend on the threads.
 pub(crate) fn render_all(model: &Model) -> Result<ManifestSet, RenderError> {
-    type Rendered = Result<Vec<Manifest>, RenderError>;
+    type Rendered = Result<Part, RenderError>;
     // Heaviest first, so the two threads finish close together.
     let mut order: Vec<usize> = (0..CONCERNS.len()).collect();
     order.sort_by_key(|&i| {
@@ -227,7 +227,8 @@ pub(crate) fn render_all(model: &Model) -> Result<ManifestSet, RenderError> {
             let c = &CONCERNS[i];
             done.push((
                 i,
-                crate::pipeline::timing::stage(c.name, || (c.render)(model)),
+                // Sorted here, on the thread that rendered it.
+                crate::pipeline::timing::stage(c.name, || (c.render)(model).map(Part::new)),
             ));
         }
         done
@@ -243,13 +244,11 @@ pub(crate) fn render_all(model: &Model) -> Result<ManifestSet, RenderError> {
         parts
     });
     parts.sort_by_key(|(i, _)| *i);
-    let mut set = ManifestSet::default();
-    for (_, part) in parts {
-        for m in part? {
-            set.insert(m)?;
-        }
-    }
-    Ok(set)
+    let parts = parts
+        .into_iter()
+        .map(|(_, part)| part)
+        .collect::<Result<Vec<Part>, RenderError>>()?;
+    crate::pipeline::timing::stage("merge", || ManifestSet::new(parts))
 }
 
 /// After the `parallel` two, the concerns that do per-namespace work, by

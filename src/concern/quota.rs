@@ -434,7 +434,12 @@ mod tests {
         super::render(m)
             .unwrap()
             .iter()
-            .map(|o| (o.path.clone(), serde_saphyr::from_str(&o.body).unwrap()))
+            .map(|o| {
+                (
+                    o.path().to_owned(),
+                    serde_saphyr::from_str(o.body()).unwrap(),
+                )
+            })
             .collect()
     }
 

@@ -1,29 +1,78 @@
 //! Structural check of a merged profile against the JSON Schema that schemars
 //! derives from `profile::Profile`. It reports every problem at once with its
-//! field path (serde stops at the first), and prunes unknown fields so that the
-//! semantic checks can still run on the rest of the profile.
+//! field path (serde stops at the first), and lists unknown fields for `prune`
+//! to remove, so that the semantic checks can still run on the rest of the
+//! profile. The check only reads the tree, so the typed parse can run beside
+//! it (`pipeline::load`).
 
 use serde_json::{Map, Value};
 
 use crate::input::diag::{Diagnostic, nearest};
-use crate::input::source::{FieldPath, describe};
+use crate::input::source::{FieldPath, Seg, describe};
 
-/// Check `value` against `schema` (a schemars root with `$defs`). Unknown fields
-/// are removed from `value`; the return says whether anything else was wrong.
-pub(crate) fn check(schema: &Value, value: &mut Value) -> (Vec<Diagnostic>, bool) {
+/// What `check` found.
+#[derive(Debug, Default)]
+pub(crate) struct Checked {
+    pub diags: Vec<Diagnostic>,
+    /// Something other than an unknown field is wrong: the tree cannot be parsed.
+    pub fatal: bool,
+    /// The unknown fields, for `prune`.
+    pub unknown: Vec<FieldPath>,
+}
+
+/// Check `value` against `schema` (a schemars root with `$defs`).
+pub(crate) fn check(schema: &Value, value: &Value) -> Checked {
     let mut c = Checker {
         root: schema,
-        diags: Vec::new(),
-        fatal: false,
+        found: Checked::default(),
     };
-    c.walk(schema, value, &FieldPath::root());
-    (c.diags, c.fatal)
+    c.walk(schema, value, At::Root);
+    c.found
+}
+
+/// Remove the fields `check` found unknown.
+pub(crate) fn prune(value: &mut Value, unknown: &[FieldPath]) {
+    for path in unknown {
+        let Some((Seg::Key(last), parent)) = path.0.split_last() else {
+            continue;
+        };
+        let parent = parent.iter().try_fold(&mut *value, |v, seg| match seg {
+            Seg::Key(k) => v.get_mut(k.as_str()),
+            Seg::Index(i) => v.get_mut(*i),
+        });
+        if let Some(map) = parent.and_then(Value::as_object_mut) {
+            map.remove(last);
+        }
+    }
+}
+
+/// Where the walk is: borrowed steps back to the root, made into a
+/// `FieldPath` only for a report. A fleet profile has a million nodes, and
+/// a path allocated at each was most of the check's time.
+#[derive(Clone, Copy)]
+enum At<'a> {
+    Root,
+    Key(&'a At<'a>, &'a str),
+    Index(&'a At<'a>, usize),
+}
+
+impl At<'_> {
+    fn field(self) -> FieldPath {
+        match self {
+            At::Root => FieldPath::root(),
+            At::Key(up, k) => up.field().key(k),
+            At::Index(up, i) => up.field().index(i),
+        }
+    }
+
+    fn is_root(self) -> bool {
+        matches!(self, At::Root)
+    }
 }
 
 struct Checker<'s> {
     root: &'s Value,
-    diags: Vec<Diagnostic>,
-    fatal: bool,
+    found: Checked,
 }
 
 impl<'s> Checker<'s> {
@@ -48,35 +97,33 @@ impl<'s> Checker<'s> {
     fn fits(&self, schema: &'s Value, value: &Value) -> bool {
         let mut probe = Checker {
             root: self.root,
-            diags: Vec::new(),
-            fatal: false,
+            found: Checked::default(),
         };
-        let mut v = value.clone();
-        probe.walk(schema, &mut v, &FieldPath::root());
-        probe.diags.is_empty()
+        probe.walk(schema, value, At::Root);
+        probe.found.diags.is_empty()
     }
 
     fn report(&mut self, d: Diagnostic) {
-        self.fatal = true;
-        self.diags.push(d);
+        self.found.fatal = true;
+        self.found.diags.push(d);
     }
 
-    fn walk(&mut self, schema: &'s Value, value: &mut Value, path: &FieldPath) {
+    fn walk(&mut self, schema: &'s Value, value: &Value, at: At<'_>) {
         let schema = self.resolve(schema);
         if let Some(alts) = schema
             .get("anyOf")
             .or_else(|| schema.get("oneOf"))
             .and_then(Value::as_array)
         {
-            self.alternatives(alts, value, path);
+            self.alternatives(alts, value, at);
             return;
         }
         if let Some(opts) = schema.get("enum").and_then(Value::as_array) {
-            self.enumerated(opts, value, path);
+            self.enumerated(opts, value, at);
             return;
         }
         if let Some(c) = schema.get("const") {
-            self.enumerated(std::slice::from_ref(c), value, path);
+            self.enumerated(std::slice::from_ref(c), value, at);
             return;
         }
         if let Some(types) = schema.get("type") {
@@ -86,16 +133,16 @@ impl<'s> Checker<'s> {
                 _ => vec![],
             };
             if !types.iter().any(|t| type_matches(t, value)) {
-                self.wrong_type(&types, value, path);
+                self.wrong_type(&types, value, at);
                 return;
             }
         }
         match value {
-            Value::Object(map) => self.object(schema, map, path),
+            Value::Object(map) => self.object(schema, map, at),
             Value::Array(items) => {
                 if let Some(item_schema) = schema.get("items") {
-                    for (i, item) in items.iter_mut().enumerate() {
-                        self.walk(item_schema, item, &path.index(i));
+                    for (i, item) in items.iter().enumerate() {
+                        self.walk(item_schema, item, At::Index(&at, i));
                     }
                 }
             }
@@ -110,6 +157,7 @@ impl<'s> Checker<'s> {
                         (None, Some(b)) => format!("of at most {b}"),
                         (None, None) => String::new(),
                     };
+                    let path = at.field();
                     self.report(Diagnostic::error(
                         path.clone(),
                         format!("`{path}` must be a whole number {range}, not {n}"),
@@ -120,12 +168,13 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn object(&mut self, schema: &'s Value, map: &mut Map<String, Value>, path: &FieldPath) {
+    fn object(&mut self, schema: &'s Value, map: &Map<String, Value>, at: At<'_>) {
         let props = schema.get("properties").and_then(Value::as_object);
         if let Some(required) = schema.get("required").and_then(Value::as_array) {
             for r in required.iter().filter_map(Value::as_str) {
                 if !map.contains_key(r) {
-                    let where_ = if path.0.is_empty() {
+                    let path = at.field();
+                    let where_ = if at.is_root() {
                         "the profile".to_owned()
                     } else {
                         format!("`{path}`")
@@ -142,14 +191,14 @@ impl<'s> Checker<'s> {
         }
         let extra = schema.get("additionalProperties");
         let mut unknown = Vec::new();
-        for (k, v) in map.iter_mut() {
-            let p = path.key(k);
+        for (k, v) in map {
+            let here = At::Key(&at, k);
             if let Some(s) = props.and_then(|p| p.get(k)) {
-                self.walk(s, v, &p);
+                self.walk(s, v, here);
             } else {
                 match extra {
-                    Some(Value::Bool(false)) => unknown.push(k.clone()),
-                    Some(s @ Value::Object(_)) => self.walk(s, v, &p),
+                    Some(Value::Bool(false)) => unknown.push(k),
+                    Some(s @ Value::Object(_)) => self.walk(s, v, here),
                     _ => {}
                 }
             }
@@ -158,26 +207,29 @@ impl<'s> Checker<'s> {
             let names: Vec<&str> = props
                 .map(|p| p.keys().map(String::as_str).collect())
                 .unwrap_or_default();
-            let hint = match nearest(&k, names.iter().copied()) {
+            let hint = match nearest(k, names.iter().copied()) {
                 Some(n) => format!("did you mean `{n}`?"),
                 None => format!("fields allowed here: {}", names.join(", ")),
             };
-            let where_ = if path.0.is_empty() {
+            let path = at.field();
+            let where_ = if at.is_root() {
                 "at the top level".to_owned()
             } else {
                 format!("in `{path}`")
             };
-            // Unknown fields alone do not stop the semantic checks: drop them and go on.
-            self.diags.push(
-                Diagnostic::error(path.key(&k), format!("unknown field `{k}` {where_}"))
+            // Unknown fields alone do not stop the semantic checks: they are
+            // pruned and the checks go on.
+            let field = path.key(k);
+            self.found.diags.push(
+                Diagnostic::error(field.clone(), format!("unknown field `{k}` {where_}"))
                     .hint(hint)
                     .at_key(),
             );
-            map.remove(&k);
+            self.found.unknown.push(field);
         }
     }
 
-    fn alternatives(&mut self, alts: &'s [Value], value: &mut Value, path: &FieldPath) {
+    fn alternatives(&mut self, alts: &'s [Value], value: &Value, at: At<'_>) {
         if alts.iter().any(|a| self.fits(a, value)) {
             return;
         }
@@ -188,7 +240,7 @@ impl<'s> Checker<'s> {
             .collect();
         if consts.len() == alts.len() {
             let opts: Vec<Value> = consts.into_iter().cloned().collect();
-            self.enumerated(&opts, value, path);
+            self.enumerated(&opts, value, at);
             return;
         }
         // Otherwise report against the alternative whose type matches, if exactly one does.
@@ -218,7 +270,7 @@ impl<'s> Checker<'s> {
             })
             .collect();
         if let [only] = matching.as_slice() {
-            self.walk(only, value, path);
+            self.walk(only, value, at);
             return;
         }
         let mut types: Vec<&str> = Vec::new();
@@ -230,19 +282,21 @@ impl<'s> Checker<'s> {
             }
         }
         if types.is_empty() {
+            let path = at.field();
             self.report(Diagnostic::error(
                 path.clone(),
                 format!("`{path}` has an unexpected value"),
             ));
         } else {
-            self.wrong_type(&types, value, path);
+            self.wrong_type(&types, value, at);
         }
     }
 
-    fn enumerated(&mut self, opts: &[Value], value: &Value, path: &FieldPath) {
+    fn enumerated(&mut self, opts: &[Value], value: &Value, at: At<'_>) {
         if opts.contains(value) {
             return;
         }
+        let path = at.field();
         let names: Vec<String> = opts
             .iter()
             .map(|o| o.as_str().map_or_else(|| o.to_string(), str::to_owned))
@@ -263,7 +317,8 @@ impl<'s> Checker<'s> {
         self.report(d);
     }
 
-    fn wrong_type(&mut self, types: &[&str], value: &Value, path: &FieldPath) {
+    fn wrong_type(&mut self, types: &[&str], value: &Value, at: At<'_>) {
+        let path = at.field();
         let wanted: Vec<&str> = types
             .iter()
             .filter(|t| **t != "null")

@@ -46,15 +46,36 @@ fn check(
     dir: Option<std::path::PathBuf>,
 ) -> Result<Model, Diagnostics> {
     let mut diags = Diagnostics::default();
-    let (found, fatal) = crate::pipeline::timing::stage("schema check", || {
-        crate::input::schema_check::check(&profile_schema(), &mut value)
+    // The structural check only reads the tree, so the typed parse runs beside
+    // it; on a valid profile (the case that has to be fast) both succeed. The
+    // parse's result is thrown away when the check refuses the tree, and
+    // parsed again once unknown fields are pruned.
+    let schema = profile_schema();
+    let (found, parsed) = std::thread::scope(|s| {
+        let parse = s.spawn(|| {
+            crate::pipeline::timing::stage("typed parse", || {
+                serde_path_to_error::deserialize::<_, Profile>(&value)
+            })
+        });
+        let found = crate::pipeline::timing::stage("schema check", || {
+            crate::input::schema_check::check(&schema, &value)
+        });
+        let parsed = parse
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (found, parsed)
     });
-    diags.extend(found);
-    if fatal {
+    diags.extend(found.diags);
+    if found.fatal {
         return Err(diags.with_sources(sources));
     }
-    let parsed =
-        crate::pipeline::timing::stage("typed parse", || serde_path_to_error::deserialize(&value));
+    let parsed = if found.unknown.is_empty() {
+        parsed
+    } else {
+        drop(parsed);
+        crate::input::schema_check::prune(&mut value, &found.unknown);
+        serde_path_to_error::deserialize(&value)
+    };
     let profile: Profile = match parsed {
         Ok(p) => p,
         Err(e) => {

@@ -586,9 +586,9 @@ pub fn html(m: &Model, set: &ManifestSet) -> Result<String, RenderError> {
             &[],
         );
     } else {
-        for f in set.iter().filter(|f| f.control_plane) {
+        for f in set.iter().filter(|f| f.control_plane_file()) {
             let notes: Vec<&str> = f
-                .body
+                .body()
                 .lines()
                 .filter_map(|l| l.strip_prefix('#'))
                 .map(str::trim)
@@ -596,7 +596,7 @@ pub fn html(m: &Model, set: &ManifestSet) -> Result<String, RenderError> {
             let _ = writeln!(
                 out,
                 "<h3>{}</h3>\n<pre>{}</pre>",
-                esc(&f.path),
+                esc(f.path()),
                 esc(&notes.join("\n"))
             );
         }

@@ -126,8 +126,8 @@ impl Report {
 /// The rendered objects, read back as the cluster would read them.
 pub fn objects(set: &ManifestSet) -> Vec<Value> {
     set.iter()
-        .filter(|m| !m.control_plane)
-        .filter_map(|m| serde_saphyr::from_str::<Value>(&m.body).ok())
+        .filter(|m| !m.control_plane_file())
+        .filter_map(|m| serde_saphyr::from_str::<Value>(m.body()).ok())
         .filter(Value::is_object)
         .collect()
 }

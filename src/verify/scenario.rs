@@ -151,16 +151,16 @@ fn refuse(items: Vec<Diagnostic>, sources: Option<&Sources>) -> crate::Error {
 
 /// Read and check a scenario; every problem is reported with file:line:col.
 pub fn load(path: &Path, display: &str) -> Result<Loaded, crate::Error> {
-    let (mut value, sources) = match crate::input::source::load(path, display) {
+    let (value, sources) = match crate::input::source::load(path, display) {
         Ok(v) => v,
         Err(d) => {
             let sources = d.sources;
             return Err(refuse(d.items, sources.as_ref()));
         }
     };
-    let (found, fatal) = crate::input::schema_check::check(&scenario_schema(), &mut value);
-    if !found.is_empty() || fatal {
-        return Err(refuse(found, Some(&sources)));
+    let found = crate::input::schema_check::check(&scenario_schema(), &value);
+    if !found.diags.is_empty() {
+        return Err(refuse(found.diags, Some(&sources)));
     }
     let scenario: Scenario = match serde_path_to_error::deserialize(&value) {
         Ok(s) => s,

@@ -22,7 +22,7 @@ fn generated_profile_renders_every_concern_in_every_namespace() {
     };
     assert_eq!(model.profile.namespaces.len(), 10);
     let r = kharden::render(&model).unwrap();
-    let paths: BTreeSet<&str> = r.set.iter().map(|m| m.path.as_str()).collect();
+    let paths: BTreeSet<&str> = r.set.iter().map(|m| m.path()).collect();
     for i in 0..10 {
         let ns = generator::ns(i);
         let next = generator::ns((i + 1) % 10);

@@ -34,12 +34,16 @@ pub(super) fn find(set: &ManifestSet, existing: &[Value]) -> Vec<Drift> {
         .collect();
     let mut out = Vec::new();
     let mut rendered = BTreeSet::new();
-    for m in set.iter().filter(|m| !m.control_plane) {
-        let key = (m.kind.clone(), m.namespace.clone(), m.name.clone());
+    for m in set.iter().filter(|m| !m.control_plane_file()) {
+        let key = (
+            m.kind().to_owned(),
+            m.namespace().map(str::to_owned),
+            m.name().to_owned(),
+        );
         let change = match have.get(&key) {
             None => Some(("create", Vec::new())),
             // Only objects that exist are read back.
-            Some(h) => match serde_saphyr::from_str::<Value>(&m.body) {
+            Some(h) => match serde_saphyr::from_str::<Value>(m.body()) {
                 Ok(want) => {
                     let mut paths = Vec::new();
                     differ(&want, h, "", &mut paths);

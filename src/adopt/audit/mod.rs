@@ -116,21 +116,21 @@ pub fn run(model: &Model, set: &ManifestSet, existing: Objects) -> Result<Report
     // Only the bindings and roles of the bundle are read back for access.
     let rbac: Vec<Value> = set
         .iter()
-        .filter(|m| !m.control_plane)
+        .filter(|m| !m.control_plane_file())
         .filter(|m| {
             matches!(
-                m.kind.as_str(),
+                m.kind(),
                 "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding"
             )
         })
-        .filter_map(|m| serde_saphyr::from_str::<Value>(&m.body).ok())
+        .filter_map(|m| serde_saphyr::from_str::<Value>(m.body()).ok())
         .collect();
     report.access = access::find(&rbac, &items, &mut report.notes);
     report.drift = crate::pipeline::timing::stage("audit: drift", || drift::find(set, &items));
     let profile: BTreeSet<String> = set
         .iter()
-        .filter(|m| m.kind == "Namespace")
-        .map(|m| m.name.clone())
+        .filter(|m| m.kind() == "Namespace")
+        .map(|m| m.name().to_owned())
         .collect();
     let outside: BTreeSet<String> = items
         .iter()

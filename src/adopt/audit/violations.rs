@@ -38,8 +38,8 @@ pub(super) fn find(
     // An admission configuration (Pod Security defaults) is a control-plane file.
     rendered.extend(
         set.iter()
-            .filter(|m| m.control_plane)
-            .filter_map(|m| serde_saphyr::from_str::<Value>(&m.body).ok())
+            .filter(|m| m.control_plane_file())
+            .filter_map(|m| serde_saphyr::from_str::<Value>(m.body()).ok())
             .filter(Value::is_object),
     );
     let pod_security = PodSecurity::new(&rendered, Some(minor));

@@ -107,7 +107,7 @@ fn tricky() -> Vec<String> {
 
 fn same(obj: &impl Serialize, stage: Stage) {
     let annotations = stage.annotations();
-    let got = super::object(obj, &annotations).unwrap();
+    let got = super::object("", obj, &annotations).unwrap();
     let want = reference(obj, &annotations).unwrap();
     assert_eq!(got, want, "emitter differs from serde-saphyr");
 }

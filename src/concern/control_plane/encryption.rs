@@ -195,9 +195,9 @@ mod tests {
             let text = format!("{HEAD}{provider}");
             let model = crate::load_text(&text, "t.yaml", crate::testing::today()).unwrap();
             let r = crate::render(&model).unwrap();
-            let file = r.set.iter().find(|f| f.path == FILE).unwrap();
+            let file = r.set.iter().find(|f| f.path() == FILE).unwrap();
             assert_eq!(
-                kube_bench_provider(&file.body).trim(),
+                kube_bench_provider(file.body()).trim(),
                 format!("provider={want}")
             );
             let v = object(&render(provider), FILE);

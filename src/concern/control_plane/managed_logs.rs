@@ -136,7 +136,12 @@ mod tests {
         let objs = r
             .set
             .iter()
-            .map(|f| (f.path.clone(), serde_saphyr::from_str(&f.body).unwrap()))
+            .map(|f| {
+                (
+                    f.path().to_owned(),
+                    serde_saphyr::from_str(f.body()).unwrap(),
+                )
+            })
             .collect();
         (m, objs)
     }

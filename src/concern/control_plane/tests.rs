@@ -41,7 +41,12 @@ fn objects(m: &crate::Model) -> Vec<(String, Value)> {
         .unwrap()
         .set
         .iter()
-        .map(|x| (x.path.clone(), serde_saphyr::from_str(&x.body).unwrap()))
+        .map(|x| {
+            (
+                x.path().to_owned(),
+                serde_saphyr::from_str(x.body()).unwrap(),
+            )
+        })
         .collect()
 }
 

@@ -240,7 +240,12 @@ mod tests {
         let objs: Vec<(String, serde_json::Value)> = super::render(&m)
             .unwrap()
             .iter()
-            .map(|o| (o.path.clone(), serde_saphyr::from_str(&o.body).unwrap()))
+            .map(|o| {
+                (
+                    o.path().to_owned(),
+                    serde_saphyr::from_str(o.body()).unwrap(),
+                )
+            })
             .collect();
         let rb = object(&objs, "a/rolebinding-view-user-alice.yaml");
         assert_eq!(rb["subjects"][0]["name"], "decided:alice");

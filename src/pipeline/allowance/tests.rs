@@ -140,7 +140,7 @@ pub(super) fn values(m: &crate::Model) -> Vec<Value> {
         .unwrap()
         .set
         .iter()
-        .map(|o| serde_saphyr::from_str(&o.body).unwrap())
+        .map(|o| serde_saphyr::from_str(o.body()).unwrap())
         .collect()
 }
 
@@ -255,8 +255,8 @@ fn contract_profile_allows_exactly_the_intended_flows() {
     let policies: Vec<NetworkPolicy> = r
         .set
         .iter()
-        .filter(|m| m.kind == "NetworkPolicy")
-        .map(|m| serde_saphyr::from_str(&m.body).unwrap())
+        .filter(|m| m.kind() == "NetworkPolicy")
+        .map(|m| serde_saphyr::from_str(m.body()).unwrap())
         .collect();
     let c = Cluster::new(policies);
     let ip = |s: &str| Endpoint::Ip(s.parse().unwrap());

@@ -502,7 +502,7 @@ impl PodSecurity {
     pub fn from_set(set: &ManifestSet, server: Option<u32>) -> PodSecurity {
         let objs: Vec<Value> = set
             .iter()
-            .filter_map(|m| serde_saphyr::from_str::<Value>(&m.body).ok())
+            .filter_map(|m| serde_saphyr::from_str::<Value>(m.body()).ok())
             .filter(Value::is_object)
             .collect();
         PodSecurity::new(&objs, server)

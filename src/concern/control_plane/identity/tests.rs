@@ -13,7 +13,12 @@ fn on(platform: &str, body: &str) -> Result<Vec<(String, Value)>, String> {
     let r = crate::render(&m).map_err(|e| e.to_string())?;
     Ok(r.set
         .iter()
-        .map(|f| (f.path.clone(), serde_saphyr::from_str(&f.body).unwrap()))
+        .map(|f| {
+            (
+                f.path().to_owned(),
+                serde_saphyr::from_str(f.body()).unwrap(),
+            )
+        })
         .collect())
 }
 
@@ -120,7 +125,12 @@ fn with_version(v: &str, body: &str) -> Vec<(String, Value)> {
         .unwrap()
         .set
         .iter()
-        .map(|m| (m.path.clone(), serde_saphyr::from_str(&m.body).unwrap()))
+        .map(|m| {
+            (
+                m.path().to_owned(),
+                serde_saphyr::from_str(m.body()).unwrap(),
+            )
+        })
         .collect()
 }
 

@@ -671,7 +671,12 @@ fn render_reads_the_decided_collector() {
     let objs: Vec<(String, Value)> = super::render(&m)
         .unwrap()
         .iter()
-        .map(|o| (o.path.clone(), serde_saphyr::from_str(&o.body).unwrap()))
+        .map(|o| {
+            (
+                o.path().to_owned(),
+                serde_saphyr::from_str(o.body()).unwrap(),
+            )
+        })
         .collect();
     let ds = object(&objs, "logging/daemonset-fluentd.yaml");
     let c = &ds["spec"]["template"]["spec"]["containers"][0];
