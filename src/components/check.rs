@@ -12,15 +12,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use super::scope::{Scoped, objects};
-use super::{Component, ES_HTTP, ES_TRANSPORT, Role};
+use super::{Component, Role};
 use crate::bundle::manifest::ManifestSet;
-use crate::input::profile::{MeshProvider, NamespaceSpec};
-use crate::k8s::netpol_eval::{Endpoint, Verdict};
+use crate::input::profile::NamespaceSpec;
 use crate::pipeline::flows::meshed;
 use crate::pipeline::model::Model;
 use crate::verify::admission::Denial;
 use crate::verify::pod_security::template_pod;
-use crate::verify::{EvalError, PodSecurity, decide, istio, network_cluster};
+use crate::verify::{EvalError, PodSecurity, decide};
+
+mod reach;
+use reach::reach;
 
 /// One check and its answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,33 +201,48 @@ pub fn run_objects(m: &Model, objs: Vec<Value>) -> Result<Report, EvalError> {
         scoped: Scoped::new(objs),
         sample: sample(m),
     });
-    // Admission and reach read the same objects and nothing of each other:
-    // the reach checks run on a second thread, and their results follow the
-    // admission ones, as if run in turn.
-    let (admitted, reached) = std::thread::scope(|s| {
-        let reached = s.spawn(|| {
+    // Admission and reach read the same objects and nothing of each other.
+    // The second thread runs the reach checks, then joins the main one in
+    // taking units to admit from a shared counter; results are put back in
+    // unit order, admission then reach, as if run in turn.
+    let units = units(&ctx, &components);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let admit = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(&(c, ns)) = units.get(i) else {
+                return done;
+            };
+            let mut out = Vec::new();
+            let admitted = match ns {
+                Some(ns) => admit_sidecar(&ctx, c, ns, &mut out),
+                None => admit_component(&ctx, c, &mut out),
+            };
+            done.push((i, admitted.map(|()| out)));
+        }
+    };
+    let (mut admitted, reached) = std::thread::scope(|s| {
+        let other = s.spawn(|| {
             let mut out = Vec::new();
             crate::pipeline::timing::stage("self-check reach", || {
                 reach(&ctx, &components, &mut out)
             });
-            out
+            (out, admit())
         });
-        let mut out = Vec::new();
-        let admitted = crate::pipeline::timing::stage("self-check admission", || {
-            components
-                .iter()
-                .try_for_each(|c| admit_component(&ctx, c, &mut out))
-        })
-        .map(|()| {
-            schedule_collector(&ctx.scoped.objs, &components, &mut out);
-            out
-        });
-        let reached = reached
+        let mut admitted = crate::pipeline::timing::stage("self-check admission", admit);
+        let (reached, theirs) = other
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        admitted.extend(theirs);
         (admitted, reached)
     });
-    let mut out = admitted?;
+    admitted.sort_by_key(|(i, _)| *i);
+    let mut out = Vec::new();
+    for (_, checks) in admitted {
+        out.extend(checks?);
+    }
+    schedule_collector(&ctx.scoped.objs, &components, &mut out);
     out.extend(reached);
     let n = m.profile.namespaces.len();
     let note = (ctx.sample.len() < n).then(|| {
@@ -252,48 +269,75 @@ fn tenant_image(m: &Model) -> String {
     }
 }
 
+/// The admission work in order, in units: each component, but the mesh
+/// sidecar (most of the work) once per sampled namespace the mesh covers.
+fn units<'a>(
+    ctx: &Ctx<'a>,
+    components: &'a [Component],
+) -> Vec<(&'a Component, Option<&'a NamespaceSpec>)> {
+    let mut out = Vec::new();
+    for c in components {
+        if c.role == Role::MeshSidecar {
+            let meshed = ctx.sample.iter().filter(|n| meshed(ctx.m, n));
+            out.extend(meshed.map(|&ns| (c, Some(ns))));
+        } else {
+            out.push((c, None));
+        }
+    }
+    out
+}
+
+fn override_hint(c: &Component) -> String {
+    format!(
+        "set `components.{}` to what your install runs (images, labels), or add its namespace to `policy.exemptNamespaces`",
+        c.role.field()
+    )
+}
+
+/// The proxy is injected into tenant pods: a pod the tenant's rules admit in
+/// `ns` must still be admitted with the proxy added.
+fn admit_sidecar(
+    ctx: &Ctx<'_>,
+    c: &Component,
+    ns: &NamespaceSpec,
+    out: &mut Vec<Check>,
+) -> Result<(), EvalError> {
+    let m = ctx.m;
+    let image = tenant_image(m);
+    let notes = tenant_annotations(m, &ns.name);
+    let app = container("app".to_owned(), &image, true);
+    let plain = pod(
+        "tenant",
+        &ns.name,
+        &BTreeMap::new(),
+        &notes,
+        "",
+        vec![app.clone()],
+    );
+    if !ctx.denials(&ns.name, &plain)?.is_empty() {
+        return Ok(()); // the sample is not a pod this namespace admits anyway
+    }
+    let mut containers = vec![app];
+    for (i, image) in c.images.iter().enumerate() {
+        containers.push(container(format!("proxy-{i}"), image, true));
+    }
+    let injected = pod("tenant", &ns.name, &BTreeMap::new(), &notes, "", containers);
+    out.push(admission(
+        ctx,
+        &label(c),
+        &format!("injected Pod admitted in `{}`", ns.name),
+        &ns.name,
+        &injected,
+        &override_hint(c),
+    )?);
+    Ok(())
+}
+
+/// A component's own workloads, as rendered or as its install runs them.
 fn admit_component(ctx: &Ctx<'_>, c: &Component, out: &mut Vec<Check>) -> Result<(), EvalError> {
     let m = ctx.m;
     let name = label(c);
-    let override_hint = format!(
-        "set `components.{}` to what your install runs (images, labels), or add its namespace to `policy.exemptNamespaces`",
-        c.role.field()
-    );
-    if c.role == Role::MeshSidecar {
-        // The proxy is injected into tenant pods: a pod the tenant's rules
-        // admit must still be admitted with the proxy added.
-        let image = tenant_image(m);
-        for ns in ctx.sample.iter().filter(|n| meshed(m, n)) {
-            let notes = tenant_annotations(m, &ns.name);
-            let app = container("app".to_owned(), &image, true);
-            let plain = pod(
-                "tenant",
-                &ns.name,
-                &BTreeMap::new(),
-                &notes,
-                "",
-                vec![app.clone()],
-            );
-            let before = ctx.denials(&ns.name, &plain)?;
-            if !before.is_empty() {
-                continue; // the sample is not a pod this namespace admits anyway
-            }
-            let mut containers = vec![app];
-            for (i, image) in c.images.iter().enumerate() {
-                containers.push(container(format!("proxy-{i}"), image, true));
-            }
-            let injected = pod("tenant", &ns.name, &BTreeMap::new(), &notes, "", containers);
-            out.push(admission(
-                ctx,
-                &name,
-                &format!("injected Pod admitted in `{}`", ns.name),
-                &ns.name,
-                &injected,
-                &override_hint,
-            )?);
-        }
-        return Ok(());
-    }
+    let override_hint = override_hint(c);
     if c.rendered {
         for d in ctx.scoped.objs.iter().filter(|o| {
             o["kind"] == "DaemonSet"
@@ -422,191 +466,6 @@ fn schedule_collector(objs: &[Value], components: &[Component], out: &mut Vec<Ch
                 hint: "this is a bug in kharden".to_owned(),
             });
         }
-    }
-}
-
-/// How one direction was decided, in words.
-fn verdict(v: &Verdict) -> String {
-    match v {
-        Verdict::Unselected => "no NetworkPolicy selects it".to_owned(),
-        Verdict::AllowedBy(p) => format!("allowed by NetworkPolicy {p}"),
-        Verdict::DeniedBy(ps) => format!(
-            "denied, selected by NetworkPolicy {} and none allows it",
-            ps.join(", ")
-        ),
-    }
-}
-
-/// One connection a component needs.
-struct Need<'a> {
-    from: &'a Component,
-    to_ns: String,
-    to_labels: BTreeMap<String, String>,
-    port: u16,
-    why: String,
-    to_is_elasticsearch: bool,
-}
-
-fn reach(ctx: &Ctx<'_>, components: &[Component], out: &mut Vec<Check>) {
-    let m = ctx.m;
-    let find = |r: Role| components.iter().find(|c| c.role == r);
-    let mut needs = Vec::new();
-    for c in components {
-        match c.role {
-            Role::IngressController => {
-                for ns in &ctx.sample {
-                    needs.push(Need {
-                        from: c,
-                        to_ns: ns.name.clone(),
-                        to_labels: BTreeMap::new(),
-                        port: 8080,
-                        why: "routes Ingress traffic".to_owned(),
-                        to_is_elasticsearch: false,
-                    });
-                }
-            }
-            Role::GatewayProxy => {
-                let g =
-                    m.profile.cluster.gateways.iter().find(|g| {
-                        c.name == format!("proxies of Gateway {}/{}", g.namespace, g.name)
-                    });
-                for ns in ctx
-                    .sample
-                    .iter()
-                    .filter(|n| g.is_some_and(|g| g.routes_from(&n.name)))
-                {
-                    needs.push(Need {
-                        from: c,
-                        to_ns: ns.name.clone(),
-                        to_labels: BTreeMap::new(),
-                        port: 8080,
-                        why: "routes Gateway traffic".to_owned(),
-                        to_is_elasticsearch: false,
-                    });
-                }
-            }
-            Role::LogCollector => {
-                if let (Some(es), Some(l)) = (find(Role::Elasticsearch), &m.profile.logging) {
-                    needs.push(Need {
-                        from: c,
-                        to_ns: es.namespace.clone(),
-                        to_labels: es.pod_labels.clone(),
-                        port: l.elasticsearch.port,
-                        why: "ships logs".to_owned(),
-                        to_is_elasticsearch: true,
-                    });
-                }
-            }
-            Role::Elasticsearch => needs.push(Need {
-                from: c,
-                to_ns: c.namespace.clone(),
-                to_labels: c.pod_labels.clone(),
-                port: ES_TRANSPORT,
-                why: "forms a cluster with its other nodes".to_owned(),
-                to_is_elasticsearch: true,
-            }),
-            Role::ElasticOperator => {
-                if let Some(es) = find(Role::Elasticsearch) {
-                    needs.push(Need {
-                        from: c,
-                        to_ns: es.namespace.clone(),
-                        to_labels: es.pod_labels.clone(),
-                        port: ES_HTTP,
-                        why: "manages Elasticsearch".to_owned(),
-                        to_is_elasticsearch: true,
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-    let istio = m
-        .profile
-        .mesh
-        .as_ref()
-        .is_some_and(|x| x.provider == MeshProvider::Istio);
-    let profile_ns: BTreeSet<&str> = m
-        .profile
-        .namespaces
-        .iter()
-        .map(|n| n.name.as_str())
-        .collect();
-    for n in needs {
-        let src = Endpoint::Pod {
-            namespace: n.from.namespace.clone(),
-            labels: n.from.pod_labels.clone(),
-            named_ports: BTreeMap::new(),
-        };
-        let dst = Endpoint::Pod {
-            namespace: n.to_ns.clone(),
-            labels: n.to_labels.clone(),
-            named_ports: BTreeMap::new(),
-        };
-        let port = i32::from(n.port);
-        let cluster = network_cluster(
-            &ctx.scoped
-                .for_namespaces(&[n.from.namespace.as_str(), n.to_ns.as_str()]),
-        );
-        let (egress, ingress) = cluster.explain(&src, &dst, port, "TCP");
-        let what = format!("reaches `{}` on {}/TCP ({})", n.to_ns, n.port, n.why);
-        let mut check = Check {
-            component: label(n.from),
-            what,
-            ok: egress.allows() && ingress.allows(),
-            detail: format!(
-                "egress: {}; ingress: {}",
-                verdict(&egress),
-                verdict(&ingress)
-            ),
-            hint: "this is a bug in kharden's NetworkPolicies".to_owned(),
-        };
-        let dst_meshed = profile_ns.contains(n.to_ns.as_str())
-            && m.profile
-                .namespaces
-                .iter()
-                .any(|x| x.name == n.to_ns && meshed(m, x));
-        if check.ok && istio && dst_meshed {
-            let from = istio::Source {
-                namespace: n.from.namespace.clone(),
-                service_account: n.from.service_account.clone(),
-                meshed: n.from.meshed,
-            };
-            let target = istio::Target {
-                namespace: &n.to_ns,
-                labels: &n.to_labels,
-                port,
-                method: None,
-                path: None,
-            };
-            let objs = ctx
-                .scoped
-                .for_namespaces(&[n.to_ns.as_str(), crate::pipeline::flows::ISTIO_NS]);
-            if let Some(istio::Decision::Denied(by)) = istio::decide(&objs, &from, &target, true) {
-                check.ok = false;
-                check.detail = format!("mesh: denied {by}");
-                check.hint = if n.to_is_elasticsearch {
-                    format!(
-                        "Elasticsearch in `{}` is inside the mesh, whose STRICT mTLS and identity-based authorization refuse the log collector and the ECK operator, which run without a sidecar: run Elasticsearch outside the mesh (in the collector's namespace `{}`, or a namespace not in the profile) and point `logging.elasticsearch.host` at it",
-                        n.to_ns,
-                        m.profile
-                            .logging
-                            .as_ref()
-                            .map_or("logging", |l| l.namespace.as_str())
-                    )
-                } else if n.from.meshed {
-                    "this is a bug in kharden's mesh grants".to_owned()
-                } else {
-                    format!(
-                        "`{}` runs without the mesh sidecar and `{}` requires mTLS: run the destination in a namespace outside the mesh (e.g. the collector's), or run {} with the sidecar and set `components.{}.meshed: true`",
-                        n.from.namespace,
-                        n.to_ns,
-                        n.from.name,
-                        n.from.role.field()
-                    )
-                };
-            }
-        }
-        out.push(check);
     }
 }
 

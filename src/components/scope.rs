@@ -45,9 +45,31 @@ fn relevant(kind: &str, api_group_constraint: bool) -> bool {
 /// namespaced ones (and Namespaces) of the namespaces in `wanted` only, so a
 /// fleet of thousands of namespaces is not read back whole.
 pub(crate) fn objects(set: &ManifestSet, wanted: &BTreeSet<String>) -> Vec<Value> {
+    // Two halves on two threads, joined in order: most of the time is the
+    // pass over every object's path, which no earlier filter can shorten.
+    let half = set.len() / 2;
+    let (mut first, second) = std::thread::scope(|s| {
+        let second = s.spawn(|| objects_in(set, half..set.len(), wanted));
+        let first = objects_in(set, 0..half, wanted);
+        (
+            first,
+            second
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        )
+    });
+    first.extend(second);
+    first
+}
+
+fn objects_in(
+    set: &ManifestSet,
+    range: std::ops::Range<usize>,
+    wanted: &BTreeSet<String>,
+) -> Vec<Value> {
     // The namespace test first: it is a lookup, and it leaves out nearly all
     // of a large rendering before any body is looked at.
-    set.iter()
+    set.range(range)
         .filter(|m| !m.control_plane_file())
         .filter(|m| match m.namespace() {
             Some(ns) => wanted.contains(ns) && relevant(m.kind(), constraint(m.body())),

@@ -71,7 +71,15 @@ impl ManifestSet {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Manifest> {
+        self.range(0..self.len())
+    }
+
+    /// The objects at `range` of the path order, for work split between
+    /// threads; an empty iterator past the end.
+    pub fn range(&self, range: std::ops::Range<usize>) -> impl Iterator<Item = &Manifest> {
         self.order
+            .get(range)
+            .unwrap_or_default()
             .iter()
             .map(|&(p, i)| &self.parts[p as usize][i as usize])
     }
@@ -129,6 +137,12 @@ mod tests {
             "c/role-x.yaml",
         ];
         assert!(set.iter().map(Manifest::path).eq(want));
+        assert!(
+            set.range(1..3)
+                .map(Manifest::path)
+                .eq(want[1..3].iter().copied())
+        );
+        assert_eq!(set.range(4..9).count(), 0);
         assert_eq!(set.len(), 5);
         let taken: Vec<String> = set.into_manifests().map(|m| m.path().to_owned()).collect();
         assert_eq!(taken, want);
