@@ -14,6 +14,7 @@
 mod key;
 mod scalar;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::ser::{self, Serialize};
@@ -22,7 +23,7 @@ use key::KeySer;
 pub(crate) use scalar::Error;
 use scalar::{At, Result};
 use scalar::{
-    indent, key_text, plain, pos_of, rendered, rendered_str, write_plain, write_rendered,
+    indent, key_text, plain, pos_of, rendered, with_rendered_str, write_plain, write_rendered,
 };
 
 /// `obj` as one YAML document, keys sorted, with `annotations` set in its
@@ -40,8 +41,12 @@ pub(crate) fn object(
     // (mimalloc reallocates in place down to half a block).
     let mut out = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
     out.clear();
+    // Every mapping's keys, on one stack for the document (each mapping
+    // works on its top), rather than a vector per mapping.
+    let mut keys = Vec::with_capacity(32);
     let done = obj.serialize(Node {
         out: &mut out,
+        keys: &mut keys,
         at: At::Top,
         inject: if annotations.is_empty() {
             Inject::None
@@ -75,6 +80,7 @@ enum Inject<'a> {
 /// One node being serialized.
 struct Node<'o, 'a> {
     out: &'o mut String,
+    keys: &'o mut Keys<'a>,
     at: At,
     inject: Inject<'a>,
 }
@@ -84,8 +90,9 @@ impl Node<'_, '_> {
         if plain(v) {
             write_plain(self.out, self.at, v);
         } else {
-            let t = rendered_str(pos_of(self.at), v)?;
-            write_rendered(self.out, self.at, &t);
+            with_rendered_str(pos_of(self.at), v, |t| {
+                write_rendered(self.out, self.at, t);
+            })?;
         }
         Ok(())
     }
@@ -97,9 +104,11 @@ impl Node<'_, '_> {
     }
 
     fn int(self, v: impl itoa_like::Int) -> Result<()> {
-        let mut buf = String::new();
-        v.push_to(&mut buf);
-        write_plain(self.out, self.at, &buf);
+        // `write_plain`, with the digits written in place.
+        write_plain(self.out, self.at, "");
+        self.out.pop();
+        v.push_to(self.out);
+        self.out.push('\n');
         Ok(())
     }
 }
@@ -121,9 +130,9 @@ mod itoa_like {
 impl<'o, 'a> ser::Serializer for Node<'o, 'a> {
     type Ok = ();
     type Error = Error;
-    type SerializeSeq = Seq<'o>;
-    type SerializeTuple = Seq<'o>;
-    type SerializeTupleStruct = Seq<'o>;
+    type SerializeSeq = Seq<'o, 'a>;
+    type SerializeTuple = Seq<'o, 'a>;
+    type SerializeTupleStruct = Seq<'o, 'a>;
     type SerializeTupleVariant = ser::Impossible<(), Error>;
     type SerializeMap = Map<'o, 'a>;
     type SerializeStruct = Map<'o, 'a>;
@@ -209,7 +218,7 @@ impl<'o, 'a> ser::Serializer for Node<'o, 'a> {
         ser::SerializeMap::serialize_entry(&mut m, variant, v)?;
         ser::SerializeMap::end(m)
     }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Seq<'o>> {
+    fn serialize_seq(self, _: Option<usize>) -> Result<Seq<'o, 'a>> {
         let items = match self.at {
             At::Top => 0,
             At::Value(i) => i,
@@ -218,16 +227,17 @@ impl<'o, 'a> ser::Serializer for Node<'o, 'a> {
         let start = self.out.len();
         Ok(Seq {
             out: self.out,
+            keys: self.keys,
             at: self.at,
             items,
             start,
             len: 0,
         })
     }
-    fn serialize_tuple(self, len: usize) -> Result<Seq<'o>> {
+    fn serialize_tuple(self, len: usize) -> Result<Seq<'o, 'a>> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<Seq<'o>> {
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<Seq<'o, 'a>> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_variant(
@@ -245,12 +255,14 @@ impl<'o, 'a> ser::Serializer for Node<'o, 'a> {
             At::Value(i) | At::Item(i) => i + 2,
         };
         let start = self.out.len();
+        let base = self.keys.len();
         Ok(Map {
             out: self.out,
+            keys: self.keys,
+            base,
             at: self.at,
             indent: entries,
             start,
-            keys: Vec::new(),
             key: None,
             inject: self.inject,
             saw_annotations: false,
@@ -271,15 +283,16 @@ impl<'o, 'a> ser::Serializer for Node<'o, 'a> {
 }
 
 /// A sequence: items at `items`, a dash each.
-struct Seq<'o> {
+struct Seq<'o, 'a> {
     out: &'o mut String,
+    keys: &'o mut Keys<'a>,
     at: At,
     items: usize,
     start: usize,
     len: usize,
 }
 
-impl Seq<'_> {
+impl Seq<'_, '_> {
     fn item<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<()> {
         if self.len == 0 {
             if let At::Value(_) = self.at {
@@ -290,6 +303,7 @@ impl Seq<'_> {
         self.len += 1;
         v.serialize(Node {
             out: self.out,
+            keys: self.keys,
             at: At::Item(self.items),
             inject: Inject::None,
         })
@@ -311,7 +325,7 @@ impl Seq<'_> {
 /// serde's three sequence traits, one behaviour: each element is an item.
 macro_rules! seq_impl {
     ($($tr:ident :: $method:ident),*) => {$(
-        impl ser::$tr for Seq<'_> {
+        impl ser::$tr for Seq<'_, '_> {
             type Ok = ();
             type Error = Error;
             fn $method<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<()> {
@@ -337,19 +351,29 @@ struct Map<'o, 'a> {
     indent: usize,
     /// Where the first entry starts.
     start: usize,
-    /// Each entry's key and where it starts.
-    keys: Vec<(String, usize)>,
+    /// Each entry's key and where it starts, on the document's stack from
+    /// `base` up.
+    keys: &'o mut Keys<'a>,
+    base: usize,
     key: Option<String>,
     inject: Inject<'a>,
     saw_annotations: bool,
 }
 
+/// A mapping key: a struct's field names (most keys) and the injected
+/// annotations are borrowed, a map's keys owned.
+type Key<'a> = Cow<'a, str>;
+
+/// The keys of the mappings being written, innermost last, each with where
+/// its entry starts.
+type Keys<'a> = Vec<(Key<'a>, usize)>;
+
 /// Keys that lead a document, in this order; the rest follow sorted.
 const LEAD: [&str; 3] = ["apiVersion", "kind", "metadata"];
 
 impl<'a> Map<'_, 'a> {
-    fn entry<T: ?Sized + Serialize>(&mut self, key: String, v: &T) -> Result<()> {
-        if self.keys.is_empty() {
+    fn entry<T: ?Sized + Serialize>(&mut self, key: Key<'a>, v: &T) -> Result<()> {
+        if self.keys.len() == self.base {
             if let At::Value(_) = self.at {
                 self.out.push('\n');
             }
@@ -369,6 +393,7 @@ impl<'a> Map<'_, 'a> {
         self.out.push(':');
         v.serialize(Node {
             out: self.out,
+            keys: self.keys,
             at: At::Value(self.indent),
             inject,
         })?;
@@ -381,23 +406,24 @@ impl<'a> Map<'_, 'a> {
         match self.inject {
             Inject::Annotations(a) => {
                 for (k, v) in a {
-                    if let Some(i) = self.keys.iter().position(|(key, _)| key == k) {
+                    if let Some(i) = self.keys[self.base..].iter().position(|(key, _)| key == k) {
                         dropped.push(i);
                     }
-                    self.entry((*k).to_owned(), v)?;
+                    self.entry(Cow::Borrowed(*k), v)?;
                 }
             }
             Inject::Meta(a) if !self.saw_annotations => {
                 let m: BTreeMap<&str, &str> = a.iter().copied().collect();
-                self.entry("annotations".to_owned(), &m)?;
+                self.entry(Cow::Borrowed("annotations"), &m)?;
             }
             _ => {}
         }
-        if self.keys.is_empty() {
+        if self.keys.len() == self.base {
             write_plain(self.out, self.at, "{}");
             return Ok(());
         }
         self.order(&dropped);
+        self.keys.truncate(self.base);
         if let At::Item(i) = self.at {
             self.out
                 .replace_range(self.start + i..self.start + i + 2, "- ");
@@ -415,20 +441,20 @@ impl<'a> Map<'_, 'a> {
             }
             (LEAD.len(), k)
         }
+        let keys = &self.keys[self.base..];
         let sorted = dropped.is_empty()
-            && self
-                .keys
+            && keys
                 .windows(2)
                 .all(|w| rank(top, &w[0].0) < rank(top, &w[1].0));
         if sorted {
             return;
         }
         let end = self.out.len();
-        let mut spans: Vec<(&str, usize, usize)> = (0..self.keys.len())
+        let mut spans: Vec<(&str, usize, usize)> = (0..keys.len())
             .filter(|i| !dropped.contains(i))
             .map(|i| {
-                let stop = self.keys.get(i + 1).map_or(end, |k| k.1);
-                (self.keys[i].0.as_str(), self.keys[i].1, stop)
+                let stop = keys.get(i + 1).map_or(end, |k| k.1);
+                (&*keys[i].0, keys[i].1, stop)
             })
             .collect();
         spans.sort_by(|a, b| rank(top, a.0).cmp(&rank(top, b.0)));
@@ -453,7 +479,7 @@ impl ser::SerializeMap for Map<'_, '_> {
             .key
             .take()
             .ok_or_else(|| Error("a mapping value came without its key".into()))?;
-        self.entry(key, v)
+        self.entry(Cow::Owned(key), v)
     }
     fn end(self) -> Result<()> {
         self.finish()
@@ -464,7 +490,7 @@ impl ser::SerializeStruct for Map<'_, '_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(&mut self, k: &'static str, v: &T) -> Result<()> {
-        self.entry(k.to_owned(), v)
+        self.entry(Cow::Borrowed(k), v)
     }
     fn end(self) -> Result<()> {
         self.finish()

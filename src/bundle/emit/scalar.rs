@@ -62,10 +62,22 @@ pub(super) fn plain(s: &str) -> bool {
     !b.is_empty()
         && b.len() < 1024
         && b[0].is_ascii_alphabetic()
-        && b.iter()
-            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'/'))
+        && b.iter().all(|&c| PLAIN[usize::from(c)])
         && !(b.len() <= 5 && WORDS.iter().any(|w| s.eq_ignore_ascii_case(w)))
 }
+
+/// The bytes `plain` allows after the first, as a table: every scalar of every
+/// object passes this test.
+const PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/');
+        c += 1;
+    }
+    t
+};
 
 /// The position a scalar's serde-saphyr rendering was taken in.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -79,7 +91,8 @@ pub(super) enum Pos {
 thread_local! {
     /// Slow-path renderings by position and string: the same few values
     /// (`"20"`, CIDRs, ports as strings) recur in every namespace.
-    static CACHE: RefCell<HashMap<(Pos, String), String>> = RefCell::new(HashMap::new());
+    /// One map per `Pos`, so a lookup by `&str` allocates nothing.
+    static CACHE: RefCell<[HashMap<String, String>; 4]> = RefCell::new(Default::default());
 }
 
 pub(super) const CACHE_LIMIT: usize = 1 << 16;
@@ -137,17 +150,22 @@ impl<K: Serialize> Serialize for Entries<K> {
     }
 }
 
-pub(super) fn rendered_str(pos: Pos, s: &str) -> Result<String> {
+/// `f` of serde-saphyr's rendering of the string `s` at `pos` (see
+/// `rendered`), from the per-thread cache when it holds it: handing the text
+/// to `f` spares a copy per scalar.
+pub(super) fn with_rendered_str<R>(pos: Pos, s: &str, f: impl FnOnce(&str) -> R) -> Result<R> {
     CACHE.with(|c| {
-        if let Some(t) = c.borrow().get(&(pos, s.to_owned())) {
-            return Ok(t.clone());
+        let i = pos as usize;
+        if let Some(t) = c.borrow()[i].get(s) {
+            return Ok(f(t));
         }
         let t = rendered(pos, &s)?;
+        let r = f(&t);
         let mut c = c.borrow_mut();
-        if c.len() < CACHE_LIMIT {
-            c.insert((pos, s.to_owned()), t.clone());
+        if c[i].len() < CACHE_LIMIT {
+            c[i].insert(s.to_owned(), t);
         }
-        Ok(t)
+        Ok(r)
     })
 }
 
@@ -203,6 +221,6 @@ pub(super) fn key_text(k: &str) -> Result<std::borrow::Cow<'_, str>> {
     if plain(k) {
         Ok(std::borrow::Cow::Borrowed(k))
     } else {
-        rendered_str(Pos::Key, k).map(std::borrow::Cow::Owned)
+        with_rendered_str(Pos::Key, k, str::to_owned).map(std::borrow::Cow::Owned)
     }
 }
