@@ -23,7 +23,7 @@ use key::KeySer;
 pub(crate) use scalar::Error;
 use scalar::{At, Result};
 use scalar::{
-    indent, key_text, plain, pos_of, rendered, with_rendered_str, write_plain, write_rendered,
+    indent, key_text, lead, plain, pos_of, rendered, with_rendered_str, write_plain, write_rendered,
 };
 
 /// `obj` as one YAML document, keys sorted, with `annotations` set in its
@@ -105,8 +105,7 @@ impl Node<'_, '_> {
 
     fn int(self, v: impl itoa_like::Int) -> Result<()> {
         // `write_plain`, with the digits written in place.
-        write_plain(self.out, self.at, "");
-        self.out.pop();
+        lead(self.out, self.at);
         v.push_to(self.out);
         self.out.push('\n');
         Ok(())

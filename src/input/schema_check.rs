@@ -47,8 +47,8 @@ pub(crate) fn prune(value: &mut Value, unknown: &[FieldPath]) {
 }
 
 /// Where the walk is: borrowed steps back to the root, made into a
-/// `FieldPath` only for a report. A fleet profile has a million nodes, and
-/// a path allocated at each was most of the check's time.
+/// `FieldPath` only for a report. A fleet profile has hundreds of thousands
+/// of nodes, and a path allocated at each was a large part of the check.
 #[derive(Clone, Copy)]
 enum At<'a> {
     Root,

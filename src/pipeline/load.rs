@@ -51,18 +51,26 @@ fn check(
     // parse's result is thrown away when the check refuses the tree, and
     // parsed again once unknown fields are pruned.
     let schema = profile_schema();
+    let parse = || {
+        crate::pipeline::timing::stage("typed parse", || {
+            serde_path_to_error::deserialize::<_, Profile>(&value)
+        })
+    };
     let (found, parsed) = std::thread::scope(|s| {
-        let parse = s.spawn(|| {
-            crate::pipeline::timing::stage("typed parse", || {
-                serde_path_to_error::deserialize::<_, Profile>(&value)
-            })
-        });
+        // The main thread's stack, for a tree as deep as the reader allows.
+        let parser = std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn_scoped(s, parse);
         let found = crate::pipeline::timing::stage("schema check", || {
             crate::input::schema_check::check(&schema, &value)
         });
-        let parsed = parse
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let parsed = match parser {
+            Ok(h) => h
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No second thread to be had: parse here, after the check.
+            Err(_) => parse(),
+        };
         (found, parsed)
     });
     diags.extend(found.diags);

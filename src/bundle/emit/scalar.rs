@@ -196,6 +196,14 @@ pub(super) fn write_rendered(out: &mut String, at: At, text: &str) {
 
 /// Write a scalar that is plain at `at`.
 pub(super) fn write_plain(out: &mut String, at: At, text: &str) {
+    lead(out, at);
+    out.push_str(text);
+    out.push('\n');
+}
+
+/// What precedes a plain scalar at `at`: a space after `key:`, or the item's
+/// indent and dash.
+pub(super) fn lead(out: &mut String, at: At) {
     match at {
         At::Top => {}
         At::Value(_) => out.push(' '),
@@ -204,8 +212,6 @@ pub(super) fn write_plain(out: &mut String, at: At, text: &str) {
             out.push_str("- ");
         }
     }
-    out.push_str(text);
-    out.push('\n');
 }
 
 pub(super) fn pos_of(at: At) -> Pos {
