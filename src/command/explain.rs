@@ -11,7 +11,7 @@ pub(crate) fn run(a: ExplainArgs) -> Outcome {
         match (a.path, a.format) {
             (None, ExplainFormat::Mermaid) => {
                 let r = crate::render(&m)?;
-                out.print(&crate::review::report::mermaid(&m, &r.set));
+                out.print(&crate::review::report::graph::mermaid(&m, &r.set));
             }
             (Some(_), ExplainFormat::Mermaid) => {
                 return Err(usage(

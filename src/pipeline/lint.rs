@@ -6,11 +6,11 @@
 use std::collections::BTreeSet;
 
 use crate::input::diag::Diagnostic;
-use crate::input::profile::{
-    Direction, MeshProvider, MtlsMode, OutboundTraffic, PodSecurityLevel, RuleSpec,
-};
+use crate::input::profile::{Direction, MeshProvider, MtlsMode, OutboundTraffic, PodSecurityLevel};
 use crate::input::source::FieldPath;
 use crate::pipeline::model::Model;
+
+mod rbac;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -53,28 +53,28 @@ pub const RULES: &[Rule] = &[
         name: "rbac-privilege-escalation",
         level: Level::Warning,
         explanation: "The verbs `escalate`, `bind` and `impersonate`, and the wildcard `*` in verbs or resources, let a subject grant itself more than it was given, or act as someone else. Name the verbs and resources the job needs instead.",
-        check: rbac_escalation,
+        check: rbac::escalation,
     },
     Rule {
         id: "KH004",
         name: "rbac-secrets-read",
         level: Level::Warning,
         explanation: "Reading Secrets (`get`, `list` or `watch` on `secrets`) exposes every credential in the namespace, including service-account tokens of other workloads. Grant it only to subjects that need it, and prefer mounting a Secret into the one workload that uses it.",
-        check: rbac_secrets,
+        check: rbac::secrets,
     },
     Rule {
         id: "KH005",
         name: "rbac-pod-exec",
         level: Level::Warning,
         explanation: "`pods/exec` and `pods/attach` run commands inside running containers, with their service-account token and mounted Secrets: effectively the workload's identity. Keep it to break-glass roles.",
-        check: rbac_exec,
+        check: rbac::exec,
     },
     Rule {
         id: "KH006",
         name: "cluster-wide-grant",
         level: Level::Warning,
         explanation: "A ClusterRoleBinding applies in every namespace, including ones created later and kube-system. The seed discourages them; each needs a reviewed justification and should be as narrow as possible (list/get of cluster-scoped kinds rather than namespaced ones).",
-        check: cluster_grant,
+        check: rbac::cluster_grant,
     },
     Rule {
         id: "KH007",
@@ -310,156 +310,6 @@ fn quota_without_pods(m: &Model, out: &mut Vec<Diagnostic>) {
                 .hint("set `pods` in `defaults.quota`"),
             );
         }
-    }
-}
-
-/// Every (path, rule) a profile grants, custom roles and cluster grants alike.
-fn all_rules(m: &Model) -> Vec<(FieldPath, &RuleSpec)> {
-    let mut v = Vec::new();
-    for (name, r) in &m.profile.roles {
-        for (i, rule) in r.rules.iter().enumerate() {
-            v.push((
-                FieldPath::root()
-                    .key("roles")
-                    .key(name)
-                    .key("rules")
-                    .index(i),
-                rule,
-            ));
-        }
-    }
-    for (j, ca) in m.profile.cluster_access.iter().enumerate() {
-        for (i, rule) in ca.rules.iter().enumerate() {
-            v.push((
-                FieldPath::root()
-                    .key("clusterAccess")
-                    .index(j)
-                    .key("rules")
-                    .index(i),
-                rule,
-            ));
-        }
-    }
-    v
-}
-
-fn rbac_escalation(m: &Model, out: &mut Vec<Diagnostic>) {
-    for (path, r) in all_rules(m) {
-        let bad: Vec<&str> = r
-            .verbs
-            .iter()
-            .chain(&r.resources)
-            .map(String::as_str)
-            .filter(|v| matches!(*v, "escalate" | "bind" | "impersonate" | "*"))
-            .collect();
-        if !bad.is_empty() {
-            out.push(
-                Diagnostic::error(
-                    path,
-                    format!(
-                        "the rule grants {}",
-                        bad.iter()
-                            .map(|b| format!("`{b}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )
-                .hint("name the verbs and resources the job needs"),
-            );
-        }
-    }
-}
-
-/// Namespaces using a built-in role, for rules about what built-ins grant.
-fn builtin_users<'a>(m: &'a Model, role: &str) -> Vec<(FieldPath, &'a str)> {
-    let mut v = Vec::new();
-    for (i, ns) in m.profile.namespaces.iter().enumerate() {
-        for (j, a) in ns.access.iter().enumerate() {
-            if a.role == role {
-                v.push((
-                    ns_path(i).key("access").index(j).key("role"),
-                    ns.name.as_str(),
-                ));
-            }
-        }
-        for (j, sa) in ns.service_accounts.iter().enumerate() {
-            if sa.role.as_deref() == Some(role) {
-                v.push((
-                    ns_path(i).key("serviceAccounts").index(j).key("role"),
-                    ns.name.as_str(),
-                ));
-            }
-        }
-    }
-    v
-}
-
-fn rbac_secrets(m: &Model, out: &mut Vec<Diagnostic>) {
-    for (path, r) in all_rules(m) {
-        let reads = r
-            .verbs
-            .iter()
-            .any(|v| matches!(v.as_str(), "get" | "list" | "watch" | "*"));
-        if reads
-            && r.resources.iter().any(|x| x == "secrets")
-            && r.api_groups.iter().any(|g| g.is_empty() || g == "*")
-        {
-            out.push(
-                Diagnostic::error(path, "the rule reads Secrets".to_owned())
-                    .hint("remove `secrets`, or limit it with `resourceNames`"),
-            );
-        }
-    }
-    for role in ["edit", "limited-user"] {
-        for (path, ns) in builtin_users(m, role) {
-            out.push(
-                Diagnostic::error(
-                    path,
-                    format!("built-in role `{role}` reads Secrets in `{ns}`"),
-                )
-                .hint("use `view` or a custom role if the subject does not need Secrets"),
-            );
-        }
-    }
-}
-
-fn rbac_exec(m: &Model, out: &mut Vec<Diagnostic>) {
-    for (path, r) in all_rules(m) {
-        if r.resources
-            .iter()
-            .any(|x| x == "pods/exec" || x == "pods/attach")
-        {
-            out.push(
-                Diagnostic::error(path, "the rule allows exec or attach into pods".to_owned())
-                    .hint("keep exec to break-glass roles"),
-            );
-        }
-    }
-    for (path, ns) in builtin_users(m, "limited-user") {
-        out.push(
-            Diagnostic::error(
-                path,
-                format!("built-in role `limited-user` allows exec into pods in `{ns}`"),
-            )
-            .hint("use `edit` if the subject does not need exec"),
-        );
-    }
-}
-
-fn cluster_grant(m: &Model, out: &mut Vec<Diagnostic>) {
-    for (i, ca) in m.profile.cluster_access.iter().enumerate() {
-        let who = ca
-            .user
-            .as_deref()
-            .or(ca.group.as_deref())
-            .unwrap_or_default();
-        out.push(
-            Diagnostic::error(
-                FieldPath::root().key("clusterAccess").index(i),
-                format!("`{who}` has a cluster-wide grant"),
-            )
-            .hint("prefer namespaced access; keep the justification current"),
-        );
     }
 }
 
