@@ -61,6 +61,12 @@ pub(crate) fn object(
     done.map(|()| text)
 }
 
+/// Whether serde-saphyr writes `s` plain in every position (no quotes, no
+/// block scalar), for callers that write YAML of a fixed shape themselves.
+pub(crate) fn is_plain(s: &str) -> bool {
+    plain(s)
+}
+
 thread_local! {
     static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::bundle::output::Files;
+use crate::bundle::tree::Tree;
 use crate::input::clock::Date;
 pub use crate::pipeline::error::FleetError;
 use crate::{Error, Model, Rendered};
@@ -77,16 +77,19 @@ pub fn target(dir: Option<&Path>, fleet: bool, name: &str) -> PathBuf {
     }
 }
 
-/// Every file of one rendering, Flux delivery objects included; takes the
-/// objects, so their bodies are not held twice.
-pub fn files(model: &Model, set: crate::bundle::manifest::ManifestSet) -> Result<Files, Error> {
-    let name = &model.profile.metadata.name;
+/// Every file of the rendering of the profile `name` (read from `display`),
+/// Flux delivery objects included; takes the objects, so their bodies are not
+/// held twice.
+pub fn files(
+    name: &str,
+    display: &str,
+    set: crate::bundle::manifest::ManifestSet,
+) -> Result<Tree, Error> {
     // Flux paths assume the rendering sits at `out/<name>` of the repository.
-    let flux =
-        crate::bundle::gitops::flux_files(&set, &model.display, name, &format!("out/{name}"))?;
-    let mut files = crate::bundle::output::into_files(set, &model.display)?;
-    files.extend(flux);
-    Ok(files)
+    let flux = crate::bundle::gitops::flux_files(&set, display, name, &format!("out/{name}"))?;
+    let mut tree = crate::bundle::output::tree(set, display)?;
+    tree.extend(flux);
+    Ok(tree)
 }
 
 #[cfg(test)]

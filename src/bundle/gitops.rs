@@ -14,8 +14,9 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::ConfigMap;
 
 use crate::bundle::manifest::{Custom, ManifestSet, RenderError, Sorted, meta, name_only, to_yaml};
-use crate::bundle::output::{Files, HEADER_PREFIX, STAGES, applied, stages};
+use crate::bundle::output::{HEADER_PREFIX, applied, stages};
 use crate::bundle::stage::{CONSTRAINT_GROUP, Stage};
+use crate::bundle::tree::{Files, STAGES};
 
 /// Where Flux's own objects live, and the GitRepository `flux bootstrap` creates.
 const FLUX_NAMESPACE: &str = "flux-system";

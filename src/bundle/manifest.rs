@@ -290,7 +290,7 @@ impl Manifest {
     }
 
     /// When the object can be applied (#14), which places it under
-    /// `stages/<stage>/` (see `output::path_of`); meaningless for control-plane files.
+    /// `stages/<stage>/` (see `tree::path_of`); meaningless for control-plane files.
     pub fn stage(&self) -> Stage {
         self.stage
     }

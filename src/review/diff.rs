@@ -40,7 +40,7 @@ impl Report {
 /// would make every file differ between two profiles).
 pub fn bodies(set: &ManifestSet) -> BTreeMap<String, String> {
     set.iter()
-        .map(|m| (crate::bundle::output::path_of(m), m.body().to_owned()))
+        .map(|m| (crate::bundle::tree::path_of(m), m.body().to_owned()))
         .collect()
 }
 

@@ -84,6 +84,16 @@ impl ManifestSet {
             .map(|&(p, i)| &self.parts[p as usize][i as usize])
     }
 
+    /// The object at `path`.
+    pub fn get(&self, path: &str) -> Option<&Manifest> {
+        let at = |&(p, i): &(u32, u32)| &self.parts[p as usize][i as usize];
+        let k = self
+            .order
+            .binary_search_by(|e| at(e).path().cmp(path))
+            .ok()?;
+        self.order.get(k).map(at)
+    }
+
     /// The objects by path, taken out of the set.
     pub fn into_manifests(self) -> impl Iterator<Item = Manifest> {
         let mut parts: Vec<std::vec::IntoIter<Manifest>> =

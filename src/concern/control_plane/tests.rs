@@ -119,7 +119,9 @@ fn contract_renders_the_kubeadm_must_shows() {
     // The render command's path, which takes the objects, writes the same files.
     assert!(files.keys().any(|k| k.starts_with("control-plane/")));
     assert_eq!(
-        crate::bundle::output::into_files(r.set, "p.yaml").unwrap(),
+        crate::bundle::output::tree(r.set, "p.yaml")
+            .unwrap()
+            .into_files(),
         files
     );
 }
