@@ -150,11 +150,11 @@ fn index(set: &ManifestSet, head: &str) -> Result<Files, Error> {
 }
 
 /// A kustomization's file: `head`, then `k` as serde-saphyr writes it. A
-/// stage's list names every object in it (18 MB at 10,000 namespaces), and
-/// serializing that through serde-saphyr and then joining the header held it
-/// three times over at the peak of a fleet render (#32); when every entry is
-/// a plain scalar, as object paths are, the text is written directly at its
-/// exact size. Debug builds, and so every test, compare it with serde-saphyr's.
+/// stage's list names every object in it (18 MB at 10,000 namespaces), which
+/// serde-saphyr's output, grown by doubling, and the copy joined with the
+/// header made two and three times over (#32); when every entry is a plain
+/// scalar, as object paths are, the text is written directly at its exact
+/// size. Debug builds, and so every test, compare it with serde-saphyr's.
 fn kustomization(head: &str, k: &Kustomization<'_>) -> Result<String, Error> {
     let lead = format!(
         "apiVersion: {}\nkind: {}\nresources:\n",
