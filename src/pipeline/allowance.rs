@@ -1,5 +1,5 @@
 //! The L4 allowance plan: who may enter and leave each namespace, decided
-//! once after validation (`load`) into `model.plan.allowances`. Concerns
+//! once after validation, on first use (`Model::allowances`). Concerns
 //! contribute through the registry hook `Concern::allowances` (network: the
 //! defaults and the profile's flows; gateway: routed Gateways; mesh: its
 //! control plane and gateways; logging: the collector and Elasticsearch).

@@ -98,12 +98,18 @@ fn check(
     drop(value);
     let mut found = Vec::new();
     let templates = concern::extension::read(&profile, dir.as_deref(), &mut found);
-    let mut model = Model::new(profile, sources, display.to_owned(), today, dir, templates);
+    let mut model = Model::new(
+        profile,
+        sources,
+        display.to_owned(),
+        today,
+        dir,
+        templates,
+        concern::allowances,
+    );
     model.plan = crate::pipeline::timing::stage("checks", || validate(&model, &mut found));
     diags.extend(found);
     if diags.is_empty() {
-        model.plan.allowances =
-            crate::pipeline::timing::stage("allowances", || concern::allowances(&model));
         Ok(model)
     } else {
         Err(diags.with_sources(model.sources))

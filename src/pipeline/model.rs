@@ -28,6 +28,9 @@ pub struct Model {
     /// The profile's flows, resolved on first use (validation and several
     /// concerns read them).
     flows: std::sync::OnceLock<Vec<crate::pipeline::flows::Flow>>,
+    /// How the allowance plan is decided: every concern's contribution, which
+    /// `load` (it knows the registry, the model does not) hands over.
+    decide_allowances: fn(&Model) -> crate::pipeline::allowance::Allowances,
 }
 
 impl crate::pipeline::flows::Profiled for Model {
@@ -37,7 +40,8 @@ impl crate::pipeline::flows::Profiled for Model {
 }
 
 impl Model {
-    /// A model of a parsed profile; its flows are resolved on first use.
+    /// A model of a parsed profile; its flows and its allowance plan (decided
+    /// by `decide_allowances`) are worked out on first use.
     pub fn new(
         profile: Profile,
         sources: Sources,
@@ -45,6 +49,7 @@ impl Model {
         today: Date,
         dir: Option<std::path::PathBuf>,
         templates: Vec<(String, String)>,
+        decide_allowances: fn(&Model) -> crate::pipeline::allowance::Allowances,
     ) -> Model {
         Model {
             profile,
@@ -55,12 +60,22 @@ impl Model {
             templates,
             plan: crate::pipeline::plan::Plan::default(),
             flows: std::sync::OnceLock::new(),
+            decide_allowances,
         }
     }
 
     /// What the cluster's platform decides (the one seam over `cluster.platform`).
     pub(crate) fn platform(&self) -> &'static dyn crate::platform::Rules {
         crate::platform::of(self.profile.cluster.platform)
+    }
+
+    /// Who may enter and leave each namespace: the allowance plan of a valid
+    /// model, decided on first use and kept (the NetworkPolicies and the mesh
+    /// grants are rendered from it).
+    pub fn allowances(&self) -> &crate::pipeline::allowance::Allowances {
+        self.plan.allowances.get_or_init(|| {
+            crate::pipeline::timing::stage("allowances", || (self.decide_allowances)(self))
+        })
     }
 
     /// Every flow of the profile, both ends resolved (computed once).

@@ -29,8 +29,10 @@ pub struct Plan {
     pub outside_namespaces: std::collections::BTreeSet<String>,
     /// Each mesh authorization rule's parsed ports.
     pub mesh_rule_ports: std::collections::BTreeMap<(String, usize), Vec<u16>>,
-    /// Who may enter and leave each namespace (filled after validation, from every concern's `allowances`).
-    pub allowances: crate::pipeline::allowance::Allowances,
+    /// Who may enter and leave each namespace, from every concern's
+    /// `allowances`: decided once, on first use (`Model::allowances`), after
+    /// validation; `validate`, `lint` and `explain` never need it.
+    pub allowances: std::sync::OnceLock<crate::pipeline::allowance::Allowances>,
     pub quota: quota::Quotas,
     pub mesh_sidecar: proxy::Resources,
     pub logging: Option<logging::Plan>,

@@ -185,7 +185,7 @@ pub(super) fn grants(m: &Model, ns: &NamespaceSpec) -> Vec<Grant> {
         })
         .collect();
     let mut out = Vec::new();
-    for a in m.plan.allowances.of(&ns.name) {
+    for a in m.allowances().of(&ns.name) {
         if a.direction != Direction::Ingress || !a.mesh {
             continue;
         }

@@ -1,5 +1,5 @@
 //! NetworkPolicies (L4, any CNI): each namespace's default deny, and the
-//! allowances of the plan (`model.plan.allowances`) as policies. This concern
+//! allowances of the plan (`Model::allowances`) as policies. This concern
 //! contributes the defaults' allowances (DNS to kube-dns, same namespace, the
 //! ingress controller) and both halves of the profile's flows; the other
 //! concerns contribute their own through the same hook.
@@ -399,7 +399,7 @@ struct Policy<'a> {
 pub(crate) fn render(m: &Model) -> Result<Vec<Manifest>, RenderError> {
     let by_name = index(m);
     let mut done = Vec::new();
-    for (ns, plan) in m.plan.allowances.namespaces() {
+    for (ns, plan) in m.allowances().namespaces() {
         // Objects in a profile namespace carry its propagated annotations.
         let metadata = |name: &str| match by_name.get(ns) {
             Some(spec) => inner_meta(m, spec, name),

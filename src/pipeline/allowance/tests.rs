@@ -339,8 +339,7 @@ fn allowances_carry_their_origin() {
     let m = meshed("istio");
     let origin = |ns: &str, name: &str| {
         let a = m
-            .plan
-            .allowances
+            .allowances()
             .iter()
             .find(|a| &*a.namespace == ns && a.name == name)
             .unwrap_or_else(|| panic!("no {ns}/{name}"));
@@ -370,15 +369,13 @@ fn allowances_carry_their_origin() {
     // Only the directions a namespace denies: `logging` is not a profile
     // namespace and denies ingress only, so the collector's egress is open.
     assert!(
-        m.plan
-            .allowances
+        m.allowances()
             .of("logging")
             .iter()
             .all(|a| a.direction == crate::input::profile::Direction::Ingress)
     );
     let (_, logging) = m
-        .plan
-        .allowances
+        .allowances()
         .namespaces()
         .find(|(n, _)| *n == "logging")
         .unwrap();
