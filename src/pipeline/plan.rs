@@ -31,7 +31,7 @@ pub struct Plan {
     pub mesh_rule_ports: std::collections::BTreeMap<(String, usize), Vec<u16>>,
     /// Who may enter and leave each namespace, from every concern's
     /// `allowances`: decided once, on first use (`Model::allowances`), after
-    /// validation; `validate`, `lint` and `explain` never need it.
+    /// validation; `validate` and `lint` never need it.
     pub allowances: std::sync::OnceLock<crate::pipeline::allowance::Allowances>,
     pub quota: quota::Quotas,
     pub mesh_sidecar: proxy::Resources,
