@@ -222,21 +222,17 @@ pub fn run_objects(m: &Model, objs: Vec<Value>) -> Result<Report, EvalError> {
             done.push((i, admitted.map(|()| out)));
         }
     };
-    let (mut admitted, reached) = std::thread::scope(|s| {
-        let other = s.spawn(|| {
+    let (mut admitted, (reached, theirs)) = crate::pipeline::both::both(
+        || crate::pipeline::timing::stage("self-check admission", admit),
+        || {
             let mut out = Vec::new();
             crate::pipeline::timing::stage("self-check reach", || {
                 reach(&ctx, &components, &mut out)
             });
             (out, admit())
-        });
-        let mut admitted = crate::pipeline::timing::stage("self-check admission", admit);
-        let (reached, theirs) = other
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        admitted.extend(theirs);
-        (admitted, reached)
-    });
+        },
+    );
+    admitted.extend(theirs);
     admitted.sort_by_key(|(i, _)| *i);
     let mut out = Vec::new();
     for (_, checks) in admitted {

@@ -48,16 +48,10 @@ pub(crate) fn objects(set: &ManifestSet, wanted: &BTreeSet<String>) -> Vec<Value
     // Two halves on two threads, joined in order: most of the time is the
     // pass over every object's path, which no earlier filter can shorten.
     let half = set.len() / 2;
-    let (mut first, second) = std::thread::scope(|s| {
-        let second = s.spawn(|| objects_in(set, half..set.len(), wanted));
-        let first = objects_in(set, 0..half, wanted);
-        (
-            first,
-            second
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        )
-    });
+    let (mut first, second) = crate::pipeline::both::both(
+        || objects_in(set, 0..half, wanted),
+        || objects_in(set, half..set.len(), wanted),
+    );
     first.extend(second);
     first
 }

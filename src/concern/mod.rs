@@ -233,16 +233,8 @@ pub(crate) fn render_all(model: &Model) -> Result<ManifestSet, RenderError> {
         }
         done
     };
-    let mut parts = std::thread::scope(|s| {
-        let other = s.spawn(work);
-        let mut parts = work();
-        parts.extend(
-            other
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        );
-        parts
-    });
+    let (mut parts, theirs) = crate::pipeline::both::both(work, work);
+    parts.extend(theirs);
     parts.sort_by_key(|(i, _)| *i);
     let parts = parts
         .into_iter()
