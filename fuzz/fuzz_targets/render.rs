@@ -30,10 +30,13 @@ fuzz_target!(|data: &[u8]| {
     };
     match kharden::render(&model) {
         Ok(r) => {
-            let files = kharden::bundle::output::files(&r.set, &model.display)
-                .unwrap_or_else(|e| panic!("valid profile, but writing files failed: {e}"));
-            assert!(files.contains_key("kustomization.yaml"));
             let _ = kharden::bundle::output::stream(&r.set, &model.display);
+            // The files as the render command makes them (Flux included).
+            let name = &model.profile.metadata.name;
+            let tree = kharden::bundle::fleet::files(name, &model.display, r.set)
+                .unwrap_or_else(|e| panic!("valid profile, but writing files failed: {e}"));
+            assert!(tree.contains("kustomization.yaml"));
+            assert!(tree.into_files().contains_key("kustomization.yaml"));
         }
         // Error-level lint findings: a refusal with a report, not a bug.
         Err(kharden::Error::Refused(report)) => assert!(!report.is_empty()),
